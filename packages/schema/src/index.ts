@@ -1,0 +1,5 @@
+export * from './common.ts';
+export * from './payloads.ts';
+export * from './normalize.ts';
+export * from './validate.ts';
+export * from './registration.ts';
