@@ -4,7 +4,7 @@
 // Usage: node scripts/run-tests.mjs [path-filter ...]
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import process from 'node:process';
 
@@ -12,6 +12,7 @@ const root = new URL('..', import.meta.url).pathname;
 const skipDirs = new Set(['node_modules', 'dist', '.git', 'fixtures', '.demo']);
 
 function findTests(dir, out) {
+  if (!existsSync(dir)) return out;
   for (const name of readdirSync(dir)) {
     if (skipDirs.has(name)) continue;
     const full = join(dir, name);
