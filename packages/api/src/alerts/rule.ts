@@ -1,0 +1,83 @@
+/** What a rule is and what it may do: the contract of every file in rules/. */
+import type { Scope } from './settings.ts';
+import type {
+  ActiveAlert,
+  AlertSettings,
+  ClusterFact,
+  ClusterMem,
+  EngineState,
+  Fact,
+  GuestFact,
+  GuestMem,
+  NodeFact,
+  NodeMem,
+  RuleId,
+  RuleSettings,
+  Severity,
+  TickFact,
+} from './types.ts';
+
+/** Values before this fact was applied, so rules can compare old and new. */
+export interface Previous {
+  /** node facts */
+  version?: string | undefined;
+  bootAt?: number | undefined;
+  uptimeS?: number | undefined;
+  /** true when this report was collected before one already processed (a spool replay) */
+  stale: boolean;
+  /** cluster facts */
+  nodes?: number | undefined;
+  /** true when the same reporter sent the same collection again (a retry) */
+  duplicate: boolean;
+  /** guest facts */
+  status?: string | undefined;
+  guestNode?: string | undefined;
+}
+
+export interface FireInput {
+  key: string;
+  summary: string;
+  clusterId: string;
+  clusterName?: string | undefined;
+  node?: string | undefined;
+  vmid?: number | undefined;
+}
+
+export interface RuleContext {
+  readonly state: EngineState;
+  readonly now: number;
+  readonly settings: AlertSettings;
+  readonly prev: Previous;
+  /** fires unless `key` already fires (then nothing happens: one alert per key) */
+  fire(rule: Rule, a: FireInput): void;
+  /** resolves `key` if it fires */
+  resolve(key: string, summary?: string): void;
+  /** a one-shot informational event (no firing state) */
+  notice(rule: Rule, a: FireInput): void;
+  isFiring(key: string): ActiveAlert | undefined;
+  /** marks a state entry as changed, e.g. `n:<key>` */
+  touch(entry: string): void;
+  config(rule: RuleId, scope: Scope): Required<RuleSettings>;
+  cluster(f: { clusterId: string }): ClusterMem | undefined;
+  node(clusterId: string, node: string): NodeMem | undefined;
+  guest(clusterId: string, vmid: number): GuestMem | undefined;
+  defaultIntervalS: number;
+}
+
+export interface Rule {
+  id: RuleId;
+  severity: Severity;
+  /** one line for docs and listings */
+  title: string;
+  onCluster?(ctx: RuleContext, f: ClusterFact): void;
+  onNode?(ctx: RuleContext, f: NodeFact, n: NodeMem): void;
+  onGuest?(ctx: RuleContext, f: GuestFact, g: GuestMem): void;
+  onTick?(ctx: RuleContext, f: TickFact): void;
+}
+
+export const nodeKey = (clusterId: string, node: string): string => `${clusterId}\u0000${node}`;
+export const guestKey = (clusterId: string, vmid: number): string => `${clusterId}\u0000${vmid}`;
+export const alertKey = (rule: RuleId, clusterId: string, node = '', extra = ''): string =>
+  `${rule}|${clusterId}|${node}|${extra}`;
+
+export type { Fact };

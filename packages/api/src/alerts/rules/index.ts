@@ -1,0 +1,31 @@
+/** Every rule, once. A new rule is a file in this folder plus one line here. */
+import type { Rule } from '../rule.ts';
+import { agentSilent } from './agent_silent.ts';
+import { cpuHigh } from './cpu_high.ts';
+import { guestStopped } from './guest_stopped.ts';
+import { loadHigh } from './load_high.ts';
+import { memoryHigh } from './memory_high.ts';
+import { nodeCountChanged } from './node_count_changed.ts';
+import { nodeOffline } from './node_offline.ts';
+import { nodeRebooted } from './node_rebooted.ts';
+import { quorumLost } from './quorum_lost.ts';
+import { rootfsHigh } from './rootfs_high.ts';
+import { swapHigh } from './swap_high.ts';
+import { versionMismatch } from './version_mismatch.ts';
+import { versionUpgraded } from './version_upgraded.ts';
+
+export const RULES: readonly Rule[] = [
+  quorumLost,
+  nodeOffline,
+  agentSilent,
+  nodeCountChanged,
+  versionUpgraded,
+  versionMismatch,
+  nodeRebooted,
+  cpuHigh,
+  memoryHigh,
+  rootfsHigh,
+  swapHigh,
+  loadHigh,
+  guestStopped,
+];

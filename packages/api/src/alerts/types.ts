@@ -1,0 +1,212 @@
+/**
+ * Types of the pure alert engine: facts in, state + events out. No I/O here.
+ *
+ * Times are epoch milliseconds. Every map in the state is keyed so that one ingest touches a
+ * constant number of entries whatever the size of the fleet (DESIGN.md §6).
+ */
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type RuleId =
+  | 'quorum_lost'
+  | 'node_offline'
+  | 'agent_silent'
+  | 'node_count_changed'
+  | 'version_upgraded'
+  | 'version_mismatch'
+  | 'node_rebooted'
+  | 'cpu_high'
+  | 'memory_high'
+  | 'rootfs_high'
+  | 'swap_high'
+  | 'load_high'
+  | 'guest_stopped';
+
+export interface ClusterMemberFact {
+  name: string;
+  online: boolean;
+}
+
+/** Where a fact comes from: the API's identity of the cluster (or standalone site). */
+interface FactBase {
+  clusterId: string;
+  clusterName?: string | undefined;
+  /** when the API received the report */
+  at: number;
+  /** when the agent collected it (`collected_at`), if it said so */
+  collectedAt?: number | undefined;
+}
+
+export interface ClusterFact extends FactBase {
+  kind: 'cluster';
+  quorate: boolean;
+  nodes: number;
+  /** undefined or empty: the reply said nothing about members (not evidence of an outage) */
+  members?: ClusterMemberFact[] | undefined;
+  reportingNode?: string | undefined;
+  /** corosync config version (`version` of the spec's cluster payload) */
+  configVersion?: number | undefined;
+}
+
+export interface NodeFact extends FactBase {
+  kind: 'node';
+  node: string;
+  intervalSeconds?: number | undefined;
+  pveVersion?: string | undefined;
+  uptimeSeconds?: number | undefined;
+  cpuRatio?: number | undefined;
+  memUsed?: number | undefined;
+  memTotal?: number | undefined;
+  swapUsed?: number | undefined;
+  swapTotal?: number | undefined;
+  rootfsUsed?: number | undefined;
+  rootfsTotal?: number | undefined;
+  load5?: number | undefined;
+  cpuThreads?: number | undefined;
+}
+
+export interface GuestFact extends FactBase {
+  kind: 'guest';
+  vmid: number;
+  guestType: 'lxc' | 'qemu';
+  name?: string | undefined;
+  node: string;
+  status: string;
+  tags: string[];
+  template?: boolean | undefined;
+  /** the config's `lock` value; "migrate" while a migration runs */
+  lock?: string | undefined;
+}
+
+/** The timer: rules that fire on silence or on elapsed time look at the clock. */
+export interface TickFact {
+  kind: 'tick';
+  at: number;
+}
+
+export type Fact = ClusterFact | NodeFact | GuestFact | TickFact;
+
+/** A threshold rule waiting for its sustain time, or firing. */
+export interface ThresholdMem {
+  /** first report at/above the trigger in the current run */
+  since: number;
+  last: number;
+}
+
+export interface NodeMem {
+  clusterId: string;
+  clusterName?: string | undefined;
+  node: string;
+  /** last report from this node's own agent (undefined: only known from cluster reports) */
+  lastSeen?: number | undefined;
+  lastCollected?: number | undefined;
+  intervalS?: number | undefined;
+  version?: string | undefined;
+  /** estimated boot time (collection time − uptime) */
+  bootAt?: number | undefined;
+  uptimeS?: number | undefined;
+  th: Partial<Record<ThresholdRuleId, ThresholdMem>>;
+  /** what the cluster reports say about this node */
+  memberOnline?: boolean | undefined;
+  offlineStreak: number;
+  absentStreak: number;
+}
+
+export interface ClusterMem {
+  clusterId: string;
+  name?: string | undefined;
+  nodes?: number | undefined;
+  /** reporter → when it said "not quorate" */
+  nonQuorate: Record<string, number>;
+  /** normalised PVE version → number of nodes of the cluster running it */
+  versions: Record<string, number>;
+  mismatchSince?: number | undefined;
+  configVersion?: number | undefined;
+  members: string[];
+  lastReport?: { reporter: string; collectedAt: number } | undefined;
+}
+
+export interface GuestMem {
+  clusterId: string;
+  vmid: number;
+  node: string;
+  status: string;
+  name?: string | undefined;
+  tags: string[];
+}
+
+export interface ActiveAlert {
+  key: string;
+  rule: RuleId;
+  severity: Severity;
+  summary: string;
+  clusterId: string;
+  clusterName?: string | undefined;
+  node?: string | undefined;
+  vmid?: number | undefined;
+  startedAt: number;
+}
+
+export interface EngineState {
+  clusters: Map<string, ClusterMem>;
+  nodes: Map<string, NodeMem>;
+  guests: Map<string, GuestMem>;
+  active: Map<string, ActiveAlert>;
+}
+
+export type AlertEventType = 'fire' | 'resolve' | 'notice';
+
+export interface AlertEvent {
+  type: AlertEventType;
+  /** dedup key: one firing alert per key at a time */
+  key: string;
+  rule: RuleId;
+  severity: Severity;
+  summary: string;
+  clusterId: string;
+  clusterName?: string | undefined;
+  node?: string | undefined;
+  vmid?: number | undefined;
+  startedAt: number;
+  /** when this event happened (resolve time for a resolve) */
+  at: number;
+}
+
+export type ThresholdRuleId = 'cpu_high' | 'memory_high' | 'rootfs_high' | 'swap_high' | 'load_high';
+
+/** Tunables of one rule; any of them may be overridden per cluster, node or guest tag. */
+export interface RuleSettings {
+  enabled?: boolean;
+  /** threshold rules: value at/above which the condition starts */
+  trigger?: number;
+  /** threshold rules: value at/below which a firing alert resolves (hysteresis) */
+  clear?: number;
+  /** threshold rules: how long the condition must hold before firing */
+  sustainSeconds?: number;
+  /** version_mismatch: how long versions may differ before it is an alarm */
+  graceSeconds?: number;
+  /** agent_silent: silence longer than factor × the agent's interval */
+  factor?: number;
+}
+
+export type RuleSettingsMap = Partial<Record<RuleId, RuleSettings>>;
+
+export interface AlertSettings {
+  /** global values, merged over the built-in defaults */
+  rules?: RuleSettingsMap;
+  /** keyed by cluster id or cluster name */
+  clusters?: Record<string, RuleSettingsMap>;
+  /** keyed by node name, or "<cluster id or name>/<node>" */
+  nodes?: Record<string, RuleSettingsMap>;
+  /** keyed by guest tag (guest rules only) */
+  tags?: Record<string, RuleSettingsMap>;
+  /** the interval assumed for an agent that does not send `interval_seconds` */
+  defaultIntervalSeconds?: number;
+}
+
+export interface EvaluateResult {
+  state: EngineState;
+  events: AlertEvent[];
+  /** state entries this call touched ("c:", "n:", "g:", "a:" + key): what to persist */
+  changed: Set<string>;
+}
