@@ -1,1 +1,95 @@
-export {};
+/**
+ * @nanny/proxmox — pure Proxmox VE knowledge: lenient response types, property-string and config
+ * file parsers, pmxcfs / /proc / CLI output parsers, and the builders of the four spec payloads.
+ * No I/O: callers read files, run commands and call the API, then hand the text/JSON here.
+ */
+export type {
+  Parsed,
+  ConfigValue,
+  ConfigMap,
+  GuestKind,
+  NumLike,
+  FlagLike,
+  ClusterStatusCluster,
+  ClusterStatusNode,
+  ClusterStatusEntry,
+  ClusterResource,
+  NodeStatus,
+  LxcConfig,
+  QemuConfig,
+  VersionInfo,
+} from './types.ts';
+export { toInt, toNumber, toBool01, toFlag01 } from './scalars.ts';
+export { parsePropertyString, parseSizeToBytes, parseTags, tagsToWire } from './property-string.ts';
+export {
+  QEMU_NIC_MODELS,
+  storageOfVolume,
+  parseLxcNet,
+  parseQemuNet,
+  parseLxcMount,
+  parseQemuDisk,
+  parseLxcFeatures,
+  parseQemuAgent,
+  parseBoot,
+  parseQemuMemory,
+  guestNetworks,
+  guestDisks,
+} from './guest-parsers.ts';
+export { INTEGER_KEYS, BOOLEAN_KEYS, CONFIG_VOLATILE_KEYS, configKeyType } from './config-types.ts';
+export type { GuestConfigFile, PendingEntry } from './config-file.ts';
+export {
+  parseGuestConfigFile,
+  typedConfig,
+  normalizeApiConfig,
+  pendingKeysOf,
+  configFromPending,
+  lxcRawToString,
+  decodeDescriptionLine,
+  encodeDescription,
+  isTemplateConfig,
+} from './config-file.ts';
+export type {
+  MembersFile,
+  MembersNode,
+  VmlistFile,
+  VmlistEntry,
+  RrdDump,
+  RrdNode,
+  RrdVm,
+  RrdStorage,
+  ResourcesFromFilesInput,
+} from './pmxcfs.ts';
+export {
+  parseMembers,
+  parseVmlist,
+  parseRrdDump,
+  isStandalone,
+  clusterStatusFromMembers,
+  clusterResourcesFromFiles,
+  levelsFromRrd,
+} from './pmxcfs.ts';
+export type { CpuTimes, ProcStat, Meminfo, Loadavg, Cpuinfo, ProcSnapshot } from './proc.ts';
+export {
+  parseProcStat,
+  parseMeminfo,
+  parseLoadavg,
+  parseUptime,
+  parseCpuinfo,
+  parseProcVersion,
+  cpuUsageBetween,
+  nodeStatusFromProc,
+} from './proc.ts';
+export type { PveVersionInfo, PvecmStatus, PvecmMember } from './cli-output.ts';
+export { parsePveversion, parsePvecmStatus } from './cli-output.ts';
+export { clusterFingerprint, looksLikePemCertificate } from './identity.ts';
+export type { ReportMeta, GuestMeta, NodePayloadInput } from './payloads.ts';
+export {
+  buildClusterPayload,
+  buildNodePayload,
+  buildLxcPayload,
+  buildQemuPayload,
+  findClusterEntry,
+  findNodeEntry,
+  LXC_DEFAULTS,
+  QEMU_DEFAULTS,
+} from './payloads.ts';
