@@ -1,0 +1,106 @@
+/**
+ * E-mail over SMTP with nodemailer. `secure: true` is implicit TLS (port 465); otherwise STARTTLS is
+ * used when the server offers it, and `require_tls: true` refuses to send without it.
+ * SMTP replies 5xx are permanent (bad recipient, auth refused); 4xx and connection failures retry.
+ */
+import nodemailer from 'nodemailer';
+import { str, title } from '../http.ts';
+import { DeliveryError, type Notification, type Notifier } from '../types.ts';
+
+export function emailMessage(n: Notification): { subject: string; text: string } {
+  const lines = [
+    n.summary,
+    '',
+    `Rule:     ${n.rule}`,
+    `Severity: ${n.severity}`,
+    `State:    ${n.state}`,
+    `Cluster:  ${n.cluster.name ?? n.cluster.id}`,
+    ...(n.node ? [`Node:     ${n.node}`] : []),
+    ...(n.vmid !== null ? [`Guest:    ${n.vmid}`] : []),
+    `Started:  ${n.started_at}`,
+    ...(n.resolved_at ? [`Resolved: ${n.resolved_at}`] : []),
+    '',
+    `Alert id: ${n.alert_id}`,
+  ];
+  return { subject: `${title(n)}: ${n.summary}`.slice(0, 200), text: lines.join('\n') };
+}
+
+const list = (v: unknown): string[] | undefined => {
+  const arr = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : undefined;
+  const out = arr
+    ?.filter((x): x is string => typeof x === 'string')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+  return out && out.length > 0 ? out : undefined;
+};
+
+export const email: Notifier = {
+  type: 'email',
+  fields: [
+    { name: 'host', required: true, description: 'SMTP server' },
+    { name: 'port', required: false, description: 'default 587 (465 when secure)' },
+    { name: 'secure', required: false, description: 'implicit TLS (true for port 465)' },
+    { name: 'require_tls', required: false, description: 'refuse to send without STARTTLS' },
+    { name: 'username', required: false, description: 'SMTP login' },
+    { name: 'password', required: false, description: 'SMTP password' },
+    { name: 'from', required: true, description: 'sender address' },
+    { name: 'to', required: true, description: 'recipient(s): a list or a comma-separated string' },
+  ],
+  secretFields: ['password'],
+  parse(b) {
+    const errors: string[] = [];
+    const host = str(b.host);
+    const from = str(b.from);
+    const to = list(b.to);
+    const secure = b.secure === true;
+    const port = b.port === undefined ? (secure ? 465 : 587) : Number(b.port);
+    if (!host) errors.push('host: the SMTP server is required');
+    if (!from) errors.push('from: the sender address is required');
+    if (!to) errors.push('to: at least one recipient is required');
+    if (!Number.isInteger(port) || port < 1 || port > 65535) errors.push('port: 1-65535');
+    if (errors.length || !host || !from || !to) return { ok: false, errors };
+    const config: Record<string, unknown> = {
+      host,
+      port,
+      secure,
+      require_tls: b.require_tls === true,
+      from,
+      to,
+    };
+    const username = str(b.username);
+    const password = str(b.password);
+    if (username) config.username = username;
+    if (password) config.password = password;
+    return { ok: true, config };
+  },
+  async send(config, n, opts) {
+    const username = str(config.username);
+    const transport = nodemailer.createTransport({
+      host: String(config.host),
+      port: Number(config.port),
+      secure: config.secure === true,
+      requireTLS: config.require_tls === true,
+      connectionTimeout: opts.timeoutMs,
+      greetingTimeout: opts.timeoutMs,
+      socketTimeout: opts.timeoutMs,
+      ...(username ? { auth: { user: username, pass: str(config.password) ?? '' } } : {}),
+    });
+    const { subject, text } = emailMessage(n);
+    try {
+      await transport.sendMail({
+        from: String(config.from),
+        to: (config.to as string[]).join(', '),
+        subject,
+        text,
+        headers: { 'X-Nanny-Idempotency-Key': opts.idempotencyKey },
+      });
+    } catch (err) {
+      const code = (err as { responseCode?: number }).responseCode;
+      throw new DeliveryError(`SMTP: ${(err as Error).message}`, !(code !== undefined && code >= 500), {
+        cause: err,
+      });
+    } finally {
+      transport.close();
+    }
+  },
+};

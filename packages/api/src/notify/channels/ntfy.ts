@@ -1,0 +1,52 @@
+/**
+ * ntfy: JSON publishing (POST to the server root with `topic` in the body). Priority 5 for critical,
+ * 4 for warning, 3 for info and resolves. An access token, if set, goes in `Authorization: Bearer`.
+ */
+import { httpUrl, post, str, title } from '../http.ts';
+import type { Notification, Notifier } from '../types.ts';
+
+const PRIORITY = { critical: 5, warning: 4, info: 3 } as const;
+
+export function ntfyBody(topic: string, n: Notification): Record<string, unknown> {
+  return {
+    topic,
+    title: title(n),
+    message: n.summary,
+    priority: n.state === 'resolved' ? 3 : PRIORITY[n.severity],
+    tags: [
+      n.state === 'resolved' ? 'white_check_mark' : n.severity === 'critical' ? 'rotating_light' : 'warning',
+      n.rule,
+    ],
+  };
+}
+
+export const ntfy: Notifier = {
+  type: 'ntfy',
+  fields: [
+    { name: 'url', required: false, description: 'ntfy server (default https://ntfy.sh)' },
+    { name: 'topic', required: true, description: 'topic name' },
+    { name: 'token', required: false, description: 'access token' },
+  ],
+  secretFields: ['token'],
+  parse(b) {
+    const url = b.url === undefined ? 'https://ntfy.sh/' : httpUrl(b.url);
+    const topic = str(b.topic);
+    const errors: string[] = [];
+    if (!url) errors.push('url: must be an http(s) URL');
+    if (!topic || !/^[-_A-Za-z0-9]{1,64}$/.test(topic)) errors.push('topic: 1-64 letters, digits, - or _');
+    if (errors.length || !url || !topic) return { ok: false, errors };
+    const token = str(b.token);
+    return { ok: true, config: token ? { url, topic, token } : { url, topic } };
+  },
+  async send(config, n, opts) {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const token = str(config.token);
+    if (token) headers.authorization = `Bearer ${token}`;
+    await post(
+      String(config.url),
+      JSON.stringify(ntfyBody(String(config.topic), n)),
+      headers,
+      opts.timeoutMs,
+    );
+  },
+};

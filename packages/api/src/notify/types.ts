@@ -1,0 +1,73 @@
+/** What a notification is, what a channel is, and the contract of every file in channels/. */
+import type { RuleId, Severity } from '../alerts/types.ts';
+
+export type ChannelType = 'webhook' | 'slack' | 'discord' | 'ntfy' | 'gotify' | 'email';
+export const CHANNEL_TYPES: readonly ChannelType[] = [
+  'webhook',
+  'slack',
+  'discord',
+  'ntfy',
+  'gotify',
+  'email',
+];
+
+/** fire → "firing", resolve → "resolved", one-shot info rules → "notice", test-send → "test". */
+export type NotificationState = 'firing' | 'resolved' | 'notice' | 'test';
+
+/** The one message every channel renders; the generic webhook sends it as is (snake_case JSON). */
+export interface Notification {
+  alert_id: string;
+  rule: RuleId | 'test';
+  severity: Severity;
+  state: NotificationState;
+  summary: string;
+  cluster: { id: string; name: string | null };
+  node: string | null;
+  vmid: number | null;
+  started_at: string;
+  resolved_at: string | null;
+  sent_at: string;
+}
+
+export type ChannelConfig = Record<string, unknown>;
+
+export interface Channel {
+  id: string;
+  tenantId: string;
+  type: ChannelType;
+  name: string;
+  config: ChannelConfig;
+  /** the least severity this channel is told about */
+  minSeverity: Severity;
+}
+
+export interface SendOptions {
+  /** same for every attempt of one delivery: receivers may deduplicate on it */
+  idempotencyKey: string;
+  timeoutMs: number;
+}
+
+/** A failed send; `retryable: false` means trying again cannot help (e.g. 404, bad credentials). */
+export class DeliveryError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DeliveryError';
+  }
+}
+
+export type ParseResult = { ok: true; config: ChannelConfig } | { ok: false; errors: string[] };
+
+export interface Notifier {
+  type: ChannelType;
+  /** the fields a user sets, for docs and the CLI help */
+  fields: readonly { name: string; required: boolean; description: string }[];
+  /** fields never shown back (listings show "***") */
+  secretFields: readonly string[];
+  /** validates the channel's fields from a request body */
+  parse(body: Record<string, unknown>): ParseResult;
+  send(config: ChannelConfig, n: Notification, opts: SendOptions): Promise<void>;
+}
