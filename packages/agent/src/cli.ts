@@ -1,0 +1,317 @@
+/**
+ * The command line: `nannyagent run | collect | register | status | --help`. Settings come from
+ * /etc/nannyagent/config.env < environment < flags (config.ts); this module turns argv into a
+ * command, its own options and the setting flags.
+ */
+import { hostname } from 'node:os';
+import { REGISTER_PATH } from '@nanny/schema';
+import { createAgent, createSource, shortHostname } from './agent.ts';
+import { createCollector, type CycleItem } from './collect.ts';
+import { loadConfig, SETTINGS, type Config } from './config.ts';
+import { AgentError, errorText } from './errors.ts';
+import { httpRequest, type HttpClient } from './http.ts';
+import type { SpawnCounter } from './host.ts';
+import { createLogger, type Logger } from './log.ts';
+import { backoffDelay, createSender, tokensToCredentials } from './sender.ts';
+import { readCpuTimes } from './sources/local.ts';
+import { createSpool } from './spool.ts';
+import { createStateStore } from './state.ts';
+import { AGENT_VERSION } from './version.ts';
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: Record<string, string | undefined>;
+  http?: HttpClient;
+  /** test hook: SIGTERM/SIGINT handling of `run` */
+  onSignal?: (handler: () => void) => void;
+  counter?: SpawnCounter;
+}
+
+export const HELP = `nannyagent ${AGENT_VERSION} — collects Proxmox VE cluster, node, LXC and QEMU data and posts it to nannyapi
+
+Usage:
+  nannyagent run                                   the daemon: a cycle every PROXMOX_INTERVAL seconds
+  nannyagent collect --once [--dry-run] [--source auto|pvesh|files|api]
+                                                   one cycle; --dry-run prints each payload as one JSON
+                                                   line {"endpoint": ..., "body": ...} instead of sending
+  nannyagent register --url URL --enroll-token TOKEN
+                                                   exchange a one-time enrollment token for credentials
+  nannyagent status                                identity, API reachability, spool depth, last cycle
+  nannyagent --help | --version
+
+Settings (flag, environment variable; /etc/nannyagent/config.env < environment < flags):
+${SETTINGS.map((s) => `  --${(s.flag ?? '').padEnd(22)} ${s.env}`).join('\n')}
+  --config                 NANNYAGENT_CONFIG (path of config.env)
+
+Documentation: docs/agent-configuration.md, docs/agent-install.md
+`;
+
+interface ParsedArgs {
+  command: string | undefined;
+  switches: Set<string>;
+  flags: Record<string, string>;
+  errors: string[];
+}
+
+const SWITCHES = new Set(['once', 'dry-run', 'help', 'version', 'allow-insecure-http']);
+
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const out: ParsedArgs = { command: undefined, switches: new Set(), flags: {}, errors: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h') {
+      out.switches.add('help');
+      continue;
+    }
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (SWITCHES.has(name) && eq < 0) {
+        if (name === 'allow-insecure-http') out.flags[name] = 'true';
+        else out.switches.add(name);
+        continue;
+      }
+      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
+      if (value === undefined) out.errors.push(`--${name}: needs a value`);
+      else out.flags[name] = value;
+      continue;
+    }
+    if (out.command === undefined) out.command = a;
+    else out.errors.push(`unexpected argument "${a}"`);
+  }
+  return out;
+}
+
+function configErrors(io: CliIo, e: unknown): number {
+  if (e instanceof AgentError && e.code === 'AGENT_CONFIG') {
+    io.stderr(
+      `nannyagent: invalid configuration:\n${e.message
+        .split('\n')
+        .map((l) => `  - ${l}`)
+        .join('\n')}\n`,
+    );
+    return 2;
+  }
+  throw e;
+}
+
+async function register(config: Readonly<Config>, log: Logger, io: CliIo, http: HttpClient): Promise<number> {
+  const errors: string[] = [];
+  if (!config.apiUrl) errors.push('--url (NANNYAPI_URL): required');
+  if (!config.enrollToken) errors.push('--enroll-token (NANNYAPI_ENROLL_TOKEN): required');
+  if (errors.length) return configErrors(io, new AgentError('AGENT_CONFIG', errors.join('\n')));
+  const ok = await registerWith(config, log, http);
+  return ok ? 0 : 1;
+}
+
+/** POST /api/agent/register; stores the credentials (mode 0600). */
+export async function registerWith(
+  config: Readonly<Config>,
+  log: Logger,
+  http: HttpClient,
+): Promise<boolean> {
+  const state = createStateStore(config.stateDir);
+  const body = {
+    enrollment_token: config.enrollToken,
+    hostname: config.nodeName ?? shortHostname(),
+    agent_version: AGENT_VERSION,
+  };
+  try {
+    const res = await http({
+      method: 'POST',
+      url: config.apiUrl! + REGISTER_PATH,
+      body: JSON.stringify(body),
+      timeoutMs: config.requestTimeoutMs,
+      tls: config.apiTls,
+    });
+    let parsed: Record<string, unknown> = {};
+    try {
+      parsed = JSON.parse(res.text) as Record<string, unknown>;
+    } catch {
+      /* reported below */
+    }
+    if (res.status < 200 || res.status >= 300 || typeof parsed.access_token !== 'string') {
+      log.error(
+        `registration failed: HTTP ${res.status} ${String(parsed.error_description ?? res.text.slice(0, 200))}`,
+      );
+      return false;
+    }
+    const creds = tokensToCredentials(config.apiUrl!, parsed as never, Date.now());
+    await state.writeCredentials(creds);
+    log.info(
+      `registered as agent ${creds.agent_id} with ${config.apiUrl}; credentials in ${state.dir}/credentials.json`,
+    );
+    return true;
+  } catch (e) {
+    log.error(`registration failed: ${errorText(e)}`);
+    return false;
+  }
+}
+
+async function collectOnce(
+  config: Readonly<Config>,
+  log: Logger,
+  io: CliIo,
+  http: HttpClient,
+  dryRun: boolean,
+): Promise<number> {
+  const items: CycleItem[] = [];
+  const collector = createCollector({
+    source: createSource(config, log, http, io.counter ?? {}),
+    log,
+    agentVersion: AGENT_VERSION,
+    intervalSeconds: config.intervalSeconds,
+    ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
+    readCpuTimes: () => readCpuTimes(config.procRoot),
+    hostname: shortHostname,
+    emit: (batch) => {
+      for (const i of batch) {
+        if (dryRun) io.stdout(JSON.stringify({ endpoint: i.endpoint, body: i.body }) + '\n');
+        else items.push(i);
+      }
+    },
+  });
+  const summary = await collector.runCycle();
+  await createStateStore(config.stateDir)
+    .writeLastCycle(summary)
+    .catch(() => undefined);
+  if (dryRun) return 0;
+  const sender = createSender({
+    http,
+    state: createStateStore(config.stateDir),
+    log,
+    tls: config.apiTls,
+    timeoutMs: config.requestTimeoutMs,
+    ...(config.apiUrl !== undefined ? { apiUrl: config.apiUrl } : {}),
+  });
+  let failed = 0;
+  for (const i of items) {
+    let outcome = 'retry';
+    // A one-shot run retries briefly; the daemon's spool is for long outages.
+    for (let attempt = 0; attempt < 3 && outcome === 'retry'; attempt++) {
+      if (attempt > 0)
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, config.retryBaseMs, config.retryMaxMs)));
+      try {
+        outcome = await sender.send(i);
+      } catch (e) {
+        log.error(errorText(e));
+        return 1;
+      }
+    }
+    if (outcome !== 'delivered') failed++;
+  }
+  log.info(`sent ${items.length - failed} of ${items.length} report(s)`);
+  return failed > 0 || summary.errors.length > 0 ? 1 : 0;
+}
+
+async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Promise<number> {
+  const state = createStateStore(config.stateDir);
+  const lines: string[] = [];
+  const creds = await state.readCredentials().catch(() => undefined);
+  const apiUrl = config.apiUrl ?? creds?.api_url;
+  lines.push(`node:          ${config.nodeName ?? shortHostname()} (host ${hostname()})`);
+  lines.push(
+    `agent:         ${creds ? `${creds.agent_id}, registered ${creds.registered_at}, token expires ${creds.expires_at}` : 'not registered'}`,
+  );
+  lines.push(`api:           ${apiUrl ?? '(no NANNYAPI_URL)'}`);
+  let reachable = false;
+  if (apiUrl) {
+    try {
+      const res = await http({
+        method: 'GET',
+        url: apiUrl + '/healthz',
+        timeoutMs: Math.min(config.requestTimeoutMs, 5000),
+        tls: config.apiTls,
+      });
+      reachable = true;
+      lines.push(`reachable:     yes (GET /healthz → HTTP ${res.status})`);
+    } catch (e) {
+      lines.push(`reachable:     no (${errorText(e)})`);
+    }
+  }
+  const log = createLogger('error', io.stderr);
+  const spool = createSpool({ dir: state.spoolDir, maxItems: config.spoolMaxItems, log });
+  try {
+    await spool.open();
+    lines.push(`spool:         ${spool.depth()} undelivered report(s) in ${state.spoolDir}`);
+  } catch (e) {
+    lines.push(`spool:         unreadable (${errorText(e)})`);
+  }
+  const last = await state.readLastCycle().catch(() => undefined);
+  if (last) {
+    lines.push(
+      `last cycle:    ${last.finished_at} via ${last.source}, ${last.duration_ms} ms, ${last.reports} report(s), ${last.errors.length} error(s)` +
+        (last.proxmox ? '' : ', Proxmox VE not detected'),
+    );
+    for (const e of last.errors.slice(0, 5)) lines.push(`               ${e}`);
+  } else lines.push('last cycle:    none yet');
+  io.stdout(lines.join('\n') + '\n');
+  return creds && reachable ? 0 : 1;
+}
+
+/** Runs one command; returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseArgs(argv);
+  if (
+    args.switches.has('help') ||
+    args.command === 'help' ||
+    (args.command === undefined && !args.switches.has('version'))
+  ) {
+    io.stdout(HELP);
+    return args.command === undefined && !args.switches.has('help') ? 2 : 0;
+  }
+  if (args.switches.has('version')) {
+    io.stdout(`nannyagent ${AGENT_VERSION}\n`);
+    return 0;
+  }
+  const commands = ['run', 'collect', 'register', 'status'];
+  if (!commands.includes(args.command!)) {
+    io.stderr(`nannyagent: unknown command "${args.command}" (try --help)\n`);
+    return 2;
+  }
+  if (args.errors.length) return configErrors(io, new AgentError('AGENT_CONFIG', args.errors.join('\n')));
+  let config: Readonly<Config>;
+  try {
+    config = loadConfig({ env: io.env, flags: args.flags });
+  } catch (e) {
+    return configErrors(io, e);
+  }
+  const log = createLogger(config.logLevel, io.stderr);
+  const http = io.http ?? httpRequest;
+  switch (args.command) {
+    case 'register':
+      return register(config, log, io, http);
+    case 'status':
+      return status(config, io, http);
+    case 'collect':
+      if (!args.switches.has('once')) {
+        io.stderr('nannyagent: collect needs --once (the daemon is `nannyagent run`)\n');
+        return 2;
+      }
+      return collectOnce(config, log, io, http, args.switches.has('dry-run'));
+    case 'run': {
+      const agent = createAgent({ config, log, http, ...(io.counter ?? {}) });
+      if (!(await agent.state.readCredentials())) {
+        if (config.enrollToken && config.apiUrl) {
+          if (!(await registerWith(config, log, http))) return 1;
+        } else {
+          io.stderr(
+            'nannyagent: not registered: run `nannyagent register --url URL --enroll-token TOKEN` first (or set NANNYAPI_URL and NANNYAPI_ENROLL_TOKEN)\n',
+          );
+          return 2;
+        }
+      }
+      log.info(
+        `nannyagent ${AGENT_VERSION} starting: source ${config.source}, interval ${config.intervalSeconds} s, state ${config.stateDir}`,
+      );
+      io.onSignal?.(() => {
+        log.info('stopping');
+        agent.stop();
+      });
+      await agent.run();
+      return 0;
+    }
+  }
+  return 2;
+}

@@ -1,0 +1,288 @@
+/**
+ * One collection cycle, in the spec's order: node → cluster (skipped on a standalone node) → every
+ * LXC and QEMU guest of THIS node (templates included and marked). Payloads are built with
+ * @nanny/proxmox and validated with @nanny/schema before they are handed on.
+ *
+ * Robustness rules (DESIGN.md §4): every read has a deadline (the sources enforce it); one guest's
+ * failure is logged and the cycle goes on; the node report is built and emitted first, from /proc if
+ * Proxmox does not answer — a hung pmxcfs is exactly when it matters.
+ */
+import {
+  buildClusterPayload,
+  buildLxcPayload,
+  buildNodePayload,
+  buildQemuPayload,
+  clusterFingerprint,
+  CONFIG_VOLATILE_KEYS,
+  cpuUsageBetween,
+  findClusterEntry,
+  looksLikePemCertificate,
+  toInt,
+  type ClusterResource,
+  type ClusterStatusEntry,
+  type CpuTimes,
+  type NodeStatus,
+  type Parsed,
+} from '@nanny/proxmox';
+import { describeIssues, INGEST_PATH_PREFIX, validatePayload, type PayloadKind } from '@nanny/schema';
+import { errorText } from './errors.ts';
+import type { Logger } from './log.ts';
+import type { CycleReader, Source } from './sources/types.ts';
+
+export interface CycleItem {
+  endpoint: string;
+  kind: PayloadKind;
+  body: Record<string, unknown>;
+}
+
+export interface CycleSummary {
+  started_at: string;
+  finished_at: string;
+  duration_ms: number;
+  source: string;
+  proxmox: boolean;
+  node?: string;
+  cluster_name?: string;
+  reports: number;
+  errors: string[];
+}
+
+export interface CollectorDeps {
+  source: Source;
+  log: Logger;
+  agentVersion: string;
+  intervalSeconds: number;
+  /** NANNYAGENT_NODE: which node to report (else detected) */
+  nodeName?: string;
+  /** reads /proc/stat's aggregate cpu line (local sources) */
+  readCpuTimes?: () => Promise<CpuTimes | undefined>;
+  /** the fallback node name when nothing else knows it (os.hostname() cut at the first '.') */
+  hostname: () => string;
+  now?: () => Date;
+  /** receives the payloads of each stage, in order; awaited (the spool's push) */
+  emit: (items: CycleItem[]) => Promise<void> | void;
+  /** guest config reads in flight at once (pvesh/api; the files source answers from memory) */
+  guestConcurrency?: number;
+}
+
+export interface Collector {
+  runCycle(): Promise<CycleSummary>;
+}
+
+const item = (kind: PayloadKind, body: unknown): CycleItem => ({
+  endpoint: INGEST_PATH_PREFIX + kind,
+  kind,
+  body: body as Record<string, unknown>,
+});
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+export function createCollector(deps: CollectorDeps): Collector {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log;
+  let prevCpu: CpuTimes | undefined;
+  let detected: boolean | undefined;
+  let membership: string | undefined; // cluster name, '' = standalone
+  let lastNode: string | undefined;
+
+  const validated = (
+    kind: PayloadKind,
+    built: Parsed<unknown>,
+    what: string,
+    errors: string[],
+  ): CycleItem | undefined => {
+    for (const w of built.warnings) log.warn(`${what}: ${w}`);
+    const v = validatePayload(kind, built.data);
+    if (!v.ok) {
+      const msg = `${what}: report not sent, it fails the schema: ${describeIssues(v.issues)}`;
+      log.error(msg);
+      errors.push(msg);
+      return undefined;
+    }
+    return item(kind, built.data);
+  };
+
+  return {
+    async runCycle() {
+      const t0 = now();
+      const errors: string[] = [];
+      const fail = (what: string, e: unknown): void => {
+        const msg = `${what}: ${errorText(e)}`;
+        log.error(msg);
+        errors.push(msg);
+      };
+      const reader: CycleReader = deps.source.open();
+      let reports = 0;
+      const summary = (extra: Partial<CycleSummary>): CycleSummary => {
+        const t1 = now();
+        return {
+          started_at: t0.toISOString(),
+          finished_at: t1.toISOString(),
+          duration_ms: t1.getTime() - t0.getTime(),
+          source: deps.source.name,
+          proxmox: false,
+          reports,
+          errors,
+          ...extra,
+        };
+      };
+      const emit = async (items: CycleItem[]): Promise<void> => {
+        if (items.length === 0) return;
+        reports += items.length;
+        await deps.emit(items);
+      };
+      try {
+        // CPU: sample /proc/stat first, so the delta spans exactly one interval.
+        let cpu: { busyRatio: number; ioWaitRatio: number } | undefined;
+        if (deps.source.local && deps.readCpuTimes) {
+          const cur = await deps.readCpuTimes().catch(() => undefined);
+          if (cur && prevCpu) cpu = cpuUsageBetween(prevCpu, cur);
+          if (cur) prevCpu = cur;
+        }
+
+        // 1. Detection, re-checked every cycle: Proxmox may be installed after the agent.
+        let version: string | undefined;
+        try {
+          const d = await reader.detect();
+          if (!d.installed) {
+            if (detected !== false)
+              log.warn(
+                `Proxmox VE not detected (${d.reason ?? 'pveversion failed'}); checking again every cycle`,
+              );
+            detected = false;
+            return summary({});
+          }
+          version = d.pveVersion;
+          if (detected !== true) log.info('Proxmox VE detected, starting collector');
+          detected = true;
+        } catch (e) {
+          // A timeout is not "not installed": carry on, the node report still goes out.
+          fail('detection', e);
+        }
+
+        // 2. Membership and identity, re-checked every cycle (a node can join a cluster later).
+        let clusterStatus: ClusterStatusEntry[] | undefined;
+        try {
+          clusterStatus = await reader.clusterStatus();
+        } catch (e) {
+          fail('cluster status', e);
+        }
+        let nodeName = deps.nodeName;
+        if (nodeName === undefined && clusterStatus) {
+          const local = clusterStatus.find((e) => e.type === 'node' && toInt(e.local) === 1);
+          nodeName = local?.name;
+        }
+        if (nodeName === undefined) nodeName = await reader.localNode().catch(() => undefined);
+        nodeName ??= lastNode ?? deps.hostname();
+        lastNode = nodeName;
+        const clusterEntry = clusterStatus ? findClusterEntry(clusterStatus) : undefined;
+        const clusterName = clusterEntry ? String(clusterEntry.name) : undefined;
+        if (clusterStatus) {
+          const m = clusterName ?? '';
+          if (m !== membership) {
+            if (clusterName !== undefined) log.info(`Node is part of cluster: ${clusterName}`);
+            else log.info('Node is standalone (not part of a cluster)');
+          }
+          membership = m;
+        }
+        let fingerprint: string | undefined;
+        try {
+          const ca = await reader.clusterCa();
+          if (ca !== undefined && looksLikePemCertificate(ca)) fingerprint = clusterFingerprint(ca);
+          else if (ca !== undefined)
+            log.warn('pve-root-ca.pem holds no certificate; cluster_fingerprint left out');
+        } catch (e) {
+          fail('pve-root-ca.pem', e);
+        }
+        const meta = {
+          collectedAt: t0.toISOString(),
+          agentVersion: deps.agentVersion,
+          ...(fingerprint !== undefined ? { clusterFingerprint: fingerprint } : {}),
+          ...(clusterName !== undefined ? { clusterName } : {}),
+        };
+
+        // 3. The node report: always, with whatever could be read.
+        let nodeStatus: NodeStatus | undefined;
+        try {
+          const ns = await reader.nodeStatus(nodeName);
+          nodeStatus = ns.status;
+          if (ns.error) fail(`node status of ${nodeName}`, ns.error);
+        } catch (e) {
+          fail(`node status of ${nodeName}`, e);
+        }
+        const nodeItem = validated(
+          'node',
+          buildNodePayload(
+            {
+              nodeName,
+              ...(clusterStatus ? { clusterStatus } : {}),
+              ...(nodeStatus ? { nodeStatus } : {}),
+              ...(version !== undefined ? { version } : {}),
+              ...(cpu ? { cpu } : {}),
+              intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
+            },
+            meta,
+          ),
+          `node ${nodeName}`,
+          errors,
+        );
+        if (nodeItem) await emit([nodeItem]);
+
+        // 4. The cluster report (none on a standalone node).
+        if (clusterStatus && clusterEntry) {
+          const built = buildClusterPayload(clusterStatus, { ...meta, reportingNode: nodeName });
+          const ci = built ? validated('cluster', built, `cluster ${clusterName ?? ''}`, errors) : undefined;
+          if (ci) await emit([ci]);
+        }
+
+        // 5. Every guest of this node: LXC then QEMU, each by VMID.
+        let guests: ClusterResource[] = [];
+        try {
+          guests = (await reader.guests()).filter((g) => g.node === nodeName);
+        } catch (e) {
+          fail('guest list', e);
+        }
+        const vmid = (g: ClusterResource): number =>
+          toInt(g.vmid) ?? toInt(/\d+$/.exec(g.id ?? '')?.[0]) ?? 0;
+        guests.sort((a, b) => (a.type === b.type ? vmid(a) - vmid(b) : a.type === 'lxc' ? -1 : 1));
+        const guestItems = await mapLimit(guests, deps.guestConcurrency ?? 4, async (g) => {
+          const kind = g.type as 'lxc' | 'qemu';
+          const what = `${kind} ${vmid(g)}`;
+          try {
+            const cfg = await reader.guestConfig(nodeName, kind, vmid(g));
+            for (const w of cfg.warnings) log.warn(`${what}: ${w}`);
+            const current = { ...cfg.current };
+            // `digest` changes with every write of the file and is not part of the configuration.
+            for (const k of CONFIG_VOLATILE_KEYS) delete current[k];
+            const gm = { ...meta, pendingKeys: cfg.pendingKeys };
+            const built = kind === 'lxc' ? buildLxcPayload(g, current, gm) : buildQemuPayload(g, current, gm);
+            return validated(kind, built, what, errors);
+          } catch (e) {
+            fail(what, e);
+            return undefined;
+          }
+        });
+        await emit(guestItems.filter((x): x is CycleItem => x !== undefined));
+        return summary({
+          proxmox: detected !== false,
+          node: nodeName,
+          ...(clusterName !== undefined ? { cluster_name: clusterName } : {}),
+        });
+      } finally {
+        reader.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * A small HTTP(S) client on node:http/node:https (no fetch: Node 18's fetch cannot take a private
+ * CA or a pinned certificate). Used for nannyapi and for the PVE HTTPS API source.
+ *
+ * TLS: the system trust store by default; a CA file replaces it; a pinned SHA-256 fingerprint of
+ * the server certificate replaces chain verification (Proxmox's self-signed pveproxy certificate).
+ * With a pin the TLS connection is made first and the certificate checked before a single byte of
+ * the request — and its Authorization header — is written.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { TlsOptions } from './config.ts';
+import { AgentError } from './errors.ts';
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  tls: TlsOptions;
+}
+
+export type HttpClient = (req: HttpRequest) => Promise<HttpResponse>;
+
+const MAX_RESPONSE = 32 * 1024 * 1024;
+
+function pinnedSocket(u: URL, opts: TlsOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 443),
+      servername: /^[\d.]+$|:/.test(u.hostname) ? '' : u.hostname,
+      // The chain is not verified: the pin below is the trust decision.
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    const timer = setTimeout(
+      () => socket.destroy(new AgentError('AGENT_TIMEOUT', `TLS connect to ${u.host} timed out`)),
+      timeoutMs,
+    );
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      const fp = socket.getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase();
+      if (fp !== opts.fingerprint) {
+        socket.destroy();
+        reject(
+          new AgentError(
+            'AGENT_TLS',
+            `certificate of ${u.host} does not match the pinned fingerprint (got ${fp ?? 'none'})`,
+          ),
+        );
+        return;
+      }
+      resolve(socket);
+    });
+    socket.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+export const httpRequest: HttpClient = async (req) => {
+  const u = new URL(req.url);
+  const isHttps = u.protocol === 'https:';
+  let socket: tls.TLSSocket | undefined;
+  if (isHttps && req.tls.fingerprint) {
+    try {
+      socket = await pinnedSocket(u, req.tls, req.timeoutMs);
+    } catch (e) {
+      if (e instanceof AgentError) throw e;
+      throw new AgentError('AGENT_HTTP', `${req.method} ${u.origin}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const headers: Record<string, string> = { ...req.headers };
+    if (req.body !== undefined) {
+      headers['content-type'] ??= 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(req.body));
+    }
+    const options: https.RequestOptions = {
+      method: req.method,
+      headers,
+      agent: false,
+      ...(socket ? { createConnection: () => socket } : {}),
+      ...(isHttps && !socket && req.tls.ca ? { ca: req.tls.ca } : {}),
+    };
+    const r = (isHttps ? https : http).request(u, options, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (b: Buffer) => {
+        size += b.length;
+        if (size > MAX_RESPONSE) {
+          r.destroy(new AgentError('AGENT_HTTP', 'response too large'));
+          return;
+        }
+        chunks.push(b);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(
+          new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, { cause: e }),
+        );
+      });
+    });
+    const timer = setTimeout(
+      () =>
+        r.destroy(
+          new AgentError(
+            'AGENT_TIMEOUT',
+            `${req.method} ${u.origin}${u.pathname}: no answer within ${req.timeoutMs} ms`,
+          ),
+        ),
+      req.timeoutMs,
+    );
+    r.on('error', (e) => {
+      clearTimeout(timer);
+      if (e instanceof AgentError) reject(e);
+      else
+        reject(
+          new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, { cause: e }),
+        );
+    });
+    r.end(req.body);
+  });
+};

@@ -1,0 +1,82 @@
+/**
+ * The Proxmox VE HTTPS API with an API token (`Authorization: PVEAPIToken=USER@REALM!ID=SECRET`),
+ * for polling a cluster from outside: no process at all, pveproxy's workers are already warm.
+ * Answers carry a `{"data": …}` envelope. A read-only token needs the PVEAuditor role on `/`.
+ *
+ * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
+ * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
+ */
+import type { NodeStatus } from '@nanny/proxmox';
+import type { TlsOptions } from '../config.ts';
+import { AgentError } from '../errors.ts';
+import type { HttpClient } from '../http.ts';
+import { asObject, cachedGet, pathReaderParts } from './path-reader.ts';
+import type { CycleReader, Detection, Source } from './types.ts';
+
+export interface ApiSourceOptions {
+  url: string;
+  token: string;
+  tls: TlsOptions;
+  /** PEM of the configured CA file */
+  ca?: string;
+  timeoutMs: number;
+  http: HttpClient;
+}
+
+export function createApiSource(opts: ApiSourceOptions): Source {
+  const base = opts.url.replace(/\/+$/, '').replace(/\/api2\/json$/, '') + '/api2/json';
+  return {
+    name: 'api',
+    local: false,
+    open(): CycleReader {
+      const get = cachedGet(async (path, params) => {
+        const qs = params
+          ? '?' +
+            new URLSearchParams(
+              Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+            ).toString()
+          : '';
+        const url = base + path + qs;
+        const res = await opts.http({
+          method: 'GET',
+          url,
+          headers: { authorization: `PVEAPIToken=${opts.token}`, accept: 'application/json' },
+          timeoutMs: opts.timeoutMs,
+          tls: opts.tls,
+        });
+        if (res.status !== 200) {
+          // pveproxy puts the reason in the status line and, for parameter errors, in `errors`.
+          throw new AgentError(
+            'AGENT_SOURCE',
+            `GET ${path}: HTTP ${res.status} ${res.text.slice(0, 300).trim()}`,
+          );
+        }
+        let body: unknown;
+        try {
+          body = JSON.parse(res.text);
+        } catch (e) {
+          throw new AgentError('AGENT_SOURCE', `GET ${path}: answer is not JSON`, { cause: e });
+        }
+        return asObject<{ data?: unknown }>(body, `GET ${path}`).data ?? null;
+      });
+      const parts = pathReaderParts(get);
+      let detection: Promise<Detection> | undefined;
+      return {
+        ...parts,
+        detect: () =>
+          (detection ??= (async (): Promise<Detection> => {
+            const v = asObject<{ version?: string; repoid?: string }>(await get('/version'), 'GET /version');
+            const d: Detection = { installed: true };
+            if (v.version) d.pveVersion = `pve-manager/${v.version}${v.repoid ? `/${v.repoid}` : ''}`;
+            return d;
+          })()),
+        localNode: async () => undefined,
+        clusterCa: async () => opts.ca,
+        async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
+          return { status: await parts.nodeStatusFromApi(node) };
+        },
+        close() {},
+      };
+    },
+  };
+}

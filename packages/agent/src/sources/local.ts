@@ -1,0 +1,53 @@
+/**
+ * What a local source reads from /proc (NANNYAGENT_PROC_ROOT). /proc is not FUSE: reading it through
+ * Node's fs is safe, unlike /etc/pve.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  parseCpuinfo,
+  parseLoadavg,
+  parseMeminfo,
+  parseProcStat,
+  parseProcVersion,
+  parseUptime,
+  type CpuTimes,
+  type ProcSnapshot,
+} from '@nanny/proxmox';
+
+async function tryRead(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readCpuTimes(procRoot: string): Promise<CpuTimes | undefined> {
+  const text = await tryRead(join(procRoot, 'stat'));
+  return text === undefined ? undefined : parseProcStat(text).data?.cpu;
+}
+
+/** /proc files → the parts of a ProcSnapshot (without rootfs, pveversion and cpu). */
+export async function readProcSnapshot(procRoot: string, warnings: string[]): Promise<ProcSnapshot> {
+  const [meminfo, loadavg, uptime, cpuinfo, version] = await Promise.all(
+    ['meminfo', 'loadavg', 'uptime', 'cpuinfo', 'version'].map((f) => tryRead(join(procRoot, f))),
+  );
+  const snap: ProcSnapshot = {};
+  const take = <T>(r: { data: T | undefined; warnings: string[] } | undefined): T | undefined => {
+    if (!r) return undefined;
+    warnings.push(...r.warnings);
+    return r.data;
+  };
+  const m = take(meminfo === undefined ? undefined : parseMeminfo(meminfo));
+  if (m) snap.meminfo = m;
+  const l = take(loadavg === undefined ? undefined : parseLoadavg(loadavg));
+  if (l) snap.loadavg = l;
+  const u = take(uptime === undefined ? undefined : parseUptime(uptime));
+  if (u) snap.uptimeSeconds = u.uptimeSeconds;
+  const c = take(cpuinfo === undefined ? undefined : parseCpuinfo(cpuinfo));
+  if (c) snap.cpuinfo = c;
+  const v = take(version === undefined ? undefined : parseProcVersion(version));
+  if (v) snap.kernel = v;
+  return snap;
+}

@@ -1,0 +1,95 @@
+/**
+ * The spec's way: `pvesh get PATH --output-format json`, one process per path (each one starts a
+ * Perl interpreter and loads the PVE API modules, hundreds of ms). Tools are found on PATH (the
+ * spec's /usr/bin). pvesh output has no `{"data": …}` envelope. pve-root-ca.pem is read through the
+ * pmxcfs helper (no API path returns it).
+ */
+import { join } from 'node:path';
+import { nodeStatusFromProc, type NodeStatus } from '@nanny/proxmox';
+import { AgentError, errorText } from '../errors.ts';
+import { openPmxcfsSession, runCommand, type SpawnCounter } from '../host.ts';
+import { cachedGet, pathReaderParts } from './path-reader.ts';
+import { detectWithPveversion } from './detect.ts';
+import { readProcSnapshot } from './local.ts';
+import type { CycleReader, Detection, Params, Source } from './types.ts';
+
+export interface LocalSourceOptions extends SpawnCounter {
+  pveRoot: string;
+  procRoot: string;
+  commandTimeoutMs: number;
+  pmxcfsTimeoutMs: number;
+}
+
+export function pveshArgs(path: string, params?: Params): string[] {
+  const args = ['get', path];
+  for (const [k, v] of Object.entries(params ?? {})) args.push(`--${k}`, String(v));
+  args.push('--output-format', 'json');
+  return args;
+}
+
+export function createPveshSource(opts: LocalSourceOptions): Source {
+  return {
+    name: 'pvesh',
+    local: true,
+    open(): CycleReader {
+      const get = cachedGet(async (path, params) => {
+        const args = pveshArgs(path, params);
+        const r = await runCommand('pvesh', args, {
+          timeoutMs: opts.commandTimeoutMs,
+          ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+        });
+        const cmd = `pvesh ${args.join(' ')}`;
+        if (r.timedOut)
+          throw new AgentError('AGENT_TIMEOUT', `${cmd}: no answer within ${opts.commandTimeoutMs} ms`);
+        if (r.code !== 0) {
+          throw new AgentError(
+            'AGENT_COMMAND',
+            `${cmd}: exit ${r.code ?? r.signal}: ${r.stderr.trim() || '(no stderr)'}`,
+          );
+        }
+        try {
+          return JSON.parse(r.stdout) as unknown;
+        } catch (e) {
+          throw new AgentError('AGENT_SOURCE', `${cmd}: output is not JSON: ${r.stdout.slice(0, 200)}`, {
+            cause: e,
+          });
+        }
+      });
+      const parts = pathReaderParts(get);
+      let detection: Promise<Detection> | undefined;
+      const detect = (): Promise<Detection> => (detection ??= detectWithPveversion(opts));
+      let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
+      return {
+        ...parts,
+        detect,
+        localNode: async () => undefined,
+        async clusterCa() {
+          pmx ??= openPmxcfsSession({
+            timeoutMs: opts.pmxcfsTimeoutMs,
+            ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+          });
+          return await pmx.read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
+        },
+        async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
+          try {
+            return { status: await parts.nodeStatusFromApi(node) };
+          } catch (e) {
+            // A hung pmxcfs or a dead pveproxy is exactly when the node report matters: build it
+            // from /proc, which the kernel serves whatever pmxcfs does.
+            const warnings: string[] = [];
+            const snap = await readProcSnapshot(opts.procRoot, warnings);
+            const d = await detect();
+            if (d.pveVersion) snap.pveversion = d.pveVersion;
+            return {
+              status: nodeStatusFromProc(snap),
+              error: `${errorText(e)} (node status built from /proc)`,
+            };
+          }
+        },
+        close() {
+          pmx?.close();
+        },
+      };
+    },
+  };
+}
