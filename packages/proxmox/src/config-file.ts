@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { ConfigMap, ConfigValue, GuestKind, Parsed } from './types.ts';
 import { configKeyType } from './config-types.ts';
 import { show, toBool01, toInt } from './scalars.ts';
+import { unwrapEnvelope } from './envelope.ts';
 
 export interface GuestConfigFile {
   /** main section, with the value types the API's GET .../config?current=1 returns (incl. `digest`) */
@@ -35,6 +36,8 @@ const LXC_LINE = /^([a-z][a-z_]*\d*):\s*(.+?)\s*$/;
 const LXC_RAW_LINE = /^(lxc\.[a-zA-Z0-9_.-]+)(?:\s*:|\s*=)\s*(.*?)\s*$/;
 const HEADER = /^\[([^\]]*)\]\s*$/;
 const SNAPNAME = /^[a-z][a-z0-9_-]+$/i;
+/** qemu-server 9.x knows these special sections; any other `[special:…]` is skipped with a warning. */
+const SPECIAL_SECTIONS = new Set(['special:cloudinit', 'special:fleecing']);
 
 /** The key the API returns the `lxc.environment.runtime` lines under (NUL-joined), FORMAT.md. */
 const LXC_ENV_RAW = 'lxc.environment.runtime';
@@ -122,8 +125,8 @@ export function parseGuestConfigFile(text: string, kind: GuestKind): Parsed<Gues
         pendingSec = newSection();
         cur = pendingSec;
         where = 'pending section';
-      } else if (lower.startsWith('special:')) {
-        const sname = name.slice('special:'.length);
+      } else if (kind === 'qemu' && SPECIAL_SECTIONS.has(lower)) {
+        const sname = lower.slice('special:'.length);
         if (specials.has(sname)) warnings.push(`${at}: duplicate section [${name}], the later one wins`);
         cur = newSection();
         specials.set(sname, cur);
@@ -165,8 +168,11 @@ export function parseGuestConfigFile(text: string, kind: GuestKind): Parsed<Gues
     let key = m[1]!;
     const value = m[2]!;
     if (key === 'description') {
+      // A `description:` line is appended decoded but, unlike `#` lines, without a newline
+      // (qemu-server / pve-container parse_*_config).
       const d = decodeDescriptionLine(value);
-      cur.description = (cur.description ?? '') + d.text + '\n';
+      if (!d.ok) warnings.push(`${at}: description is not valid UTF-8 after %-decoding`);
+      cur.description = (cur.description ?? '') + d.text;
       continue;
     }
     if (key === 'delete') {
@@ -181,12 +187,13 @@ export function parseGuestConfigFile(text: string, kind: GuestKind): Parsed<Gues
     cur.raw[key] = value;
   }
 
-  const toMap = (s: Section, label: string): ConfigMap => {
+  const toMap = (s: Section, label: string, typed = true): ConfigMap => {
     const raw: Record<string, string | number> = { ...s.raw };
     if (s.description !== undefined) {
-      // qemu-server trims trailing whitespace of the description; pve-container keeps it.
-      const d = kind === 'qemu' ? s.description.replace(/\s+$/, '') : s.description;
-      if (d !== '' || kind === 'lxc') raw.description = d;
+      // qemu-server trims trailing whitespace and keeps even an empty description (a lone `#`);
+      // pve-container keeps the text as read (ending in "\n") but drops an empty one.
+      if (kind === 'qemu') raw.description = s.description.replace(/\s+$/, '');
+      else if (s.description !== '') raw.description = s.description;
     }
     if (s.lxcRaw.length > 0) {
       const env = s.lxcRaw.filter(([k]) => k === LXC_ENV_RAW).map(([, v]) => v);
@@ -194,9 +201,10 @@ export function parseGuestConfigFile(text: string, kind: GuestKind): Parsed<Gues
       if (env.length > 0) raw.env = env.join('\0');
       if (rest.length > 0) raw.lxc = lxcRawToString(rest);
     }
-    const typed = typeConfig(kind, raw);
-    warnings.push(...typed.warnings.map((w) => `${label}: ${w}`));
-    return typed.data;
+    if (!typed) return raw as ConfigMap;
+    const t = typeConfig(kind, raw);
+    warnings.push(...t.warnings.map((w) => `${label}: ${w}`));
+    return t.data;
   };
 
   const current = toMap(main, 'main section');
@@ -212,7 +220,8 @@ export function parseGuestConfigFile(text: string, kind: GuestKind): Parsed<Gues
   const snapshots: Record<string, ConfigMap> = {};
   for (const [name, s] of snaps) snapshots[name] = toMap(s, `snapshot [${name}]`);
   const special: Record<string, ConfigMap> = {};
-  for (const [name, s] of specials) special[name] = toMap(s, `section [special:${name}]`);
+  // qemu-server stores special sections without type checks ("only used for informative purpose").
+  for (const [name, s] of specials) special[name] = toMap(s, `section [special:${name}]`, false);
 
   return { data: { current, pending, pendingDelete, snapshots, special, digest }, warnings };
 }
@@ -283,12 +292,11 @@ export function normalizeApiConfig(kind: GuestKind, raw: unknown): Parsed<Config
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { data: {}, warnings: [`config answer is not an object: ${show(raw)}`] };
   }
-  const obj = raw as Record<string, unknown>;
   // Accept the /api2/json envelope too.
-  const inner =
-    'data' in obj && obj.data !== null && typeof obj.data === 'object' && !Array.isArray(obj.data)
-      ? obj.data
-      : obj;
+  const inner = unwrapEnvelope(raw);
+  if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
+    return { data: {}, warnings: [`config answer is not an object: ${show(raw)}`] };
+  }
   return typeConfig(kind, inner as Record<string, unknown>);
 }
 

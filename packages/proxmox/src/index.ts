@@ -93,3 +93,4 @@ export {
   LXC_DEFAULTS,
   QEMU_DEFAULTS,
 } from './payloads.ts';
+export { unwrapEnvelope } from './envelope.ts';
