@@ -1,0 +1,8 @@
+/** "90s", "30m", "24h", "7d" → milliseconds; null when unparseable. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+)([smhd])$/.exec(text.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  return n > 0 ? n * unit : null;
+}

@@ -1,0 +1,77 @@
+/**
+ * Rate limits (per agent token and per client address, fixed one-minute windows, 0 = off) and
+ * security headers. Written here rather than with @fastify/rate-limit because two keys apply to one
+ * request and the 429 must use the spec's envelope with Retry-After.
+ */
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { apiError } from './errors.ts';
+
+export interface FixedWindowLimiter {
+  /** counts one hit; returns seconds to wait when over the limit, else 0 */
+  hit(key: string, nowMs: number): number;
+}
+
+export function createLimiter(perMinute: number): FixedWindowLimiter {
+  let windowStart = 0;
+  let counts = new Map<string, number>();
+  return {
+    hit(key, nowMs) {
+      if (nowMs - windowStart >= 60_000) {
+        windowStart = nowMs - (nowMs % 60_000);
+        counts = new Map();
+      }
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      if (n <= perMinute) return 0;
+      return Math.max(1, Math.ceil((windowStart + 60_000 - nowMs) / 1000));
+    },
+  };
+}
+
+export function registerHardening(
+  app: FastifyInstance,
+  opts: { rateLimit: number; rateLimitIp: number; tls: boolean; now: () => Date },
+) {
+  const perToken = opts.rateLimit > 0 ? createLimiter(opts.rateLimit) : null;
+  const perIp = opts.rateLimitIp > 0 ? createLimiter(opts.rateLimitIp) : null;
+  if (perToken || perIp) {
+    app.addHook('onRequest', async (req: FastifyRequest) => {
+      if (!req.url.startsWith('/api/')) return;
+      const nowMs = opts.now().getTime();
+      if (perIp) {
+        const wait = perIp.hit(req.ip, nowMs);
+        if (wait > 0)
+          throw apiError(
+            'NANNY_ERR_RATE_LIMITED',
+            `Too many requests from this address; retry in ${wait} s`,
+            {
+              headers: { 'retry-after': String(wait) },
+            },
+          );
+      }
+      const auth = req.headers.authorization;
+      if (perToken && auth) {
+        // The key is a hash: the token itself is never kept outside the request.
+        const key = createHash('sha1').update(auth).digest('base64');
+        const wait = perToken.hit(key, nowMs);
+        if (wait > 0)
+          throw apiError('NANNY_ERR_RATE_LIMITED', `Too many requests for this token; retry in ${wait} s`, {
+            headers: { 'retry-after': String(wait) },
+          });
+      }
+    });
+  }
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    if (req.url.startsWith('/api/')) {
+      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+      reply.header('cache-control', 'no-store');
+    }
+    if (opts.tls) reply.header('strict-transport-security', 'max-age=31536000');
+    return payload;
+  });
+}

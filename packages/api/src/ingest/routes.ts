@@ -1,0 +1,73 @@
+/** POST /api/proxmox/{cluster,node,lxc,qemu}: the spec's four ingest endpoints. */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import {
+  INGEST_PATH_PREFIX,
+  INGEST_SUCCESS_MESSAGE,
+  PAYLOAD_KINDS,
+  normalizePayload,
+  type PayloadKind,
+} from '@nanny/schema';
+import { apiError } from '../errors.ts';
+import type { AuthHelpers } from '../auth/auth.ts';
+import type { GroupCommitter } from './committer.ts';
+
+export interface IngestCounters {
+  accepted: Record<PayloadKind, number>;
+  rejected: number;
+}
+
+const SUCCESS = { success: true as const, message: INGEST_SUCCESS_MESSAGE };
+
+export async function ingestRoutes(
+  app: FastifyInstance,
+  deps: { auth: AuthHelpers; committer: GroupCommitter; now: () => Date; counters: IngestCounters },
+) {
+  const requireAgent = deps.auth.requireAgent({ deferRevocation: true });
+  for (const kind of PAYLOAD_KINDS) {
+    app.post(
+      `${INGEST_PATH_PREFIX}${kind}`,
+      {
+        schema: {
+          tags: ['ingest'],
+          summary: `Ingest ${kind} data (spec: PROXMOX_INTEGRATION.md)`,
+          security: [{ bearerAuth: [] }],
+          body: { $ref: `${schemaId(kind)}#` },
+          response: {
+            200: { $ref: 'SuccessEnvelope#' },
+            default: { $ref: 'ErrorEnvelope#' },
+          },
+        },
+        // Authenticate before the body is validated: an unauthenticated caller learns nothing.
+        onRequest: requireAgent,
+        // Upstream agents' field names (nodeid, pveversion, px_cluster_id, cpu…) become canonical
+        // before the schema sees them.
+        preValidation: async (req: FastifyRequest) => {
+          req.body = normalizePayload(kind, req.body).body;
+        },
+      },
+      async (req) => {
+        const p = deps.auth.principal(req);
+        if (p.kind !== 'agent') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Agent token required');
+        const outcome = await deps.committer.submit({
+          tenantId: p.tenantId,
+          agentId: p.agentId,
+          tokenVersion: p.tokenVersion,
+          kind,
+          payload: req.body as Record<string, unknown>,
+          receivedAt: deps.now().toISOString(),
+        });
+        if (!outcome.ok) {
+          deps.counters.rejected++;
+          if (outcome.reason === 'revoked') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Access token revoked');
+          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', { cause: outcome.error });
+        }
+        deps.counters.accepted[kind]++;
+        return SUCCESS;
+      },
+    );
+  }
+}
+
+export function schemaId(kind: PayloadKind): string {
+  return { cluster: 'ProxmoxCluster', node: 'ProxmoxNode', lxc: 'ProxmoxLXC', qemu: 'ProxmoxQEMU' }[kind];
+}

@@ -1,0 +1,205 @@
+/** The read API: clusters, nodes (+ history), guests (+ parsed config and history), events. */
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { guestDisks, guestNetworks, type ConfigMap } from '@nanny/proxmox';
+import { apiError } from '../errors.ts';
+import type { AuthHelpers } from '../auth/auth.ts';
+import type { Storage } from '../storage/storage.ts';
+
+// Query strings arrive as text and Ajv does not coerce (bodies must not be coerced), so numbers
+// are matched as digit strings and converted here.
+const Digits = (description: string) => Type.String({ pattern: '^\\d{1,9}$', description });
+const Iso = (description: string) => Type.String({ maxLength: 40, description });
+const Paging = {
+  limit: Type.Optional(Digits('page size, 1..1000 (default 100)')),
+  offset: Type.Optional(Digits('rows to skip')),
+};
+const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const GuestQuery = Type.Object({
+  cluster: Type.Optional(Type.String({ maxLength: 64, description: 'cluster id' })),
+  node: Type.Optional(Type.String({ maxLength: 256, description: 'node name or node id' })),
+  type: Type.Optional(Type.Union([Type.Literal('lxc'), Type.Literal('qemu')])),
+  status: Type.Optional(Type.String({ maxLength: 64 })),
+  tag: Type.Optional(Type.String({ maxLength: 128 })),
+  q: Type.Optional(Type.String({ maxLength: 256, description: 'name substring or exact VMID' })),
+  include_gone: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]),
+  ),
+  ...Paging,
+});
+const NodeQuery = Type.Object({
+  from: Type.Optional(Iso('history start, ISO-8601 (default: 24 h before `to`)')),
+  to: Type.Optional(Iso('history end, ISO-8601 (default: now)')),
+  limit: Type.Optional(Digits('max samples (default 2000, max 10000)')),
+});
+const EventQuery = Type.Object({
+  cluster: Type.Optional(Type.String({ maxLength: 64 })),
+  node: Type.Optional(Type.String({ maxLength: 64, description: 'node id' })),
+  guest: Type.Optional(Type.String({ maxLength: 64, description: 'guest id' })),
+  type: Type.Optional(Type.String({ maxLength: 64 })),
+  since: Type.Optional(Iso('ISO-8601')),
+  until: Type.Optional(Iso('ISO-8601')),
+  ...Paging,
+});
+const ClusterQuery = Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 64 })) });
+
+function paging(q: { limit?: string; offset?: string }) {
+  const limit = q.limit === undefined ? 100 : Number(q.limit);
+  if (limit < 1 || limit > 1000) throw apiError('NANNY_ERR_INVALID_REQUEST', 'limit: must be 1..1000');
+  return { limit, offset: q.offset === undefined ? 0 : Number(q.offset) };
+}
+
+function isoParam(name: string, v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw apiError('NANNY_ERR_INVALID_REQUEST', `${name}: not an ISO-8601 time`);
+  return new Date(t).toISOString();
+}
+
+export async function readRoutes(
+  app: FastifyInstance,
+  deps: { storage: Storage; auth: AuthHelpers; now: () => Date },
+) {
+  const { storage, auth } = deps;
+  const read = auth.requireToken('read');
+  const tenant = (req: Parameters<AuthHelpers['principal']>[0]) => auth.principal(req).tenantId;
+
+  app.get(
+    '/api/clusters',
+    {
+      schema: { tags: ['read'], summary: 'Clusters (and standalone nodes, `standalone: true`)' },
+      preHandler: read,
+    },
+    async (req) => {
+      return { success: true, data: await storage.listClusters(tenant(req)) };
+    },
+  );
+  app.get(
+    '/api/clusters/:id',
+    { schema: { tags: ['read'], summary: 'One cluster with its nodes', params: IdParam }, preHandler: read },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const c = await storage.getCluster(tenant(req), id);
+      if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such cluster');
+      return {
+        success: true,
+        data: { ...c, node_list: await storage.listNodes(tenant(req), { clusterId: id }) },
+      };
+    },
+  );
+  app.get(
+    '/api/nodes',
+    { schema: { tags: ['read'], summary: 'Nodes', querystring: ClusterQuery }, preHandler: read },
+    async (req) => {
+      const q = req.query as Static<typeof ClusterQuery>;
+      return {
+        success: true,
+        data: await storage.listNodes(tenant(req), q.cluster ? { clusterId: q.cluster } : {}),
+      };
+    },
+  );
+  app.get(
+    '/api/nodes/:id',
+    {
+      schema: {
+        tags: ['read'],
+        summary: 'One node with its status history for a time range',
+        params: IdParam,
+        querystring: NodeQuery,
+      },
+      preHandler: read,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const q = req.query as Static<typeof NodeQuery>;
+      const n = await storage.getNode(tenant(req), id);
+      if (!n) throw apiError('NANNY_ERR_NOT_FOUND', 'No such node');
+      const to = isoParam('to', q.to) ?? deps.now().toISOString();
+      const from = isoParam('from', q.from) ?? new Date(Date.parse(to) - 86400_000).toISOString();
+      const limit = Math.min(Number(q.limit ?? 2000), 10000);
+      const history = await storage.nodeSamples(tenant(req), id, from, to, limit);
+      return { success: true, data: { ...n, history: { from, to, samples: history } } };
+    },
+  );
+  app.get(
+    '/api/guests',
+    {
+      schema: {
+        tags: ['read'],
+        summary: 'Guests (LXC and QEMU), filtered and paged',
+        querystring: GuestQuery,
+      },
+      preHandler: read,
+    },
+    async (req) => {
+      const q = req.query as Static<typeof GuestQuery>;
+      const { limit, offset } = paging(q);
+      const r = await storage.listGuests(tenant(req), {
+        ...(q.cluster ? { clusterId: q.cluster } : {}),
+        ...(q.node ? { node: q.node } : {}),
+        ...(q.type ? { type: q.type } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.tag ? { tag: q.tag } : {}),
+        ...(q.q ? { q: q.q } : {}),
+        includeGone: q.include_gone === 'true' || q.include_gone === '1',
+        limit,
+        offset,
+      });
+      return { success: true, data: r.data, total: r.total, limit, offset };
+    },
+  );
+  app.get(
+    '/api/guests/:id',
+    {
+      schema: {
+        tags: ['read'],
+        summary: 'One guest: parsed config, config and status history',
+        params: IdParam,
+      },
+      preHandler: read,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const g = await storage.getGuest(tenant(req), id);
+      if (!g) throw apiError('NANNY_ERR_NOT_FOUND', 'No such guest');
+      const { report, ...rest } = g;
+      const config = (
+        report['config'] && typeof report['config'] === 'object' ? report['config'] : {}
+      ) as Record<string, unknown>;
+      const scalar: ConfigMap = {};
+      for (const [k, v] of Object.entries(config))
+        if (typeof v === 'string' || typeof v === 'number') scalar[k] = v;
+      // Prefer what the agent parsed on the node; parse the raw config for senders that do not.
+      const networks = Array.isArray(report['networks'])
+        ? report['networks']
+        : guestNetworks(g.type, scalar).data;
+      const disks = Array.isArray(report['disks']) ? report['disks'] : guestDisks(g.type, scalar).data;
+      return { success: true, data: { ...rest, config, networks, disks, report } };
+    },
+  );
+  app.get(
+    '/api/events',
+    {
+      schema: { tags: ['read'], summary: 'Events, newest first', querystring: EventQuery },
+      preHandler: read,
+    },
+    async (req) => {
+      const q = req.query as Static<typeof EventQuery>;
+      const { limit, offset } = paging(q);
+      const since = isoParam('since', q.since);
+      const until = isoParam('until', q.until);
+      const r = await storage.listEvents(tenant(req), {
+        ...(q.cluster ? { clusterId: q.cluster } : {}),
+        ...(q.node ? { nodeId: q.node } : {}),
+        ...(q.guest ? { guestId: q.guest } : {}),
+        ...(q.type ? { type: q.type } : {}),
+        ...(since ? { since } : {}),
+        ...(until ? { until } : {}),
+        limit,
+        offset,
+      });
+      return { success: true, data: r.data, total: r.total, limit, offset };
+    },
+  );
+}

@@ -1,0 +1,16 @@
+/**
+ * The ordered list of schema migrations, for SQLite and PostgreSQL alike.
+ *
+ * To add tables for a module: create `storage/migrations/NNNN_<module>.ts` exporting a `Migration`
+ * and append it below. Names sort in application order (Kysely's migrator refuses a list whose
+ * applied prefix differs), so pick a number above every existing one. A migration gets the dialect
+ * so it can choose column types (`ctx.types.*`) or dialect-only SQL. Never edit an applied migration:
+ * add a new one.
+ */
+import type { Migration } from './types.ts';
+import { core0001 } from './0001_core.ts';
+import { alerts0100 } from './0100_alerts.ts';
+
+export type { Migration, MigrationContext } from './types.ts';
+
+export const MIGRATIONS: readonly Migration[] = [core0001, alerts0100];

@@ -1,0 +1,105 @@
+/** Opens the database (SQLite file or PostgreSQL URL), runs the migrations, returns a Kysely instance. */
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type MigrationProvider,
+  type Migration as KyselyMigration,
+} from 'kysely';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MIGRATIONS } from './migrations/index.ts';
+import type { Dialect, MigrationContext } from './migrations/types.ts';
+import type { CoreDatabase } from './types.ts';
+
+export interface DatabaseOptions {
+  /** `postgres://…` selects PostgreSQL; otherwise `sqliteFile` is used */
+  databaseUrl?: string | undefined;
+  sqliteFile?: string | undefined;
+  /** PostgreSQL schema to use (search_path); created when missing. Tests use one per run. */
+  pgSchema?: string | undefined;
+  /** PostgreSQL pool size */
+  pgPoolSize?: number | undefined;
+}
+
+export interface OpenedDatabase {
+  db: Kysely<CoreDatabase>;
+  dialect: Dialect;
+}
+
+export function migrationContext(dialect: Dialect): MigrationContext {
+  return dialect === 'sqlite'
+    ? { dialect, types: { bigint: 'integer', serial: 'integer', real: 'real' } }
+    : { dialect, types: { bigint: 'bigint', serial: 'bigserial', real: 'double precision' } };
+}
+
+export function isPostgresUrl(url: string | undefined): url is string {
+  return !!url && /^postgres(ql)?:\/\//.test(url);
+}
+
+export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabase> {
+  let db: Kysely<CoreDatabase>;
+  let dialect: Dialect;
+  if (isPostgresUrl(opts.databaseUrl)) {
+    dialect = 'postgres';
+    if (opts.pgSchema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.pgSchema))
+      throw new Error(`bad schema name ${opts.pgSchema}`);
+    if (opts.pgSchema) {
+      const c = new pg.Client({ connectionString: opts.databaseUrl });
+      await c.connect();
+      try {
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${opts.pgSchema}`);
+      } finally {
+        await c.end();
+      }
+    }
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.pgPoolSize ?? 10,
+      ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+      // COUNT(*) and bigint columns come back as int8; byte counts fit a double exactly below 2^53.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === 20
+            ? (v: string) => Number(v)
+            : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+      },
+    });
+    db = new Kysely<CoreDatabase>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    dialect = 'sqlite';
+    const file = opts.sqliteFile ?? ':memory:';
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    const sqlite = new Database(file);
+    // WAL lets the CLI and the server share the file; busy_timeout makes the loser of a write race
+    // wait instead of failing with SQLITE_BUSY.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  }
+  const ctx = migrationContext(dialect);
+  const provider: MigrationProvider = {
+    getMigrations: async () => {
+      const out: Record<string, KyselyMigration> = {};
+      for (const m of MIGRATIONS) out[m.name] = { up: (d) => m.up(d, ctx) };
+      return out;
+    },
+  };
+  const migrator = new Migrator({
+    db,
+    provider,
+    ...(dialect === 'postgres' && opts.pgSchema ? { migrationTableSchema: opts.pgSchema } : {}),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    await db.destroy();
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`, { cause: error });
+  }
+  return { db, dialect };
+}

@@ -1,0 +1,328 @@
+/**
+ * The `Storage` interface: every domain operation the API needs, and nothing SQL-shaped.
+ * One Kysely implementation (kysely-storage.ts) serves SQLite and PostgreSQL.
+ *
+ * Modules with their own tables (alerts, notifications) put their SQL in `storage/<module>*.ts`
+ * as a factory `(db: StorageHandle) => TheirStore` and call `storage.extend(factory)`: only
+ * storage/ sees Kysely, the module sees its own typed store.
+ */
+import type { PayloadKind } from '@nanny/schema';
+import type { Dialect } from './migrations/types.ts';
+
+export type { Dialect };
+
+export interface Tenant {
+  id: string;
+  name: string;
+  created_at: string;
+}
+export interface User {
+  id: string;
+  tenant_id: string;
+  username: string;
+  password_hash: string;
+  role: 'admin' | 'user';
+  created_at: string;
+}
+export interface Session {
+  user_id: string;
+  tenant_id: string;
+  expires_at: string;
+}
+export type TokenScope = 'read' | 'write';
+export interface ApiToken {
+  id: string;
+  tenant_id: string;
+  user_id: string | null;
+  name: string;
+  scope: TokenScope;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+export interface EnrollmentToken {
+  id: string;
+  tenant_id: string;
+  max_uses: number;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+export interface Agent {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  cluster_name: string | null;
+  cluster_fingerprint: string | null;
+  agent_version: string | null;
+  pve_version: string | null;
+  token_version: number;
+  revoked_at: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  cluster_id: string | null;
+}
+export interface AgentAuthState {
+  token_version: number;
+  revoked: boolean;
+}
+
+export type RefreshOutcome =
+  | { kind: 'ok'; agent: Agent }
+  /** the token was already used: the agent's tokens have been revoked */
+  | { kind: 'reused'; agentId: string }
+  | { kind: 'invalid' };
+
+/** A domain event, as recorded in `events` and handed to ingest listeners. */
+export interface FleetEvent {
+  id?: number;
+  tenant_id: string;
+  cluster_id: string | null;
+  node_id: string | null;
+  guest_id: string | null;
+  subject: 'cluster' | 'node' | 'guest';
+  type: string;
+  message: string;
+  data: Record<string, unknown> | null;
+  occurred_at: string;
+  received_at: string;
+}
+
+export interface IngestJob {
+  tenantId: string;
+  agentId: string;
+  /** the agent's token version the request was authenticated with: a revoked agent's job is refused */
+  tokenVersion: number;
+  kind: PayloadKind;
+  /** canonical payload (aliases normalised, validated) */
+  payload: Record<string, unknown>;
+  receivedAt: string;
+}
+export interface IngestApplied {
+  ok: true;
+  clusterId: string;
+  nodeId?: string;
+  guestId?: string;
+  events: FleetEvent[];
+}
+export type IngestOutcome = IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown };
+
+export interface ClusterView {
+  id: string;
+  cluster_name: string;
+  fingerprint: string | null;
+  standalone: boolean;
+  quorate: number | null;
+  nodes: number | null;
+  nodes_reporting: number;
+  nodes_online: number;
+  guests: number;
+  version: number | null;
+  first_seen: string;
+  last_seen: string;
+  collected_at: string | null;
+}
+export interface NodeView {
+  id: string;
+  name: string;
+  cluster_id: string;
+  cluster_name: string;
+  node_id: number | null;
+  ip: string | null;
+  online: number | null;
+  level: string | null;
+  pve_version: string | null;
+  kernel_version: string | null;
+  uptime_seconds: number | null;
+  cpu_usage_ratio: number | null;
+  mem_total_bytes: number | null;
+  mem_used_bytes: number | null;
+  rootfs_total_bytes: number | null;
+  rootfs_used_bytes: number | null;
+  load_avg_1m: number | null;
+  first_seen: string;
+  last_seen: string;
+  /** when the node's own agent last reported (null when only its cluster's members list names it) */
+  last_report: string | null;
+  collected_at: string | null;
+}
+export interface NodeSample {
+  ts: string;
+  received_at: string;
+  online: number | null;
+  cpu_usage_ratio: number | null;
+  mem_used_bytes: number | null;
+  mem_total_bytes: number | null;
+  rootfs_used_bytes: number | null;
+  rootfs_total_bytes: number | null;
+  load_avg_1m: number | null;
+  uptime_seconds: number | null;
+}
+export interface GuestView {
+  id: string;
+  vmid: number;
+  type: 'lxc' | 'qemu';
+  name: string | null;
+  node: string;
+  node_id: string | null;
+  cluster_id: string;
+  cluster_name: string;
+  status: string;
+  tags: string[];
+  uptime_seconds: number | null;
+  cpu_cores: number | null;
+  memory_mb: number | null;
+  template: boolean;
+  gone: boolean;
+  gone_at: string | null;
+  first_seen: string;
+  last_seen: string;
+  collected_at: string | null;
+}
+export interface GuestDetail extends GuestView {
+  report: Record<string, unknown>;
+  config_versions: { ts: string; config_hash: string; diff: Record<string, unknown> | null }[];
+  status_changes: { ts: string; from_status: string | null; to_status: string }[];
+}
+export interface GuestFilter {
+  clusterId?: string;
+  /** node name or node id */
+  node?: string;
+  type?: 'lxc' | 'qemu';
+  status?: string;
+  tag?: string;
+  /** matches name (case-insensitive substring) or exact vmid */
+  q?: string;
+  includeGone?: boolean;
+  limit: number;
+  offset: number;
+}
+export interface EventFilter {
+  clusterId?: string;
+  nodeId?: string;
+  guestId?: string;
+  type?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+  offset: number;
+}
+
+export interface RetentionResult {
+  nodeSamples: number;
+  statusChanges: number;
+  configVersions: number;
+  events: number;
+  goneGuests: number;
+}
+
+/**
+ * What a module's store factory receives. The Kysely instance is typed `unknown` here so that code
+ * outside storage/ never depends on Kysely; inside `storage/<module>*.ts`, cast it with
+ * `handle.db as Kysely<YourTables>`.
+ */
+export interface StorageHandle {
+  readonly db: unknown;
+  readonly dialect: Dialect;
+}
+
+export interface Storage {
+  readonly dialect: Dialect;
+  /** builds a module's store on the same database (see storage/README in packages/api/README.md) */
+  extend<T>(factory: (handle: StorageHandle) => T): T;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** a persistent secret (created on first use), e.g. the JWT signing key */
+  secret(key: string, create: () => string): Promise<string>;
+
+  // tenants
+  ensureTenant(name: string): Promise<Tenant>;
+  createTenant(name: string): Promise<Tenant>;
+  tenantByName(name: string): Promise<Tenant | undefined>;
+  tenantById(id: string): Promise<Tenant | undefined>;
+  listTenants(): Promise<Tenant[]>;
+
+  // users + sessions
+  countUsers(): Promise<number>;
+  createUser(u: Omit<User, 'id' | 'created_at'>): Promise<User>;
+  userByName(username: string): Promise<User | undefined>;
+  userById(id: string): Promise<User | undefined>;
+  setPassword(userId: string, passwordHash: string): Promise<void>;
+  createSession(idHash: string, s: Session): Promise<void>;
+  sessionByHash(idHash: string, now: string): Promise<Session | undefined>;
+  deleteSession(idHash: string): Promise<void>;
+
+  // personal API tokens
+  createApiToken(
+    t: Omit<ApiToken, 'id' | 'created_at' | 'last_used_at' | 'revoked_at'>,
+    tokenHash: string,
+  ): Promise<ApiToken>;
+  apiTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
+  listApiTokens(tenantId: string): Promise<ApiToken[]>;
+  revokeApiToken(tenantId: string, id: string, now: string): Promise<boolean>;
+
+  // enrollment + agents
+  createEnrollmentToken(
+    t: { tenant_id: string; max_uses: number; expires_at: string },
+    tokenHash: string,
+  ): Promise<EnrollmentToken>;
+  listEnrollmentTokens(tenantId: string): Promise<EnrollmentToken[]>;
+  /** atomically takes one use; undefined when unknown, used up, expired or revoked */
+  consumeEnrollmentToken(tokenHash: string, now: string): Promise<{ tenant_id: string } | undefined>;
+  createAgent(
+    a: Omit<Agent, 'id' | 'token_version' | 'revoked_at' | 'created_at' | 'last_seen_at' | 'cluster_id'>,
+  ): Promise<Agent>;
+  agentById(id: string): Promise<Agent | undefined>;
+  listAgents(tenantId?: string): Promise<Agent[]>;
+  /** marks the agent revoked and invalidates every token it holds */
+  revokeAgent(tenantId: string | undefined, id: string, now: string): Promise<boolean>;
+  agentAuthStates(ids: readonly string[]): Promise<Map<string, AgentAuthState>>;
+  storeRefreshToken(t: {
+    tokenHash: string;
+    agentId: string;
+    tenantId: string;
+    tokenVersion: number;
+    expiresAt: string;
+  }): Promise<void>;
+  /** marks the refresh token used; a second use revokes the agent's tokens (token_version + 1) */
+  useRefreshToken(tokenHash: string, now: string): Promise<RefreshOutcome>;
+
+  // ingest (group commit: one transaction for the batch; outcomes in job order)
+  ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]>;
+
+  // reads (always tenant-scoped)
+  listClusters(tenantId: string): Promise<ClusterView[]>;
+  getCluster(tenantId: string, id: string): Promise<ClusterView | undefined>;
+  listNodes(tenantId: string, filter: { clusterId?: string }): Promise<NodeView[]>;
+  getNode(tenantId: string, id: string): Promise<NodeView | undefined>;
+  nodeSamples(
+    tenantId: string,
+    nodeId: string,
+    from: string,
+    to: string,
+    limit: number,
+  ): Promise<NodeSample[]>;
+  listGuests(tenantId: string, filter: GuestFilter): Promise<{ data: GuestView[]; total: number }>;
+  getGuest(tenantId: string, id: string): Promise<GuestDetail | undefined>;
+  listEvents(tenantId: string, filter: EventFilter): Promise<{ data: FleetEvent[]; total: number }>;
+  /** everything /metrics shows for a tenant */
+  fleet(
+    tenantId: string,
+  ): Promise<{
+    clusters: ClusterView[];
+    nodes: NodeView[];
+    guests: {
+      cluster_id: string;
+      node: string;
+      vmid: number;
+      type: string;
+      name: string | null;
+      status: string;
+    }[];
+  }>;
+
+  /** deletes history older than `before` (latest config version of each guest is kept) */
+  prune(before: string): Promise<RetentionResult>;
+}

@@ -1,0 +1,201 @@
+/** Row types of the core tables (migration 0001_core). Timestamps are ISO-8601 UTC strings; flags are 0/1. */
+import type { Generated } from 'kysely';
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+export interface TenantTable {
+  id: string;
+  name: string;
+  created_at: string;
+}
+export interface UserTable {
+  id: string;
+  tenant_id: string;
+  username: string;
+  password_hash: string;
+  role: string;
+  created_at: string;
+}
+export interface SessionTable {
+  id_hash: string;
+  user_id: string;
+  tenant_id: string;
+  created_at: string;
+  expires_at: string;
+}
+export interface ApiTokenTable {
+  id: string;
+  tenant_id: string;
+  user_id: string | null;
+  name: string;
+  token_hash: string;
+  scope: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+export interface EnrollmentTokenTable {
+  id: string;
+  tenant_id: string;
+  token_hash: string;
+  max_uses: number;
+  uses_left: number;
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+export interface AgentTable {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  cluster_name: string | null;
+  cluster_fingerprint: string | null;
+  agent_version: string | null;
+  pve_version: string | null;
+  token_version: number;
+  revoked_at: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  cluster_id: string | null;
+}
+export interface RefreshTokenTable {
+  token_hash: string;
+  agent_id: string;
+  tenant_id: string;
+  token_version: number;
+  created_at: string;
+  expires_at: string;
+  used_at: string | null;
+}
+export interface ClusterTable {
+  id: string;
+  tenant_id: string;
+  key: string;
+  name: string;
+  fingerprint: string | null;
+  standalone: number;
+  quorate: number | null;
+  nodes: number | null;
+  version: number | null;
+  cluster_id_reported: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  collected_at: string | null;
+}
+export interface NodeTable {
+  id: string;
+  tenant_id: string;
+  cluster_id: string;
+  name: string;
+  node_id: number | null;
+  ip: string | null;
+  online: number | null;
+  local: number | null;
+  level: string | null;
+  pve_version: string | null;
+  uptime_seconds: number | null;
+  cpu_usage_ratio: number | null;
+  mem_total_bytes: number | null;
+  mem_used_bytes: number | null;
+  rootfs_total_bytes: number | null;
+  rootfs_used_bytes: number | null;
+  load_avg_1m: number | null;
+  kernel_version: string | null;
+  /** the last node report, canonical JSON */
+  report: string | null;
+  first_seen_at: string;
+  last_seen_at: string;
+  last_report_at: string | null;
+  collected_at: string | null;
+  /** received_at of the latest node report: the start of the node's current report cycle */
+  cycle_started_at: string | null;
+}
+export interface NodeSampleTable {
+  id: Generated<number>;
+  tenant_id: string;
+  node_id: string;
+  ts: string;
+  received_at: string;
+  online: number | null;
+  cpu_usage_ratio: number | null;
+  mem_used_bytes: number | null;
+  mem_total_bytes: number | null;
+  rootfs_used_bytes: number | null;
+  rootfs_total_bytes: number | null;
+  load_avg_1m: number | null;
+  uptime_seconds: number | null;
+}
+export interface GuestTable {
+  id: string;
+  tenant_id: string;
+  cluster_id: string;
+  vmid: number;
+  type: string;
+  name: string | null;
+  node_name: string;
+  node_id: string | null;
+  status: string;
+  tags: string | null;
+  uptime_seconds: number | null;
+  cpu_cores: number | null;
+  memory_mb: number | null;
+  template: number;
+  config_hash: string | null;
+  /** the last report, canonical JSON */
+  report: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  collected_at: string | null;
+  gone_at: string | null;
+}
+export interface GuestStatusChangeTable {
+  id: Generated<number>;
+  tenant_id: string;
+  guest_id: string;
+  ts: string;
+  from_status: string | null;
+  to_status: string;
+}
+export interface GuestConfigVersionTable {
+  id: Generated<number>;
+  tenant_id: string;
+  guest_id: string;
+  ts: string;
+  config_hash: string;
+  config: string;
+  /** {"added": {...}, "removed": {...}, "changed": {key: [old, new]}} vs the previous version */
+  diff: string | null;
+}
+export interface EventTable {
+  id: Generated<number>;
+  tenant_id: string;
+  cluster_id: string | null;
+  node_id: string | null;
+  guest_id: string | null;
+  subject: string;
+  type: string;
+  message: string;
+  data: string | null;
+  occurred_at: string;
+  received_at: string;
+}
+
+export interface CoreDatabase {
+  nanny_meta: MetaTable;
+  tenants: TenantTable;
+  users: UserTable;
+  sessions: SessionTable;
+  api_tokens: ApiTokenTable;
+  enrollment_tokens: EnrollmentTokenTable;
+  agents: AgentTable;
+  refresh_tokens: RefreshTokenTable;
+  clusters: ClusterTable;
+  nodes: NodeTable;
+  node_samples: NodeSampleTable;
+  guests: GuestTable;
+  guest_status_changes: GuestStatusChangeTable;
+  guest_config_versions: GuestConfigVersionTable;
+  events: EventTable;
+}
