@@ -8,8 +8,12 @@
  */
 import type { GuestKind } from './types.ts';
 
-/** LXC keys typed integer in the schema. */
-const LXC_INT = ['cores', 'cpuunits', 'memory', 'swap', 'tty'];
+/**
+ * LXC keys typed integer in the schema. `snaptime` is not in the config answer's schema (only
+ * snapshot sections carry it) but pve-container's confdesc types it integer, so check_type makes
+ * it a number.
+ */
+const LXC_INT = ['cores', 'cpuunits', 'memory', 'swap', 'tty', 'snaptime'];
 /** LXC keys typed boolean in the schema. */
 const LXC_BOOL = ['console', 'debug', 'onboot', 'protection', 'template', 'unprivileged'];
 
