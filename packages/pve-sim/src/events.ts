@@ -1,0 +1,307 @@
+// Events change the model; the caller then re-renders. Each event is plain data so that scenario
+// runners, the CLI (`pve-sim event …`) and tests (`sim.apply({...})`) share one implementation.
+import type { ClockMode, GuestKind, GuestState, NodeState, SimState } from './model.ts';
+import { clusterById, clusterGuests, clusterNodes, nodeByName } from './model.ts';
+import { releaseProfile } from './versions.ts';
+import { buildState } from './generate.ts';
+
+export type GuestRef = {
+  vmid: number;
+  /** cluster name or id, or a node of that cluster, when vmids repeat */ cluster?: string;
+};
+
+export type SimEvent =
+  | { type: 'node-offline'; node: string }
+  | { type: 'node-online'; node: string }
+  | { type: 'quorum-lost'; cluster?: string }
+  | { type: 'quorum-regained'; cluster?: string }
+  | { type: 'version-upgrade'; node: string; version: string }
+  | { type: 'node-reboot'; node: string }
+  | ({ type: 'guest-start' } & GuestRef)
+  | ({ type: 'guest-stop' } & GuestRef)
+  | ({ type: 'guest-destroy' } & GuestRef)
+  | ({ type: 'guest-migrate'; target: string } & GuestRef)
+  | {
+      type: 'guest-create';
+      node: string;
+      kind: GuestKind;
+      vmid?: number;
+      name?: string;
+      start?: boolean;
+      config?: Record<string, string | number>;
+    }
+  | ({
+      type: 'config-change';
+      set?: Record<string, string | number>;
+      delete?: string[];
+      /** true: the change goes to the pending section (as for a running guest's non-hotplug keys) */
+      pending?: boolean;
+      description?: string;
+    } & GuestRef)
+  | { type: 'pmxcfs-hang'; node: string }
+  | { type: 'pmxcfs-release'; node: string }
+  | { type: 'pvesh-delay'; ms: number; node?: string }
+  | { type: 'clock'; mode: ClockMode; epoch?: number }
+  | { type: 'clock-advance'; seconds: number };
+
+export const EVENT_TYPES = [
+  'node-offline',
+  'node-online',
+  'quorum-lost',
+  'quorum-regained',
+  'version-upgrade',
+  'node-reboot',
+  'guest-start',
+  'guest-stop',
+  'guest-create',
+  'guest-destroy',
+  'guest-migrate',
+  'config-change',
+  'pmxcfs-hang',
+  'pmxcfs-release',
+  'pvesh-delay',
+  'clock',
+  'clock-advance',
+] as const;
+
+/** What the renderer must do after an event beyond re-rendering the model. */
+export interface EventEffect {
+  hang?: string;
+  release?: string;
+}
+
+function findCluster(state: SimState, ref: string | undefined): string[] {
+  if (ref === undefined) return state.clusters.filter((c) => c.name !== null).map((c) => c.id);
+  const byNode = state.nodes.find((n) => n.name === ref);
+  if (byNode) return [byNode.clusterId];
+  const ids = state.clusters.filter((c) => c.id === ref || c.name === ref).map((c) => c.id);
+  if (ids.length === 0) throw new Error(`unknown cluster '${ref}'`);
+  return ids;
+}
+
+export function findGuest(state: SimState, ref: GuestRef): GuestState {
+  const clusters = ref.cluster === undefined ? undefined : new Set(findCluster(state, ref.cluster));
+  const hits = state.guests.filter(
+    (g) => g.vmid === ref.vmid && (!clusters || clusters.has(nodeByName(state, g.node).clusterId)),
+  );
+  if (hits.length === 0)
+    throw new Error(`unknown guest ${ref.vmid}${ref.cluster ? ` in '${ref.cluster}'` : ''}`);
+  if (hits.length > 1) {
+    throw new Error(
+      `vmid ${ref.vmid} exists in several clusters: give the cluster id (${hits.map((g) => nodeByName(state, g.node).clusterId).join(', ')}) or a node name`,
+    );
+  }
+  return hits[0]!;
+}
+
+function membershipChanged(state: SimState, clusterId: string): void {
+  const c = clusterById(state, clusterId);
+  c.membersVersion++;
+  c.ringSeq++;
+}
+
+function bumpConf(state: SimState, g: GuestState): void {
+  g.confVersion++;
+  clusterById(state, nodeByName(state, g.node).clusterId).vmlistVersion++;
+}
+
+function startGuest(g: GuestState, now: number): void {
+  // pending changes are applied when a guest (re)starts
+  Object.assign(g.config, g.pending);
+  for (const d of g.pendingDelete) delete g.config[d.replace(/^!/, '')];
+  g.pending = {};
+  g.pendingDelete = [];
+  g.status = 'running';
+  g.startedAt = now;
+}
+
+function requireQuorum(state: SimState, node: NodeState, what: string): void {
+  const c = clusterById(state, node.clusterId);
+  if (c.name === null) return;
+  const all = clusterNodes(state, c.id);
+  const members = c.partitioned || node.isolated ? 1 : all.filter((n) => !n.isolated).length;
+  if (members * 2 <= all.length) throw new Error(`cluster not ready - no quorum? (${what} on ${node.name})`);
+}
+
+export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEffect {
+  const effect: EventEffect = {};
+  switch (ev.type) {
+    case 'node-offline':
+    case 'node-online': {
+      const n = nodeByName(state, ev.node);
+      if (clusterById(state, n.clusterId).name === null)
+        throw new Error(`${n.name} is a standalone node: it has no peers to lose`);
+      n.isolated = ev.type === 'node-offline';
+      membershipChanged(state, n.clusterId);
+      break;
+    }
+    case 'quorum-lost':
+    case 'quorum-regained':
+      for (const id of findCluster(state, ev.cluster)) {
+        const c = clusterById(state, id);
+        if (c.name === null) continue;
+        c.partitioned = ev.type === 'quorum-lost';
+        if (ev.type === 'quorum-regained') for (const n of clusterNodes(state, id)) n.isolated = false;
+        membershipChanged(state, id);
+      }
+      break;
+    case 'version-upgrade': {
+      const n = nodeByName(state, ev.node);
+      const p = releaseProfile(ev.version);
+      n.pveVersion = p.version;
+      n.repoid = p.repoid;
+      // the new kernel is installed but runs only after the next reboot
+      n.installedKernel = p.kernel;
+      n.installedKernelBuild = p.kernelBuild;
+      break;
+    }
+    case 'node-reboot': {
+      const n = nodeByName(state, ev.node);
+      // a reboot restarts pmxcfs too
+      if (n.hung) effect.release = n.name;
+      n.hung = false;
+      n.bootTime = Math.floor(now);
+      n.kernel = n.installedKernel;
+      n.kernelBuild = n.installedKernelBuild;
+      for (const g of state.guests.filter((x) => x.node === n.name)) {
+        if (g.config.onboot === '1' && g.config.template !== '1') startGuest(g, Math.floor(now) + 20);
+        else {
+          g.status = 'stopped';
+          g.startedAt = 0;
+        }
+      }
+      membershipChanged(state, n.clusterId);
+      break;
+    }
+    case 'guest-start': {
+      const g = findGuest(state, ev);
+      if (g.config.template === '1') throw new Error(`VM ${g.vmid} is a template - start failed`);
+      if (g.status === 'running') throw new Error(`VM ${g.vmid} already running`);
+      const hadPending = Object.keys(g.pending).length + g.pendingDelete.length > 0;
+      startGuest(g, Math.floor(now));
+      if (hadPending) bumpConf(state, g);
+      break;
+    }
+    case 'guest-stop': {
+      const g = findGuest(state, ev);
+      if (g.status !== 'running') throw new Error(`VM ${g.vmid} not running`);
+      g.status = 'stopped';
+      g.startedAt = 0;
+      break;
+    }
+    case 'guest-destroy': {
+      const g = findGuest(state, ev);
+      if (g.status === 'running') throw new Error(`VM ${g.vmid} is running - destroy failed`);
+      requireQuorum(state, nodeByName(state, g.node), 'destroy');
+      state.guests.splice(state.guests.indexOf(g), 1);
+      clusterById(state, nodeByName(state, g.node).clusterId).vmlistVersion++;
+      break;
+    }
+    case 'guest-migrate': {
+      const g = findGuest(state, ev);
+      const from = nodeByName(state, g.node);
+      const to = nodeByName(state, ev.target);
+      if (to.clusterId !== from.clusterId)
+        throw new Error(`target node '${to.name}' is not in the cluster of ${g.vmid}`);
+      if (to.name === from.name) throw new Error(`target node is local node`);
+      requireQuorum(state, from, 'migrate');
+      g.node = to.name;
+      // the guest runs as a new process on the target: its uptime restarts
+      if (g.status === 'running') g.startedAt = Math.floor(now);
+      bumpConf(state, g);
+      break;
+    }
+    case 'guest-create': {
+      const n = nodeByName(state, ev.node);
+      requireQuorum(state, n, 'create');
+      const inCluster = clusterGuests(state, n.clusterId);
+      let vmid = ev.vmid;
+      if (vmid === undefined) {
+        vmid = 100;
+        while (inCluster.some((g) => g.vmid === vmid)) vmid++;
+      } else if (inCluster.some((g) => g.vmid === vmid)) {
+        throw new Error(
+          `unable to create ${ev.kind === 'qemu' ? 'VM' : 'CT'} ${vmid} - VM ${vmid} already exists`,
+        );
+      }
+      // generate a realistic config with the fleet generator, seeded by the state generation
+      const scratch = buildState(
+        {
+          seed: state.seed + state.generation,
+          clock: { mode: 'frozen', epoch: Math.floor(now) },
+          clusters: [
+            {
+              name: 'scratch',
+              nodes: [{ name: n.name, pveVersion: n.pveVersion }],
+              guests: [
+                {
+                  vmid,
+                  kind: ev.kind,
+                  node: n.name,
+                  status: 'stopped',
+                  ...(ev.name ? { name: ev.name } : {}),
+                  ...(ev.config ? { config: ev.config } : {}),
+                },
+              ],
+            },
+          ],
+        },
+        now * 1000,
+      );
+      const g = scratch.guests[0]!;
+      g.snapshots = [];
+      delete g.config.parent;
+      g.pending = {};
+      g.pendingDelete = [];
+      if (ev.start) startGuest(g, Math.floor(now));
+      state.guests.push(g);
+      clusterById(state, n.clusterId).vmlistVersion++;
+      break;
+    }
+    case 'config-change': {
+      const g = findGuest(state, ev);
+      requireQuorum(state, nodeByName(state, g.node), 'config change');
+      const target = ev.pending ? g.pending : g.config;
+      for (const [k, v] of Object.entries(ev.set ?? {})) target[k] = String(v);
+      for (const k of ev.delete ?? []) {
+        if (ev.pending) {
+          if (!g.pendingDelete.includes(k)) g.pendingDelete.push(k);
+        } else delete g.config[k];
+      }
+      if (ev.description !== undefined) g.description = ev.description;
+      bumpConf(state, g);
+      break;
+    }
+    case 'pmxcfs-hang': {
+      const n = nodeByName(state, ev.node);
+      if (!n.hung) effect.hang = n.name;
+      n.hung = true;
+      break;
+    }
+    case 'pmxcfs-release': {
+      const n = nodeByName(state, ev.node);
+      if (n.hung) effect.release = n.name;
+      n.hung = false;
+      break;
+    }
+    case 'pvesh-delay':
+      if (!(ev.ms >= 0)) throw new Error('pvesh-delay: ms must be a number >= 0');
+      if (ev.node) nodeByName(state, ev.node).pveshDelayMs = ev.ms;
+      else state.pveshDelayMs = ev.ms;
+      break;
+    case 'clock':
+      if (ev.mode !== 'frozen' && ev.mode !== 'live') throw new Error(`clock mode must be frozen or live`);
+      state.clock = { mode: ev.mode, epoch: ev.epoch ?? Math.floor(now) };
+      break;
+    case 'clock-advance':
+      if (state.clock.mode !== 'frozen') throw new Error('clock-advance needs a frozen clock');
+      state.clock.epoch += ev.seconds;
+      break;
+    default: {
+      const never: never = ev;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
+    }
+  }
+  state.generation++;
+  return effect;
+}
