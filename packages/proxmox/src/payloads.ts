@@ -28,6 +28,7 @@ import type {
 import { show, toBool01, toFlag01, toInt, toNumber } from './scalars.ts';
 import { tagsToWire } from './property-string.ts';
 import { guestDisks, guestNetworks, parseQemuMemory } from './guest-parsers.ts';
+import { CONFIG_VOLATILE_KEYS } from './config-types.ts';
 
 export interface ReportMeta {
   /** ISO-8601, e.g. new Date().toISOString() */
@@ -313,6 +314,17 @@ function guestTail(
   out.disks = disks.data satisfies GuestDisk[];
 }
 
+/**
+ * The `config` sent: the running map without `digest`. The config endpoint adds `digest` (SHA-1 of
+ * the whole file, pending and snapshot sections included), the pending endpoint does not, and it
+ * changes with every pending edit: keeping it would make sources differ and fake config changes.
+ */
+function payloadConfig(config: ConfigMap): ConfigMap {
+  const out: ConfigMap = {};
+  for (const [k, v] of Object.entries(config)) if (!CONFIG_VOLATILE_KEYS.includes(k)) out[k] = v;
+  return out;
+}
+
 /** LXC schema defaults for keys a config may omit (pve-container 5.x/6.x). */
 export const LXC_DEFAULTS = { memory: 512, swap: 512 } as const;
 /** QEMU schema defaults (qemu-server): memory 512 MiB, 1 core per socket, 1 socket. */
@@ -351,7 +363,7 @@ export function buildLxcPayload(
   const tags = tagsToWire(typeof config.tags === 'string' ? config.tags : res.tags);
   if (tags !== '') out.tags = tags;
   set(out, 'timezone', r.str('timezone', config.timezone));
-  out.config = { ...config };
+  out.config = payloadConfig(config);
   guestTail('lxc', res, config, meta, r, out);
   return { data: out as ProxmoxLXC, warnings: r.warnings };
 }
@@ -377,7 +389,7 @@ export function buildQemuPayload(
     if (m.warnings.length > 0) r.warnings.push(...m.warnings.map((w) => `qemu: ${w}`));
     else out.memory_mb = m.data.currentMb;
   } else out.memory_mb = QEMU_DEFAULTS.memory;
-  out.config = { ...config };
+  out.config = payloadConfig(config);
   guestTail('qemu', res, config, meta, r, out);
   const tags = tagsToWire(typeof config.tags === 'string' ? config.tags : res.tags);
   if (tags !== '') out.tags = tags;
