@@ -24,6 +24,8 @@ export interface AgentDeps extends SpawnCounter {
   http?: HttpClient;
   now?: () => Date;
   random?: () => number;
+  /** environment of spawned tools (PATH) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function shortHostname(): string {
@@ -35,8 +37,10 @@ export function createSource(
   log: Logger,
   http: HttpClient,
   counter: SpawnCounter = {},
+  env?: NodeJS.ProcessEnv,
 ): Source {
   const local = {
+    ...(env ? { env } : {}),
     pveRoot: config.pveRoot,
     procRoot: config.procRoot,
     commandTimeoutMs: config.commandTimeoutMs,
@@ -96,7 +100,7 @@ export function createAgent(deps: AgentDeps): Agent {
     retryMaxMs: config.retryMaxMs,
     ...(deps.random ? { random: deps.random } : {}),
   });
-  const source = createSource(config, log, http, deps.onSpawn ? { onSpawn: deps.onSpawn } : {});
+  const source = createSource(config, log, http, deps.onSpawn ? { onSpawn: deps.onSpawn } : {}, deps.env);
   const collector = createCollector({
     source,
     log,

@@ -158,7 +158,7 @@ async function collectOnce(
 ): Promise<number> {
   const items: CycleItem[] = [];
   const collector = createCollector({
-    source: createSource(config, log, http, io.counter ?? {}),
+    source: createSource(config, log, http, io.counter ?? {}, io.env as NodeJS.ProcessEnv),
     log,
     agentVersion: AGENT_VERSION,
     intervalSeconds: config.intervalSeconds,
@@ -291,7 +291,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       }
       return collectOnce(config, log, io, http, args.switches.has('dry-run'));
     case 'run': {
-      const agent = createAgent({ config, log, http, ...(io.counter ?? {}) });
+      const agent = createAgent({
+        config,
+        log,
+        http,
+        env: io.env as NodeJS.ProcessEnv,
+        ...(io.counter ?? {}),
+      });
       if (!(await agent.state.readCredentials())) {
         if (config.enrollToken && config.apiUrl) {
           if (!(await registerWith(config, log, http))) return 1;

@@ -5,13 +5,14 @@ import { runCommand, type SpawnCounter } from '../host.ts';
 import type { Detection } from './types.ts';
 
 export async function detectWithPveversion(
-  opts: { commandTimeoutMs: number } & SpawnCounter,
+  opts: { commandTimeoutMs: number; env?: NodeJS.ProcessEnv } & SpawnCounter,
 ): Promise<Detection> {
   let r;
   try {
     r = await runCommand('pveversion', ['--verbose'], {
       timeoutMs: opts.commandTimeoutMs,
       ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
     });
   } catch (e) {
     return { installed: false, reason: (e as Error).message };

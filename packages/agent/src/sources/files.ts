@@ -143,13 +143,36 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
             }
           }),
         );
-        return clusterResourcesFromFiles({
+        const all = clusterResourcesFromFiles({
           vmlist: v,
           rrd: r,
           members: m,
           configs,
           localNode: m.nodename,
-        }).filter((x) => x.type === 'lxc' || x.type === 'qemu');
+        });
+        return all
+          .filter((x) => x.type === 'lxc' || x.type === 'qemu')
+          .map((x) => {
+            // pve-manager's extract_vm_stats writes `($d->[i] || 0) + 0`: the `U` that pvestatd
+            // sends for a stopped guest becomes 0 in /cluster/resources, not an absent key.
+            if (r.vms[String(x.vmid)] === undefined) return x;
+            const y = { ...x };
+            for (const k of [
+              'cpu',
+              'mem',
+              'disk',
+              'netin',
+              'netout',
+              'diskread',
+              'diskwrite',
+              'maxcpu',
+              'maxmem',
+              'maxdisk',
+            ] as const) {
+              y[k] ??= 0;
+            }
+            return y;
+          });
       };
 
       const nodeStatus = async (node: string): Promise<{ status: NodeStatus; error?: string }> => {

@@ -62,9 +62,10 @@ export function asObject<T>(v: unknown, what: string): T {
   return v as T;
 }
 
-export function pathReaderParts(
-  get: (path: string, params?: Params) => Promise<unknown>,
-): Pick<CycleReader, 'get' | 'clusterStatus' | 'guests' | 'guestConfig'> & {
+export function pathReaderParts(get: (path: string, params?: Params) => Promise<unknown>): Pick<
+  CycleReader,
+  'get' | 'clusterStatus' | 'guests' | 'guestConfig'
+> & {
   nodeStatusFromApi(node: string): Promise<NodeStatus>;
 } {
   return {

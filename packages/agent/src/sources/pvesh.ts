@@ -18,6 +18,8 @@ export interface LocalSourceOptions extends SpawnCounter {
   procRoot: string;
   commandTimeoutMs: number;
   pmxcfsTimeoutMs: number;
+  /** environment of the spawned tools (PATH finds pvesh/pveversion) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export function pveshArgs(path: string, params?: Params): string[] {
@@ -37,6 +39,7 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
         const r = await runCommand('pvesh', args, {
           timeoutMs: opts.commandTimeoutMs,
           ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+          ...(opts.env ? { env: opts.env } : {}),
         });
         const cmd = `pvesh ${args.join(' ')}`;
         if (r.timedOut)

@@ -1,0 +1,164 @@
+// The agent against the simulator (packages/pve-sim), in-process: one collection cycle per test
+// through the real CLI (`collect --once --dry-run`), the tools spawned from the layout's bin/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { validatePayload, type PayloadKind } from '@nanny/schema';
+import { dryRun, makeSim, simMissing } from './testing/sim.ts';
+
+const missing = simMissing();
+const kindOf = (endpoint: string) => endpoint.replace('/api/proxmox/', '') as PayloadKind;
+
+function assertValid(items: Array<{ endpoint: string; body: unknown }>): void {
+  for (const i of items) {
+    const v = validatePayload(kindOf(i.endpoint), i.body);
+    assert.ok(v.ok, `${i.endpoint}: ${JSON.stringify(v.ok ? '' : v.issues)}`);
+  }
+}
+
+for (const source of ['files', 'pvesh'] as const) {
+  test(`standalone node (${source}): node report, no cluster report, every guest of the node`, async (t) => {
+    if (missing) return t.skip(missing);
+    const f = makeSim(t, { nodes: 1, standalone: true, guests: 6, seed: 3, clock: 'frozen' });
+    const node = f.sim.state().nodes[0]!.name;
+    const r = await dryRun(f.env(node), ['--source', source]);
+    assert.equal(r.code, 0, r.log);
+    assert.deepEqual(
+      r.items.map((i) => i.endpoint),
+      ['/api/proxmox/node', ...r.items.slice(1).map((i) => i.endpoint)],
+    );
+    assert.ok(!r.items.some((i) => i.endpoint === '/api/proxmox/cluster'));
+    const nodeBody = r.items[0]!.body;
+    assert.equal(nodeBody.name, node);
+    assert.equal(nodeBody.node_id, 0);
+    assert.equal(nodeBody.cluster_name, undefined);
+    assert.match(String(nodeBody.cluster_fingerprint), /^[0-9a-f]{64}$/);
+    const guests = f.sim.state().guests.filter((g) => g.node === node);
+    assert.equal(r.items.length - 1, guests.length);
+    assertValid(r.items);
+    assert.match(r.log, /\[INFO\] Proxmox VE detected, starting collector/);
+    assert.match(r.log, /standalone/);
+    assert.doesNotMatch(r.log, /\[ERROR\]/);
+  });
+}
+
+test('3-node cluster: each node sends node → cluster → its own guests (LXC then QEMU, templates marked)', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 24, seed: 11, clock: 'frozen' });
+  const st = f.sim.state();
+  const fingerprints = new Set<unknown>();
+  for (const n of st.nodes) {
+    const r = await dryRun(f.env(n.name), ['--source', 'files']);
+    assert.equal(r.code, 0, r.log);
+    assertValid(r.items);
+    assert.equal(r.items[0]!.endpoint, '/api/proxmox/node');
+    assert.equal(r.items[1]!.endpoint, '/api/proxmox/cluster');
+    assert.match(r.log, /\[INFO\] Node is part of cluster: prod/);
+    const cluster = r.items[1]!.body;
+    assert.equal(cluster.cluster_name, 'prod');
+    assert.equal(cluster.nodes, 3);
+    assert.equal(cluster.quorate, 1);
+    assert.equal(r.items[0]!.body.node_id, n.nodeid);
+    fingerprints.add(r.items[0]!.body.cluster_fingerprint);
+    const guests = r.items.slice(2);
+    const mine = st.guests.filter((g) => g.node === n.name);
+    assert.equal(guests.length, mine.length);
+    const order = guests.map(
+      (g) => `${g.endpoint === '/api/proxmox/lxc' ? 0 : 1}:${String(g.body.vmid).padStart(9, '0')}`,
+    );
+    assert.deepEqual(order, [...order].sort());
+    for (const g of guests) {
+      assert.equal(g.body.node, n.name);
+      const model = mine.find((m) => m.vmid === g.body.vmid)!;
+      assert.equal(g.body.template, model.config.template === '1');
+    }
+  }
+  assert.equal(fingerprints.size, 1, 'one cluster, one fingerprint');
+});
+
+test('quorum loss: the cluster report says quorate 0 and every node report still goes out', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 6, seed: 5, clock: 'frozen' });
+  f.sim.apply({ type: 'quorum-lost' });
+  for (const source of ['files', 'pvesh'] as const) {
+    const r = await dryRun(f.env('pve1'), ['--source', source]);
+    assert.equal(r.code, 0, r.log);
+    assert.equal(r.items[0]!.endpoint, '/api/proxmox/node');
+    const cluster = r.items.find((i) => i.endpoint === '/api/proxmox/cluster');
+    assert.equal(cluster?.body.quorate, 0, source);
+    assertValid(r.items);
+  }
+});
+
+for (const source of ['files', 'pvesh'] as const) {
+  test(`hung pmxcfs (${source}): the node report is still sent and the cycle ends in bounded time`, async (t) => {
+    if (missing) return t.skip(missing);
+    const f = makeSim(t, { nodes: 3, guests: 30, seed: 5, clock: 'frozen' });
+    f.sim.apply({ type: 'pmxcfs-hang', node: 'pve1' });
+    const t0 = Date.now();
+    let r;
+    try {
+      r = await dryRun(
+        f.env('pve1', {
+          NANNYAGENT_NODE: 'pve1',
+          NANNYAGENT_PMXCFS_TIMEOUT: '0.5',
+          NANNYAGENT_COMMAND_TIMEOUT: '1',
+        }),
+        ['--source', source],
+      );
+    } finally {
+      f.sim.apply({ type: 'pmxcfs-release', node: 'pve1' });
+    }
+    const took = Date.now() - t0;
+    assert.equal(r.code, 0);
+    assert.ok(took < 8000, `cycle took ${took} ms`);
+    assert.equal(r.items[0]?.endpoint, '/api/proxmox/node', r.log);
+    const node = r.items[0]!.body;
+    assert.equal(node.name, 'pve1');
+    // from /proc, which a hung pmxcfs does not block
+    assert.equal(typeof node.mem_total_bytes, 'number');
+    assert.match(r.log, /\[ERROR\].*(pmxcfs|no answer|timed out|longer than|skipped)/);
+  });
+}
+
+test('the files, pvesh and api sources produce identical payloads (frozen clock)', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 40, seed: 21, clock: 'frozen' });
+  const env = f.env('pve2');
+  const files = await dryRun(env, ['--source', 'files']);
+  const pvesh = await dryRun(env, ['--source', 'pvesh']);
+  assert.equal(files.code, 0, files.log);
+  assert.equal(pvesh.code, 0, pvesh.log);
+  // Known simulator gaps, excluded only while they exist (each check turns itself off once the
+  // simulator renders the data): no /proc/cpuinfo, and node memory figures in bytes that are not
+  // whole kB (real PVE reads /proc/meminfo, so its API values always are).
+  const gaps: string[] = [];
+  if (!existsSync(join(f.sim.paths('pve2').proc, 'cpuinfo')))
+    gaps.push('cpu_model', 'cpu_cores', 'cpu_sockets', 'cpu_threads');
+  const pveshNode = pvesh.items[0]!.body;
+  if (Number(pveshNode.mem_used_bytes) % 1024 !== 0) gaps.push('mem_used_bytes', 'mem_free_bytes');
+  // pve-container keeps the trailing newline of an LXC description (conf-examples/FORMAT.md), the
+  // simulator's API strips it.
+  const descr = (items: typeof files.items) =>
+    items
+      .filter((i) => i.endpoint === '/api/proxmox/lxc')
+      .map((i) => (i.body.config as Record<string, unknown>).description);
+  const lxcDescrGap = descr(pvesh.items).some(
+    (d, i) => typeof d === 'string' && d + '\n' === descr(files.items)[i],
+  );
+  if (lxcDescrGap) gaps.push('LXC config.description trailing newline');
+  if (gaps.length) t.diagnostic(`simulator gaps, not compared: ${gaps.join(', ')}`);
+  const strip = (items: typeof files.items) =>
+    items.map((i) => {
+      const body: Record<string, unknown> = { ...i.body, collected_at: undefined };
+      if (i.endpoint === '/api/proxmox/node') for (const g of gaps) body[g] = undefined;
+      const cfg = body.config as Record<string, unknown> | undefined;
+      if (lxcDescrGap && i.endpoint === '/api/proxmox/lxc' && typeof cfg?.description === 'string') {
+        body.config = { ...cfg, description: cfg.description.replace(/\n$/, '') };
+      }
+      return { endpoint: i.endpoint, body };
+    });
+  assert.deepEqual(strip(files.items), strip(pvesh.items));
+  assert.ok(files.items.length > 3);
+});

@@ -1,0 +1,73 @@
+/**
+ * Test helpers around @nanny/pve-sim: a fresh layout in a temp dir and the environment that points
+ * an agent at one simulated node (its bin/ on PATH, its etc-pve/ and proc/ as the roots).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLayout, defaultToolsBundle, scenarioFromFlags, type Simulator } from '@nanny/pve-sim';
+import { main } from '../cli.ts';
+
+export interface SimFixture {
+  sim: Simulator;
+  dir: string;
+  env(node: string, extra?: Record<string, string>): Record<string, string>;
+}
+
+/** undefined (and the reason) when the simulator's tool bundle has not been built */
+export function simMissing(): string | undefined {
+  return existsSync(defaultToolsBundle())
+    ? undefined
+    : 'the simulator bundle packages/pve-sim/dist/pve-tools.mjs is missing (run `npm run build`)';
+}
+
+export function makeSim(
+  t: { after: (fn: () => void) => void },
+  flags: Parameters<typeof scenarioFromFlags>[0],
+): SimFixture {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-sim-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sim = createLayout({ out: join(dir, 'layout'), scenario: scenarioFromFlags(flags) });
+  return {
+    sim,
+    dir,
+    env(node, extra = {}) {
+      const p = sim.paths(node);
+      return {
+        PATH: `${p.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        NANNYAGENT_CONFIG: '/dev/null',
+        NANNYAGENT_PVE_ROOT: p.etcPve,
+        NANNYAGENT_PROC_ROOT: p.proc,
+        NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
+        NANNYAGENT_LOG_LEVEL: 'debug',
+        ...extra,
+      };
+    },
+  };
+}
+
+export interface DryRun {
+  code: number;
+  items: Array<{ endpoint: string; body: Record<string, unknown> }>;
+  log: string;
+}
+
+/** `nannyagent collect --once --dry-run` in-process. */
+export async function dryRun(env: Record<string, string>, args: string[] = []): Promise<DryRun> {
+  let out = '';
+  let log = '';
+  const code = await main(['collect', '--once', '--dry-run', ...args], {
+    stdout: (s) => {
+      out += s;
+    },
+    stderr: (s) => {
+      log += s;
+    },
+    env,
+  });
+  const items = out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as DryRun['items'][number]);
+  return { code, items, log };
+}
