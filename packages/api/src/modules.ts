@@ -10,6 +10,7 @@ import type { ApiConfig } from './config.ts';
 import type { Storage } from './storage/storage.ts';
 import type { AuthHelpers } from './auth/auth.ts';
 import type { IngestListener } from './ingest/listeners.ts';
+import { alertsModule } from './alerts/module.ts';
 
 export interface ModuleContext {
   config: Readonly<ApiConfig>;
@@ -53,4 +54,4 @@ export interface ApiModule {
 
 // The list. The alerts helper adds e.g. `import { alertsModule } from './alerts/module.ts';` and
 // appends `alertsModule` here.
-export const MODULES: readonly ApiModule[] = [];
+export const MODULES: readonly ApiModule[] = [alertsModule];

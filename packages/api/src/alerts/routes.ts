@@ -1,0 +1,326 @@
+/**
+ * HTTP API of alerts, silences, settings and notification channels. Read endpoints need a read
+ * token (or a session), changes a write token. Every query is scoped by the caller's tenant.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { apiError } from '../errors.ts';
+import type { ModuleContext } from '../modules.ts';
+import type { AlertStore } from '../storage/alerts.ts';
+import { NOTIFIERS } from '../notify/channels/index.ts';
+import { testNotification } from '../notify/message.ts';
+import { CHANNEL_TYPES, type Channel, type ChannelType } from '../notify/types.ts';
+import { RULES } from './rules/index.ts';
+import { RULE_DEFAULTS } from './settings.ts';
+import type { AlertService } from './service.ts';
+import { AlertSettingsSchema } from './settings-schema.ts';
+import type { AlertSettings, Severity } from './types.ts';
+import { alertView, channelView, silenceView } from './views.ts';
+
+const Digits = Type.String({ pattern: '^\\d{1,9}$' });
+const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const AlertQuery = Type.Object({
+  state: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
+  cluster: Type.Optional(Type.String({ maxLength: 64, description: 'cluster id' })),
+  rule: Type.Optional(Type.String({ maxLength: 64 })),
+  limit: Type.Optional(Digits),
+  offset: Type.Optional(Digits),
+});
+const SilenceBody = Type.Object(
+  {
+    cluster_id: Type.Optional(
+      Type.String({ maxLength: 256, description: 'cluster id or name; absent = every cluster' }),
+    ),
+    node: Type.Optional(Type.String({ maxLength: 256 })),
+    rule: Type.Optional(Type.String({ maxLength: 64 })),
+    starts_at: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601, default now' })),
+    ends_at: Type.Optional(Type.String({ maxLength: 40, description: 'ISO-8601' })),
+    duration_seconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 86400 })),
+    comment: Type.Optional(Type.String({ maxLength: 1000 })),
+  },
+  { additionalProperties: false },
+);
+const SeverityT = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
+const ChannelBody = Type.Object(
+  {
+    type: Type.Union(CHANNEL_TYPES.map((t) => Type.Literal(t))),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    min_severity: Type.Optional(SeverityT),
+  },
+  { additionalProperties: true, description: 'plus the fields of the type: see docs/alerts.md' },
+);
+
+const tags = ['alerts'];
+
+export interface AlertRouteDeps {
+  ctx: ModuleContext;
+  store: AlertStore;
+  service: AlertService;
+}
+
+export async function alertRoutes(
+  app: FastifyInstance,
+  { ctx, store, service }: AlertRouteDeps,
+): Promise<void> {
+  const read = ctx.auth.requireToken('read');
+  const write = ctx.auth.requireToken('write');
+  const tenant = (req: FastifyRequest) => ctx.auth.principal(req).tenantId;
+  const nowIso = () => ctx.now().toISOString();
+  /** who did it: a user's name, or the token's owner, or the token id */
+  const who = async (req: FastifyRequest): Promise<string> => {
+    const p = ctx.auth.principal(req);
+    if (p.kind === 'user') return p.username;
+    if (p.kind === 'token') {
+      const u = p.userId ? await ctx.storage.userById(p.userId) : undefined;
+      return u ? u.username : `token:${p.tokenId}`;
+    }
+    return `agent:${p.agentId}`;
+  };
+
+  app.get(
+    '/api/alerts',
+    {
+      schema: { tags, summary: 'Alerts, newest first; `state=firing|resolved`', querystring: AlertQuery },
+      preHandler: read,
+    },
+    async (req) => {
+      const q = req.query as Static<typeof AlertQuery>;
+      const limit = q.limit === undefined ? 100 : Number(q.limit);
+      if (limit < 1 || limit > 1000) throw apiError('NANNY_ERR_INVALID_REQUEST', 'limit: must be 1..1000');
+      const rows = await store.listAlerts(tenant(req), {
+        state: q.state,
+        clusterId: q.cluster,
+        rule: q.rule,
+        limit,
+        offset: q.offset === undefined ? 0 : Number(q.offset),
+      });
+      return { success: true, data: rows.map(alertView) };
+    },
+  );
+
+  app.get(
+    '/api/alerts/rules',
+    { schema: { tags, summary: 'Every rule with its severity and defaults' }, preHandler: read },
+    async () => ({
+      success: true,
+      data: RULES.map((r) => ({
+        id: r.id,
+        severity: r.severity,
+        title: r.title,
+        defaults: RULE_DEFAULTS[r.id],
+      })),
+    }),
+  );
+
+  app.get(
+    '/api/alerts/settings',
+    { schema: { tags, summary: 'Thresholds and overrides of this organisation' }, preHandler: read },
+    async (req) => ({
+      success: true,
+      data: (await store.getSettings(tenant(req))) ?? {},
+    }),
+  );
+  app.put(
+    '/api/alerts/settings',
+    {
+      schema: {
+        tags,
+        summary: 'Replace thresholds and overrides (global, per cluster, node, guest tag)',
+        body: AlertSettingsSchema,
+      },
+      preHandler: write,
+    },
+    async (req) => {
+      const settings = req.body as AlertSettings;
+      await store.putSettings(tenant(req), settings, nowIso());
+      service.settingsChanged(tenant(req), settings);
+      return { success: true, data: settings };
+    },
+  );
+
+  app.get(
+    '/api/alerts/silences',
+    { schema: { tags, summary: 'Silences not yet ended' }, preHandler: read },
+    async (req) => ({
+      success: true,
+      data: (await store.listSilences(tenant(req), nowIso())).map(silenceView),
+    }),
+  );
+  app.post(
+    '/api/alerts/silences',
+    {
+      schema: {
+        tags,
+        summary: 'Silence notifications by cluster, node and/or rule for a time window',
+        body: SilenceBody,
+      },
+      preHandler: write,
+    },
+    async (req, reply) => {
+      const b = req.body as Static<typeof SilenceBody>;
+      const now = ctx.now().getTime();
+      const starts = b.starts_at === undefined ? now : Date.parse(b.starts_at);
+      if (Number.isNaN(starts))
+        throw apiError('NANNY_ERR_INVALID_REQUEST', 'starts_at: not an ISO-8601 time');
+      let ends: number;
+      if (b.ends_at !== undefined) ends = Date.parse(b.ends_at);
+      else if (b.duration_seconds !== undefined) ends = starts + b.duration_seconds * 1000;
+      else throw apiError('NANNY_ERR_INVALID_REQUEST', 'ends_at or duration_seconds is required');
+      if (Number.isNaN(ends) || ends <= starts)
+        throw apiError('NANNY_ERR_INVALID_REQUEST', 'ends_at: must be after starts_at');
+      if (b.rule !== undefined && !RULES.some((r) => r.id === b.rule))
+        throw apiError('NANNY_ERR_INVALID_REQUEST', `rule: unknown rule ${b.rule}`);
+      const s = {
+        id: randomUUID(),
+        tenant_id: tenant(req),
+        cluster_id: b.cluster_id ?? null,
+        node: b.node ?? null,
+        rule: b.rule ?? null,
+        starts_at: new Date(starts).toISOString(),
+        ends_at: new Date(ends).toISOString(),
+        comment: b.comment ?? null,
+        created_by: await who(req),
+        created_at: nowIso(),
+      };
+      await store.createSilence(s);
+      return reply.code(201).send({ success: true, data: silenceView(s) });
+    },
+  );
+  app.delete(
+    '/api/alerts/silences/:id',
+    { schema: { tags, summary: 'End a silence', params: IdParam }, preHandler: write },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      if (!(await store.deleteSilence(tenant(req), id)))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such silence');
+      return { success: true, data: { id } };
+    },
+  );
+
+  app.get(
+    '/api/alerts/:id',
+    { schema: { tags, summary: 'One alert', params: IdParam }, preHandler: read },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const a = await store.getAlert(tenant(req), id);
+      if (!a) throw apiError('NANNY_ERR_NOT_FOUND', 'No such alert');
+      return {
+        success: true,
+        data: {
+          ...alertView(a),
+          deliveries: await store.listDeliveries(tenant(req), { alertId: id, limit: 100 }),
+        },
+      };
+    },
+  );
+  app.post(
+    '/api/alerts/:id/acknowledge',
+    {
+      schema: {
+        tags,
+        summary: 'Acknowledge an alert (records who and when; the first acknowledgement stays)',
+        params: IdParam,
+      },
+      preHandler: write,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const a = await store.acknowledge(tenant(req), id, await who(req), nowIso());
+      if (!a) throw apiError('NANNY_ERR_NOT_FOUND', 'No such alert');
+      return { success: true, data: alertView(a) };
+    },
+  );
+
+  // ------------------------------------------------------------------ notification channels
+  app.post(
+    '/api/notification-channels',
+    {
+      schema: {
+        tags,
+        summary: 'Add a notification channel (webhook, slack, discord, ntfy, gotify, email)',
+        body: ChannelBody,
+      },
+      preHandler: write,
+    },
+    async (req, reply) => {
+      const b = req.body as Static<typeof ChannelBody> & Record<string, unknown>;
+      const parsed = NOTIFIERS[b.type as ChannelType].parse(b);
+      if (!parsed.ok) throw apiError('NANNY_ERR_INVALID_REQUEST', parsed.errors.join('; '));
+      const c: Channel = {
+        id: randomUUID(),
+        tenantId: tenant(req),
+        type: b.type as ChannelType,
+        name: b.name,
+        config: parsed.config,
+        minSeverity: (b.min_severity ?? 'info') as Severity,
+      };
+      if (!(await store.createChannel(c, nowIso())))
+        throw apiError('NANNY_ERR_CONFLICT', `A channel named "${b.name}" exists already`);
+      return reply.code(201).send({ success: true, data: channelView(c) });
+    },
+  );
+  app.get(
+    '/api/notification-channels',
+    { schema: { tags, summary: 'Notification channels (secrets hidden)' }, preHandler: read },
+    async (req) => ({
+      success: true,
+      data: (await store.listChannels(tenant(req))).map(channelView),
+    }),
+  );
+  app.delete(
+    '/api/notification-channels/:id',
+    {
+      schema: { tags, summary: 'Delete a channel (its queued deliveries are dropped)', params: IdParam },
+      preHandler: write,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      if (!(await store.deleteChannel(tenant(req), id)))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
+      return { success: true, data: { id } };
+    },
+  );
+  app.post(
+    '/api/notification-channels/:id/test',
+    {
+      schema: {
+        tags,
+        summary: 'Send a test notification now (not queued); answers whether it arrived',
+        params: IdParam,
+      },
+      preHandler: write,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const c = await store.getChannel(tenant(req), id);
+      if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
+      try {
+        await NOTIFIERS[c.type].send(c.config, testNotification(c.name, ctx.now().getTime()), {
+          idempotencyKey: `test:${randomUUID()}`,
+          timeoutMs: 10_000,
+        });
+      } catch (err) {
+        throw apiError('NANNY_ERR_UNAVAILABLE', `Test notification failed: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+      return { success: true, data: { delivered: true } };
+    },
+  );
+  app.get(
+    '/api/notification-channels/:id/deliveries',
+    {
+      schema: {
+        tags,
+        summary: 'Recent deliveries of a channel with their status and last error',
+        params: IdParam,
+      },
+      preHandler: read,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      return { success: true, data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }) };
+    },
+  );
+}
