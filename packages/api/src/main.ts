@@ -1,0 +1,17 @@
+/** Entry of the bundle dist/nannyapi.mjs (`npx nannyapi`, `npm start`). */
+import process from 'node:process';
+import { runCli } from './cli.ts';
+
+runCli(process.argv.slice(2), {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  env: process.env,
+}).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`nannyapi: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
