@@ -211,6 +211,10 @@ function assertValid(kind: PayloadKind, body: unknown, label: string): void {
 }
 
 const covered = { real: 0, synthetic: 0, conf: 0, cli: 0, propertyStrings: 0 };
+function count(file: string): void {
+  if (trustOf(file) === 'SYNTHETIC') covered.synthetic++;
+  else covered.real++;
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -280,7 +284,7 @@ test('every recorded /cluster/status, node status and guest list builds valid pa
       checkWarnings(name, n.warnings);
       assertValid('node', n.data, `${name} ${e.name}`);
     }
-    trustOf(file) === 'SYNTHETIC' ? covered.synthetic++ : covered.real++;
+    count(file);
   }
   for (const file of nodeStatusFiles) {
     const name = rel(file);
@@ -290,7 +294,7 @@ test('every recorded /cluster/status, node status and guest list builds valid pa
     assertValid('node', n.data, name);
     assert.equal(typeof n.data.mem_total_bytes, 'number', `${name}: memory read`);
     assert.equal(typeof n.data.uptime_seconds, 'number', `${name}: uptime read`);
-    trustOf(file) === 'SYNTHETIC' ? covered.synthetic++ : covered.real++;
+    count(file);
   }
   for (const file of resourceFiles) {
     const name = rel(file);
@@ -309,7 +313,7 @@ test('every recorded /cluster/status, node status and guest list builds valid pa
       assertValid(e.type, p.data, `${name} ${e.id}`);
       assert.equal(p.data.vmid, Number(e.vmid));
     }
-    if (guests > 0) trustOf(file) === 'SYNTHETIC' ? covered.synthetic++ : covered.real++;
+    if (guests > 0) count(file);
   }
 });
 
