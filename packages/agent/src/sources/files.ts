@@ -195,6 +195,10 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
           error = `${errorText(e)} (node status from /proc only)`;
         }
         const status = nodeStatusFromProc(snap);
+        // /nodes/{node}/status `memory.free` is MemFree, not total − used: a PVE 9.1.2 capture
+        // (pve-reference fixtures, unattributed-captures/pve9.1.2.api.nodes-X-status.json) has
+        // used = total − MemAvailable and free + used < total.
+        if (status.memory && snap.meminfo) status.memory.free = snap.meminfo.freeBytes;
         return error === undefined ? { status } : { status, error };
       };
 

@@ -24,6 +24,8 @@ export function simMissing(): string | undefined {
 export function makeSim(
   t: { after: (fn: () => void) => void },
   flags: Parameters<typeof scenarioFromFlags>[0],
+  /** the PATH the tools' directory is put in front of */
+  basePath = '/usr/local/bin:/usr/bin:/bin',
 ): SimFixture {
   const dir = mkdtempSync(join(tmpdir(), 'agent-sim-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -34,7 +36,7 @@ export function makeSim(
     env(node, extra = {}) {
       const p = sim.paths(node);
       return {
-        PATH: `${p.bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+        PATH: `${p.bin}:${basePath}`,
         NANNYAGENT_CONFIG: '/dev/null',
         NANNYAGENT_PVE_ROOT: p.etcPve,
         NANNYAGENT_PROC_ROOT: p.proc,
