@@ -54,7 +54,9 @@ async function run(args: string[], cli: CliContext): Promise<number> {
     return sub ? 0 : 2;
   }
   const org = typeof flags.org === 'string' ? flags.org : 'default';
-  const tenant = await cli.storage.tenantByName(org);
+  // The server creates the "default" organisation at its first start; the CLI may run before that.
+  const tenant =
+    org === 'default' ? await cli.storage.ensureTenant(org) : await cli.storage.tenantByName(org);
   if (!tenant) {
     cli.err(`no organisation named "${org}"`);
     return 1;

@@ -17,7 +17,12 @@ export async function post(
       redirect: 'error',
     });
   } catch (err) {
-    throw new DeliveryError(`POST ${redact(url)} failed: ${(err as Error).message}`, true, { cause: err });
+    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout, a TLS error) is in `cause`.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause ? ` (${cause.code ?? cause.message ?? ''})` : '';
+    throw new DeliveryError(`POST ${redact(url)} failed: ${(err as Error).message}${why}`, true, {
+      cause: err,
+    });
   }
   // Drain the body so the connection is released.
   const text = await res.text().catch(() => '');
