@@ -6,6 +6,7 @@ import { clusterById, clusterGuests, clusterNodes, nodeByName, viewOf } from './
 import { guestFigures, nodeFigures } from './metrics.ts';
 import { confDigest, renderGuestConf, storagesOf } from './pmxcfs.ts';
 import { majorOf, releaseOf } from './versions.ts';
+import { CPU_FLAGS } from './proc.ts';
 
 export type ApiResult =
   | { ok: true; data: unknown }
@@ -234,7 +235,8 @@ function clusterResources(
 function nodeStatus(n: NodeState, now: number): unknown {
   const f = nodeFigures(n, now);
   const major = majorOf(n.pveVersion);
-  const memory: Record<string, number> = { total: n.memTotal, used: f.memUsed, free: n.memTotal - f.memUsed };
+  // PVE 8/9 (ProcFSTools read_meminfo): used = MemTotal - MemAvailable, free = MemFree
+  const memory: Record<string, number> = { total: n.memTotal, used: f.memUsed, free: f.memFree };
   if (major >= 9) memory.available = f.memAvailable;
   const rootAvail = n.rootTotal - n.rootUsed;
   const bootInfo: Record<string, unknown> = { mode: n.bootMode };
@@ -254,8 +256,7 @@ function nodeStatus(n: NodeState, now: number): unknown {
       mhz: n.mhz,
       hvm: '1',
       user_hz: 100,
-      flags:
-        'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc pni vmx ssse3 cx16 sse4_1 sse4_2 x2apic popcnt aes xsave avx hypervisor',
+      flags: CPU_FLAGS,
     },
     cpu: f.cpu,
     wait: f.wait,

@@ -58,6 +58,8 @@ export interface ScenarioCluster {
   /** node numbering start for generated names (default 1) */
   firstNode?: number;
   guests?: number | ScenarioGuest[];
+  /** generated guests added after the listed ones */
+  randomGuests?: number;
   firstVmid?: number;
   pveVersion?: string;
   level?: SubscriptionLevel;
@@ -439,8 +441,12 @@ export function buildState(scenario: Scenario, realNowMs: number): SimState {
       state.nodes.push(n);
       return n;
     });
-    const guestSpecs: ScenarioGuest[] =
-      typeof spec.guests === 'number' ? Array.from({ length: spec.guests }, () => ({})) : (spec.guests ?? []);
+    const guestSpecs: ScenarioGuest[] = [
+      ...(typeof spec.guests === 'number'
+        ? Array.from({ length: spec.guests }, () => ({}))
+        : (spec.guests ?? [])),
+      ...Array.from({ length: spec.randomGuests ?? 0 }, (): ScenarioGuest => ({})),
+    ];
     const used = new Set<number>();
     let nextVmid = spec.firstVmid ?? 100;
     for (const gs of guestSpecs) {

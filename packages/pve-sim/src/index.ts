@@ -25,3 +25,4 @@ export {
 export { apiGet, type ApiResult } from './api.ts';
 export { canonicalJson, prettyJson } from './json.ts';
 export type { ToolOutput } from './tools.ts';
+export { startServers, checkAuth, type Servers, type ServedNode } from './https.ts';

@@ -33,8 +33,10 @@ export function nodeFigures(n: NodeState, now: number): NodeFigures {
   const w = wobble(`node:${n.name}`, now);
   const uptime = nodeUptime(n, now);
   const cpu = Math.min(1, n.cpuUsage * w);
-  const memUsed = Math.min(n.memTotal - 64 * MiB, Math.round(n.memUsed * (0.97 + 0.03 * w)));
-  const memFree = Math.round((n.memTotal - memUsed) * 0.35);
+  // whole 4 KiB pages, so /proc/meminfo (kB) and the API (bytes) describe exactly the same numbers
+  const page = (b: number): number => Math.floor(b / 4096) * 4096;
+  const memUsed = page(Math.min(n.memTotal - 64 * MiB, n.memUsed * (0.97 + 0.03 * w)));
+  const memFree = page((n.memTotal - memUsed) * 0.35);
   return {
     uptime,
     cpu,

@@ -81,6 +81,32 @@ export function renderProcVersion(n: NodeState): string {
   return `Linux version ${n.kernel} (build@proxmox) (gcc (Debian 14.2.0-19) 14.2.0, GNU ld (GNU Binutils for Debian) 2.44) ${n.kernelBuild}\n`;
 }
 
+/** /proc/cpuinfo (x86 layout): one block per logical CPU with socket and core ids. */
+export function renderCpuinfo(n: NodeState): string {
+  const threads = Math.max(1, Math.round(n.cpus / (n.sockets * n.cores)));
+  const blocks: string[] = [];
+  for (let i = 0; i < n.cpus; i++) {
+    const socket = Math.floor(i / (n.cores * threads)) % n.sockets;
+    blocks.push(
+      [
+        `processor\t: ${i}`,
+        `vendor_id\t: ${n.cpuModel.startsWith('AMD') ? 'AuthenticAMD' : 'GenuineIntel'}`,
+        `model name\t: ${n.cpuModel}`,
+        `cpu MHz\t\t: ${n.mhz}`,
+        `physical id\t: ${socket}`,
+        `siblings\t: ${n.cores * threads}`,
+        `core id\t\t: ${i % n.cores}`,
+        `cpu cores\t: ${n.cores}`,
+        `flags\t\t: ${CPU_FLAGS}`,
+      ].join('\n'),
+    );
+  }
+  return blocks.join('\n\n') + '\n\n';
+}
+
+export const CPU_FLAGS =
+  'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc pni vmx ssse3 cx16 sse4_1 sse4_2 x2apic popcnt aes xsave avx hypervisor';
+
 /** relative path → content of the node's /proc folder */
 export function renderProc(n: NodeState, now: number): Record<string, string> {
   return {
@@ -89,6 +115,7 @@ export function renderProc(n: NodeState, now: number): Record<string, string> {
     loadavg: renderLoadavg(n, now),
     uptime: renderUptime(n, now),
     version: renderProcVersion(n),
+    cpuinfo: renderCpuinfo(n),
     'sys/kernel/osrelease': `${n.kernel}\n`,
   };
 }

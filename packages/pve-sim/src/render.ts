@@ -4,7 +4,6 @@
 import {
   closeSync,
   constants,
-  existsSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -12,7 +11,6 @@ import {
   readFileSync,
   renameSync,
   rmSync,
-  statSync,
   symlinkSync,
   unlinkSync,
   writeFileSync,
@@ -21,8 +19,9 @@ import {
   readlinkSync,
 } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import type { NodeState, SimState } from './model.ts';
+import type { GuestState, NodeState, SimState } from './model.ts';
 import { clusterById, clusterGuests, clusterNodes, viewOf } from './model.ts';
 import {
   guestConfPath,
@@ -45,25 +44,39 @@ export interface RenderOptions {
 
 let tmpCounter = 0;
 
-function writeIfChanged(path: string, content: string, mode: number): void {
-  try {
-    const st = statSync(path);
-    if (
-      st.isFile() &&
-      (st.mode & 0o777) === mode &&
-      st.size === Buffer.byteLength(content) &&
-      readFileSync(path, 'utf8') === content
-    ) {
+interface FileSpec {
+  content: string;
+  mode: number;
+}
+
+/** Where a layout remembers what it last wrote (relative path → hash of content and mode). */
+function manifestPath(opts: RenderOptions): string {
+  return join(dirname(opts.statePath), 'manifest.json');
+}
+
+function fileHash(f: FileSpec): string {
+  return createHash('sha1').update(f.content).update(String(f.mode)).digest('base64').slice(0, 16);
+}
+
+class Writer {
+  private readonly made = new Set<string>();
+  constructor(private readonly atomic: boolean) {}
+  write(path: string, f: FileSpec): void {
+    const dir = dirname(path);
+    if (!this.made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      this.made.add(dir);
+    }
+    if (!this.atomic) {
+      writeFileSync(path, f.content, { mode: f.mode });
+      chmodSync(path, f.mode);
       return;
     }
-  } catch {
-    /* absent: write */
+    const tmp = join(dir, `.tmp-${process.pid}-${tmpCounter++}`);
+    writeFileSync(tmp, f.content, { mode: f.mode });
+    chmodSync(tmp, f.mode);
+    renameSync(tmp, path);
   }
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.tmp-${process.pid}-${tmpCounter++}`);
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
 }
 
 function ensureSymlink(path: string, target: string): void {
@@ -80,15 +93,19 @@ export function nodeDir(root: string, node: string): string {
   return join(root, node);
 }
 
-/** Every regular file of a node's etc-pve (relative path → content + mode): what pmxcfs would serve. */
+/**
+ * Every regular file of a node's etc-pve (relative path → content + mode): what pmxcfs would serve.
+ * `confCache` shares the rendered guest configs between the nodes of a cluster (replicated files).
+ */
 export function etcPveFiles(
   state: SimState,
   n: NodeState,
   now: number,
-): Map<string, { content: string; mode: number }> {
+  confCache: Map<GuestState, string> = new Map(),
+): Map<string, FileSpec> {
   const cluster = clusterById(state, n.clusterId);
   const quorate = viewOf(state, n).quorate;
-  const files = new Map<string, { content: string; mode: number }>();
+  const files = new Map<string, FileSpec>();
   // dot-files are 0440 root:www-data; config files 0640, 0440 while the node has no quorum
   const ro = 0o440;
   const rw = quorate ? 0o640 : 0o440;
@@ -101,83 +118,108 @@ export function etcPveFiles(
     files.set('corosync.conf', { content: renderCorosyncConf(state, cluster), mode: rw });
   files.set('pve-root-ca.pem', { content: cluster.caPem, mode: rw });
   files.set('storage.cfg', { content: renderStorageCfg(), mode: rw });
-  for (const g of clusterGuests(state, cluster.id))
-    files.set(guestConfPath(g), { content: renderGuestConf(g), mode: rw });
+  for (const g of clusterGuests(state, cluster.id)) {
+    let text = confCache.get(g);
+    if (text === undefined) {
+      text = renderGuestConf(g);
+      confCache.set(g, text);
+    }
+    files.set(guestConfPath(g), { content: text, mode: rw });
+  }
   return files;
 }
 
-/** Re-render one node's etc-pve (skipped while hung). `dynamicOnly`: only the time-dependent .rrd. */
-export function renderEtcPve(
-  root: string,
-  state: SimState,
-  n: NodeState,
-  now: number,
-  dynamicOnly = false,
-): void {
-  if (n.hung) return;
-  const base = join(nodeDir(root, n.name), 'etc-pve');
-  if (dynamicOnly) {
-    writeIfChanged(join(base, '.rrd'), renderRrd(state, n, now), 0o440);
-    return;
+function binFiles(n: NodeState, opts: RenderOptions): Map<string, FileSpec> {
+  const m = new Map<string, FileSpec>();
+  for (const tool of ['pvesh', 'pveversion', 'pvecm']) {
+    const script =
+      `#!/bin/sh\n# pve-sim: ${tool} as seen on node ${n.name}\n` +
+      `exec node ${shQuote(opts.toolsBundle)} ${tool} --state ${shQuote(opts.statePath)} --node ${shQuote(n.name)} "$@"\n`;
+    m.set(tool, { content: script, mode: 0o755 });
   }
-  const files = etcPveFiles(state, n, now);
-  for (const other of clusterNodes(state, n.clusterId)) {
-    mkdirSync(join(base, 'nodes', other.name, 'lxc'), { recursive: true });
-    mkdirSync(join(base, 'nodes', other.name, 'qemu-server'), { recursive: true });
-  }
-  for (const [rel, f] of files) writeIfChanged(join(base, rel), f.content, f.mode);
-  // remove configs of guests that were destroyed or migrated away, and nodes that left
-  const nodesDir = join(base, 'nodes');
-  for (const nd of readdirSync(nodesDir)) {
-    for (const sub of ['lxc', 'qemu-server']) {
-      const d = join(nodesDir, nd, sub);
-      if (!existsSync(d)) continue;
-      for (const f of readdirSync(d)) {
-        if (f.endsWith('.conf') && !files.has(`nodes/${nd}/${sub}/${f}`)) unlinkSync(join(d, f));
-      }
-    }
-  }
-  // the links pmxcfs creates for the local node (relative targets)
-  ensureSymlink(join(base, 'local'), `nodes/${n.name}`);
-  ensureSymlink(join(base, 'lxc'), `nodes/${n.name}/lxc`);
-  ensureSymlink(join(base, 'qemu-server'), `nodes/${n.name}/qemu-server`);
-}
-
-export function renderProcDir(root: string, n: NodeState, now: number): void {
-  const base = join(nodeDir(root, n.name), 'proc');
-  for (const [rel, content] of Object.entries(renderProc(n, now)))
-    writeIfChanged(join(base, rel), content, 0o444);
+  return m;
 }
 
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** DIR/<node>/bin/{pvesh,pveversion,pvecm}: tiny sh wrappers exec'ing the tools bundle. */
-export function renderBin(root: string, n: NodeState, opts: RenderOptions): void {
-  const base = join(nodeDir(root, n.name), 'bin');
-  for (const tool of ['pvesh', 'pveversion', 'pvecm']) {
-    const script =
-      `#!/bin/sh\n# pve-sim: ${tool} as seen on node ${n.name}\n` +
-      `exec node ${shQuote(opts.toolsBundle)} ${tool} --state ${shQuote(opts.statePath)} --node ${shQuote(n.name)} "$@"\n`;
-    writeIfChanged(join(base, tool), script, 0o755);
-  }
-}
+/** The files whose content follows the clock: written on every render, not tracked in the manifest. */
+const DYNAMIC = new Set(['.rrd']);
 
-/** Everything of every node (layout, or after an event). Hung nodes keep their stuck etc-pve. */
-export function renderAll(root: string, state: SimState, now: number, opts: RenderOptions): void {
+/**
+ * Renders every node (layout, or after an event). Static files are written only when they differ
+ * from the manifest of the previous render; files that left the model are removed. A hung node keeps
+ * its stuck etc-pve. `fresh`: a new, empty layout (plain writes, no manifest to compare with).
+ */
+export function renderAll(
+  root: string,
+  state: SimState,
+  now: number,
+  opts: RenderOptions,
+  fresh = false,
+  /** nodes whose files must be rewritten whatever the manifest says (pmxcfs release) */
+  force: ReadonlySet<string> = new Set(),
+): void {
+  const mfPath = manifestPath(opts);
+  let old: Record<string, string> = {};
+  if (!fresh) {
+    try {
+      old = JSON.parse(readFileSync(mfPath, 'utf8')) as Record<string, string>;
+    } catch {
+      old = {};
+    }
+  }
+  const next: Record<string, string> = {};
+  const w = new Writer(!fresh);
+  const confCache = new Map<GuestState, string>();
   for (const n of state.nodes) {
-    renderBin(root, n, opts);
-    renderEtcPve(root, state, n, now);
-    renderProcDir(root, n, now);
+    const base = nodeDir(root, n.name);
+    const track = (rel: string, f: FileSpec): void => {
+      const h = fileHash(f);
+      next[rel] = h;
+      if (old[rel] !== h || force.has(n.name)) w.write(join(root, rel), f);
+    };
+    for (const [name, f] of binFiles(n, opts)) track(`${n.name}/bin/${name}`, f);
+    const etcRel = `${n.name}/etc-pve/`;
+    if (n.hung) {
+      // pmxcfs is stuck: nothing changes on this node's etc-pve until release
+      for (const [k, v] of Object.entries(old)) if (k.startsWith(etcRel)) next[k] = v;
+    } else {
+      for (const other of clusterNodes(state, n.clusterId)) {
+        mkdirSync(join(base, 'etc-pve', 'nodes', other.name, 'lxc'), { recursive: true });
+        mkdirSync(join(base, 'etc-pve', 'nodes', other.name, 'qemu-server'), { recursive: true });
+      }
+      for (const [rel, f] of etcPveFiles(state, n, now, confCache)) {
+        if (DYNAMIC.has(rel)) w.write(join(base, 'etc-pve', rel), f);
+        else track(etcRel + rel, f);
+      }
+      // the links pmxcfs creates for the local node (relative targets)
+      ensureSymlink(join(base, 'etc-pve', 'local'), `nodes/${n.name}`);
+      ensureSymlink(join(base, 'etc-pve', 'lxc'), `nodes/${n.name}/lxc`);
+      ensureSymlink(join(base, 'etc-pve', 'qemu-server'), `nodes/${n.name}/qemu-server`);
+    }
+    for (const [rel, content] of Object.entries(renderProc(n, now)))
+      w.write(join(base, 'proc', rel), { content, mode: 0o444 });
   }
+  // configs of destroyed or migrated guests (and anything else that left the model)
+  for (const rel of Object.keys(old)) {
+    if (next[rel] === undefined) rmSync(join(root, rel), { force: true });
+  }
+  mkdirSync(dirname(mfPath), { recursive: true });
+  const tmp = `${mfPath}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(next));
+  renameSync(tmp, mfPath);
 }
 
-/** The live-mode tick: /proc and .rrd move; nothing else changes. */
+/** The live-mode tick: /proc and .rrd move; nothing else changes. Hung nodes keep their .rrd. */
 export function renderDynamic(root: string, state: SimState, now: number): void {
+  const w = new Writer(true);
   for (const n of state.nodes) {
-    renderEtcPve(root, state, n, now, true);
-    renderProcDir(root, n, now);
+    const base = nodeDir(root, n.name);
+    if (!n.hung) w.write(join(base, 'etc-pve', '.rrd'), { content: renderRrd(state, n, now), mode: 0o440 });
+    for (const [rel, content] of Object.entries(renderProc(n, now)))
+      w.write(join(base, 'proc', rel), { content, mode: 0o444 });
   }
 }
 
@@ -198,28 +240,39 @@ export function hangEtcPve(root: string, state: SimState, n: NodeState, now: num
   rels.forEach((rel, i) => renameSync(tmps[i]!, join(base, rel)));
 }
 
+/** A reader blocked on a FIFO of a hung etc-pve, detached from its path by {@link detachFifos}. */
+export interface StuckFifo {
+  fifo: string;
+  rel: string;
+}
+
 /**
- * Release: the real content goes to every reader already blocked on a FIFO (they were woken by our
- * writer open), then regular files replace the FIFOs. Callers must clear `hung` first.
+ * Release, step 1: move every FIFO of the node's etc-pve aside (readers blocked in open() keep the
+ * inode), so that regular files can take their paths again.
  */
-export function releaseEtcPve(root: string, state: SimState, n: NodeState, now: number): void {
+export function detachFifos(root: string, n: NodeState): StuckFifo[] {
   const base = join(nodeDir(root, n.name), 'etc-pve');
-  const files = etcPveFiles(state, n, now);
-  const stuck: { fifo: string; content: string }[] = [];
+  const stuck: StuckFifo[] = [];
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) walk(p);
       else if (e.isFIFO()) {
-        const rel = p.slice(base.length + 1);
         const moved = join(dir, `.released-${process.pid}-${tmpCounter++}`);
         renameSync(p, moved);
-        stuck.push({ fifo: moved, content: files.get(rel)?.content ?? '' });
+        stuck.push({ fifo: moved, rel: p.slice(base.length + 1) });
       }
     }
   };
   walk(base);
-  renderEtcPve(root, state, n, now);
+  return stuck;
+}
+
+/**
+ * Release, step 2 (after the regular files are back): open each FIFO for writing — this wakes the
+ * readers blocked on it — write the real content, close, remove the FIFO.
+ */
+export function feedFifos(stuck: StuckFifo[], files: Map<string, FileSpec>): void {
   for (const s of stuck) {
     let fd: number | undefined;
     try {
@@ -228,7 +281,7 @@ export function releaseEtcPve(root: string, state: SimState, n: NodeState, now: 
       if ((e as NodeJS.ErrnoException).code !== 'ENXIO') throw e; // ENXIO: nobody waiting
     }
     if (fd !== undefined) {
-      const buf = Buffer.from(s.content);
+      const buf = Buffer.from(files.get(s.rel)?.content ?? '');
       let off = 0;
       const deadline = Date.now() + 3000;
       while (off < buf.length && Date.now() < deadline) {

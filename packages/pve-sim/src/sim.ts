@@ -6,7 +6,15 @@ import type { SimState } from './model.ts';
 import { nodeByName } from './model.ts';
 import { applyEvent, type SimEvent } from './events.ts';
 import { buildState, scenarioFromFlags, type Scenario } from './generate.ts';
-import { hangEtcPve, releaseEtcPve, renderAll, renderDynamic, type RenderOptions } from './render.ts';
+import {
+  detachFifos,
+  etcPveFiles,
+  feedFifos,
+  hangEtcPve,
+  renderAll,
+  renderDynamic,
+  type RenderOptions,
+} from './render.ts';
 import {
   layoutRootOf,
   nowOf,
@@ -72,7 +80,7 @@ export function createLayout(opts: LayoutOptions): Simulator {
   const statePath = join(root, STATE_DIR, STATE_FILE);
   writeState(statePath, state);
   const render: RenderOptions = { toolsBundle: opts.toolsBundle ?? defaultToolsBundle(), statePath };
-  renderAll(root, state, nowOf(state, nowMs), render);
+  renderAll(root, state, nowOf(state, nowMs), render, true);
   return openLayout(root, { toolsBundle: render.toolsBundle });
 }
 
@@ -96,9 +104,11 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         const effect = applyEvent(state, event, nowOf(state, nowMs));
         writeState(statePath, state);
         const now = nowOf(state, nowMs);
+        const released = effect.release ? nodeByName(state, effect.release) : undefined;
+        const stuck = released ? detachFifos(root, released) : [];
+        renderAll(root, state, now, render, false, new Set(released ? [released.name] : []));
+        if (released) feedFifos(stuck, etcPveFiles(state, released, now));
         if (effect.hang) hangEtcPve(root, state, nodeByName(state, effect.hang), now);
-        if (effect.release) releaseEtcPve(root, state, nodeByName(state, effect.release), now);
-        renderAll(root, state, now, render);
         return state;
       });
     },
