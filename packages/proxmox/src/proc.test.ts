@@ -130,6 +130,12 @@ test('the /proc files make a /nodes/{node}/status shaped object', () => {
   assert.equal(s.kversion, 'Linux 6.8.12-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.8.12-4 (2024-11-06T15:04Z)');
   assert.equal(s.cpu, 0.25);
   assert.equal(s.wait, 0.01);
+  assert.deepEqual(s.memory, {
+    total: 65536000 * 1024,
+    used: (65536000 - 53687091) * 1024,
+    free: 29360128 * 1024,
+    available: 53687091 * 1024,
+  });
   assert.deepEqual(s.swap, { total: 8388604 * 1024, free: 8388604 * 1024, used: 0 });
   assert.deepEqual(s.cpuinfo, {
     cpus: 4,

@@ -279,10 +279,11 @@ export function nodeStatusFromProc(s: ProcSnapshot): NodeStatus {
   }
   if (s.meminfo) {
     const m = s.meminfo;
+    // As PVE 9.x reports it: used = total − MemAvailable, free = MemFree (PVE 7 had free = total − used).
     const mem: NonNullable<NodeStatus['memory']> = {
       total: m.totalBytes,
       used: m.usedBytes,
-      free: m.totalBytes - m.usedBytes,
+      free: m.freeBytes,
     };
     if (m.availableBytes !== undefined) mem.available = m.availableBytes;
     st.memory = mem;
