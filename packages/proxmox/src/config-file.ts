@@ -319,6 +319,9 @@ export interface PendingEntry {
 /**
  * GET …/pending gives running values AND pending keys in one call: `current` is every entry's
  * `value` (typed like the config answer), `pendingKeys` every key with `pending` or `delete`.
+ * Two differences from `config?current=1` (pve-guest-common config_with_pending_array): the
+ * answer includes `digest` as an entry, and it has NO raw `lxc.*` keys (array values are skipped),
+ * so a container's `lxc` key is only available from the config endpoint or the file.
  */
 export function configFromPending(
   kind: GuestKind,

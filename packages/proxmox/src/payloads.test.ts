@@ -78,7 +78,7 @@ const lxcRes = (over: Partial<ClusterResource> = {}): ClusterResource => ({
   ...over,
 });
 
-test('the LXC payload is the same from the config file, the config endpoint and the pending endpoint', () => {
+test('the LXC payload is the same from the config file, the config endpoint and (but for raw lxc.* keys) the pending endpoint', () => {
   const file = parseGuestConfigFile(read('conf/lxc-101.conf'), 'lxc');
   const api = normalizeApiConfig('lxc', json('api/lxc-101.config-current.json'));
   const pending = configFromPending('lxc', json('api/lxc-101.pending.json') as PendingEntry[]);
@@ -91,7 +91,11 @@ test('the LXC payload is the same from the config file, the config endpoint and 
   });
   assert.deepEqual(fromFile.warnings, []);
   assert.deepEqual(fromApi.data, fromFile.data);
-  assert.deepEqual(fromPending.data, fromFile.data);
+  // GET …/pending has no raw lxc.* keys (config_with_pending_array skips array values): that is
+  // the only difference, and only for containers that have such keys.
+  const { lxc, ...fileConfigWithoutRaw } = fromFile.data.config ?? {};
+  assert.equal(typeof lxc, 'string');
+  assert.deepEqual(fromPending.data, { ...fromFile.data, config: fileConfigWithoutRaw });
   const p = fromFile.data;
   assertValid('lxc', p);
   assert.equal(p.cpu_cores, 2);
