@@ -330,3 +330,22 @@ test('evaluation touches only the entries of the reporting node, whatever the fl
   const r = evaluate(st, fact({ t: 300, kind: 'node', node: 'n5', cpuRatio: 0.2 }), s(300));
   assert.deepEqual([...r.changed].sort(), ['n:c1\u0000n5']);
 });
+
+test('a guest retired as gone resolves its stopped alert and leaves the state', () => {
+  const st = createState();
+  run(
+    [
+      { t: 0, kind: 'guest', status: 'running' },
+      { t: 300, kind: 'guest', status: 'stopped' },
+    ],
+    {},
+    st,
+  );
+  const r = evaluate(st, { kind: 'guest_gone', clusterId: 'c1', vmid: 100, at: s(600) }, s(600));
+  assert.deepEqual(
+    r.events.map((e) => `${e.type} ${e.rule}`),
+    ['resolve guest_stopped'],
+  );
+  assert.equal(st.guests.size, 0);
+  assert.ok(r.changed.has('g:c1\u0000100'));
+});

@@ -115,6 +115,12 @@ export function evaluate(
       for (const r of rules) r.onGuest?.(ctx, fact, g);
       break;
     }
+    case 'guest_gone': {
+      for (const r of rules) r.onGuestGone?.(ctx, fact);
+      const k = guestKey(fact.clusterId, fact.vmid);
+      if (state.guests.delete(k)) changed.add(`g:${k}`);
+      break;
+    }
     case 'tick':
       for (const r of rules) r.onTick?.(ctx, fact);
       break;

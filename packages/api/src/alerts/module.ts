@@ -47,6 +47,7 @@ export const alertsModule: ApiModule = {
           clusterId: rec.clusterId,
           payload: rec.payload,
           receivedAt: rec.receivedAt,
+          events: rec.events,
         }),
     };
   },

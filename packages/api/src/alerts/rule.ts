@@ -8,6 +8,7 @@ import type {
   EngineState,
   Fact,
   GuestFact,
+  GuestGoneFact,
   GuestMem,
   NodeFact,
   NodeMem,
@@ -73,6 +74,7 @@ export interface Rule {
   onNode?(ctx: RuleContext, f: NodeFact, n: NodeMem): void;
   onGuest?(ctx: RuleContext, f: GuestFact, g: GuestMem): void;
   onTick?(ctx: RuleContext, f: TickFact): void;
+  onGuestGone?(ctx: RuleContext, f: GuestGoneFact): void;
 }
 
 export const nodeKey = (clusterId: string, node: string): string => `${clusterId}\u0000${node}`;

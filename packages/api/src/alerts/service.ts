@@ -39,6 +39,13 @@ export interface IngestInput {
   payload: unknown;
   /** ISO-8601 or epoch ms */
   receivedAt: string | number;
+  /** the fleet events of this report: a guest `gone` retires the guest */
+  events?: readonly {
+    subject: string;
+    type: string;
+    cluster_id: string | null;
+    data: Record<string, unknown> | null;
+  }[];
 }
 
 export interface AlertService {
@@ -303,7 +310,20 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
       const t = await tenant(r.tenantId);
       const at = typeof r.receivedAt === 'number' ? r.receivedAt : Date.parse(r.receivedAt);
       const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at);
-      await run(r.tenantId, t, fact, fact.at);
+      const done = [run(r.tenantId, t, fact, fact.at)];
+      for (const ev of r.events ?? []) {
+        const vmid = ev.data?.vmid;
+        if (ev.subject === 'guest' && ev.type === 'gone' && typeof vmid === 'number')
+          done.push(
+            run(
+              r.tenantId,
+              t,
+              { kind: 'guest_gone', clusterId: ev.cluster_id ?? r.clusterId, vmid, at: fact.at },
+              fact.at,
+            ),
+          );
+      }
+      await Promise.all(done);
     },
     async tick() {
       await (loaded ??= load());

@@ -84,7 +84,15 @@ export interface TickFact {
   at: number;
 }
 
-export type Fact = ClusterFact | NodeFact | GuestFact | TickFact;
+/** The API retired a guest its node no longer reports (destroyed, or moved out of reach). */
+export interface GuestGoneFact {
+  kind: 'guest_gone';
+  clusterId: string;
+  vmid: number;
+  at: number;
+}
+
+export type Fact = ClusterFact | NodeFact | GuestFact | GuestGoneFact | TickFact;
 
 /** A threshold rule waiting for its sustain time, or firing. */
 export interface ThresholdMem {

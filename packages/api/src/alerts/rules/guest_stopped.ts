@@ -2,7 +2,8 @@
  * guest_stopped (warning): a guest that was running is reported stopped on the same node, and it is
  * not a migration: a guest that changed node, or whose config carries `lock: migrate` (set by Proxmox
  * for the whole migration, including the stop/start of a restart-mode container migration), is moving,
- * not down. Templates are ignored. Resolves when the guest runs again (on any node).
+ * not down. Templates are ignored. Resolves when the guest runs again (on any node), or when the API
+ * retires it as gone (destroyed).
  */
 import { alertKey, type Rule } from '../rule.ts';
 import { where } from './format.ts';
@@ -11,6 +12,13 @@ export const guestStopped: Rule = {
   id: 'guest_stopped',
   severity: 'warning',
   title: 'a running guest stopped, and it was not a migration',
+  onGuestGone(ctx, f) {
+    const g = ctx.guest(f.clusterId, f.vmid);
+    ctx.resolve(
+      alertKey('guest_stopped', f.clusterId, '', String(f.vmid)),
+      `Guest ${f.vmid}${g?.name ? ` (${g.name})` : ''} is gone from ${where(ctx.cluster(f)?.name, f.clusterId)}`,
+    );
+  },
   onGuest(ctx, f) {
     const key = alertKey('guest_stopped', f.clusterId, '', String(f.vmid));
     const label = `${f.guestType === 'qemu' ? 'VM' : 'CT'} ${f.vmid}${f.name ? ` (${f.name})` : ''}`;
