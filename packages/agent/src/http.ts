@@ -89,8 +89,9 @@ export const httpRequest: HttpClient = async (req) => {
     const options: https.RequestOptions = {
       method: req.method,
       headers,
-      agent: false,
-      ...(socket ? { createConnection: () => socket } : {}),
+      // With a pinned socket there must be no agent: ClientRequest only calls createConnection
+      // when agent is undefined (`agent: false` would build a fresh, verifying Agent).
+      ...(socket ? { createConnection: () => socket } : { agent: false }),
       ...(isHttps && !socket && req.tls.ca ? { ca: req.tls.ca } : {}),
     };
     const r = (isHttps ? https : http).request(u, options, (res) => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validatePayload, type PayloadKind } from '@nanny/schema';
+import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
 import { dryRun, makeSim, simMissing } from './testing/sim.ts';
 
 const missing = simMissing();
@@ -130,6 +131,27 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   const pvesh = await dryRun(env, ['--source', 'pvesh']);
   assert.equal(files.code, 0, files.log);
   assert.equal(pvesh.code, 0, pvesh.log);
+  const servers = await startServers(f.sim, { nodes: ['pve2'] });
+  let api;
+  try {
+    const served = servers.list[0]!;
+    api = await dryRun(
+      {
+        ...env,
+        NANNYAGENT_NODE: 'pve2',
+        NANNYAGENT_PVE_API_URL: served.url,
+        NANNYAGENT_PVE_API_TOKEN: `${DEFAULT_TOKEN.tokenId}=${DEFAULT_TOKEN.secret}`,
+        NANNYAGENT_PVE_API_FINGERPRINT: served.fingerprint,
+        // the cluster CA, as an operator copies it from /etc/pve: it gives cluster_fingerprint
+        NANNYAGENT_PVE_API_CA_FILE: join(f.sim.paths('pve2').etcPve, 'pve-root-ca.pem'),
+      },
+      ['--source', 'api'],
+    );
+  } finally {
+    await servers.close();
+  }
+  assert.equal(api.code, 0, api.log);
+  assert.doesNotMatch(api.log, /\[ERROR\]/);
   // Known simulator gaps, excluded only while they exist (each check turns itself off once the
   // simulator renders the data): no /proc/cpuinfo, and node memory figures in bytes that are not
   // whole kB (real PVE reads /proc/meminfo, so its API values always are).
@@ -160,5 +182,31 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
       return { endpoint: i.endpoint, body };
     });
   assert.deepEqual(strip(files.items), strip(pvesh.items));
+  assert.deepEqual(strip(api.items), strip(pvesh.items));
   assert.ok(files.items.length > 3);
+});
+
+test('the api source refuses a server whose certificate does not match the pin (token never sent)', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 9, clock: 'frozen' });
+  const servers = await startServers(f.sim, { nodes: ['pve'] });
+  try {
+    const base = {
+      ...f.env('pve'),
+      NANNYAGENT_NODE: 'pve',
+      NANNYAGENT_PVE_API_URL: servers.list[0]!.url,
+      NANNYAGENT_PVE_API_TOKEN: `${DEFAULT_TOKEN.tokenId}=${DEFAULT_TOKEN.secret}`,
+    };
+    const pinned = await dryRun({ ...base, NANNYAGENT_PVE_API_FINGERPRINT: 'ab'.repeat(32) }, [
+      '--source',
+      'api',
+    ]);
+    assert.match(pinned.log, /does not match the pinned fingerprint/);
+    const unpinned = await dryRun(base, ['--source', 'api']);
+    assert.match(unpinned.log, /self-signed certificate/);
+    // the node report still goes out, with what is known
+    assert.equal(pinned.items[0]?.endpoint, '/api/proxmox/node');
+  } finally {
+    await servers.close();
+  }
 });
