@@ -294,7 +294,7 @@ function guestList(state: SimState, n: NodeState, kind: GuestKind, now: number):
       if (g.config.tags !== undefined) e.tags = g.config.tags;
       if (g.config.lock !== undefined) e.lock = g.config.lock;
       if (g.config.template === '1') e.template = 1;
-      if (kind === 'qemu' && g.status === 'running') e.pid = 1000 + g.vmid;
+      if (g.status === 'running') e.pid = 1000 + g.vmid;
       return e;
     });
 }
@@ -320,20 +320,28 @@ function guestStatusCurrent(g: GuestState, n: NodeState, now: number): unknown {
   };
   if (g.config.tags !== undefined) e.tags = g.config.tags;
   if (g.config.template === '1') e.template = 1;
+  if (g.status === 'running') e.pid = 1000 + g.vmid;
   if (g.kind === 'lxc') Object.assign(e, { type: 'lxc', maxswap: f.maxswap, swap: 0 });
   else {
     e.qmpstatus = g.status;
     if (g.config.agent?.startsWith('1')) e.agent = 1;
-    if (g.status === 'running') e.pid = 1000 + g.vmid;
   }
   return e;
+}
+
+/**
+ * The description as the API returns it: pve-container appends "\n" to every decoded `#` line and
+ * keeps it; qemu-server strips trailing whitespace (FORMAT.md).
+ */
+function descriptionValue(g: GuestState): string {
+  return g.kind === 'lxc' ? `${g.description}\n` : (g.description ?? '').replace(/\s+$/, '');
 }
 
 /** GET …/config: pending values merged over the main section unless current=1; digest always. */
 export function guestConfigData(g: GuestState, current: boolean): Record<string, string | number> {
   const digest = confDigest(renderGuestConf(g));
   const merged: Record<string, string> = { ...g.config };
-  if (g.description !== undefined) merged.description = g.description;
+  if (g.description !== undefined) merged.description = descriptionValue(g);
   if (!current) {
     Object.assign(merged, g.pending);
     for (const d of g.pendingDelete) delete merged[d.replace(/^!/, '')];
@@ -344,7 +352,7 @@ export function guestConfigData(g: GuestState, current: boolean): Record<string,
 /** GET …/pending: one entry per key with current value, pending value and delete flag (1, or 2 = forced). */
 export function guestPendingData(g: GuestState): unknown[] {
   const cur: Record<string, string> = { ...g.config };
-  if (g.description !== undefined) cur.description = g.description;
+  if (g.description !== undefined) cur.description = descriptionValue(g);
   const keys = new Set([
     ...Object.keys(cur),
     ...Object.keys(g.pending),
