@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { parsePvecmStatus, parsePveversion } from './cli-output.ts';
+import { parsePvecfg, parsePvecmStatus, parsePveversion } from './cli-output.ts';
 
 const fixture = (p: string) => readFileSync(new URL(`../fixtures/cli/${p}`, import.meta.url), 'utf8');
 
@@ -103,4 +103,19 @@ test('pvecm status output without a Quorate line is a warning', () => {
   const r = parsePvecmStatus('something else entirely');
   assert.equal(r.data.quorate, undefined);
   assert.equal(r.warnings.length, 1);
+});
+
+test('pvecfg.pm gives the same manager string as pveversion without starting Perl', () => {
+  const r = parsePvecfg(fixture('pvecfg.pm.txt'));
+  assert.deepEqual(r, {
+    data: {
+      manager: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+      version: '8.4.1',
+      release: '8.4',
+      repoid: '2a5fa54a8503f96d',
+    },
+    warnings: [],
+  });
+  assert.equal(r.data?.manager, parsePveversion(fixture('pveversion.short.txt')).data?.manager);
+  assert.equal(parsePvecfg('package PVE::pvecfg;\n').data, undefined);
 });

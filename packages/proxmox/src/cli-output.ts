@@ -182,3 +182,28 @@ export function parsePvecmStatus(stdout: string, stderr = ''): Parsed<PvecmStatu
   if (q === undefined) warnings.push('pvecm status: no Quorate line');
   return { data, warnings };
 }
+
+/**
+ * `/usr/share/perl5/PVE/pvecfg.pm` (generated from pve-manager `PVE/pvecfg.pm.in`) holds the
+ * version without running `pveversion` (a Perl start): `sub version { return '9.2.11'; }`, plus
+ * `release` and `repoid` (PMXCFS.md §8). The running kernel is `/proc/sys/kernel/osrelease`.
+ */
+export function parsePvecfg(
+  text: string,
+): Parsed<{ manager: string; version: string; release?: string; repoid: string } | undefined> {
+  const sub = (name: string) =>
+    new RegExp(`sub\\s+${name}\\s*\\{\\s*return\\s+['"]([^'"]+)['"]`).exec(text)?.[1];
+  const version = sub('version');
+  const repoid = sub('repoid');
+  if (version === undefined || repoid === undefined || !/^[0-9a-f]+$/.test(repoid)) {
+    return { data: undefined, warnings: ['pvecfg.pm: no version or repoid'] };
+  }
+  const data: { manager: string; version: string; release?: string; repoid: string } = {
+    manager: `pve-manager/${version}/${repoid}`,
+    version,
+    repoid,
+  };
+  const release = sub('release');
+  if (release !== undefined) data.release = release;
+  return { data, warnings: [] };
+}

@@ -80,7 +80,7 @@ export {
   nodeStatusFromProc,
 } from './proc.ts';
 export type { PveVersionInfo, PvecmStatus, PvecmMember } from './cli-output.ts';
-export { parsePveversion, parsePvecmStatus } from './cli-output.ts';
+export { parsePveversion, parsePvecmStatus, parsePvecfg } from './cli-output.ts';
 export { clusterFingerprint, looksLikePemCertificate } from './identity.ts';
 export type { ReportMeta, GuestMeta, NodePayloadInput } from './payloads.ts';
 export {
