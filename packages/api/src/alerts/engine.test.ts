@@ -71,6 +71,23 @@ const cases: { name: string; steps: Step[]; expect: string[]; settings?: AlertSe
     expect: ['fire quorum_lost', 'resolve quorum_lost'],
   },
   {
+    name: 'a minority node that stays cut off does not keep quorum_lost firing forever',
+    steps: [
+      { t: 0, kind: 'cluster', quorate: false, reportingNode: 'pve3', members: members(0, 0, 1) },
+      { t: 60, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
+    ],
+    expect: ['fire quorum_lost', 'resolve quorum_lost'],
+  },
+  {
+    name: 'a non-quorate reporter that goes quiet is settled by quorate reports after 2.5 intervals',
+    steps: [
+      { t: 0, kind: 'cluster', quorate: false, reportingNode: 'pve3' },
+      { t: 300, kind: 'cluster', quorate: true, reportingNode: 'pve1' },
+      { t: 751, kind: 'cluster', quorate: true, reportingNode: 'pve1' },
+    ],
+    expect: ['fire quorum_lost', 'resolve quorum_lost'],
+  },
+  {
     name: 'one offline report is not an outage; two consecutive are',
     steps: [
       { t: 0, kind: 'cluster', members: members(1, 1, 1) },

@@ -418,3 +418,37 @@ test('channels: write scope to add, secrets hidden in the list, test-send, delet
   assert.deepEqual((await e.t.get('/api/notification-channels', e.read)).json.data, []);
   await close(e);
 });
+
+test('after a long server outage the agents are not reported silent before they had a chance to report', async () => {
+  const file = join(dir, 'outage.sqlite');
+  let e = await open(file);
+  await report(e, 'node', 'pve1', node('pve1'));
+  await report(e, 'cluster', 'pve1', cluster(1));
+  await close(e);
+  clock += 3600_000; // the server was down for an hour
+  e = await open(file, e.agents, e.pat, e.read);
+  const svc = alertServiceOf(e.t.storage)!;
+  await svc.tick();
+  await svc.flush();
+  assert.deepEqual(await alerts(e, '?state=firing'), []);
+  clock += 200_000; // 2.5 × 60 s after the restart, still nothing from pve1's agent
+  await svc.tick();
+  await svc.flush();
+  assert.deepEqual(
+    (await alerts(e, '?state=firing')).map((a) => [a.rule, a.node]),
+    [['agent_silent', 'pve1']],
+  );
+  await close(e);
+});
+
+test('alerts and channels of one organisation are invisible to another', async () => {
+  const e = await open(join(dir, 'tenants.sqlite'));
+  await report(e, 'cluster', 'pve1', cluster(0));
+  const [a] = await alerts(e, '?state=firing');
+  assert.ok(a);
+  const other = await e.t.pat('write', 'other-org');
+  assert.deepEqual((await e.t.get('/api/alerts', other)).json.data, []);
+  assert.equal((await e.t.get(`/api/alerts/${a.id}`, other)).status, 404);
+  assert.equal((await e.t.post(`/api/alerts/${a.id}/acknowledge`, other, {})).status, 404);
+  await close(e);
+});

@@ -143,6 +143,11 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     for (const [tenantId, entries] of all) {
       const state = createState();
       for (const e of entries) restore(state, e.key, e.value);
+      // The silence clock restarts with the server: while it was down no agent could report, and
+      // that is not the agents' fault. A silent agent whose alert already fired stays firing.
+      const started = now();
+      for (const n of state.nodes.values())
+        if (n.lastSeen !== undefined && n.lastSeen < started) n.lastSeen = started;
       tenants.set(tenantId, { state, settings: o.defaultSettings ?? {}, dirty: new Set() });
     }
     for (const [tenantId, t] of tenants)
