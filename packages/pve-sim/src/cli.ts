@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { createLayout, openLayout } from './sim.ts';
 import { scenarioFromFlags, type Scenario } from './generate.ts';
-import { EVENT_TYPES, type SimEvent } from './events.ts';
+import { EVENT_TYPES, PVESH_STARTUP_MS, type SimEvent } from './events.ts';
 import { startServers } from './https.ts';
 import { nowOf } from './store.ts';
 
@@ -50,7 +50,8 @@ Events: ${EVENT_TYPES.join(', ')}
   --version V         version-upgrade (e.g. 9.1.1)
   --kind lxc|qemu     guest-create;  --name NAME, --start
   --set KEY=VALUE     config-change (repeatable);  --delete KEY (repeatable);  --pending;  --description TEXT
-  --ms N              pvesh-delay (start-up delay per pvesh call, ms)
+  --ms N              pvesh-delay: start-up delay per pvesh call in ms (default ${PVESH_STARTUP_MS}, the modelled
+                      Perl start-up of the real pvesh; 0 switches it off)
   --mode M            clock: frozen|live;  --epoch SECONDS
   --seconds N         clock-advance (frozen clock only)
   --json '{...}'      the event as JSON instead ({"type": "node-offline", "node": "pve2"})
@@ -279,7 +280,11 @@ function eventFrom(a: ReturnType<typeof parse>): SimEvent {
       };
     }
     case 'pvesh-delay':
-      return { type, ms: int(a.v.get('ms'), 'ms'), ...(a.v.has('node') ? { node: a.v.get('node')! } : {}) };
+      return {
+        type,
+        ...(a.v.has('ms') ? { ms: int(a.v.get('ms'), 'ms') } : {}),
+        ...(a.v.has('node') ? { node: a.v.get('node')! } : {}),
+      };
     case 'clock': {
       const mode = need(a.v, 'mode');
       if (mode !== 'frozen' && mode !== 'live') throw new UsageError('--mode must be frozen or live');

@@ -40,9 +40,17 @@ export type SimEvent =
     } & GuestRef)
   | { type: 'pmxcfs-hang'; node: string }
   | { type: 'pmxcfs-release'; node: string }
-  | { type: 'pvesh-delay'; ms: number; node?: string }
+  | { type: 'pvesh-delay'; /** default PVESH_STARTUP_MS */ ms?: number; node?: string }
   | { type: 'clock'; mode: ClockMode; epoch?: number }
   | { type: 'clock-advance'; seconds: number };
+
+/**
+ * The start-up cost we inject per pvesh call to model the real one. Nobody has published a
+ * measurement (FACTS.md "pvesh timing"): each call starts Perl and loads the whole PVE::API2 module
+ * tree, "hundreds of ms to seconds". We take 1 s, the middle of that bracket on a log scale
+ * (√(0.3 s × 3 s) ≈ 0.95 s). It comes on top of the simulator's own ~0.1–0.2 s per call.
+ */
+export const PVESH_STARTUP_MS = 1000;
 
 export const EVENT_TYPES = [
   'node-offline',
@@ -284,11 +292,13 @@ export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEff
       n.hung = false;
       break;
     }
-    case 'pvesh-delay':
-      if (!(ev.ms >= 0)) throw new Error('pvesh-delay: ms must be a number >= 0');
-      if (ev.node) nodeByName(state, ev.node).pveshDelayMs = ev.ms;
-      else state.pveshDelayMs = ev.ms;
+    case 'pvesh-delay': {
+      const ms = ev.ms ?? PVESH_STARTUP_MS;
+      if (!(ms >= 0)) throw new Error('pvesh-delay: ms must be a number >= 0');
+      if (ev.node) nodeByName(state, ev.node).pveshDelayMs = ms;
+      else state.pveshDelayMs = ms;
       break;
+    }
     case 'clock':
       if (ev.mode !== 'frozen' && ev.mode !== 'live') throw new Error(`clock mode must be frozen or live`);
       state.clock = { mode: ev.mode, epoch: ev.epoch ?? Math.floor(now) };

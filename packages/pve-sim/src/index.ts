@@ -10,7 +10,7 @@ export type {
 } from './model.ts';
 export { viewOf } from './model.ts';
 export type { SimEvent, GuestRef } from './events.ts';
-export { EVENT_TYPES } from './events.ts';
+export { EVENT_TYPES, PVESH_STARTUP_MS } from './events.ts';
 export type { Scenario, ScenarioCluster, ScenarioNode, ScenarioGuest } from './generate.ts';
 export { buildState, scenarioFromFlags, DEFAULT_EPOCH, DEFAULT_TOKEN } from './generate.ts';
 export {

@@ -4,6 +4,7 @@
 import {
   closeSync,
   constants,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -60,22 +61,31 @@ function fileHash(f: FileSpec): string {
 
 class Writer {
   private readonly made = new Set<string>();
+  /** chmod only when the umask would strip bits of the wanted mode (saves a syscall per file) */
+  private readonly umask = process.umask();
   constructor(private readonly atomic: boolean) {}
-  write(path: string, f: FileSpec): void {
+  private fixMode(path: string, mode: number): void {
+    if ((mode & this.umask) !== 0) chmodSync(path, mode);
+  }
+  /** first path written per content key: replicated files (same bytes on every node) are hard links */
+  private readonly shared = new Map<string, string>();
+  write(path: string, f: FileSpec, shareKey?: string): void {
     const dir = dirname(path);
     if (!this.made.has(dir)) {
       mkdirSync(dir, { recursive: true });
       this.made.add(dir);
     }
-    if (!this.atomic) {
-      writeFileSync(path, f.content, { mode: f.mode });
-      chmodSync(path, f.mode);
-      return;
+    // Creating thousands of files is the slow part of a big layout; a link is ~10x cheaper than a
+    // create. Every later replacement goes through rename, so nodes never share a changed file.
+    const first = shareKey === undefined ? undefined : this.shared.get(shareKey);
+    const target = this.atomic ? join(dir, `.tmp-${process.pid}-${tmpCounter++}`) : path;
+    if (first !== undefined) linkSync(first, target);
+    else {
+      writeFileSync(target, f.content, { mode: f.mode });
+      this.fixMode(target, f.mode);
     }
-    const tmp = join(dir, `.tmp-${process.pid}-${tmpCounter++}`);
-    writeFileSync(tmp, f.content, { mode: f.mode });
-    chmodSync(tmp, f.mode);
-    renameSync(tmp, path);
+    if (this.atomic) renameSync(target, path);
+    if (shareKey !== undefined && first === undefined) this.shared.set(shareKey, path);
   }
 }
 
@@ -178,7 +188,7 @@ export function renderAll(
     const track = (rel: string, f: FileSpec): void => {
       const h = fileHash(f);
       next[rel] = h;
-      if (old[rel] !== h || force.has(n.name)) w.write(join(root, rel), f);
+      if (old[rel] !== h || force.has(n.name)) w.write(join(root, rel), f, h);
     };
     for (const [name, f] of binFiles(n, opts)) track(`${n.name}/bin/${name}`, f);
     const etcRel = `${n.name}/etc-pve/`;

@@ -165,3 +165,54 @@ test('a pmxcfs hang blocks file reads and pvesh until it is released', async () 
   assert.ok(lstatSync(members).isFile());
   assert.equal(readFileSync(members, 'utf8'), expected);
 });
+
+test('pve-sim serve prints URL, token and fingerprint, and answers with the token', async () => {
+  const out = join(tmp(), 'serve');
+  assert.equal(
+    run(process.execPath, [cliBin, 'layout', '--nodes', '2', '--guests', '3', '--out', out]).code,
+    0,
+  );
+  const c = spawn(process.execPath, [cliBin, 'serve', '--state', out, '--port', '0', '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(c);
+  const line = await withTimeout(
+    new Promise<string>((resolve) => {
+      let buf = '';
+      c.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
+      });
+    }),
+    20_000,
+  );
+  const info = JSON.parse(line) as {
+    nodes: { node: string; url: string; fingerprint: string }[];
+    authorization: string;
+  };
+  assert.deepEqual(
+    info.nodes.map((n) => n.node),
+    ['pve1', 'pve2'],
+  );
+  assert.match(info.nodes[0]!.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  const { request } = await import('node:https');
+  const body = await withTimeout(
+    new Promise<string>((resolve, reject) => {
+      const req = request(
+        `${info.nodes[1]!.url}/cluster/status`,
+        { rejectUnauthorized: false, headers: { Authorization: info.authorization } },
+        (res) => {
+          let b = '';
+          res.on('data', (d: Buffer) => (b += d.toString()));
+          res.on('end', () => resolve(b));
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    }),
+    10_000,
+  );
+  const data = (JSON.parse(body) as { data: { name: string; local?: number }[] }).data;
+  assert.equal(data.find((e) => e.local === 1)?.name, 'pve2');
+  c.kill('SIGTERM');
+});
