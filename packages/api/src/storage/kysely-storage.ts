@@ -627,8 +627,9 @@ class KyselyStorage implements Storage {
     const r = await this.db
       .selectFrom('guests')
       .innerJoin('clusters', 'clusters.id', 'guests.cluster_id')
+      .leftJoin('guest_reports', 'guest_reports.guest_id', 'guests.id')
       .selectAll('guests')
-      .select('clusters.name as cluster_name')
+      .select(['clusters.name as cluster_name', 'guest_reports.report'])
       .where('guests.tenant_id', '=', tenantId)
       .where('guests.id', '=', id)
       .executeTakeFirst();
@@ -717,6 +718,10 @@ class KyselyStorage implements Storage {
         )
         .executeTakeFirst(),
     );
+    await this.db
+      .deleteFrom('guest_reports')
+      .where('guest_id', 'in', (eb) => eb.selectFrom('guests').select('id').where('gone_at', '<', before))
+      .execute();
     const goneGuests = n(await this.db.deleteFrom('guests').where('gone_at', '<', before).executeTakeFirst());
     return { nodeSamples, statusChanges, configVersions, events, goneGuests };
   }
@@ -1184,7 +1189,7 @@ class JobContext {
     const vmid = Number(p['vmid']);
     const before = await this.trx
       .selectFrom('guests')
-      .select(['id', 'status', 'node_name', 'uptime_seconds', 'config_hash', 'gone_at', 'report'])
+      .select(['id', 'status', 'node_name', 'uptime_seconds', 'config_hash', 'gone_at'])
       .where('cluster_id', '=', site.id)
       .where('vmid', '=', vmid)
       .executeTakeFirst();
@@ -1204,7 +1209,6 @@ class JobContext {
       memory_mb: num(p['memory_mb']),
       template: p['template'] === true ? 1 : 0,
       config_hash: hash,
-      report: JSON.stringify(p),
       last_seen_at: this.at,
       collected_at: str(p['collected_at']),
       gone_at: null,
@@ -1229,6 +1233,19 @@ class JobContext {
         .executeTakeFirstOrThrow();
       guestId = r.id;
     }
+    const report = { guest_id: guestId, tenant_id: this.job.tenantId, report: JSON.stringify(p) };
+    if (before)
+      await this.trx
+        .updateTable('guest_reports')
+        .set({ report: report.report })
+        .where('guest_id', '=', guestId)
+        .execute();
+    else
+      await this.trx
+        .insertInto('guest_reports')
+        .values(report)
+        .onConflict((oc) => oc.column('guest_id').doUpdateSet({ report: report.report }))
+        .execute();
     if (!before || before.status !== status)
       await this.trx
         .insertInto('guest_status_changes')
@@ -1241,7 +1258,17 @@ class JobContext {
         })
         .execute();
     if (config && hash !== before?.config_hash) {
-      const prev = before ? configOf(parseJson(before.report)) : null;
+      // the previous config is the latest stored version
+      const last = before
+        ? await this.trx
+            .selectFrom('guest_config_versions')
+            .select('config')
+            .where('guest_id', '=', guestId)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst()
+        : undefined;
+      const prev = last ? (parseJson(last.config) as ConfigMap) : null;
       await this.trx
         .insertInto('guest_config_versions')
         .values({

@@ -143,12 +143,16 @@ export interface GuestTable {
   memory_mb: number | null;
   template: number;
   config_hash: string | null;
-  /** the last report, canonical JSON */
-  report: string;
   first_seen_at: string;
   last_seen_at: string;
   collected_at: string | null;
   gone_at: string | null;
+}
+/** the last full report of a guest, canonical JSON (kept apart so list queries stay small) */
+export interface GuestReportTable {
+  guest_id: string;
+  tenant_id: string;
+  report: string;
 }
 export interface GuestStatusChangeTable {
   id: Generated<number>;
@@ -195,6 +199,7 @@ export interface CoreDatabase {
   nodes: NodeTable;
   node_samples: NodeSampleTable;
   guests: GuestTable;
+  guest_reports: GuestReportTable;
   guest_status_changes: GuestStatusChangeTable;
   guest_config_versions: GuestConfigVersionTable;
   events: EventTable;

@@ -9,8 +9,9 @@
  */
 import type { Migration } from './types.ts';
 import { core0001 } from './0001_core.ts';
+import { guestReports0002 } from './0002_guest_reports.ts';
 import { alerts0100 } from './0100_alerts.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [core0001, alerts0100];
+export const MIGRATIONS: readonly Migration[] = [core0001, alerts0100, guestReports0002];
