@@ -1,0 +1,89 @@
+// The shipped artefacts: the esbuild bundle (Node 18 syntax and APIs), the bin wrapper, the
+// systemd unit and the .deb.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const pkg = new URL('..', import.meta.url).pathname;
+const bundle = join(pkg, 'dist/nannyagent.mjs');
+const noBundle = existsSync(bundle) ? undefined : 'dist/nannyagent.mjs is missing (run `npm run build`)';
+
+test('the bundle runs --help and carries no API newer than Node 18', (t) => {
+  if (noBundle) return t.skip(noBundle);
+  const r = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8', timeout: 20000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /nannyagent run/);
+  const text = readFileSync(bundle, 'utf8');
+  // Node 20+/22+ only: Array.fromAsync (22), Promise.withResolvers (22), Object.groupBy (21),
+  // import.meta.dirname/filename (20.11), AbortSignal.any (20.3), Set methods (22).
+  for (const api of [
+    'Array.fromAsync',
+    'Promise.withResolvers',
+    'Object.groupBy',
+    'Map.groupBy',
+    'import.meta.dirname',
+    'import.meta.filename',
+    'AbortSignal.any',
+    '.isSubsetOf(',
+    '.symmetricDifference(',
+  ]) {
+    assert.ok(!text.includes(api), `bundle uses ${api}`);
+  }
+});
+
+test('the bin wrapper only imports the bundle', () => {
+  const text = readFileSync(join(pkg, 'bin/nannyagent.mjs'), 'utf8');
+  assert.match(text, /^#!\/usr\/bin\/env node\n/);
+  assert.match(text, /import '\.\.\/dist\/nannyagent\.mjs';/);
+});
+
+test('the systemd unit runs as root after pve-cluster, restarts, reads config.env', () => {
+  const unit = readFileSync(join(pkg, 'packaging/nannyagent.service'), 'utf8');
+  for (const line of [
+    'After=network-online.target pve-cluster.service',
+    'User=root',
+    'EnvironmentFile=-/etc/nannyagent/config.env',
+    'ExecStart=/usr/bin/nannyagent run',
+    'Restart=always',
+    'ProtectSystem=full',
+  ]) {
+    assert.ok(unit.split('\n').includes(line), `missing "${line}"`);
+  }
+  // would break reading /etc/pve through pvesh (libqb IPC in /dev/shm) or the JIT
+  assert.doesNotMatch(unit, /^(PrivateDevices|MemoryDenyWriteExecute)=true/m);
+  assert.doesNotMatch(unit, /^ProtectSystem=strict/m);
+});
+
+test('build-deb.sh produces a valid .deb with the bundle, wrapper, unit and conffile', (t) => {
+  if (noBundle) return t.skip(noBundle);
+  if (spawnSync('dpkg-deb', ['--version']).status !== 0) return t.skip('dpkg-deb is not installed');
+  const out = mkdtempSync(join(tmpdir(), 'deb-'));
+  t.after(() => rmSync(out, { recursive: true, force: true }));
+  const deb = execFileSync(join(pkg, 'packaging/build-deb.sh'), [out], { encoding: 'utf8' }).trim();
+  assert.match(deb, /nannyagent_\d+\.\d+\.\d+_all\.deb$/);
+  const info = execFileSync('dpkg-deb', ['--info', deb], { encoding: 'utf8' });
+  assert.match(info, /Package: nannyagent/);
+  assert.match(info, /Architecture: all/);
+  assert.match(info, /Depends: nodejs \(>= 18\)/);
+  const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
+  for (const path of [
+    './usr/lib/nannyagent/nannyagent.mjs',
+    './usr/bin/nannyagent',
+    './lib/systemd/system/nannyagent.service',
+    './etc/nannyagent/config.env',
+  ]) {
+    assert.ok(contents.includes(path), `${path} not in the package`);
+  }
+  assert.match(contents, /-rw------- root\/root .* \.\/etc\/nannyagent\/config\.env/);
+  assert.match(contents, /^drwxr-xr-x root\/root .* \.\/\n/m);
+  const x = mkdtempSync(join(tmpdir(), 'debx-'));
+  t.after(() => rmSync(x, { recursive: true, force: true }));
+  execFileSync('dpkg-deb', ['--extract', deb, x]);
+  const r = spawnSync(process.execPath, [join(x, 'usr/lib/nannyagent/nannyagent.mjs'), '--version'], {
+    encoding: 'utf8',
+  });
+  assert.match(r.stdout, /^nannyagent \d/);
+});
