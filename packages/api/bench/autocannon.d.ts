@@ -1,6 +1,6 @@
 // The few parts of autocannon 9's API the benchmark uses (the package ships no types).
 declare module 'autocannon' {
-  interface Histogram {
+  export interface Histogram {
     average: number;
     mean: number;
     p50: number;
@@ -9,7 +9,7 @@ declare module 'autocannon' {
     max: number;
     total: number;
   }
-  interface Result {
+  export interface Result {
     requests: Histogram & { sent: number };
     latency: Histogram;
     throughput: Histogram;
@@ -19,7 +19,7 @@ declare module 'autocannon' {
     '2xx': number;
     duration: number;
   }
-  interface RequestSpec {
+  export interface RequestSpec {
     method?: string;
     path?: string;
     body?: string;
@@ -27,7 +27,7 @@ declare module 'autocannon' {
     setupRequest?: (req: RequestSpec, context: Record<string, unknown>) => RequestSpec;
     onResponse?: (status: number, body: string, context: Record<string, unknown>) => void;
   }
-  interface Options extends RequestSpec {
+  export interface Options extends RequestSpec {
     url: string;
     connections?: number;
     duration?: number;
