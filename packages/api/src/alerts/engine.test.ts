@@ -71,10 +71,15 @@ const cases: { name: string; steps: Step[]; expect: string[]; settings?: AlertSe
     expect: ['fire quorum_lost', 'resolve quorum_lost'],
   },
   {
-    name: 'a minority node that stays cut off does not keep quorum_lost firing forever',
+    name: 'a cut-off node that keeps reporting no quorum keeps one alert firing, without flapping',
     steps: [
       { t: 0, kind: 'cluster', quorate: false, reportingNode: 'pve3', members: members(0, 0, 1) },
-      { t: 60, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
+      { t: 1, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
+      { t: 300, kind: 'cluster', quorate: false, reportingNode: 'pve3', members: members(0, 0, 1) },
+      { t: 301, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
+      { t: 600, kind: 'cluster', quorate: false, reportingNode: 'pve3', members: members(0, 0, 1) },
+      { t: 601, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
+      { t: 900, kind: 'cluster', quorate: true, reportingNode: 'pve3', members: members(1, 1, 1) },
     ],
     expect: ['fire quorum_lost', 'resolve quorum_lost'],
   },

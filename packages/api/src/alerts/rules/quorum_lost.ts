@@ -1,7 +1,7 @@
 /**
  * quorum_lost (critical): a cluster report says `quorate: 0`. Resolves when every node that said so
- * reports quorate again (or is seen offline by a quorate reporter, or has not repeated its "0" for
- * 2.5 of its intervals while others report quorate). Each reporter is tracked apart: in a network split the minority side says
+ * reports quorate again (or has not repeated its "0" for 2.5 of its intervals while others report
+ * quorate). Each reporter is tracked apart: in a network split the minority side says
  * 0 while the majority says 1, and one "1" must not hide the other side's "0" (that would flap).
  */
 import { alertKey, type Rule } from '../rule.ts';
@@ -17,13 +17,12 @@ export const quorumLost: Rule = {
     const reporter = f.reportingNode ?? '';
     if (f.quorate) {
       delete c.nonQuorate[reporter];
-      // A quorate report settles what stale reporters said: a node this report sees offline is the
-      // node that was cut off (node_offline speaks for it), and a reporter that has not repeated its
-      // "not quorate" for 2.5 of its intervals has either recovered or gone silent (agent_silent).
-      const offline = new Set((f.members ?? []).filter((m) => !m.online).map((m) => m.name));
+      // A quorate report settles a reporter that has not repeated its "not quorate" for 2.5 of its
+      // intervals: it recovered without telling us, or went silent (agent_silent / node_offline
+      // speak for it). A cut-off node that keeps saying 0 keeps the alert firing: no flapping.
       for (const [who, at] of Object.entries(c.nonQuorate)) {
         const interval = ctx.node(f.clusterId, who)?.intervalS ?? ctx.defaultIntervalS;
-        if (offline.has(who) || ctx.now - at > 2.5 * interval * 1000) delete c.nonQuorate[who];
+        if (ctx.now - at > 2.5 * interval * 1000) delete c.nonQuorate[who];
       }
     } else c.nonQuorate[reporter] = ctx.now;
     const key = alertKey('quorum_lost', f.clusterId);
