@@ -89,6 +89,14 @@ class Writer {
   }
 }
 
+function isFifo(path: string): boolean {
+  try {
+    return lstatSync(path).isFIFO();
+  } catch {
+    return false;
+  }
+}
+
 function ensureSymlink(path: string, target: string): void {
   try {
     if (lstatSync(path).isSymbolicLink() && readlinkSync(path) === target) return;
@@ -227,7 +235,9 @@ export function renderDynamic(root: string, state: SimState, now: number): void 
   const w = new Writer(true);
   for (const n of state.nodes) {
     const base = nodeDir(root, n.name);
-    if (!n.hung) w.write(join(base, 'etc-pve', '.rrd'), { content: renderRrd(state, n, now), mode: 0o440 });
+    const rrd = join(base, 'etc-pve', '.rrd');
+    // never replace the FIFO of a hang that began after this state was read
+    if (!n.hung && !isFifo(rrd)) w.write(rrd, { content: renderRrd(state, n, now), mode: 0o440 });
     for (const [rel, content] of Object.entries(renderProc(n, now)))
       w.write(join(base, 'proc', rel), { content, mode: 0o444 });
   }
