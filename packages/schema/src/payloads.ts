@@ -118,6 +118,8 @@ export const GuestDisk = Type.Object({
   ssd: Type.Optional(Type.Boolean()),
   backup: Type.Optional(Type.Boolean()),
   read_only: Type.Optional(Type.Boolean()),
+  acl: Type.Optional(Type.Boolean({ description: 'LXC mount point acl=' })),
+  quota: Type.Optional(Type.Boolean({ description: 'LXC mount point quota=' })),
   replicate: Type.Optional(Type.Boolean()),
   shared: Type.Optional(Type.Boolean()),
 });

@@ -1,0 +1,125 @@
+/**
+ * Faults end to end: the API goes away and comes back, pmxcfs hangs, access tokens expire, an agent
+ * is revoked. Real processes, real HTTP, the simulator.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  bundlesMissing,
+  layoutFlags,
+  nodeNames,
+  onCleanup,
+  startAgents,
+  startApi,
+  waitFor,
+} from './harness.ts';
+
+type Row = Record<string, unknown>;
+interface NodeDetail {
+  id: string;
+  last_seen: string;
+  history: { samples: Array<{ ts: string; received_at: string }> };
+}
+
+test('the API is down for three cycles: every spooled report arrives after the restart, in order, none twice', async (t) => {
+  const why = bundlesMissing();
+  if (why) return t.skip(why);
+  const api = await startApi(t);
+  const read = api.cli(['token', 'create', '--name', 'read', '--scope', 'read']);
+  const sim = layoutFlags(t, { nodes: 1, standalone: true, guests: 2, seed: 3 });
+  const [node] = nodeNames(sim) as [string];
+  const [agent] = startAgents(t, sim, api, [node]);
+  const nodeId = await waitFor(
+    'the node',
+    async () => (await api.list<Row>('/api/nodes', read))[0]?.id as string,
+  );
+  await agent!.cycles(1);
+
+  await api.stop();
+  const downFrom = new Date().toISOString();
+  await agent!.cycles(3);
+  const downTo = new Date().toISOString();
+  assert.ok(!agent!.log.includes('Data ingested'), 'sanity: nothing was delivered while the API was down');
+  await api.start();
+
+  const detail = await waitFor('the spooled node reports', async () => {
+    const d = (await api.get<{ data: NodeDetail }>(`/api/nodes/${nodeId}`, read)).data;
+    const during = d.history.samples.filter((s) => s.ts > downFrom && s.ts < downTo);
+    return during.length >= 3 ? d : undefined;
+  });
+  const ts = detail.history.samples.map((s) => s.ts);
+  assert.equal(new Set(ts).size, ts.length, 'no report stored twice');
+  const byReceipt = [...detail.history.samples].sort(
+    (a, b) => a.received_at.localeCompare(b.received_at) || a.ts.localeCompare(b.ts),
+  );
+  assert.deepEqual(
+    byReceipt.map((s) => s.ts),
+    [...ts].sort(),
+    'reports were received in the order they were collected',
+  );
+});
+
+test('pmxcfs hangs: the node report still arrives and each cycle ends in bounded time', async (t) => {
+  const why = bundlesMissing();
+  if (why) return t.skip(why);
+  const api = await startApi(t);
+  const read = api.cli(['token', 'create', '--name', 'read', '--scope', 'read']);
+  const sim = layoutFlags(t, { nodes: 3, guests: 6, seed: 4 });
+  const [pve1] = nodeNames(sim) as [string];
+  const [agent] = startAgents(t, sim, api, [pve1], {
+    source: 'files',
+    env: { NANNYAGENT_PMXCFS_TIMEOUT: '1', NANNYAGENT_COMMAND_TIMEOUT: '2' },
+  });
+  const nodeId = await waitFor(
+    'the node',
+    async () => (await api.list<Row>('/api/nodes', read))[0]?.id as string,
+  );
+  await agent!.cycles(1);
+
+  sim.apply({ type: 'pmxcfs-hang', node: pve1 });
+  onCleanup(t, () => sim.apply({ type: 'pmxcfs-release', node: pve1 }));
+  const hungAt = new Date().toISOString();
+  await agent!.cycles(2, 30_000);
+  const last = agent!.lastCycle()!;
+  assert.ok(last.duration_ms < 10_000, `a cycle under a hung pmxcfs took ${last.duration_ms} ms`);
+  assert.ok(last.errors.length > 0, 'the cycle says what failed');
+  await waitFor('a node report sent while pmxcfs hangs', async () => {
+    const d = (await api.get<{ data: NodeDetail }>(`/api/nodes/${nodeId}`, read)).data;
+    return d.history.samples.some((s) => s.ts > hungAt);
+  });
+  assert.ok(agent!.proc!.running, 'the agent lives on');
+});
+
+test('an expired access token is refreshed and the agent goes on; a revoked agent gets 401s and says so', async (t) => {
+  const why = bundlesMissing();
+  if (why) return t.skip(why);
+  const api = await startApi(t, { env: { NANNYAPI_ACCESS_TOKEN_TTL: '2' } });
+  const read = api.cli(['token', 'create', '--name', 'read', '--scope', 'read']);
+  const sim = layoutFlags(t, { nodes: 1, standalone: true, guests: 1, seed: 8 });
+  const [node] = nodeNames(sim) as [string];
+  const [agent] = startAgents(t, sim, api, [node]);
+  const nodeId = await waitFor(
+    'the node',
+    async () => (await api.list<Row>('/api/nodes', read))[0]?.id as string,
+  );
+  const seen = async () => (await api.get<{ data: NodeDetail }>(`/api/nodes/${nodeId}`, read)).data.last_seen;
+
+  // The access token lives 2 s; after 5 s of 1 s cycles the agent must have refreshed and kept sending.
+  await new Promise((r) => setTimeout(r, 5000));
+  const before = await seen();
+  await waitFor('reports after the token expired', async () => (await seen()) > before);
+  assert.match(agent!.log, /refresh/i, 'the agent says it refreshed');
+
+  const agents = await api.list<Row>('/api/agents', read).catch(() => [] as Row[]);
+  const agentId =
+    (agents[0]?.id as string | undefined) ??
+    /agent[_ ]id[^\w]+([\w-]+)/i.exec(agent!.run(['status']).out)?.[1];
+  assert.ok(agentId, 'agent id known');
+  const logBefore = agent!.log.length;
+  api.cli(['agent', 'revoke', agentId]);
+  await waitFor('the agent to report the revocation', () =>
+    /unauthori[sz]ed|revoked/i.test(agent!.log.slice(logBefore)),
+  );
+  const status = agent!.run(['status']);
+  assert.match(status.out, /revoked|401|unauthori[sz]ed|re-?register/i, `status says so:\n${status.out}`);
+});
