@@ -271,9 +271,27 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
             : deliveries(tenantId, channels, base, e.type === 'notice' ? 'notice' : 'firing', at),
         });
       }
-      const { queued } = await store.applyEvaluation(batch);
+      const { queued } = await applyWithRetry(batch);
       if (queued > 0) worker.kick();
     });
+  }
+
+  /**
+   * The in-memory state has already moved on, so a lost batch would lose its notification and later
+   * its resolve: retry a passing failure (SQLITE_BUSY past busy_timeout, a PostgreSQL failover).
+   * Batches are idempotent (alert ids and idempotency keys are deterministic), so a retry of one
+   * that did commit changes nothing.
+   */
+  async function applyWithRetry(batch: EvaluationBatch): Promise<{ queued: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await store.applyEvaluation(batch);
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        o.log?.warn({ err: String(err), attempt }, 'alert batch not stored; retrying');
+        await new Promise((r) => setTimeout(r, 250 * 4 ** (attempt - 1)));
+      }
+    }
   }
 
   async function flushDirty(): Promise<void> {

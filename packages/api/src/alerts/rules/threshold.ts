@@ -49,7 +49,9 @@ export function thresholdRule(spec: ThresholdSpec): Rule {
       }
       const firing = ctx.isFiring(key);
       if (firing) {
-        if (v <= cfg.clear) {
+        // A clear value above the trigger (a settings mistake) would resolve on the next report and
+        // fire on the one after: never clear above the trigger.
+        if (v <= Math.min(cfg.clear, cfg.trigger)) {
           delete n.th[spec.id];
           ctx.resolve(
             key,
