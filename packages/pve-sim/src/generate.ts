@@ -396,6 +396,7 @@ export function buildState(scenario: Scenario, realNowMs: number): SimState {
       partitioned: false,
       ringSeq: rng.int(16, 4000),
       caPem: clusterCaPem(hashSeed(seed, 'ca', ci), now - rng.int(100, 1000) * 86400),
+      caSeed: hashSeed(seed, 'ca', ci),
       membersVersion: rng.int(5, 200),
       vmlistVersion: 1,
       pmxcfsStart: now - rng.int(3600, 30 * 86400),

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLayout, scenarioFromFlags, startServers, DEFAULT_TOKEN, type Servers } from './index.ts';
@@ -73,6 +73,39 @@ test('the HTTPS API answers per node with the data envelope and the same values 
   assert.equal(missing.body, '{"data":null}');
   const unknown = await get(`${a!.url}/does/not/exist`, AUTH);
   assert.equal(unknown.status, 501);
+});
+
+test('each node serves a certificate signed by its cluster CA (verifiable with pve-root-ca.pem)', async () => {
+  const sim = createLayout({
+    out: join(dir, 'ca'),
+    scenario: {
+      seed: 4,
+      clusters: [
+        { name: 'prod', nodes: 2, nodePrefix: 'a' },
+        { name: 'prod', nodes: 1, nodePrefix: 'b' },
+      ],
+    },
+  });
+  const s = await startServers(sim, { nodes: ['a1', 'a2', 'b1'] });
+  servers.push(s);
+  const ca = (n: string): string => readFileSync(join(sim.paths(n).etcPve, 'pve-root-ca.pem'), 'utf8');
+  const verified = (url: string, caPem: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const req = request(`${url}/version`, { ca: caPem, headers: { Authorization: AUTH } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  assert.equal(await verified(s.list[0]!.url, ca('a1')), 200);
+  assert.equal(await verified(s.list[1]!.url, ca('a1')), 200);
+  await assert.rejects(
+    verified(s.list[2]!.url, ca('a1')),
+    /certificate|signature|issuer/i,
+    'the other cluster does not verify',
+  );
+  assert.notEqual(s.list[0]!.fingerprint, s.list[1]!.fingerprint);
 });
 
 test('requests without a valid API token get 401 with the PVE reason', async () => {

@@ -1,9 +1,10 @@
 // The HTTPS API of a layout: /api2/json/<path> with the {"data": …} envelope and API-token auth,
 // one server per node (what that node's pveproxy answers). Certificates are self-signed per run.
 import { createServer, type Server } from 'node:https';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
+import { issueNodeCertPem } from './ca.ts';
+import { clusterById, nodeByName } from './model.ts';
 import { apiGet, type ApiResult } from './api.ts';
 import { canonicalJson } from './json.ts';
 import type { SimState } from './model.ts';
@@ -52,28 +53,27 @@ export async function startServers(
   opts: { nodes: string[]; port?: number; host?: string; pollMs?: number },
 ): Promise<Servers> {
   const host = opts.host ?? '127.0.0.1';
-  const pem = await generate([{ name: 'commonName', value: 'pve-sim' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notAfterDate: new Date(Date.now() + 3650 * 86400_000),
-    extensions: [
-      { name: 'basicConstraints', cA: false },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-        ],
-      },
-    ],
-  });
-  const fingerprint = new X509Certificate(pem.cert).fingerprint256;
   const pollMs = opts.pollMs ?? 100;
   const list: ServedNode[] = [];
   const known = new Set(sim.state().nodes.map((n) => n.name));
   for (const [i, node] of opts.nodes.entries()) {
     if (!known.has(node)) throw new Error(`unknown node '${node}'`);
-    const server = createServer({ key: pem.private, cert: pem.cert }, (req, res) => {
+    // like pveproxy's pve-ssl.pem: a per-node certificate signed by the cluster CA (pve-root-ca.pem),
+    // so clients can verify with the CA file or pin the printed fingerprint
+    const st = sim.state();
+    const n = nodeByName(st, node);
+    const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const spki = keys.publicKey.export({ format: 'der', type: 'spki' });
+    const cert = issueNodeCertPem(
+      clusterById(st, n.clusterId).caSeed,
+      node,
+      [n.ip],
+      spki,
+      Math.floor(Date.now() / 1000) - 86400,
+    );
+    const key = keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const fingerprint = new X509Certificate(cert).fingerprint256;
+    const server = createServer({ key, cert }, (req, res) => {
       const send = (status: number, reason: string | undefined, body: string): void => {
         if (res.destroyed) return;
         res.writeHead(status, reason ?? '', {

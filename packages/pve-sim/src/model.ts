@@ -18,6 +18,8 @@ export interface ClusterState {
   ringSeq: number;
   /** pve-root-ca.pem: identical on every node of this cluster. */
   caPem: string;
+  /** the seed the CA key derives from (the HTTPS server issues node certificates with it) */
+  caSeed: number;
   /** pmxcfs counters (.members version, .vmlist version) and start time (.version starttime). */
   membersVersion: number;
   vmlistVersion: number;
