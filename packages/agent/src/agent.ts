@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import { createCollector, type CycleSummary } from './collect.ts';
 import { errorText } from './errors.ts';
-import { httpRequest, type HttpClient } from './http.ts';
+import { createPooledClient, httpRequest, type HttpClient } from './http.ts';
 import type { SpawnCounter } from './host.ts';
 import type { Logger } from './log.ts';
 import { createDelivery, createSender, type Delivery, type Sender } from './sender.ts';
@@ -60,7 +60,7 @@ export function createSource(
         tls: config.pveApiTls,
         ...(config.pveApiCa !== undefined ? { ca: config.pveApiCa } : {}),
         timeoutMs: config.requestTimeoutMs,
-        http,
+        http: createPooledClient,
       });
     case 'auto':
       return createAutoSource(files(), createPveshSource(local), log);

@@ -141,3 +141,108 @@ export const httpRequest: HttpClient = async (req) => {
     r.end(req.body);
   });
 };
+
+/**
+ * A client that keeps connections open (per origin) until `close()`: the `api` source makes one
+ * request per guest, and a TLS handshake each would cost more CPU than everything else of the
+ * cycle. With a pinned fingerprint each new connection is checked before the agent hands it to a
+ * request, so no request — and no token — ever goes over an unchecked connection.
+ */
+export function createPooledClient(): HttpClient & { close(): void } {
+  const agents = new Map<string, http.Agent>();
+  const agentFor = (u: URL, t: TlsOptions): http.Agent => {
+    const key = `${u.protocol}//${u.host}|${t.fingerprint ?? ''}|${t.ca ? 'ca' : ''}`;
+    let a = agents.get(key);
+    if (a) return a;
+    if (u.protocol !== 'https:') a = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    else if (t.fingerprint) {
+      const pin = t.fingerprint;
+      const pinned = new https.Agent({ keepAlive: true, maxSockets: 8, rejectUnauthorized: false });
+      // Node's Agent accepts an asynchronous createConnection (callback, undefined return).
+      (pinned as unknown as { createConnection: unknown }).createConnection = (
+        options: tls.ConnectionOptions,
+        cb: (err: Error | null, s?: tls.TLSSocket) => void,
+      ): undefined => {
+        const s = tls.connect({ ...options, rejectUnauthorized: false });
+        s.once('secureConnect', () => {
+          const fp = s.getPeerCertificate().fingerprint256?.replace(/:/g, '').toLowerCase();
+          if (fp !== pin) {
+            s.destroy();
+            cb(
+              new AgentError(
+                'AGENT_TLS',
+                `certificate of ${u.host} does not match the pinned fingerprint (got ${fp ?? 'none'})`,
+              ),
+            );
+          } else cb(null, s);
+        });
+        s.once('error', (e) => cb(e));
+        return undefined;
+      };
+      a = pinned;
+    } else a = new https.Agent({ keepAlive: true, maxSockets: 8, ...(t.ca ? { ca: t.ca } : {}) });
+    agents.set(key, a);
+    return a;
+  };
+  const client = (req: HttpRequest): Promise<HttpResponse> => {
+    const u = new URL(req.url);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const headers: Record<string, string> = { ...req.headers };
+      if (req.body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        headers['content-length'] = String(Buffer.byteLength(req.body));
+      }
+      const r = (u.protocol === 'https:' ? https : http).request(
+        u,
+        { method: req.method, headers, agent: agentFor(u, req.tls) },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (b: Buffer) => chunks.push(b));
+          res.on('end', () => {
+            clearTimeout(timer);
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              text: Buffer.concat(chunks).toString('utf8'),
+            });
+          });
+          res.on('error', (e) => {
+            clearTimeout(timer);
+            reject(
+              new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, {
+                cause: e,
+              }),
+            );
+          });
+        },
+      );
+      const timer = setTimeout(
+        () =>
+          r.destroy(
+            new AgentError(
+              'AGENT_TIMEOUT',
+              `${req.method} ${u.origin}${u.pathname}: no answer within ${req.timeoutMs} ms`,
+            ),
+          ),
+        req.timeoutMs,
+      );
+      r.on('error', (e) => {
+        clearTimeout(timer);
+        if (e instanceof AgentError) reject(e);
+        else
+          reject(
+            new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, {
+              cause: e,
+            }),
+          );
+      });
+      r.end(req.body);
+    });
+  };
+  return Object.assign(client, {
+    close() {
+      for (const a of agents.values()) a.destroy();
+      agents.clear();
+    },
+  });
+}

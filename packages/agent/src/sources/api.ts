@@ -20,7 +20,8 @@ export interface ApiSourceOptions {
   /** PEM of the configured CA file */
   ca?: string;
   timeoutMs: number;
-  http: HttpClient;
+  /** per-cycle client (connections reused within a cycle, closed at its end) */
+  http: () => HttpClient & { close(): void };
 }
 
 export function createApiSource(opts: ApiSourceOptions): Source {
@@ -29,6 +30,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
     name: 'api',
     local: false,
     open(): CycleReader {
+      const client = opts.http();
       const get = cachedGet(async (path, params) => {
         const qs = params
           ? '?' +
@@ -37,7 +39,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
             ).toString()
           : '';
         const url = base + path + qs;
-        const res = await opts.http({
+        const res = await client({
           method: 'GET',
           url,
           headers: { authorization: `PVEAPIToken=${opts.token}`, accept: 'application/json' },
@@ -75,7 +77,9 @@ export function createApiSource(opts: ApiSourceOptions): Source {
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           return { status: await parts.nodeStatusFromApi(node) };
         },
-        close() {},
+        close() {
+          client.close();
+        },
       };
     },
   };
