@@ -404,6 +404,8 @@ test('channels: write scope to add, secrets hidden in the list, test-send, delet
   const list = await e.t.get('/api/notification-channels', e.read);
   assert.equal(JSON.stringify(list.json).includes('topsecret'), false);
   assert.equal((list.json.data as { secret: string }[])[0]?.secret, '***');
+  const one = await e.t.get(`/api/notification-channels/${id}`, e.read);
+  assert.equal((one.json.data as { name: string; secret: string }).secret, '***');
   const start = hook.received.length;
   const test1 = await e.t.post(`/api/notification-channels/${id}/test`, e.pat, {});
   assert.equal(test1.status, 200, JSON.stringify(test1.json));

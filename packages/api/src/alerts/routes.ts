@@ -44,7 +44,7 @@ const SilenceBody = Type.Object(
 const SeverityT = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
 const ChannelBody = Type.Object(
   {
-    type: Type.Union(CHANNEL_TYPES.map((t) => Type.Literal(t))),
+    type: Type.String({ maxLength: 32, description: CHANNEL_TYPES.join(' | ') }),
     name: Type.String({ minLength: 1, maxLength: 100 }),
     min_severity: Type.Optional(SeverityT),
   },
@@ -245,6 +245,8 @@ export async function alertRoutes(
     },
     async (req, reply) => {
       const b = req.body as Static<typeof ChannelBody> & Record<string, unknown>;
+      if (!CHANNEL_TYPES.includes(b.type as ChannelType))
+        throw apiError('NANNY_ERR_INVALID_REQUEST', `type: one of ${CHANNEL_TYPES.join(', ')}`);
       const parsed = NOTIFIERS[b.type as ChannelType].parse(b);
       if (!parsed.ok) throw apiError('NANNY_ERR_INVALID_REQUEST', parsed.errors.join('; '));
       const c: Channel = {
@@ -267,6 +269,19 @@ export async function alertRoutes(
       success: true,
       data: (await store.listChannels(tenant(req))).map(channelView),
     }),
+  );
+  app.get(
+    '/api/notification-channels/:id',
+    {
+      schema: { tags, summary: 'One notification channel (secrets hidden)', params: IdParam },
+      preHandler: read,
+    },
+    async (req) => {
+      const { id } = req.params as Static<typeof IdParam>;
+      const c = await store.getChannel(tenant(req), id);
+      if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
+      return { success: true, data: channelView(c) };
+    },
   );
   app.delete(
     '/api/notification-channels/:id',
