@@ -216,7 +216,13 @@ export function releaseProfile(version: string): ReleaseProfile {
         ? { ...KNOWN['8.4.14']!, repoid: rng.hex(16) }
         : { ...KNOWN['7.4-16']!, repoid: rng.hex(8) });
   const packages = major >= 9 ? PKG9 : major === 8 ? PKG8 : PKG7;
-  return { ...base, version, release: releaseOf(version), packages };
+  // proxmox-ve (the meta package) follows the release: 9.2.1 → 9.2.0; 7.x style 7.4-16 → 7.4-1
+  const proxmoxVe = known
+    ? base.proxmoxVe
+    : major >= 8
+      ? `${releaseOf(version)}.0`
+      : `${releaseOf(version)}-1`;
+  return { ...base, proxmoxVe, version, release: releaseOf(version), packages };
 }
 
 /** `pveversion` (short): pve-manager/<version>/<repoid> (running kernel: <uname -r>) */
