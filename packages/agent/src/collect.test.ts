@@ -1,0 +1,94 @@
+// Cycle behaviour on the simulator: detection without Proxmox, one failing guest, CPU from
+// /proc/stat deltas between cycles.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createSource } from './agent.ts';
+import { createCollector, type CycleItem } from './collect.ts';
+import { loadConfig } from './config.ts';
+import { httpRequest } from './http.ts';
+import { memoryLogger } from './log.ts';
+import { readCpuTimes } from './sources/local.ts';
+import { dryRun, makeSim, simMissing } from './testing/sim.ts';
+
+const missing = simMissing();
+
+test('without Proxmox VE the agent says so, sends nothing and exits 0', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 1, clock: 'frozen' });
+  const empty = join(f.dir, 'empty');
+  mkdirSync(empty);
+  const r = await dryRun({
+    ...f.env('pve'),
+    PATH: `${empty}:/usr/bin:/bin`,
+    NANNYAGENT_PVE_ROOT: join(f.dir, 'no-pve'),
+  });
+  assert.equal(r.code, 0);
+  assert.deepEqual(r.items, []);
+  assert.match(r.log, /\[WARN\] Proxmox VE not detected .*checking again every cycle/);
+});
+
+test('one failing guest is logged with the command stderr and the cycle goes on', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 6, seed: 8, clock: 'frozen' }, process.env.PATH);
+  const victim = f.sim.state().guests[2]!;
+  const kind = victim.kind;
+  // a pvesh that fails for one guest, as a real one does when the config is locked or unreadable
+  const bin = join(f.dir, 'wrap');
+  mkdirSync(bin);
+  const real = join(f.sim.paths('pve').bin, 'pvesh');
+  writeFileSync(
+    join(bin, 'pvesh'),
+    `#!/bin/sh\ncase "$2" in */${kind}/${victim.vmid}/pending) echo "unable to open file - Permission denied" >&2; exit 2;; esac\nexec '${real}' "$@"\n`,
+  );
+  chmodSync(join(bin, 'pvesh'), 0o755);
+  const env = f.env('pve');
+  const r = await dryRun({ ...env, PATH: `${bin}:${env.PATH!}` }, ['--source', 'pvesh']);
+  assert.equal(r.code, 0);
+  assert.equal(r.items.length, 1 + 5);
+  assert.ok(!r.items.some((i) => i.body.vmid === victim.vmid));
+  assert.match(
+    r.log,
+    new RegExp(`\\[ERROR\\] ${kind} ${victim.vmid}: .*exit 2: unable to open file - Permission denied`),
+  );
+});
+
+test('node CPU comes from /proc/stat deltas between cycles', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 6, clock: 'frozen' });
+  // a /proc of our own whose counters we move by hand between the cycles
+  const proc = join(f.dir, 'proc');
+  cpSync(f.sim.paths('pve').proc, proc, { recursive: true });
+  const stat = (user: number, system: number, idle: number, iowait: number) =>
+    writeFileSync(
+      join(proc, 'stat'),
+      `cpu  ${user} 0 ${system} ${idle} ${iowait} 0 0 0 0 0\ncpu0 ${user} 0 ${system} ${idle} ${iowait} 0 0 0 0 0\nbtime 1700000000\n`,
+    );
+  const env = f.env('pve', { NANNYAGENT_SOURCE: 'files', NANNYAGENT_PROC_ROOT: proc });
+  const config = loadConfig({ env });
+  const log = memoryLogger();
+  const items: CycleItem[] = [];
+  const c = createCollector({
+    source: createSource(config, log, httpRequest, {}, env),
+    log,
+    agentVersion: 'test',
+    intervalSeconds: 1,
+    readCpuTimes: () => readCpuTimes(config.procRoot),
+    hostname: () => 'pve',
+    emit: (b) => {
+      items.push(...b);
+    },
+  });
+  stat(100, 100, 800, 0);
+  await c.runCycle();
+  const first = items.find((i) => i.kind === 'node')!.body;
+  // before two samples exist: pvestatd's value from .rrd, as /nodes/{node}/status reports it
+  assert.equal(typeof first.cpu_usage_ratio, 'number');
+  items.length = 0;
+  stat(150, 150, 880, 20); // +50 user +50 system +80 idle +20 iowait = 200 ticks
+  await c.runCycle();
+  const node = items.find((i) => i.kind === 'node')!.body;
+  assert.equal(node.cpu_usage_ratio, 0.5);
+  assert.equal(node.io_wait_ratio, 0.1);
+});
