@@ -263,3 +263,57 @@ test('unknown paths and bad output formats fail like pvesh', async () => {
   ]);
   assert.match(unknownNode.stderr, /^hostname lookup 'ghost' failed/);
 });
+
+test('the example scenario files lay out the cases they name', async () => {
+  const load = (name: string): Scenario =>
+    JSON.parse(readFileSync(new URL(`../scenarios/${name}.json`, import.meta.url), 'utf8')) as Scenario;
+  const three = createLayout({ out: tmp(), scenario: load('three-node-cluster') });
+  assert.deepEqual(
+    three.state().nodes.map((n) => [n.name, n.pveVersion]),
+    [
+      ['pve1', '9.1.1'],
+      ['pve2', '9.1.1'],
+      ['pve3', '8.4.14'],
+    ],
+  );
+  const db = (await pveshJson(three, 'pve1', '/nodes/pve2/qemu/101/pending')) as Entry[];
+  assert.deepEqual(
+    db.filter((e) => e.pending !== undefined || e.delete).map((e) => e.key),
+    ['cores', 'tags'],
+  );
+  const solo = createLayout({ out: tmp(), scenario: load('standalone') });
+  assert.deepEqual(
+    ((await pveshJson(solo, 'homelab', '/cluster/status')) as Entry[]).map((e) => e.nodeid),
+    [0],
+  );
+  const twins = createLayout({ out: tmp(), scenario: load('two-clusters-same-name') });
+  const s = twins.state();
+  assert.deepEqual(
+    s.clusters.map((c) => c.name),
+    ['prod', 'prod'],
+  );
+  assert.notEqual(s.clusters[0]!.caPem, s.clusters[1]!.caPem);
+  const berlin = (await pveshJson(twins, 'berlin1', '/cluster/status')) as Entry[];
+  assert.deepEqual(
+    berlin.filter((e) => e.type === 'node').map((e) => e.name),
+    ['berlin1', 'berlin2', 'berlin3'],
+  );
+  // vmids repeat across the two clusters: events name the cluster
+  assert.throws(() => twins.apply({ type: 'guest-stop', vmid: 100 }), /several clusters/);
+});
+
+test('--standalone with several nodes gives separate standalone nodes', async () => {
+  const sim = layout({ nodes: 2, standalone: true, guests: 4, seed: 1 });
+  const s = sim.state();
+  assert.deepEqual(
+    s.nodes.map((n) => n.name),
+    ['pve1', 'pve2'],
+  );
+  assert.equal(s.clusters.length, 2);
+  assert.ok(s.clusters.every((c) => c.name === null));
+  const st = (await pveshJson(sim, 'pve2', '/cluster/resources', '--type', 'node')) as Entry[];
+  assert.deepEqual(
+    st.map((e) => e.node),
+    ['pve2'],
+  );
+});
