@@ -454,3 +454,27 @@ test('alerts and channels of one organisation are invisible to another', async (
   assert.equal((await e.t.post(`/api/alerts/${a.id}/acknowledge`, other, {})).status, 404);
   await close(e);
 });
+
+test('a channel added while an alert fires gets no resolve for it, but hears of the next one', async () => {
+  const e = await open(join(dir, 'late.sqlite'));
+  await report(e, 'cluster', 'pve1', cluster(0));
+  clock += 1000;
+  const start = hook.received.length;
+  await e.t.post('/api/notification-channels', e.pat, {
+    type: 'webhook',
+    name: 'late',
+    url: `${hook.url}/late`,
+  });
+  clock += 1000;
+  await report(e, 'cluster', 'pve1', cluster(1));
+  await quietFor(200);
+  assert.equal(hook.received.length, start);
+  clock += 1000;
+  await report(e, 'cluster', 'pve1', cluster(0));
+  await hook.waitFor(start + 1, 2000);
+  assert.deepEqual(
+    sent(start).map((n) => `${n.rule} ${n.state}`),
+    ['quorum_lost firing'],
+  );
+  await close(e);
+});

@@ -178,7 +178,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
 
   function deliveries(
     tenantId: string,
-    channels: Channel[],
+    channels: readonly Channel[],
     alert: Parameters<typeof notificationOf>[0],
     state: NotificationState,
     at: number,
@@ -240,7 +240,14 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
             id,
             resolvedAt: new Date(e.at).toISOString(),
             resolveSummary: e.summary,
-            deliveries: deliveries(tenantId, channels, { ...base, resolvedAt: e.at }, 'resolved', at),
+            // A channel added after the alert started never heard of it: no orphan resolve there.
+            deliveries: deliveries(
+              tenantId,
+              channels.filter((c) => Date.parse(c.createdAt) <= e.startedAt),
+              { ...base, resolvedAt: e.at },
+              'resolved',
+              at,
+            ),
           });
           continue;
         }
