@@ -40,6 +40,8 @@ type Db = Kysely<CoreDatabase>;
 type Trx = Transaction<CoreDatabase>;
 type Json = Record<string, unknown>;
 
+const COUNT_TTL_MS = 5000;
+
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const strOrEmpty = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -85,6 +87,12 @@ class KyselyStorage implements Storage {
   /** tenant|key → site, and site|node name → node id: ids never change once committed */
   private readonly siteCache = new Map<string, Site>();
   private readonly nodeCache = new Map<string, string>();
+  /**
+   * Totals of guest lists for a few seconds: COUNT(*) over 100,000 guests costs more than the page
+   * itself. Cleared by every ingest batch that changed a guest's existence, node or status in
+   * this process; another replica's changes show within COUNT_TTL_MS.
+   */
+  private readonly countCache = new Map<string, { n: number; at: number }>();
 
   constructor(
     private readonly db: Db,
@@ -458,6 +466,7 @@ class KyselyStorage implements Storage {
       for (const j of jobs) each.push(...(await this.ingest([j])));
       return each;
     }
+    if (outcomes.some((o) => o.ok && o.events.some((e) => e.subject === 'guest'))) this.countCache.clear();
     for (const [k, v] of pendingSites) this.siteCache.set(k, v);
     for (const [k, v] of pendingNodes) this.nodeCache.set(k, v);
     if (this.siteCache.size > 100_000) this.siteCache.clear();
@@ -593,7 +602,17 @@ class KyselyStorage implements Storage {
         ]),
       );
     }
-    const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const { limit: _l, offset: _o, ...rest } = f;
+    const countKey = `${tenantId}|${JSON.stringify(rest)}`;
+    const cached = this.countCache.get(countKey);
+    let total: number;
+    if (cached && Date.now() - cached.at < COUNT_TTL_MS) total = cached.n;
+    else {
+      const totalRow = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      total = Number(totalRow.n);
+      if (this.countCache.size > 1000) this.countCache.clear();
+      this.countCache.set(countKey, { n: total, at: Date.now() });
+    }
     const rows = await q
       .innerJoin('clusters', 'clusters.id', 'guests.cluster_id')
       .select([
@@ -621,7 +640,7 @@ class KyselyStorage implements Storage {
       .limit(f.limit)
       .offset(f.offset)
       .execute();
-    return { data: rows.map(guestView), total: Number(totalRow.n) };
+    return { data: rows.map(guestView), total };
   }
   async getGuest(tenantId: string, id: string): Promise<GuestDetail | undefined> {
     const r = await this.db

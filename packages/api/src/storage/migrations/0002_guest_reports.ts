@@ -22,6 +22,8 @@ export const guestReports0002: Migration = {
       .expression((eb) => eb.selectFrom('guests').select(['id', 'tenant_id', 'report']))
       .execute();
     await db.schema.alterTable('guests').dropColumn('report').execute();
+    // narrow index: COUNT(*) of a tenant's live guests reads half the bytes of guests_list
+    await db.schema.createIndex('guests_count').on('guests').columns(['tenant_id', 'gone_at']).execute();
     await db.schema
       .createIndex('guests_list')
       .on('guests')
