@@ -108,4 +108,83 @@ for (const d of DIALECTS) {
       await opened.cleanup();
     }
   });
+
+  test(`${d.name}: alerts list and acknowledge, silences, settings and channels`, async (t) => {
+    const opened = await d.open();
+    if (!opened) return t.skip(d.skipReason);
+    try {
+      const store = opened.storage.extend(createAlertStore);
+      await store.applyEvaluation({
+        tenantId: 't1',
+        upserts: [],
+        deletes: [],
+        fires: [
+          { alert: row('c1'), deliveries: [] },
+          { alert: { ...row('c2'), state: 'resolved', rule: 'node_rebooted' }, deliveries: [] },
+        ],
+        resolves: [],
+      });
+      const firing = await store.listAlerts('t1', { state: 'firing', limit: 10, offset: 0 });
+      assert.deepEqual(
+        firing.map((a) => a.id),
+        ['c1'],
+      );
+      assert.deepEqual(
+        (await store.listAlerts('t1', { rule: 'node_rebooted', limit: 10, offset: 0 })).map((a) => a.id),
+        ['c2'],
+      );
+      const acked = await store.acknowledge('t1', 'c1', 'alice', '2026-11-25T01:00:00.000Z');
+      assert.equal(acked?.acknowledged_by, 'alice');
+      const again = await store.acknowledge('t1', 'c1', 'bob', '2026-11-25T02:00:00.000Z');
+      assert.equal(again?.acknowledged_by, 'alice', 'the first acknowledgement stays');
+      assert.equal(await store.acknowledge('t2', 'c1', 'eve', '2026-11-25T02:00:00.000Z'), undefined);
+
+      const sil = {
+        id: 's1',
+        tenant_id: 't1',
+        cluster_id: null,
+        node: 'pve2',
+        rule: null,
+        starts_at: '2026-11-25T00:00:00.000Z',
+        ends_at: '2026-11-25T02:00:00.000Z',
+        comment: 'ram',
+        created_by: 'alice',
+        created_at: '2026-11-25T00:00:00.000Z',
+      };
+      await store.createSilence(sil);
+      assert.equal((await store.activeSilences('t1', '2026-11-25T01:00:00.000Z')).length, 1);
+      assert.equal((await store.activeSilences('t1', '2026-11-25T03:00:00.000Z')).length, 0);
+      assert.equal(await store.deleteSilence('t1', 's1'), true);
+      assert.equal(await store.deleteSilence('t1', 's1'), false);
+
+      assert.equal(await store.getSettings('t1'), undefined);
+      await store.putSettings('t1', { rules: { cpu_high: { trigger: 0.5 } } }, '2026-11-25T00:00:00.000Z');
+      await store.putSettings('t1', { rules: { cpu_high: { trigger: 0.6 } } }, '2026-11-25T00:00:01.000Z');
+      assert.deepEqual(await store.getSettings('t1'), { rules: { cpu_high: { trigger: 0.6 } } });
+
+      const ch = {
+        id: 'ch1',
+        tenantId: 't1',
+        type: 'webhook' as const,
+        name: 'ops',
+        config: { url: 'http://x/' },
+        minSeverity: 'warning' as const,
+      };
+      assert.equal(await store.createChannel(ch, '2026-11-25T00:00:00.000Z'), true);
+      assert.equal(await store.createChannel({ ...ch, id: 'ch2' }, '2026-11-25T00:00:00.000Z'), false);
+      assert.equal(
+        await store.createChannel({ ...ch, id: 'ch3', tenantId: 't2' }, '2026-11-25T00:00:00.000Z'),
+        true,
+      );
+      const list = await store.listChannels('t1');
+      assert.deepEqual(
+        list.map((c) => [c.id, c.minSeverity, c.config.url]),
+        [['ch1', 'warning', 'http://x/']],
+      );
+      assert.equal(await store.deleteChannel('t2', 'ch1'), false);
+      assert.equal(await store.deleteChannel('t1', 'ch1'), true);
+    } finally {
+      await opened.cleanup();
+    }
+  });
 }
