@@ -368,7 +368,7 @@ export function guestPendingData(g: GuestState): unknown[] {
   });
 }
 
-function snapshotList(g: GuestState, now: number): unknown[] {
+function snapshotList(g: GuestState): unknown[] {
   const list: unknown[] = g.snapshots.map((s) => {
     const e: Record<string, unknown> = {
       name: s.name,
@@ -386,7 +386,6 @@ function snapshotList(g: GuestState, now: number): unknown[] {
   };
   if (g.config.parent) cur.parent = g.config.parent;
   if (g.kind === 'qemu') cur.running = g.status === 'running' ? 1 : 0;
-  void now;
   list.push(cur);
   return list;
 }
@@ -523,7 +522,7 @@ export function apiGet(
   if (sub === '/pending') return { ok: true, data: guestPendingData(g) };
   if (sub === '/status/current') return { ok: true, data: guestStatusCurrent(g, target, now) };
   if (sub === '/status') return { ok: true, data: [{ subdir: 'current' }] };
-  if (sub === '/snapshot') return { ok: true, data: snapshotList(g, now) };
+  if (sub === '/snapshot') return { ok: true, data: snapshotList(g) };
   return err(501, `Method 'GET ${path}' not implemented`);
 }
 

@@ -4,7 +4,6 @@ import { createLayout, openLayout } from './sim.ts';
 import { scenarioFromFlags, type Scenario } from './generate.ts';
 import { EVENT_TYPES, PVESH_STARTUP_MS, type SimEvent } from './events.ts';
 import { startServers } from './https.ts';
-import { nowOf } from './store.ts';
 
 class UsageError extends Error {}
 
@@ -325,7 +324,6 @@ async function cmdServe(a: ReturnType<typeof parse>): Promise<void> {
       try {
         const st = sim.state();
         if (st.clock.mode === 'live') sim.refresh();
-        void nowOf;
       } catch (e) {
         process.stderr.write(`tick: ${(e as Error).message}\n`);
       }

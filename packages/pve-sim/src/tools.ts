@@ -6,7 +6,7 @@ import { nodeByName, viewOf } from './model.ts';
 import { apiGet, normalizeApiPath } from './api.ts';
 import { pvecmStatus, type ToolOutput } from './pvecm.ts';
 import { pveversionShort, pveversionVerbose } from './versions.ts';
-import { clusterById, clusterNodes } from './model.ts';
+import { clusterNodes } from './model.ts';
 
 export type { ToolOutput };
 
@@ -148,7 +148,6 @@ async function pvecm(node: string, args: string[], env: ToolEnv): Promise<ToolOu
   const members = clusterNodes(s, n.clusterId)
     .filter((x) => view.members.has(x.name))
     .sort((a, b) => a.nodeid - b.nodeid);
-  void clusterById;
   const lines = ['', 'Membership information', '----------------------', '    Nodeid      Votes Name'];
   for (const m of members)
     lines.push(
