@@ -81,3 +81,32 @@ describe('ingest endpoints', () => {
     assert.equal(r.json().error, 'not_found');
   });
 });
+
+describe('ingest listeners', () => {
+  test('a throwing listener is logged and never fails the request; the next listener still runs', async () => {
+    const seen: string[] = [];
+    const t = await makeTestApp(
+      {},
+      {
+        listeners: [
+          {
+            name: 'broken',
+            afterIngest: () => {
+              throw new Error('boom');
+            },
+          },
+          { name: 'ok', afterIngest: (r) => void seen.push(r.kind) },
+        ],
+      },
+    );
+    try {
+      const token = (await t.register()).access;
+      const r = await t.post('/api/proxmox/node', token, SPEC.node);
+      assert.equal(r.status, 200);
+      await t.app.nanny.committer.drain();
+      assert.deepEqual(seen, ['node']);
+    } finally {
+      await t.app.close();
+    }
+  });
+});
