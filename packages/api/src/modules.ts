@@ -11,6 +11,7 @@ import type { Storage } from './storage/storage.ts';
 import type { AuthHelpers } from './auth/auth.ts';
 import type { IngestListener } from './ingest/listeners.ts';
 import { alertsModule } from './alerts/module.ts';
+import { webModule } from '@nanny/web';
 
 export interface ModuleContext {
   config: Readonly<ApiConfig>;
@@ -54,4 +55,4 @@ export interface ApiModule {
 
 // The list. The alerts helper adds e.g. `import { alertsModule } from './alerts/module.ts';` and
 // appends `alertsModule` here.
-export const MODULES: readonly ApiModule[] = [alertsModule];
+export const MODULES: readonly ApiModule[] = [alertsModule, webModule];
