@@ -1208,7 +1208,7 @@ class JobContext {
     const vmid = Number(p['vmid']);
     const before = await this.trx
       .selectFrom('guests')
-      .select(['id', 'status', 'node_name', 'uptime_seconds', 'config_hash', 'gone_at'])
+      .selectAll()
       .where('cluster_id', '=', site.id)
       .where('vmid', '=', vmid)
       .executeTakeFirst();
@@ -1235,7 +1235,16 @@ class JobContext {
     let guestId: string;
     if (before) {
       guestId = before.id;
-      await this.trx.updateTable('guests').set(fields).where('id', '=', guestId).execute();
+      // SET only what changed: an indexed column in SET costs index maintenance even when its
+      // value is the same, and most reports change little besides uptime and last_seen.
+      const changed: Record<string, unknown> = {};
+      const prev = before as unknown as Record<string, unknown>;
+      for (const [k, v] of Object.entries(fields)) if (prev[k] !== v) changed[k] = v;
+      await this.trx
+        .updateTable('guests')
+        .set(changed as Partial<typeof fields>)
+        .where('id', '=', guestId)
+        .execute();
     } else {
       const r = await this.trx
         .insertInto('guests')
