@@ -2,7 +2,8 @@
  * Alert benchmark (not a test). Measures, on this machine:
  *   1. latency from sending the ingest that reports a problem (a non-quorate cluster) over real
  *      HTTP to the webhook request arriving at a receiver on loopback; the same for the resolve
- *   2. the pure engine's cost per node report with 10 and with 10,000 nodes in the state
+ *   2. the pure engine's cost per node report with 10 and with 10,000 nodes in the state, and per
+ *      guest report with 10 and 100,000 guests
  *   3. the same through the whole service (evaluation + the persisted state), 10 vs 10,000 nodes
  *
  *   node --import tsx packages/api/bench/alerts.ts [--rounds 30] [--evals 200000]
@@ -15,7 +16,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from '../src/auth/tokens.ts';
 import { createState, evaluate } from '../src/alerts/engine.ts';
-import type { EngineState, NodeFact } from '../src/alerts/types.ts';
+import type { EngineState, GuestFact, NodeFact } from '../src/alerts/types.ts';
 import { createAlertService } from '../src/alerts/service.ts';
 import { createKyselyStorage } from '../src/storage/kysely-storage.ts';
 import { createAlertStore } from '../src/storage/alerts.ts';
@@ -150,6 +151,25 @@ function engineCost(nodes: number, evals: number): number {
   return Number(process.hrtime.bigint() - t0) / evals / 1000; // µs
 }
 
+function guestCost(guests: number, evals: number): number {
+  const st = createState();
+  const fact = (i: number, at: number): GuestFact => ({
+    kind: 'guest',
+    clusterId: `c${i % 100}`,
+    at,
+    vmid: 100 + i,
+    guestType: 'lxc',
+    name: `ct${i}`,
+    node: `pve${i % 1000}`,
+    status: 'running',
+    tags: ['prod'],
+  });
+  for (let i = 0; i < guests; i++) evaluate(st, fact(i, 0), 0);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < evals; i++) evaluate(st, fact(i % guests, i), i);
+  return Number(process.hrtime.bigint() - t0) / evals / 1000;
+}
+
 async function serviceCost(nodes: number, evals: number): Promise<number> {
   const storage = await createKyselyStorage({ sqliteFile: ':memory:' });
   const service = createAlertService({
@@ -210,6 +230,10 @@ console.log(
 for (const n of [10, 10_000])
   console.log(
     `engine evaluate() per node report, ${String(n).padStart(6)} nodes in state: ${engineCost(n, evals).toFixed(2)} µs`,
+  );
+for (const n of [10, 100_000])
+  console.log(
+    `engine evaluate() per guest report, ${String(n).padStart(6)} guests in state: ${guestCost(n, evals).toFixed(2)} µs`,
   );
 for (const n of [10, 10_000]) {
   const us = await serviceCost(n, Math.min(evals, 50_000));
