@@ -376,8 +376,10 @@ function eventList(events) {
   );
 }
 
-function alertWhere(a) {
-  const parts = [a.cluster_name || a.cluster_id, a.node, a.vmid ? `VMID ${a.vmid}` : null].filter(Boolean);
+/** "cluster · node · VMID n"; a standalone site is named after its node, so it is said once. */
+function alertWhere(a, clusterNames) {
+  const site = clusterNames.get(a.cluster_id) || a.cluster_name || a.cluster_id;
+  const parts = [site === a.node ? null : site, a.node, a.vmid ? `VMID ${a.vmid}` : null].filter(Boolean);
   return parts.join(' · ');
 }
 
@@ -979,7 +981,11 @@ const views = {
         }
       };
       refresh = async () => {
-        const r = await api(`/api/alerts${qs({ state: which, limit: 200 })}`);
+        const [r, cl] = await Promise.all([
+          api(`/api/alerts${qs({ state: which, limit: 200 })}`),
+          api('/api/clusters'),
+        ]);
+        const names = new Map(cl.data.map((c) => [c.id, c.cluster_name]));
         if (which === 'firing') setAlertCount(r.data.length);
         clear(out);
         if (r.data.length === 0) {
@@ -1014,7 +1020,7 @@ const views = {
               h('span', { class: 'block' }, a.summary),
               h('span', { class: 'muted small' }, a.rule, a.silenced ? ' · silenced' : ''),
             ),
-            h('td', null, alertWhere(a)),
+            h('td', { class: 'nowrap' }, alertWhere(a, names)),
             h('td', null, ago(a.started_at)),
             h(
               'td',
