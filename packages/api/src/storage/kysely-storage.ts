@@ -1237,7 +1237,7 @@ class JobContext {
       guestId = before.id;
       // SET only what changed: an indexed column in SET costs index maintenance even when its
       // value is the same, and most reports change little besides uptime and last_seen.
-      const changed: Record<string, unknown> = {};
+      const changed: Record<string, unknown> = { last_seen_at: fields.last_seen_at };
       const prev = before as unknown as Record<string, unknown>;
       for (const [k, v] of Object.entries(fields)) if (prev[k] !== v) changed[k] = v;
       await this.trx
