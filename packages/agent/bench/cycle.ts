@@ -6,9 +6,11 @@
  * (one pvesh per read as upstream does, /cluster/status and /cluster/resources read twice).
  *
  * Each source runs in a fresh process (bench/one-cycle.ts bundled with esbuild like the shipped
- * agent) for two cycles; the second (warm, as in the daemon) is reported.
+ * agent) for `--cycles` cycles (default 2); the last (warm, as in the daemon) is reported, and the
+ * peak RSS over all of them.
  *
  *   npm run build && node --import tsx packages/agent/bench/cycle.ts [--guests 200] [--delay 500]
+ *     [--cycles 2] [--only files,pvesh,api,naive] [--node-args "--max-semi-space-size=1"]
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +25,14 @@ const arg = (name: string, def: number): number => {
 };
 const guests = arg('guests', 200);
 const delay = arg('delay', 500);
+const cycles = arg('cycles', 2);
+const strArg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const modes = (strArg('only') ?? 'files,pvesh,api,naive').split(',');
+/** extra node flags for the measured process, e.g. --node-args=--max-semi-space-size=1 */
+const nodeArgs = (strArg('node-args') ?? '').split(' ').filter((a) => a !== '');
 
 const dir = mkdtempSync(join(tmpdir(), 'agent-bench-'));
 try {
@@ -46,7 +56,7 @@ try {
   const served = servers.list[0]!;
   const rows: string[] = [];
   try {
-    for (const mode of ['files', 'pvesh', 'api', 'naive']) {
+    for (const mode of modes) {
       // the api server runs in this process (so its work is not counted for the measured child):
       // the child must be awaited asynchronously or the server could not answer
       const r = await new Promise<string>((resolve, reject) => {
@@ -94,7 +104,7 @@ try {
       console.log(`| ${r.mode} | error: ${r.error.slice(0, 80)} |`);
       continue;
     }
-    const c = r.cycles[1]!;
+    const c = r.cycles[r.cycles.length - 1]!;
     const pvesh = Object.entries(c.calls).filter(([k]) => k.startsWith('pvesh'));
     const maxPerPath = Math.max(0, ...pvesh.map(([, v]) => v));
     const total = pvesh.reduce((a, [, v]) => a + v, 0);
@@ -103,7 +113,7 @@ try {
     );
   }
   console.log(
-    `\n${guests} guests, pvesh start-up delay ${delay} ms, second (warm) cycle of each fresh process; node ${process.version}`,
+    `\n${guests} guests, pvesh start-up delay ${delay} ms, last of ${cycles} cycles of each fresh process (peak RSS over all of them); node ${process.version}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

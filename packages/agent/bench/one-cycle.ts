@@ -3,7 +3,7 @@
  * with spawns, CPU (own and children's) and peak RSS. bench/cycle.ts bundles this file with esbuild
  * (like the shipped agent) and runs it in a fresh process per source, so RSS figures are honest.
  *
- * argv: <source|naive> <layout node dir> <node> [apiUrl apiToken apiFingerprint]
+ * argv: <source|naive> <layout node dir> <node> <apiUrl> <apiToken> <apiFingerprint> [cycles]
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { httpRequest } from '../src/http.ts';
 import { createLogger } from '../src/log.ts';
 import { readCpuTimes } from '../src/sources/local.ts';
 
-const [mode, nodeDir, node, apiUrl, apiToken, apiFp] = process.argv.slice(2) as [
+const [mode, nodeDir, node, apiUrl, apiToken, apiFp, cyclesArg] = process.argv.slice(2) as [
   string,
   string,
   string,
@@ -105,7 +105,7 @@ const cycles: Array<{
   reports: number;
   calls: Record<string, number>;
 }> = [];
-for (let i = 0; i < 2; i++) {
+for (let i = 0; i < Number(cyclesArg ?? 2); i++) {
   spawns = 0;
   for (const k of Object.keys(calls)) delete calls[k];
   const cpu0 = process.cpuUsage();
