@@ -41,6 +41,7 @@ type Trx = Transaction<CoreDatabase>;
 type Json = Record<string, unknown>;
 
 const COUNT_TTL_MS = 5000;
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 const strOrEmpty = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -586,7 +587,8 @@ class KyselyStorage implements Storage {
     if (f.clusterId) q = q.where('guests.cluster_id', '=', f.clusterId);
     if (f.node) {
       const node = f.node;
-      q = q.where((eb) => eb.or([eb('guests.node_name', '=', node), eb('guests.node_id', '=', node)]));
+      // an id (UUID) or a name: one indexed equality instead of an OR that no index serves
+      q = UUID_RE.test(node) ? q.where('guests.node_id', '=', node) : q.where('guests.node_name', '=', node);
     }
     if (f.type) q = q.where('guests.type', '=', f.type);
     if (f.status) q = q.where('guests.status', '=', f.status);

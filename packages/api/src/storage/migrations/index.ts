@@ -10,8 +10,14 @@
 import type { Migration } from './types.ts';
 import { core0001 } from './0001_core.ts';
 import { guestReports0002 } from './0002_guest_reports.ts';
+import { guestFilterIndexes0003 } from './0003_guest_filter_indexes.ts';
 import { alerts0100 } from './0100_alerts.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
-export const MIGRATIONS: readonly Migration[] = [core0001, alerts0100, guestReports0002];
+export const MIGRATIONS: readonly Migration[] = [
+  core0001,
+  alerts0100,
+  guestReports0002,
+  guestFilterIndexes0003,
+];
