@@ -578,7 +578,11 @@ const views = {
             stat(
               'Nodes online',
               `${online} / ${nodes.data.length}`,
-              online < nodes.data.length ? `${nodes.data.length - online} not online` : 'all online',
+              nodes.data.length === 0
+                ? 'none reported yet'
+                : online < nodes.data.length
+                  ? `${nodes.data.length - online} not online`
+                  : 'all online',
               online < nodes.data.length ? 'warn' : null,
             ),
             stat(
@@ -602,7 +606,7 @@ const views = {
           );
 
           const sections = [];
-          if (all.length === 0) sections.push(noDataYet());
+          if (all.length === 0) sections.push(card('Getting started', null, noDataYet()));
           for (const c of real) {
             const list = byCluster.get(c.id) || [];
             const { distinct } = majorityVersion(list);

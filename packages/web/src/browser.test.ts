@@ -135,7 +135,6 @@ test(
     const addr = app.app.server.address();
     assert.ok(addr && typeof addr === 'object');
     const base = `http://127.0.0.1:${addr.port}`;
-    await seed(app, base);
 
     const context: BrowserContext = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: CHROMIUM,
@@ -199,6 +198,13 @@ test(
 
       await page.fill('#login-pass', PASSWORD);
       await page.click('#login-form button[type=submit]');
+      // before any agent reported: the empty state names the next step
+      await page.waitForSelector('.empty-title:text("No data yet — enroll an agent:")');
+      assert.equal(await page.textContent('.empty code.cmd'), 'npx nannyapi enroll create');
+      await page.screenshot({ path: join(shots, 'empty.png') });
+
+      await seed(app, base);
+      await page.reload(); // the session cookie keeps the login
       await page.waitForSelector('section.card h2:text("production-cluster")');
       await page.waitForSelector('tr[data-node="pve-node-03"]');
 
@@ -270,6 +276,13 @@ test(
       await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
 
       // logging out returns to the form, and the API refuses the old page's requests
+      // the dark scheme (prefers-color-scheme) for a look at its contrast
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.click('#nav a[data-view="overview"]');
+      await page.click('tr[data-node="pve-node-03"] a.node-link');
+      await page.waitForSelector('figure[data-chart="Load"] polyline');
+      await page.screenshot({ path: join(shots, 'node-dark.png'), fullPage: true });
+
       await page.click('#logout');
       await page.waitForSelector('#login-form');
 
