@@ -7,6 +7,10 @@ const REFRESH_MS = 10_000;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const ENROLL_HINT = 'npx nannyapi enroll create';
 const GUEST_PAGE = 50;
+/** samples per history request: the API's maximum */
+const MAX_SAMPLES = 10_000;
+/** how often each range's history is fetched again (ms) */
+const HISTORY_EVERY = { '1h': 0, '24h': 30_000, '7d': 120_000 };
 
 // ------------------------------------------------------------------ DOM helpers
 
@@ -798,6 +802,7 @@ const views = {
     mount(root, params, id) {
       const ranges = { '1h': 3600_000, '24h': 86400_000, '7d': 7 * 86400_000 };
       let range = params.get('range') in ranges ? params.get('range') : state.range;
+      let hist = null;
       const head = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
       const buttons = Object.keys(ranges).map((k) =>
         h(
@@ -832,13 +837,23 @@ const views = {
         const to = new Date();
         const from = new Date(to.getTime() - ranges[range]);
         const enc = encodeURIComponent(id);
-        const [n, g, ev] = await Promise.all([
-          api(`/api/nodes/${enc}${qs({ from: from.toISOString(), to: to.toISOString(), limit: 5000 })}`),
+        // The history of a long range changes little in 10 s and is the heavy part: it is
+        // fetched again only after its own period; the node's current state comes every time
+        // (an empty window: no samples).
+        const fresh = hist && hist.range === range && Date.now() - hist.at < HISTORY_EVERY[range];
+        const now = to.toISOString();
+        const [n, g, ev, hn] = await Promise.all([
+          api(`/api/nodes/${enc}${qs({ from: now, to: now, limit: 1 })}`),
           api(`/api/guests${qs({ node: id, limit: 500 })}`),
           api(`/api/events${qs({ node: id, limit: 20 })}`),
+          fresh
+            ? null
+            : api(`/api/nodes/${enc}${qs({ from: from.toISOString(), to: now, limit: MAX_SAMPLES })}`),
         ]);
+        if (hn) hist = { range, at: Date.now(), history: hn.data.history };
         const node = n.data;
-        const samples = node.history.samples.slice().sort((a, b) => a.ts.localeCompare(b.ts));
+        const history = hist.history;
+        const samples = history.samples.slice().sort((a, b) => a.ts.localeCompare(b.ts));
         clear(head);
         head.appendChild(
           h(
@@ -900,8 +915,8 @@ const views = {
         // The SVG is drawn at the size it is shown, so its text stays at 11 px.
         const common = {
           samples,
-          from: node.history.from,
-          to: node.history.to,
+          from: history.from,
+          to: history.to,
           width: charts.clientWidth - 26,
         };
         clear(charts);
@@ -934,6 +949,14 @@ const views = {
             current: last ? fmtLoad(last.load_avg_1m) : '',
           }),
         );
+        if (samples.length >= MAX_SAMPLES)
+          charts.appendChild(
+            h(
+              'p',
+              { class: 'muted small' },
+              `Showing the newest ${MAX_SAMPLES.toLocaleString()} samples of this range (the API's limit per request), from ${fmtTime(samples[0].ts)}.`,
+            ),
+          );
         charts.dataset.range = range;
         clear(guests);
         guests.appendChild(g.data.length ? guestTable(g.data, false) : emptyState('No guests on this node.'));

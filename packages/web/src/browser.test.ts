@@ -39,7 +39,8 @@ async function post(base: string, path: string, token: string, body: unknown) {
 }
 
 /** A 3-node cluster (one node on an older PVE), node history over two hours, guests, a standalone node. */
-async function seed(t: TestApp, base: string) {
+async function seed(t: TestApp, base: string): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
   const cluster = SPEC.cluster.cluster_name;
   const names = ['pve-node-01', 'pve-node-02', 'pve-node-03'];
   const members = names.map((name, i) => ({
@@ -53,6 +54,7 @@ async function seed(t: TestApp, base: string) {
   const now = Date.now();
   for (const [i, name] of names.entries()) {
     const { access } = await t.register(name);
+    tokens.set(name, access);
     await post(base, '/api/proxmox/cluster', access, { ...SPEC.cluster, reporting_node: name, members });
     const node = (at: number, k: number) => ({
       ...SPEC.node,
@@ -114,6 +116,7 @@ async function seed(t: TestApp, base: string) {
     vmid: 300,
   });
   await t.app.nanny.committer.drain();
+  return tokens;
 }
 
 test(
@@ -203,7 +206,7 @@ test(
       assert.equal(await page.textContent('.empty code.cmd'), 'npx nannyapi enroll create');
       await page.screenshot({ path: join(shots, 'empty.png') });
 
-      await seed(app, base);
+      const tokens = await seed(app, base);
       await page.reload(); // the session cookie keeps the login
       await page.waitForSelector('section.card h2:text("production-cluster")');
       await page.waitForSelector('tr[data-node="pve-node-03"]');
@@ -263,6 +266,16 @@ test(
 
       await page.click('#nav a[data-view="events"]');
       await page.waitForSelector('ol.timeline li');
+      // auto-refresh: a reboot reported now shows up within one refresh period, no reload
+      await post(base, '/api/proxmox/node', tokens.get('pve-node-02')!, {
+        ...SPEC.node,
+        name: 'pve-node-02',
+        node_id: 2,
+        cluster_name: SPEC.cluster.cluster_name,
+        pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+        uptime_seconds: 120,
+      });
+      await page.waitForSelector('ol.timeline li .badge:text("rebooted")', { timeout: 25_000 });
       assert.ok((await page.locator('ol.timeline li').count()) >= 5);
       await page.screenshot({ path: join(shots, 'events.png'), fullPage: true });
       await page.click('#nav a[data-view="alerts"]');
