@@ -4,6 +4,7 @@
  * command, its own options and the setting flags.
  */
 import { hostname } from 'node:os';
+import { clusterFingerprint, looksLikePemCertificate } from '@nanny/proxmox';
 import { REGISTER_PATH } from '@nanny/schema';
 import { createAgent, createSource, shortHostname } from './agent.ts';
 import { createCollector, type CycleItem } from './collect.ts';
@@ -101,7 +102,7 @@ async function register(config: Readonly<Config>, log: Logger, io: CliIo, http: 
   if (!config.apiUrl) errors.push('--url (NANNYAPI_URL): required');
   if (!config.enrollToken) errors.push('--enroll-token (NANNYAPI_ENROLL_TOKEN): required');
   if (errors.length) return configErrors(io, new AgentError('AGENT_CONFIG', errors.join('\n')));
-  const ok = await registerWith(config, log, http);
+  const ok = await registerWith(config, log, http, io.env as NodeJS.ProcessEnv);
   return ok ? 0 : 1;
 }
 
@@ -110,12 +111,17 @@ export async function registerWith(
   config: Readonly<Config>,
   log: Logger,
   http: HttpClient,
+  env?: NodeJS.ProcessEnv,
 ): Promise<boolean> {
   const state = createStateStore(config.stateDir);
+  const id = await identity(config, log, http, env);
   const body = {
     enrollment_token: config.enrollToken,
-    hostname: config.nodeName ?? shortHostname(),
+    hostname: id.node,
     agent_version: AGENT_VERSION,
+    ...(id.pveVersion !== undefined ? { pve_version: id.pveVersion } : {}),
+    ...(id.clusterName !== undefined ? { cluster_name: id.clusterName } : {}),
+    ...(id.fingerprint !== undefined ? { cluster_fingerprint: id.fingerprint } : {}),
   };
   try {
     const res = await http({
@@ -146,6 +152,37 @@ export async function registerWith(
   } catch (e) {
     log.error(`registration failed: ${errorText(e)}`);
     return false;
+  }
+}
+
+/** What registration tells the API about this node; every part is optional and best effort. */
+async function identity(
+  config: Readonly<Config>,
+  log: Logger,
+  http: HttpClient,
+  env?: NodeJS.ProcessEnv,
+): Promise<{ node: string; pveVersion?: string; clusterName?: string; fingerprint?: string }> {
+  const quiet = createLogger('error', () => undefined);
+  const reader = createSource(config, quiet, http, {}, env).open();
+  try {
+    const [d, status, local, ca] = await Promise.all([
+      reader.detect().catch(() => undefined),
+      reader.clusterStatus().catch(() => undefined),
+      reader.localNode().catch(() => undefined),
+      reader.clusterCa().catch(() => undefined),
+    ]);
+    const fromStatus = status?.find((e) => e.type === 'node' && Number(e.local) === 1)?.name;
+    const cluster = status?.find((e) => e.type === 'cluster')?.name;
+    const out: { node: string; pveVersion?: string; clusterName?: string; fingerprint?: string } = {
+      node: config.nodeName ?? fromStatus ?? local ?? shortHostname(),
+    };
+    if (d?.pveVersion) out.pveVersion = d.pveVersion;
+    if (typeof cluster === 'string') out.clusterName = cluster;
+    if (ca !== undefined && looksLikePemCertificate(ca)) out.fingerprint = clusterFingerprint(ca);
+    if (!d?.installed) log.warn('Proxmox VE not detected on this host; registering anyway');
+    return out;
+  } finally {
+    reader.close();
   }
 }
 
@@ -210,7 +247,8 @@ async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Pr
   const lines: string[] = [];
   const creds = await state.readCredentials().catch(() => undefined);
   const apiUrl = config.apiUrl ?? creds?.api_url;
-  lines.push(`node:          ${config.nodeName ?? shortHostname()} (host ${hostname()})`);
+  const last = await state.readLastCycle().catch(() => undefined);
+  lines.push(`node:          ${config.nodeName ?? last?.node ?? shortHostname()} (host ${hostname()})`);
   lines.push(
     `agent:         ${creds ? `${creds.agent_id}, registered ${creds.registered_at}, token expires ${creds.expires_at}` : 'not registered'}`,
   );
@@ -238,7 +276,6 @@ async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Pr
   } catch (e) {
     lines.push(`spool:         unreadable (${errorText(e)})`);
   }
-  const last = await state.readLastCycle().catch(() => undefined);
   if (last) {
     lines.push(
       `last cycle:    ${last.finished_at} via ${last.source}, ${last.duration_ms} ms, ${last.reports} report(s), ${last.errors.length} error(s)` +
@@ -300,7 +337,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       });
       if (!(await agent.state.readCredentials())) {
         if (config.enrollToken && config.apiUrl) {
-          if (!(await registerWith(config, log, http))) return 1;
+          if (!(await registerWith(config, log, http, io.env as NodeJS.ProcessEnv))) return 1;
         } else {
           io.stderr(
             'nannyagent: not registered: run `nannyagent register --url URL --enroll-token TOKEN` first (or set NANNYAPI_URL and NANNYAPI_ENROLL_TOKEN)\n',

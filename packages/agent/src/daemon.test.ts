@@ -84,6 +84,10 @@ test('register stores the credentials with mode 0600; status shows identity, rea
   assert.match(bad.err, /Invalid enrollment token/);
   const ok = await cli(['register', '--url', api.url, '--enroll-token', api.enrollToken], env);
   assert.equal(ok.code, 0, ok.err);
+  const reg = api.registrations.at(-1)!;
+  assert.equal(reg.hostname, 'pve', 'the Proxmox node name, not the host name');
+  assert.match(String(reg.cluster_fingerprint), /^[0-9a-f]{64}$/);
+  assert.match(String(reg.pve_version), /^pve-manager\//);
   const creds = join(env.NANNYAGENT_STATE_DIR!, 'credentials.json');
   assert.equal(statSync(creds).mode & 0o777, 0o600);
   const once = await cli(['collect', '--once'], env);

@@ -17,6 +17,8 @@ export type FakeMode = 'ok' | 'down' | 'rate-limited' | 'reject';
 export interface FakeApi {
   url: string;
   received: Received[];
+  /** bodies of POST /api/agent/register */
+  registrations: Array<Record<string, unknown>>;
   mode: FakeMode;
   /** counts of requests by path */
   hits: Record<string, number>;
@@ -43,7 +45,13 @@ export async function startFakeApi(): Promise<FakeApi> {
       expires_in: 900,
     };
   };
-  const api: Partial<FakeApi> & { received: Received[]; hits: Record<string, number>; mode: FakeMode } = {
+  const api: Partial<FakeApi> & {
+    received: Received[];
+    registrations: Array<Record<string, unknown>>;
+    hits: Record<string, number>;
+    mode: FakeMode;
+  } = {
+    registrations: [],
     received: [],
     hits: {},
     mode: 'ok',
@@ -72,6 +80,7 @@ export async function startFakeApi(): Promise<FakeApi> {
       if (req.method === 'GET' && path === '/healthz') return send(200, { status: 'ok' });
       if (api.mode === 'down') return err(503, 'unavailable', 'down for maintenance');
       if (path === '/api/agent/register') {
+        api.registrations.push(body);
         if (body.enrollment_token !== api.enrollToken)
           return err(401, 'unauthorized', 'Invalid enrollment token');
         return send(200, issue());
