@@ -2,7 +2,7 @@
 // /proc/stat deltas between cycles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSource } from './agent.ts';
 import { createCollector, type CycleItem } from './collect.ts';
@@ -91,4 +91,28 @@ test('node CPU comes from /proc/stat deltas between cycles', async (t) => {
   const node = items.find((i) => i.kind === 'node')!.body;
   assert.equal(node.cpu_usage_ratio, 0.5);
   assert.equal(node.io_wait_ratio, 0.1);
+});
+
+test('auto uses the files when /etc/pve is readable and falls back to pvesh when it is not', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(
+    t,
+    { nodes: 1, standalone: true, guests: 3, seed: 12, clock: 'frozen' },
+    process.env.PATH,
+  );
+  const env = f.env('pve', { NANNYAGENT_SOURCE: 'auto' });
+  const viaFiles = await dryRun(env);
+  assert.equal(viaFiles.code, 0, viaFiles.log);
+  assert.equal(
+    JSON.parse(readFileSync(join(env.NANNYAGENT_STATE_DIR!, 'last-cycle.json'), 'utf8')).source,
+    'files',
+  );
+  const viaPvesh = await dryRun({ ...env, NANNYAGENT_PVE_ROOT: join(f.dir, 'not-mounted') });
+  assert.equal(viaPvesh.code, 0, viaPvesh.log);
+  assert.match(viaPvesh.log, /\/etc\/pve not readable .*: using pvesh/);
+  assert.equal(
+    JSON.parse(readFileSync(join(env.NANNYAGENT_STATE_DIR!, 'last-cycle.json'), 'utf8')).source,
+    'pvesh',
+  );
+  assert.equal(viaPvesh.items.length, viaFiles.items.length);
 });
