@@ -245,6 +245,20 @@ function table(headers, rows, cls) {
   );
 }
 
+/** Names used by more than one site (two clusters may both be called "pve"). */
+function duplicateNames(sites) {
+  const seen = new Set();
+  const dup = new Set();
+  for (const c of sites) (seen.has(c.cluster_name) ? dup : seen).add(c.cluster_name);
+  return dup;
+}
+
+/** Tells same-named clusters apart: the start of their fingerprint, else of their id. */
+function siteTag(c) {
+  const text = c.fingerprint ? `fingerprint ${c.fingerprint.slice(0, 8)}` : `id ${c.id.slice(0, 8)}`;
+  return h('span', { class: 'muted small site-tag', title: c.fingerprint || c.id }, text);
+}
+
 function card(title, extra, ...body) {
   return h(
     'section',
@@ -611,36 +625,37 @@ const views = {
 
           const sections = [];
           if (all.length === 0) sections.push(card('Getting started', null, noDataYet()));
+          const dups = duplicateNames(real);
           for (const c of real) {
             const list = byCluster.get(c.id) || [];
             const { distinct } = majorityVersion(list);
-            sections.push(
-              card(
-                c.cluster_name,
-                [
-                  quorumBadge(c),
-                  h(
-                    'span',
-                    { class: 'badge badge-muted' },
-                    `${c.nodes_online} / ${c.nodes ?? c.nodes_reporting} nodes online`,
-                  ),
-                  distinct > 1
-                    ? h(
-                        'span',
-                        { class: 'badge badge-warn', title: 'nodes run different pve-manager versions' },
-                        'version mismatch',
-                      )
-                    : null,
-                  h(
-                    'a',
-                    { class: 'badge badge-link', href: `#/guests?cluster=${encodeURIComponent(c.id)}` },
-                    `${c.guests} guests`,
-                  ),
-                  h('span', { class: 'muted small' }, 'seen ', ago(c.last_seen)),
-                ],
-                list.length ? nodeTable(list) : emptyState('No node of this cluster has reported yet.'),
-              ),
+            const el = card(
+              [c.cluster_name, dups.has(c.cluster_name) ? siteTag(c) : null],
+              [
+                quorumBadge(c),
+                h(
+                  'span',
+                  { class: 'badge badge-muted' },
+                  `${c.nodes_online} / ${c.nodes ?? c.nodes_reporting} nodes online`,
+                ),
+                distinct > 1
+                  ? h(
+                      'span',
+                      { class: 'badge badge-warn', title: 'nodes run different pve-manager versions' },
+                      'version mismatch',
+                    )
+                  : null,
+                h(
+                  'a',
+                  { class: 'badge badge-link', href: `#/guests?cluster=${encodeURIComponent(c.id)}` },
+                  `${c.guests} guests`,
+                ),
+                h('span', { class: 'muted small' }, 'seen ', ago(c.last_seen)),
+              ],
+              list.length ? nodeTable(list) : emptyState('No node of this cluster has reported yet.'),
             );
+            if (c.quorate === 0) el.classList.add('card-bad');
+            sections.push(el);
           }
           if (standalone.length) {
             const list = standalone.flatMap((c) => byCluster.get(c.id) || []);
@@ -758,11 +773,13 @@ const views = {
       refresh = async () => {
         if (!clustersLoaded) {
           const cl = await api('/api/clusters');
+          const dups = duplicateNames(cl.data);
           for (const c of cl.data) {
             const o = h(
               'option',
               { value: c.id },
-              c.standalone ? `${c.cluster_name} (standalone)` : c.cluster_name,
+              (c.standalone ? `${c.cluster_name} (standalone)` : c.cluster_name) +
+                (dups.has(c.cluster_name) ? ` · ${siteTag(c).textContent}` : ''),
             );
             if (c.id === f.cluster) o.selected = true;
             clusterSel.appendChild(o);
@@ -1207,8 +1224,12 @@ function render() {
   if (!state.user) return;
   const r = route();
   const main = clear($('main'));
-  for (const a of document.querySelectorAll('#nav a'))
-    a.classList.toggle('active', a.dataset.view === (r.name === 'node' ? 'overview' : r.name));
+  for (const a of document.querySelectorAll('#nav a')) {
+    const on = a.dataset.view === (r.name === 'node' ? 'overview' : r.name);
+    a.classList.toggle('active', on);
+    if (on) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
   state.view = views[r.name].mount(main, r.params, r.id);
   state.busy = false;
   void refreshNow();

@@ -93,6 +93,28 @@ async function seed(t: TestApp, base: string): Promise<Map<string, string>> {
       });
     }
   }
+  // a second cluster with the same name and id (scenario 3), told apart by its fingerprint; it
+  // has lost quorum
+  const fingerprint = 'b7e3c1d09a4f5e6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b';
+  const other = await t.register('pve-b1');
+  await post(base, '/api/proxmox/cluster', other.access, {
+    ...SPEC.cluster,
+    cluster_fingerprint: fingerprint,
+    nodes: 2,
+    quorate: 0,
+  });
+  await post(base, '/api/proxmox/node', other.access, {
+    ...SPEC.node,
+    name: 'pve-b1',
+    cluster_name: cluster,
+    cluster_fingerprint: fingerprint,
+    pve_version: 'pve-manager/9.0.6/49c767b70aeb6648',
+    cpu_usage_ratio: 0.02,
+    mem_total_bytes: 32 * GiB,
+    mem_used_bytes: 4 * GiB,
+    uptime_seconds: 600,
+  });
+
   const solo = await t.register('pve-solo');
   await post(base, '/api/proxmox/node', solo.access, {
     ...SPEC.node,
@@ -211,9 +233,7 @@ test(
       await page.waitForSelector('section.card h2:text("production-cluster")');
       await page.waitForSelector('tr[data-node="pve-node-03"]');
 
-      const clusterCard = page.locator('section.card', {
-        has: page.locator('h2:text("production-cluster")'),
-      });
+      const clusterCard = page.locator('section.card', { has: page.locator('tr[data-node="pve-node-01"]') });
       assert.equal(await clusterCard.locator('.badge-ok:text("quorate")').count(), 1);
       assert.match((await clusterCard.locator('.card-extra').textContent()) ?? '', /3 \/ 3 nodes online/);
       assert.equal(await clusterCard.locator('tbody tr').count(), 3);
@@ -225,6 +245,12 @@ test(
       const standalone = page.locator('section.card', { has: page.locator('h2:text("Standalone nodes")') });
       assert.equal(await standalone.locator('tr[data-node="pve-solo"]').count(), 1);
       assert.match((await page.locator('.stats').textContent()) ?? '', /Guests running3 \/ 4/);
+      // two clusters called production-cluster: each card says which one it is
+      assert.equal(await page.locator('section.card h2 .site-tag').count(), 2);
+      const other = page.locator('section.card', { has: page.locator('tr[data-node="pve-b1"]') });
+      assert.equal(await other.locator('h2 .site-tag').textContent(), 'fingerprint b7e3c1d0');
+      assert.equal(await other.locator('.badge-crit:text("no quorum")').count(), 1);
+      assert.match((await other.getAttribute('class')) ?? '', /card-bad/);
       assert.equal(await page.textContent('#user-name'), 'admin');
       await page.screenshot({ path: join(shots, 'overview.png'), fullPage: true });
 
