@@ -276,6 +276,11 @@ async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Pr
   } catch (e) {
     lines.push(`spool:         unreadable (${errorText(e)})`);
   }
+  const delivery = await state.readDelivery().catch(() => undefined);
+  if (delivery?.auth_rejected) {
+    lines.push(`delivery:      REFUSED since ${delivery.since} (HTTP 401: revoked or expired tokens)`);
+    if (delivery.detail) lines.push(`               ${delivery.detail}`);
+  } else if (delivery) lines.push(`delivery:      ok since ${delivery.since}`);
   if (last) {
     lines.push(
       `last cycle:    ${last.finished_at} via ${last.source}, ${last.duration_ms} ms, ${last.reports} report(s), ${last.errors.length} error(s)` +
@@ -284,7 +289,7 @@ async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Pr
     for (const e of last.errors.slice(0, 5)) lines.push(`               ${e}`);
   } else lines.push('last cycle:    none yet');
   io.stdout(lines.join('\n') + '\n');
-  return creds && reachable ? 0 : 1;
+  return creds && reachable && !delivery?.auth_rejected ? 0 : 1;
 }
 
 /** Runs one command; returns the exit code. */

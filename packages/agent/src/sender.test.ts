@@ -61,6 +61,25 @@ test('a 401 refreshes the token, resends once and stores the rotated tokens with
   assert.equal(statSync(join(dir, 'credentials.json')).mode & 0o777, 0o600);
 });
 
+test('a revoked agent keeps its reports for retry, says so once, and records it for `status`', async (t) => {
+  const api = await startFakeApi();
+  t.after(() => api.close());
+  const { sender, state, log } = await setup(t, api);
+  assert.equal(await sender.send({ endpoint: '/api/proxmox/node', body: { name: 'pve1' } }), 'delivered');
+  assert.equal((await state.readDelivery())?.auth_rejected, false);
+  api.revoke();
+  assert.equal(await sender.send({ endpoint: '/api/proxmox/node', body: { name: 'pve1' } }), 'retry');
+  assert.equal(await sender.send({ endpoint: '/api/proxmox/node', body: { name: 'pve1' } }), 'retry');
+  const d = await state.readDelivery();
+  assert.equal(d?.auth_rejected, true);
+  assert.match(d?.detail ?? '', /revoked/);
+  assert.equal(
+    log.lines.filter((l) => l.startsWith('[ERROR]') && l.includes('revoked')).length,
+    1,
+    log.lines.join('\n'),
+  );
+});
+
 test('5xx and 429 are retried; other 4xx drop the item and log error_description', async (t) => {
   const api = await startFakeApi();
   t.after(() => api.close());

@@ -75,6 +75,20 @@ export function createSender(deps: SenderDeps): Sender {
   const now = deps.now ?? Date.now;
   let creds: Credentials | undefined;
   let refreshing: Promise<boolean> | undefined;
+  // Whether the API currently refuses our tokens (revoked agent, expired refresh token). Persisted
+  // only when it changes, so `nannyagent status` can say why nothing arrives.
+  let authRejected: boolean | undefined;
+  const setAuthRejected = async (rejected: boolean, detail?: string): Promise<void> => {
+    if (authRejected === rejected) return;
+    authRejected = rejected;
+    await deps.state
+      .writeDelivery({
+        auth_rejected: rejected,
+        since: new Date(now()).toISOString(),
+        ...(detail !== undefined ? { detail } : {}),
+      })
+      .catch((e: unknown) => deps.log.warn(`cannot write delivery.json: ${errorText(e)}`));
+  };
 
   const credentials = async (): Promise<Credentials> => {
     creds ??= await deps.state.readCredentials();
@@ -101,7 +115,11 @@ export function createSender(deps: SenderDeps): Sender {
         });
         const t = res.status >= 200 && res.status < 300 ? parseTokens(res) : undefined;
         if (!t) {
-          deps.log.error(`token refresh failed: ${describe(res)}`);
+          if (res.status === 401 || res.status === 403) {
+            const detail = `the API refused this agent's refresh token (${describe(res)}): the agent was revoked or its tokens expired; reports stay spooled until it registers again with \`nannyagent register --url URL --enroll-token TOKEN\``;
+            if (authRejected !== true) deps.log.error(detail);
+            await setAuthRejected(true, detail);
+          } else deps.log.error(`token refresh failed: ${describe(res)}`);
           return false;
         }
         creds = tokensToCredentials(c.api_url, t, now(), c.registered_at);
@@ -145,7 +163,10 @@ export function createSender(deps: SenderDeps): Sender {
         deps.log.warn(`POST ${item.endpoint}: ${errorText(e)}`);
         return 'retry';
       }
-      if (res.status >= 200 && res.status < 300) return 'delivered';
+      if (res.status >= 200 && res.status < 300) {
+        if (authRejected !== false) await setAuthRejected(false);
+        return 'delivered';
+      }
       if (res.status === 401 || res.status === 429 || res.status >= 500) {
         deps.log.warn(`POST ${item.endpoint}: ${describe(res)} (will retry)`);
         return 'retry';

@@ -28,12 +28,22 @@ export interface LastCycle {
   errors: string[];
 }
 
+/** Written when delivery changes between working and refused by the API (e.g. the agent was revoked). */
+export interface DeliveryState {
+  /** the API refuses this agent's tokens: nothing will be delivered until it registers again */
+  auth_rejected: boolean;
+  since: string;
+  detail?: string;
+}
+
 export interface StateStore {
   dir: string;
   readCredentials(): Promise<Credentials | undefined>;
   writeCredentials(c: Credentials): Promise<void>;
   readLastCycle(): Promise<LastCycle | undefined>;
   writeLastCycle(c: LastCycle): Promise<void>;
+  readDelivery(): Promise<DeliveryState | undefined>;
+  writeDelivery(d: DeliveryState): Promise<void>;
   spoolDir: string;
 }
 
@@ -74,6 +84,11 @@ export function createStateStore(dir: string): StateStore {
     async writeLastCycle(c) {
       await ensure();
       await atomicWrite(join(dir, 'last-cycle.json'), JSON.stringify(c, null, 2) + '\n', 0o600);
+    },
+    readDelivery: () => readJson<DeliveryState>(join(dir, 'delivery.json')),
+    async writeDelivery(d) {
+      await ensure();
+      await atomicWrite(join(dir, 'delivery.json'), JSON.stringify(d, null, 2) + '\n', 0o600);
     },
   };
 }

@@ -24,6 +24,8 @@ export interface FakeApi {
   hits: Record<string, number>;
   /** invalidates the current access token (the next ingest answers 401) */
   expireAccessToken(): void;
+  /** revokes the agent: its access and refresh tokens are refused from now on */
+  revoke(): void;
   enrollToken: string;
   close(): Promise<void>;
 }
@@ -105,6 +107,10 @@ export async function startFakeApi(): Promise<FakeApi> {
   api.url = `http://127.0.0.1:${port}`;
   api.expireAccessToken = () => {
     access = `expired-${access}`;
+  };
+  api.revoke = () => {
+    access = `revoked-${access}`;
+    refresh = `revoked-${refresh}`;
   };
   api.close = () =>
     new Promise<void>((resolve) => {
