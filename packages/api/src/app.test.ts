@@ -227,3 +227,35 @@ for (const dialect of DIALECTS) {
     }
   });
 }
+
+test('a storage failure is a 500 server_error without details; the next request works', async () => {
+  const { createKyselyStorage } = await import('./storage/kysely-storage.ts');
+  const real = await createKyselyStorage({ sqliteFile: ':memory:' });
+  let fail = true;
+  const storage = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop === 'ingest' && fail)
+        return async () => {
+          throw new Error('disk on fire: secret detail');
+        };
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const t = await makeTestApp({}, { storage });
+  try {
+    const a = await t.register();
+    const r = await t.post('/api/proxmox/node', a.access, SPEC.node);
+    assert.equal(r.status, 500);
+    assert.deepEqual(r.json, {
+      success: false,
+      error: 'server_error',
+      error_description: 'Storing the report failed',
+    });
+    fail = false;
+    assert.equal((await t.post('/api/proxmox/node', a.access, SPEC.node)).status, 200);
+  } finally {
+    await t.app.close();
+    await real.close();
+  }
+});
