@@ -1085,6 +1085,171 @@ const views = {
     },
   },
 
+  guest: {
+    mount(root, _params, id) {
+      const out = h('div', { class: 'stack' }, h('p', { class: 'muted' }, 'Loading…'));
+      root.append(h('a', { href: '#/guests', class: 'back' }, '← Guests'), out);
+      const refresh = async () => {
+        const r = await api(`/api/guests/${encodeURIComponent(id)}`);
+        const g = r.data;
+        const cfg = g.config || {};
+        const yesNo = (v) => (v === true ? 'yes' : v === false ? 'no' : null);
+        const cell = (v) =>
+          v === null || v === undefined || v === '' ? h('span', { class: 'muted' }, '–') : String(v);
+        const nets = (g.networks || []).map((n) =>
+          h(
+            'tr',
+            null,
+            h('td', null, n.key),
+            h('td', null, cell(n.name || n.model)),
+            h('td', null, h('code', null, cell(n.hwaddr))),
+            h('td', null, cell(n.bridge)),
+            h('td', null, cell([n.ip, n.ip6].filter(Boolean).join(' · '))),
+            h('td', null, cell([n.gw, n.gw6].filter(Boolean).join(' · '))),
+            h('td', { class: 'num' }, cell(n.vlan_tag)),
+            h('td', null, cell(yesNo(n.firewall))),
+          ),
+        );
+        const disks = (g.disks || []).map((d) =>
+          h(
+            'tr',
+            null,
+            h('td', null, d.key),
+            h('td', null, cell(d.storage)),
+            h('td', null, h('code', null, d.volume)),
+            h('td', { class: 'num' }, d.size_bytes === undefined ? cell(null) : fmtBytes(d.size_bytes)),
+            h('td', null, cell(d.mount_path || d.media)),
+          ),
+        );
+        const cfgRows = Object.keys(cfg)
+          .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
+          .map((k) =>
+            h('tr', null, h('th', { scope: 'row' }, k), h('td', null, h('code', null, String(cfg[k])))),
+          );
+        const history = [
+          ...(g.status_changes || []).map((c) => ({
+            ts: c.ts,
+            text: c.from_status
+              ? `status ${c.from_status} → ${c.to_status}`
+              : `first reported ${c.to_status}`,
+          })),
+          ...(g.config_versions || []).map((v) => ({
+            ts: v.ts,
+            text: v.diff
+              ? `config: ${
+                  ['added', 'changed', 'removed']
+                    .flatMap((kind) => Object.keys(v.diff[kind] || {}).map((k) => `${kind} ${k}`))
+                    .join(', ') || 'no key changed'
+                }`
+              : 'config first recorded',
+          })),
+        ].sort((a, b) => b.ts.localeCompare(a.ts));
+        clear(out);
+        append(out, [
+          h(
+            'section',
+            { class: 'card' },
+            h(
+              'div',
+              { class: 'card-head' },
+              h('h2', null, g.name || `VMID ${g.vmid}`),
+              h(
+                'div',
+                { class: 'card-extra' },
+                h('span', { class: ['type', `type-${g.type}`] }, g.type === 'lxc' ? 'LXC' : 'VM'),
+                statusBadge(g.status),
+                g.template ? h('span', { class: 'badge badge-muted' }, 'template') : null,
+                g.gone ? h('span', { class: 'badge badge-crit' }, 'gone') : null,
+              ),
+            ),
+            h(
+              'dl',
+              { class: 'facts' },
+              fact('VMID', String(g.vmid)),
+              fact(
+                'Node',
+                g.node_id ? h('a', { href: `#/node/${encodeURIComponent(g.node_id)}` }, g.node) : g.node,
+              ),
+              fact('Cluster', g.cluster_name),
+              fact('Cores', g.cpu_cores === null ? '–' : String(g.cpu_cores)),
+              fact('Memory', g.memory_mb === null ? '–' : fmtBytes(g.memory_mb * 1048576)),
+              fact('Uptime', g.status === 'running' ? fmtDuration(g.uptime_seconds) : '–'),
+              fact('OS type', cfg.ostype ? String(cfg.ostype) : '–'),
+              fact('Tags', g.tags.length ? g.tags.map((t) => h('span', { class: 'tag' }, t)) : '–'),
+              fact('Last report', ago(g.last_seen)),
+              fact('First seen', ago(g.first_seen)),
+            ),
+          ),
+          card(
+            'Network',
+            null,
+            nets.length
+              ? table(
+                  [
+                    'Key',
+                    'Name / model',
+                    'MAC',
+                    'Bridge',
+                    'IP',
+                    'Gateway',
+                    { label: 'VLAN', cls: 'num' },
+                    'Firewall',
+                  ],
+                  nets,
+                  'nets',
+                )
+              : emptyState('No network interfaces.'),
+          ),
+          card(
+            'Disks',
+            null,
+            disks.length
+              ? table(
+                  ['Key', 'Storage', 'Volume', { label: 'Size', cls: 'num' }, 'Mount / media'],
+                  disks,
+                  'disks',
+                )
+              : emptyState('No disks.'),
+          ),
+          h(
+            'div',
+            { class: 'grid-2' },
+            card(
+              'Configuration',
+              h('span', { class: 'muted small' }, `${cfgRows.length} keys`),
+              cfgRows.length
+                ? h(
+                    'div',
+                    { class: 'table-wrap' },
+                    h('table', { class: 'table kv' }, h('tbody', null, cfgRows)),
+                  )
+                : emptyState('The agent sent no configuration.'),
+            ),
+            card(
+              'Changes',
+              null,
+              history.length
+                ? h(
+                    'ol',
+                    { class: 'timeline' },
+                    history.map((x) =>
+                      h(
+                        'li',
+                        { class: 'simple' },
+                        h('span', { class: 'ev-msg' }, x.text),
+                        ago(x.ts, 'ev-time muted'),
+                      ),
+                    ),
+                  )
+                : emptyState('No changes recorded.'),
+            ),
+          ),
+        ]);
+      };
+      return { refresh };
+    },
+  },
+
   events: {
     mount(root) {
       let limit = 50;
@@ -1132,7 +1297,11 @@ function guestTable(list, withCluster) {
       h(
         'td',
         null,
-        g.name || h('span', { class: 'muted' }, '(no name)'),
+        h(
+          'a',
+          { href: `#/guest/${encodeURIComponent(g.id)}`, class: 'guest-link' },
+          g.name || `VMID ${g.vmid}`,
+        ),
         g.template ? h('span', { class: 'badge badge-muted' }, 'template') : null,
       ),
       h('td', null, h('span', { class: ['type', `type-${g.type}`] }, g.type === 'lxc' ? 'LXC' : 'VM')),
@@ -1201,8 +1370,10 @@ function route() {
   const [path, query = ''] = raw.split('?');
   const params = new URLSearchParams(query);
   const parts = path.split('/').filter(Boolean);
-  if (parts[0] === 'node' && parts[1]) return { name: 'node', params, id: decodeURIComponent(parts[1]) };
-  if (parts[0] && views[parts[0]] && parts[0] !== 'node') return { name: parts[0], params };
+  if ((parts[0] === 'node' || parts[0] === 'guest') && parts[1])
+    return { name: parts[0], params, id: decodeURIComponent(parts[1]) };
+  if (parts[0] && views[parts[0]] && parts[0] !== 'node' && parts[0] !== 'guest')
+    return { name: parts[0], params };
   return { name: 'overview', params };
 }
 
@@ -1225,7 +1396,7 @@ function render() {
   const r = route();
   const main = clear($('main'));
   for (const a of document.querySelectorAll('#nav a')) {
-    const on = a.dataset.view === (r.name === 'node' ? 'overview' : r.name);
+    const on = a.dataset.view === ({ node: 'overview', guest: 'guests' }[r.name] || r.name);
     a.classList.toggle('active', on);
     if (on) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -271,6 +271,21 @@ test(
       await page.fill('input[name=q]', 'nothing-like-this');
       await page.waitForSelector('.empty-title:text("No guests match these filters.")');
 
+      // one guest: parsed network and disks from its config
+      await page.selectOption('select[name=type]', '');
+      await page.fill('input[name=q]', 'web-prod');
+      await guestRows(1);
+      await page.click('a.guest-link:text("web-prod-01")');
+      await page.waitForSelector('table.nets tbody tr');
+      const net = (await page.textContent('table.nets tbody tr')) ?? '';
+      assert.match(net, /net0/);
+      assert.match(net, /vmbr0/);
+      assert.match(net, /10\.0\.1\.100\/24/);
+      assert.match((await page.textContent('table.disks tbody')) ?? '', /rootfs.*local-lvm.*32\.0 GiB/);
+      assert.equal(await page.locator('table.kv th:text-is("hostname")').count(), 1);
+      assert.equal(await page.getAttribute('#nav a[data-view="guests"]', 'aria-current'), 'page');
+      await page.screenshot({ path: join(shots, 'guest.png'), fullPage: true });
+
       // node detail with its history charts
       await page.click('#nav a[data-view="overview"]');
       await page.click('tr[data-node="pve-node-01"] a.node-link');
