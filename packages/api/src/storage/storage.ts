@@ -308,9 +308,7 @@ export interface Storage {
   getGuest(tenantId: string, id: string): Promise<GuestDetail | undefined>;
   listEvents(tenantId: string, filter: EventFilter): Promise<{ data: FleetEvent[]; total: number }>;
   /** everything /metrics shows for a tenant */
-  fleet(
-    tenantId: string,
-  ): Promise<{
+  fleet(tenantId: string): Promise<{
     clusters: ClusterView[];
     nodes: NodeView[];
     guests: {
