@@ -19,9 +19,11 @@ describe('nannyapi CLI against a running server', () => {
   let stop: () => void = () => undefined;
   let served: Promise<{ code: number; out: string[] }>;
   let url = '';
+  const serveOut: string[] = [];
+  const cliServeOutput = async () => ({ out: serveOut });
   before(async () => {
     const listening = new Promise<string>((resolve) => {
-      const out: string[] = [];
+      const out = serveOut;
       served = runCli(['serve'], {
         out: (l) => out.push(l),
         err: () => undefined,
@@ -40,6 +42,13 @@ describe('nannyapi CLI against a running server', () => {
     stop();
     await served;
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('serve on a fresh data dir printed the URL and the one-time admin setup secret', async () => {
+    const { out } = await cliServeOutput();
+    assert.ok(out.some((l) => l.startsWith(`nannyapi listening on ${url}`)));
+    assert.ok(out.some((l) => /^ {2}username: admin$/.test(l)));
+    assert.ok(out.some((l) => /^ {2}password: nanny_setup_\S{43}$/.test(l)));
   });
 
   test('--help lists the commands', async () => {
