@@ -136,7 +136,8 @@ export function loadConfig(env: Source, flags: Source = {}): ConfigResult {
     rateLimitIp: int('NANNYAPI_RATE_LIMIT_IP', rateLimit === 0 ? 0 : 6000, 0, 10_000_000),
     bodyLimitBytes: int('NANNYAPI_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
     retentionDays: int('NANNYAPI_RETENTION_DAYS', 30, 1, 3650),
-    accessTokenTtlSeconds: int('NANNYAPI_ACCESS_TOKEN_TTL', 3600, 60, 86400),
+    // as low as 2 s so end-to-end tests can watch an agent refresh its token
+    accessTokenTtlSeconds: int('NANNYAPI_ACCESS_TOKEN_TTL', 3600, 2, 86400),
     refreshTokenTtlDays: int('NANNYAPI_REFRESH_TOKEN_TTL_DAYS', 30, 1, 3650),
     sessionTtlHours: int('NANNYAPI_SESSION_TTL_HOURS', 12, 1, 24 * 90),
     adminUser: get('NANNYAPI_ADMIN_USER') ?? 'admin',
