@@ -312,6 +312,7 @@ test(
         ...SPEC.node,
         name: 'pve-node-02',
         node_id: 2,
+        ip: '10.0.1.11',
         cluster_name: SPEC.cluster.cluster_name,
         pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
         uptime_seconds: 120,
@@ -336,6 +337,21 @@ test(
       await page.click('tr[data-node="pve-node-03"] a.node-link');
       await page.waitForSelector('figure[data-chart="Load"] polyline');
       await page.screenshot({ path: join(shots, 'node-dark.png'), fullPage: true });
+
+      // a phone-sized window: the tables scroll sideways inside their cards, the page does not
+      await page.setViewportSize({ width: 400, height: 860 });
+      await page.click('#nav a[data-view="overview"]');
+      await page.waitForSelector('tr[data-node="pve-node-03"]');
+      await page.screenshot({ path: join(shots, 'overview-narrow.png'), fullPage: true });
+      const overflow = await page.evaluate(() => {
+        const d = (
+          globalThis as unknown as {
+            document: { documentElement: { scrollWidth: number; clientWidth: number } };
+          }
+        ).document.documentElement;
+        return d.scrollWidth - d.clientWidth;
+      });
+      assert.ok(overflow <= 1, `the page is ${overflow} px wider than the window`);
 
       await page.click('#logout');
       await page.waitForSelector('#login-form');
