@@ -33,6 +33,10 @@ test('scenario 1: a standalone node sends node, LXC and QEMU data and creates no
   assert.equal(nodes[0]!.name, node);
   assert.equal(nodes[0]!.online, 1);
   assert.deepEqual(await api.list('/api/clusters', read), [], 'a standalone node creates no cluster');
+  const sites = await api.list<Row>('/api/clusters?include_standalone=true', read);
+  assert.equal(sites.length, 1);
+  assert.equal(sites[0]!.standalone, true, 'it is its own single-node site');
+  assert.equal(sites[0]!.quorate, null, 'with no cluster info');
   for (const g of expected) {
     const row = guests.find((r) => r.vmid === g.vmid);
     assert.ok(row, `guest ${g.vmid} stored`);

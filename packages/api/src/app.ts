@@ -267,8 +267,10 @@ export async function buildApp(
     });
     app.addHook('onClose', async () => {
       if (pruneTimer) clearInterval(pruneTimer);
-      for (const stop of stops.reverse()) await stop();
+      // Drain first: reports acknowledged before the close still reach the modules' listeners
+      // (alerts) while those are running.
       await committer.drain();
+      for (const stop of stops.reverse()) await stop();
       if (ownsStorage) await storage.close();
     });
     return app;

@@ -564,7 +564,7 @@ const views = {
       return {
         async refresh() {
           const [clusters, nodes, firing, events, guests, running] = await Promise.all([
-            api('/api/clusters'),
+            api('/api/clusters?include_standalone=true'),
             api('/api/nodes'),
             api('/api/alerts?state=firing&limit=1000'),
             api('/api/events?limit=8'),
@@ -772,7 +772,7 @@ const views = {
       let clustersLoaded = false;
       refresh = async () => {
         if (!clustersLoaded) {
-          const cl = await api('/api/clusters');
+          const cl = await api('/api/clusters?include_standalone=true');
           const dups = duplicateNames(cl.data);
           for (const c of cl.data) {
             const o = h(
@@ -1027,7 +1027,7 @@ const views = {
       refresh = async () => {
         const [r, cl] = await Promise.all([
           api(`/api/alerts${qs({ state: which, limit: 200 })}`),
-          api('/api/clusters'),
+          api('/api/clusters?include_standalone=true'),
         ]);
         const names = new Map(cl.data.map((c) => [c.id, c.cluster_name]));
         if (which === 'firing') setAlertCount(r.data.length);

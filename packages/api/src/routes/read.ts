@@ -42,6 +42,11 @@ const EventQuery = Type.Object({
   until: Type.Optional(Iso('ISO-8601')),
   ...Paging,
 });
+const ClusterListQuery = Type.Object({
+  include_standalone: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]),
+  ),
+});
 const ClusterQuery = Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 64 })) });
 
 function paging(q: { limit?: string; offset?: string }) {
@@ -68,11 +73,21 @@ export async function readRoutes(
   app.get(
     '/api/clusters',
     {
-      schema: { tags: ['read'], summary: 'Clusters (and standalone nodes, `standalone: true`)' },
+      schema: {
+        tags: ['read'],
+        summary:
+          'Clusters; with `include_standalone=true` also standalone nodes (as single-node sites, `standalone: true`)',
+        querystring: ClusterListQuery,
+      },
       preHandler: read,
     },
     async (req) => {
-      return { success: true, data: await storage.listClusters(tenant(req)) };
+      const q = req.query as Static<typeof ClusterListQuery>;
+      const includeStandalone = q.include_standalone === 'true' || q.include_standalone === '1';
+      // A standalone node is its own site internally (DESIGN.md §3), but it is not a cluster: the
+      // spec's single-node scenario sends no cluster info, so by default none is listed.
+      const all = await storage.listClusters(tenant(req));
+      return { success: true, data: includeStandalone ? all : all.filter((c) => !c.standalone) };
     },
   );
   app.get(

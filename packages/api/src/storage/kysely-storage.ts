@@ -1166,6 +1166,8 @@ class JobContext {
         load_avg_1m: fields.load_avg_1m,
         uptime_seconds: fields.uptime_seconds,
       })
+      // A replayed report (spool after an outage, lost answer) is one sample, not two.
+      .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())
       .execute();
     await this.bindAgent(site.id);
 

@@ -269,6 +269,28 @@ for (const dialect of DIALECTS) {
       assert.equal(samples[1]?.uptime_seconds, 20);
     });
 
+    test('the same node report stored twice (a spool replay) is one history sample', async (t) => {
+      if (skip(t)) return;
+      const a = await agent();
+      const report = {
+        name: 'replayed',
+        cluster_fingerprint: '9'.repeat(64),
+        uptime_seconds: 5,
+        collected_at: at(7),
+      };
+      const [first] = await ok(job(a, 'node', report));
+      await ok(job(a, 'node', report));
+      await ok(job(a, 'node', { ...report, uptime_seconds: 65, collected_at: at(8) }));
+      const node = (await s.listNodes(tenant.id, { clusterId: first!.clusterId })).find(
+        (x) => x.name === 'replayed',
+      )!;
+      const samples = await s.nodeSamples(tenant.id, node.id, at(0), at(59), 100);
+      assert.deepEqual(
+        samples.map((x) => x.ts),
+        [at(7), at(8)],
+      );
+    });
+
     test('a guest missing from its node’s complete report cycle is marked gone, and comes back', async (t) => {
       if (skip(t)) return;
       const a = await agent();

@@ -12,6 +12,7 @@ import { core0001 } from './0001_core.ts';
 import { guestReports0002 } from './0002_guest_reports.ts';
 import { guestFilterIndexes0003 } from './0003_guest_filter_indexes.ts';
 import { alerts0100 } from './0100_alerts.ts';
+import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -20,4 +21,5 @@ export const MIGRATIONS: readonly Migration[] = [
   alerts0100,
   guestReports0002,
   guestFilterIndexes0003,
+  nodeSampleOnce0101,
 ];
