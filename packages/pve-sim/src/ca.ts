@@ -60,7 +60,9 @@ function caName(seed: number): Buffer {
 
 function serialOf(label: string): Buffer {
   const serial = Buffer.from(createHash('sha256').update(label).digest().subarray(0, 16));
-  serial[0] = serial[0]! & 0x7f;
+  // DER INTEGER: positive (top bit clear) and minimal (no leading zero byte), or OpenSSL rejects
+  // the certificate with 'illegal padding' — 0x40..0x7f as the first byte satisfies both.
+  serial[0] = (serial[0]! & 0x3f) | 0x40;
   return serial;
 }
 
