@@ -2,6 +2,14 @@
 import process from 'node:process';
 import { runCli } from './cli.ts';
 
+// `nannyapi … | head -n1` closes our stdout early: that is the reader's choice, not a crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 runCli(process.argv.slice(2), {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),

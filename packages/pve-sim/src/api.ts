@@ -7,6 +7,7 @@ import { guestFigures, nodeFigures } from './metrics.ts';
 import { confDigest, renderGuestConf, storagesOf } from './pmxcfs.ts';
 import { majorOf, releaseOf } from './versions.ts';
 import { CPU_FLAGS } from './proc.ts';
+import { configKeyType } from '@nanny/proxmox';
 
 export type ApiResult =
   | { ok: true; data: unknown }
@@ -14,53 +15,12 @@ export type ApiResult =
   /** the answer needs a pmxcfs that is hung: callers wait and retry */
   | { ok: 'blocked'; node: string };
 
-// Config keys whose API type is not string (pve-docs apidoc 9.1: …/lxc/{vmid}/config and
-// …/qemu/{vmid}/config returns). Integers and booleans are JSON numbers; `number` keys (cpulimit,
-// migrate_downtime) come back as JSON strings, as the Perl API sends them (FACTS.md).
-const INT_KEYS: Record<GuestKind, Set<string>> = {
-  lxc: new Set([
-    'cores',
-    'cpuunits',
-    'memory',
-    'swap',
-    'tty',
-    'console',
-    'debug',
-    'onboot',
-    'protection',
-    'template',
-    'unprivileged',
-  ]),
-  qemu: new Set([
-    'balloon',
-    'cores',
-    'cpuunits',
-    'migrate_speed',
-    'shares',
-    'smp',
-    'snaptime',
-    'sockets',
-    'vcpus',
-    'acpi',
-    'allow-ksm',
-    'autostart',
-    'ciupgrade',
-    'freeze',
-    'keephugepages',
-    'kvm',
-    'localtime',
-    'numa',
-    'onboot',
-    'protection',
-    'reboot',
-    'tablet',
-    'tdf',
-    'template',
-  ]),
-};
-
+// Config keys whose API type is integer or boolean come back as JSON numbers; `number` keys
+// (cpulimit, migrate_downtime) and the rest as JSON strings, as the Perl API sends them (FACTS.md).
+// The key table is Proxmox knowledge and lives once, in @nanny/proxmox; the conformance test checks
+// the answers against the official schema independently of it.
 export function typedValue(kind: GuestKind, key: string, raw: string): string | number {
-  if (INT_KEYS[kind].has(key) && /^-?\d+$/.test(raw)) return Number(raw);
+  if (configKeyType(kind, key) !== 'string' && /^-?\d+$/.test(raw)) return Number(raw);
   return raw;
 }
 
