@@ -265,7 +265,7 @@ async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
   const scheme = config.tlsCert ? 'https' : 'http';
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = config.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  io.out(`nannyapi listening on ${url}  (API docs: ${url}/docs)`);
+  io.out(`nannyapi listening on ${url}  (dashboard: ${url}/, API docs: ${url}/docs)`);
   io.out(`storage: ${config.databaseUrl ? 'PostgreSQL' : `SQLite ${config.sqliteFile}`}`);
   if (setup.adminCreated) {
     io.out('');
