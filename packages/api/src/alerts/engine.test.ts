@@ -371,3 +371,16 @@ test('a guest retired as gone resolves its stopped alert and leaves the state', 
   assert.equal(st.guests.size, 0);
   assert.ok(r.changed.has('g:c1\u0000100'));
 });
+
+test('a standalone node is named "standalone" in summaries, never by its internal site id', () => {
+  const st = createState();
+  const settings: AlertSettings = { rules: { rootfs_high: { sustainSeconds: 0 } } };
+  const node = { clusterId: 'site-uuid-1234', clusterName: undefined, node: 'pve-solo' };
+  const full = { rootfsUsed: 95, rootfsTotal: 100 };
+  const r = evaluate(st, fact({ t: 0, kind: 'node', ...node, ...full }), s(0), settings);
+  const again = evaluate(st, fact({ t: 60, kind: 'node', ...node, ...full }), s(60), settings);
+  const fired = [...r.events, ...again.events].find((e) => e.rule === 'rootfs_high');
+  assert.ok(fired, 'rootfs_high fired');
+  assert.match(fired.summary, /on node pve-solo \(standalone\)/);
+  assert.doesNotMatch(fired.summary, /site-uuid-1234/);
+});
