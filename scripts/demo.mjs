@@ -132,6 +132,7 @@ async function main() {
       NANNYAPI_URL: url,
       NANNYAGENT_PVE_ROOT: join(layout, node, 'etc-pve'),
       NANNYAGENT_PROC_ROOT: join(layout, node, 'proc'),
+      NANNYAGENT_HOSTS_FILE: join(layout, node, 'etc-hosts'),
       NANNYAGENT_STATE_DIR: join(dir, 'agents', node),
       NANNYAGENT_NODE: node,
       PROXMOX_INTERVAL: interval,

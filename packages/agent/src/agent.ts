@@ -43,6 +43,7 @@ export function createSource(
     ...(env ? { env } : {}),
     pveRoot: config.pveRoot,
     procRoot: config.procRoot,
+    hostsFile: config.hostsFile,
     commandTimeoutMs: config.commandTimeoutMs,
     pmxcfsTimeoutMs: config.pmxcfsTimeoutMs,
     ...counter,

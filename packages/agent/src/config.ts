@@ -32,6 +32,8 @@ export interface Config {
   source: SourceName;
   pveRoot: string;
   procRoot: string;
+  /** /etc/hosts (a standalone node's ip for the files source) */
+  hostsFile: string;
   stateDir: string;
   /** name of this node; undefined → detected (pmxcfs `.members`, `/cluster/status` local=1, hostname) */
   nodeName?: string;
@@ -139,6 +141,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   { env: 'NANNYAGENT_PVE_ROOT', flag: 'pve-root', apply: text('pveRoot') },
   { env: 'NANNYAGENT_PROC_ROOT', flag: 'proc-root', apply: text('procRoot') },
+  { env: 'NANNYAGENT_HOSTS_FILE', flag: 'hosts-file', apply: text('hostsFile') },
   { env: 'NANNYAGENT_STATE_DIR', flag: 'state-dir', apply: text('stateDir') },
   { env: 'NANNYAGENT_NODE', flag: 'node', apply: text('nodeName') },
   {
@@ -328,6 +331,7 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     source: d.source ?? 'auto',
     pveRoot: d.pveRoot ?? '/etc/pve',
     procRoot: d.procRoot ?? '/proc',
+    hostsFile: d.hostsFile ?? '/etc/hosts',
     stateDir: d.stateDir ?? '/var/lib/nannyagent',
     commandTimeoutMs: d.commandTimeoutMs ?? 30_000,
     pmxcfsTimeoutMs: d.pmxcfsTimeoutMs ?? 10_000,

@@ -186,6 +186,22 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   assert.ok(files.items.length > 3);
 });
 
+test('on a standalone node the files and pvesh sources give identical payloads, ip included', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 5, seed: 17, clock: 'frozen' });
+  const env = f.env('pve');
+  const files = await dryRun(env, ['--source', 'files']);
+  const pvesh = await dryRun(env, ['--source', 'pvesh']);
+  assert.equal(files.code, 0, files.log);
+  assert.equal(pvesh.code, 0, pvesh.log);
+  const strip = (items: typeof files.items) =>
+    items.map((i) => ({ endpoint: i.endpoint, body: { ...i.body, collected_at: undefined } }));
+  assert.deepEqual(strip(files.items), strip(pvesh.items));
+  const node = files.items[0]!.body;
+  assert.equal(node.node_id, 0);
+  assert.match(String(node.ip), /^\d+\.\d+\.\d+\.\d+$/, 'the standalone ip comes from /etc/hosts');
+});
+
 test('the api source refuses a server whose certificate does not match the pin (token never sent)', async (t) => {
   if (missing) return t.skip(missing);
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 9, clock: 'frozen' });

@@ -94,3 +94,4 @@ export {
   QEMU_DEFAULTS,
 } from './payloads.ts';
 export { unwrapEnvelope } from './envelope.ts';
+export { ipFromHostsFile } from './hosts.ts';

@@ -219,6 +219,12 @@ export function renderAll(
     }
     for (const [rel, content] of Object.entries(renderProc(n, now)))
       w.write(join(base, 'proc', rel), { content, mode: 0o444 });
+    // /etc/hosts as the PVE installer writes it: where PVE (and the agent's files source) finds
+    // the address of a standalone node, whose .members has no nodelist
+    w.write(join(base, 'etc-hosts'), {
+      content: `127.0.0.1 localhost.localdomain localhost\n${n.ip} ${n.name}.sim.lan ${n.name}\n`,
+      mode: 0o444,
+    });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

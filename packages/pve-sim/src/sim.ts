@@ -36,6 +36,8 @@ export interface NodePaths {
   bin: string;
   etcPve: string;
   proc: string;
+  /** the node's /etc/hosts */
+  hosts: string;
 }
 
 export interface Simulator {
@@ -131,7 +133,12 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
     paths(node) {
       nodeByName(readState(statePath), node);
       const d = join(root, node);
-      return { bin: join(d, 'bin'), etcPve: join(d, 'etc-pve'), proc: join(d, 'proc') };
+      return {
+        bin: join(d, 'bin'),
+        etcPve: join(d, 'etc-pve'),
+        proc: join(d, 'proc'),
+        hosts: join(d, 'etc-hosts'),
+      };
     },
     run(tool, node, args, o = {}) {
       return runTool(tool, node, args, {

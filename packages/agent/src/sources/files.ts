@@ -31,7 +31,7 @@ import {
 import { AgentError, errorText } from '../errors.ts';
 import { openPmxcfsSession } from '../host.ts';
 import { detectWithPveversion } from './detect.ts';
-import { readProcSnapshot } from './local.ts';
+import { readLocalIp, readProcSnapshot } from './local.ts';
 import type { LocalSourceOptions } from './pvesh.ts';
 import type { CycleReader, Detection, GuestConfig, Source } from './types.ts';
 
@@ -125,7 +125,14 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
         } catch {
           /* levels stay unknown ('') */
         }
-        return clusterStatusFromMembers(m, m.nodename, { levels });
+        const standaloneIp =
+          m.cluster === undefined && opts.hostsFile !== undefined
+            ? await readLocalIp(opts.hostsFile, m.nodename)
+            : undefined;
+        return clusterStatusFromMembers(m, m.nodename, {
+          levels,
+          ...(standaloneIp !== undefined ? { localIp: standaloneIp } : {}),
+        });
       };
 
       const guests = async () => {

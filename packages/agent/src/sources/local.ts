@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  ipFromHostsFile,
   parseCpuinfo,
   parseLoadavg,
   parseMeminfo,
@@ -50,4 +51,13 @@ export async function readProcSnapshot(procRoot: string, warnings: string[]): Pr
   const v = take(version === undefined ? undefined : parseProcVersion(version));
   if (v) snap.kernel = v;
   return snap;
+}
+
+/**
+ * A standalone node's address as PVE gives it in /cluster/status: resolved from the node name via
+ * /etc/hosts (NANNYAGENT_HOSTS_FILE), since a standalone .members file has no nodelist.
+ */
+export async function readLocalIp(hostsFile: string, node: string): Promise<string | undefined> {
+  const text = await tryRead(hostsFile);
+  return text === undefined ? undefined : ipFromHostsFile(text, node);
 }

@@ -16,6 +16,8 @@ import type { CycleReader, Detection, Params, Source } from './types.ts';
 export interface LocalSourceOptions extends SpawnCounter {
   pveRoot: string;
   procRoot: string;
+  /** /etc/hosts: where the files source finds a standalone node's ip */
+  hostsFile?: string;
   commandTimeoutMs: number;
   pmxcfsTimeoutMs: number;
   /** environment of the spawned tools (PATH finds pvesh/pveversion) */

@@ -40,6 +40,7 @@ export function makeSim(
         NANNYAGENT_CONFIG: '/dev/null',
         NANNYAGENT_PVE_ROOT: p.etcPve,
         NANNYAGENT_PROC_ROOT: p.proc,
+        NANNYAGENT_HOSTS_FILE: p.hosts,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,
