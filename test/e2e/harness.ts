@@ -50,7 +50,8 @@ export function tempDir(t: TestContext, prefix: string): string {
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
+  // generous: CI runs several suites at once on two cores; a passing wait returns early anyway
+  timeoutMs = 45_000,
   everyMs = 150,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
