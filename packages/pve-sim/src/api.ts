@@ -228,38 +228,8 @@ function nodeStatus(n: NodeState, now: number): unknown {
   };
 }
 
-function guestList(state: SimState, n: NodeState, kind: GuestKind, now: number): unknown[] {
-  return state.guests
-    .filter((g) => g.node === n.name && g.kind === kind)
-    .sort((a, b) => a.vmid - b.vmid)
-    .map((g) => {
-      const f = guestFigures(g, n.cpus, now);
-      const e: Record<string, unknown> = {
-        vmid: g.vmid,
-        name: guestName(g),
-        status: g.status,
-        uptime: f.uptime,
-        cpus: f.maxcpu,
-        cpu: f.cpu,
-        maxmem: f.maxmem,
-        mem: f.mem,
-        maxdisk: f.maxdisk,
-        disk: f.disk,
-        netin: f.netin,
-        netout: f.netout,
-        diskread: f.diskread,
-        diskwrite: f.diskwrite,
-      };
-      if (kind === 'lxc') Object.assign(e, { type: 'lxc', maxswap: f.maxswap, swap: 0 });
-      if (g.config.tags !== undefined) e.tags = g.config.tags;
-      if (g.config.lock !== undefined) e.lock = g.config.lock;
-      if (g.config.template === '1') e.template = 1;
-      if (g.status === 'running') e.pid = 1000 + g.vmid;
-      return e;
-    });
-}
-
-function guestStatusCurrent(g: GuestState, n: NodeState, now: number): unknown {
+/** The figures both guest answers (the node's guest list and status/current) share. */
+function guestFigureFields(g: GuestState, n: NodeState, now: number): Record<string, unknown> {
   const f = guestFigures(g, n.cpus, now);
   const e: Record<string, unknown> = {
     vmid: g.vmid,
@@ -276,13 +246,29 @@ function guestStatusCurrent(g: GuestState, n: NodeState, now: number): unknown {
     netout: f.netout,
     diskread: f.diskread,
     diskwrite: f.diskwrite,
-    ha: { managed: 0 },
   };
+  if (g.kind === 'lxc') Object.assign(e, { type: 'lxc', maxswap: f.maxswap, swap: 0 });
   if (g.config.tags !== undefined) e.tags = g.config.tags;
   if (g.config.template === '1') e.template = 1;
   if (g.status === 'running') e.pid = 1000 + g.vmid;
-  if (g.kind === 'lxc') Object.assign(e, { type: 'lxc', maxswap: f.maxswap, swap: 0 });
-  else {
+  return e;
+}
+
+function guestList(state: SimState, n: NodeState, kind: GuestKind, now: number): unknown[] {
+  return state.guests
+    .filter((g) => g.node === n.name && g.kind === kind)
+    .sort((a, b) => a.vmid - b.vmid)
+    .map((g) => {
+      const e = guestFigureFields(g, n, now);
+      if (g.config.lock !== undefined) e.lock = g.config.lock;
+      return e;
+    });
+}
+
+function guestStatusCurrent(g: GuestState, n: NodeState, now: number): unknown {
+  const e = guestFigureFields(g, n, now);
+  e.ha = { managed: 0 };
+  if (g.kind === 'qemu') {
     e.qmpstatus = g.status;
     if (g.config.agent?.startsWith('1')) e.agent = 1;
   }
