@@ -80,67 +80,67 @@ export const httpRequest: HttpClient = async (req) => {
       throw new AgentError('AGENT_HTTP', `${req.method} ${u.origin}: ${(e as Error).message}`, { cause: e });
     }
   }
+  return exchange(req, u, {
+    // With a pinned socket there must be no agent: ClientRequest only calls createConnection
+    // when agent is undefined (`agent: false` would build a fresh, verifying Agent).
+    ...(socket ? { createConnection: () => socket } : { agent: false }),
+    ...(isHttps && !socket && req.tls.ca ? { ca: req.tls.ca } : {}),
+  });
+};
+
+/**
+ * One request/response over http or https with the given connection options: a deadline for the
+ * whole exchange, a cap on the answer's size, and every failure as an AgentError naming the URL.
+ */
+function exchange(req: HttpRequest, u: URL, connection: https.RequestOptions): Promise<HttpResponse> {
   return new Promise<HttpResponse>((resolve, reject) => {
     const headers: Record<string, string> = { ...req.headers };
     if (req.body !== undefined) {
       headers['content-type'] ??= 'application/json';
       headers['content-length'] = String(Buffer.byteLength(req.body));
     }
-    const options: https.RequestOptions = {
-      method: req.method,
-      headers,
-      // With a pinned socket there must be no agent: ClientRequest only calls createConnection
-      // when agent is undefined (`agent: false` would build a fresh, verifying Agent).
-      ...(socket ? { createConnection: () => socket } : { agent: false }),
-      ...(isHttps && !socket && req.tls.ca ? { ca: req.tls.ca } : {}),
-    };
-    const r = (isHttps ? https : http).request(u, options, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (b: Buffer) => {
-        size += b.length;
-        if (size > MAX_RESPONSE) {
-          r.destroy(new AgentError('AGENT_HTTP', 'response too large'));
-          return;
-        }
-        chunks.push(b);
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
+    const where = `${req.method} ${u.origin}${u.pathname}`;
+    const failed = (e: Error) =>
+      e instanceof AgentError ? e : new AgentError('AGENT_HTTP', `${where}: ${e.message}`, { cause: e });
+    const r = (u.protocol === 'https:' ? https : http).request(
+      u,
+      { method: req.method, headers, ...connection },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (b: Buffer) => {
+          size += b.length;
+          if (size > MAX_RESPONSE) {
+            r.destroy(new AgentError('AGENT_HTTP', `${where}: response too large`));
+            return;
+          }
+          chunks.push(b);
         });
-      });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(
-          new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, { cause: e }),
-        );
-      });
-    });
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text: Buffer.concat(chunks).toString('utf8'),
+          });
+        });
+        res.on('error', (e) => {
+          clearTimeout(timer);
+          reject(failed(e));
+        });
+      },
+    );
     const timer = setTimeout(
-      () =>
-        r.destroy(
-          new AgentError(
-            'AGENT_TIMEOUT',
-            `${req.method} ${u.origin}${u.pathname}: no answer within ${req.timeoutMs} ms`,
-          ),
-        ),
+      () => r.destroy(new AgentError('AGENT_TIMEOUT', `${where}: no answer within ${req.timeoutMs} ms`)),
       req.timeoutMs,
     );
     r.on('error', (e) => {
       clearTimeout(timer);
-      if (e instanceof AgentError) reject(e);
-      else
-        reject(
-          new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, { cause: e }),
-        );
+      reject(failed(e));
     });
     r.end(req.body);
   });
-};
+}
 
 /**
  * A client that keeps connections open (per origin) until `close()`: the `api` source makes one
@@ -186,58 +186,7 @@ export function createPooledClient(): HttpClient & { close(): void } {
   };
   const client = (req: HttpRequest): Promise<HttpResponse> => {
     const u = new URL(req.url);
-    return new Promise<HttpResponse>((resolve, reject) => {
-      const headers: Record<string, string> = { ...req.headers };
-      if (req.body !== undefined) {
-        headers['content-type'] ??= 'application/json';
-        headers['content-length'] = String(Buffer.byteLength(req.body));
-      }
-      const r = (u.protocol === 'https:' ? https : http).request(
-        u,
-        { method: req.method, headers, agent: agentFor(u, req.tls) },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (b: Buffer) => chunks.push(b));
-          res.on('end', () => {
-            clearTimeout(timer);
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            });
-          });
-          res.on('error', (e) => {
-            clearTimeout(timer);
-            reject(
-              new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, {
-                cause: e,
-              }),
-            );
-          });
-        },
-      );
-      const timer = setTimeout(
-        () =>
-          r.destroy(
-            new AgentError(
-              'AGENT_TIMEOUT',
-              `${req.method} ${u.origin}${u.pathname}: no answer within ${req.timeoutMs} ms`,
-            ),
-          ),
-        req.timeoutMs,
-      );
-      r.on('error', (e) => {
-        clearTimeout(timer);
-        if (e instanceof AgentError) reject(e);
-        else
-          reject(
-            new AgentError('AGENT_HTTP', `${req.method} ${u.origin}${u.pathname}: ${e.message}`, {
-              cause: e,
-            }),
-          );
-      });
-      r.end(req.body);
-    });
+    return exchange(req, u, { agent: agentFor(u, req.tls) });
   };
   return Object.assign(client, {
     close() {
