@@ -164,18 +164,9 @@ export interface EngineState {
 
 export type AlertEventType = 'fire' | 'resolve' | 'notice';
 
-export interface AlertEvent {
+/** What changed about an alert: the alert's fields plus the kind of change and its time. */
+export interface AlertEvent extends ActiveAlert {
   type: AlertEventType;
-  /** dedup key: one firing alert per key at a time */
-  key: string;
-  rule: RuleId;
-  severity: Severity;
-  summary: string;
-  clusterId: string;
-  clusterName?: string | undefined;
-  node?: string | undefined;
-  vmid?: number | undefined;
-  startedAt: number;
   /** when this event happened (resolve time for a resolve) */
   at: number;
 }

@@ -1,17 +1,10 @@
 /** Builds the channel-neutral notification from an alert and the event that changed it. */
-import type { RuleId, Severity } from '../alerts/types.ts';
+import type { ActiveAlert, Severity } from '../alerts/types.ts';
 import type { Notification, NotificationState } from './types.ts';
 
-export interface AlertLike {
+/** A stored alert as notifications see it: the engine's fields, its id instead of the dedup key. */
+export interface AlertLike extends Omit<ActiveAlert, 'key'> {
   id: string;
-  rule: RuleId;
-  severity: Severity;
-  summary: string;
-  clusterId: string;
-  clusterName?: string | undefined;
-  node?: string | undefined;
-  vmid?: number | undefined;
-  startedAt: number;
   resolvedAt?: number | undefined;
 }
 
