@@ -1,5 +1,6 @@
 /** Row types of the core tables (migration 0001_core). Timestamps are ISO-8601 UTC strings; flags are 0/1. */
 import type { Generated } from 'kysely';
+import type { Agent } from './storage.ts';
 
 export interface MetaTable {
   key: string;
@@ -46,20 +47,8 @@ export interface EnrollmentTokenTable {
   created_at: string;
   revoked_at: string | null;
 }
-export interface AgentTable {
-  id: string;
-  tenant_id: string;
-  hostname: string;
-  cluster_name: string | null;
-  cluster_fingerprint: string | null;
-  agent_version: string | null;
-  pve_version: string | null;
-  token_version: number;
-  revoked_at: string | null;
-  created_at: string;
-  last_seen_at: string | null;
-  cluster_id: string | null;
-}
+/** The agents table holds exactly the domain record. */
+export type AgentTable = Agent;
 export interface RefreshTokenTable {
   token_hash: string;
   agent_id: string;
