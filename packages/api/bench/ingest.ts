@@ -24,7 +24,7 @@ import { loadConfig } from '../src/config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from '../src/auth/tokens.ts';
 import type { ApiModule } from '../src/modules.ts';
 import type { IngestJob } from '../src/storage/storage.ts';
-import { SPEC } from '../src/test-helpers.ts';
+import { SPEC } from '../src/testing.ts';
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);

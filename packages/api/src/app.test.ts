@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestApp, SPEC, type TestApp } from './test-helpers.ts';
-import { DIALECTS } from './storage/dialects.test-support.ts';
+import { makeTestApp, SPEC, type TestApp } from './testing.ts';
+import { DIALECTS } from './storage/testing.ts';
 import type { IngestRecord } from './ingest/listeners.ts';
 
 describe('read API', () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli.ts';
-import { SPEC } from './test-helpers.ts';
+import { SPEC } from './testing.ts';
 
 async function cli(args: string[], env: Record<string, string>) {
   const out: string[] = [];

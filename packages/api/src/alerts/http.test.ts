@@ -8,7 +8,7 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeTestApp, type TestApp } from '../test-helpers.ts';
+import { makeTestApp, type TestApp } from '../testing.ts';
 import { startHttpReceiver, type HttpReceiver } from '../notify/testing.ts';
 import type { Notification } from '../notify/types.ts';
 import { alertServiceOf } from './module.ts';

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTestApp, SPEC, type TestApp } from '../test-helpers.ts';
+import { makeTestApp, SPEC, type TestApp } from '../testing.ts';
 import { verifyJwt, signJwt, hashPassword, verifyPassword } from './tokens.ts';
 
 describe('agent registration, refresh and revocation', () => {

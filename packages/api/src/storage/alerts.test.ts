@@ -1,7 +1,7 @@
 /** The alert store on every dialect: idempotent evaluation batches, the delivery queue's claim. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DIALECTS } from './dialects.test-support.ts';
+import { DIALECTS } from './testing.ts';
 import { createAlertStore, type AlertRow, type NewDelivery } from './alerts.ts';
 import type { Notification } from '../notify/types.ts';
 

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PayloadKind } from '@nanny/schema';
-import { DIALECTS } from './dialects.test-support.ts';
+import { DIALECTS } from './testing.ts';
 import type { Agent, IngestApplied, IngestJob, Storage, Tenant } from './storage.ts';
 
 const FP_A = 'a'.repeat(64);
