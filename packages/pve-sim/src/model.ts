@@ -130,12 +130,6 @@ export function nodeByName(state: SimState, name: string): NodeState {
   return n;
 }
 
-export function guestById(state: SimState, vmid: number): GuestState {
-  const g = state.guests.find((x) => x.vmid === vmid);
-  if (!g) throw new Error(`unknown guest ${vmid}`);
-  return g;
-}
-
 export function clusterNodes(state: SimState, clusterId: string): NodeState[] {
   return state.nodes.filter((n) => n.clusterId === clusterId);
 }

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { SPEC, makeTestApp, type TestApp } from '../../api/src/testing.ts';
+import { SPEC, makeTestApp, type TestApp } from '@nanny/api/testing';
 
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'correct-horse-battery';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Fastify from 'fastify';
 import { CSP, webAssetsDir, webRoutes } from './index.ts';
 // The web package is tested inside the real API (its module list includes the dashboard).
-import { makeTestApp, type TestApp } from '../../api/src/testing.ts';
+import { makeTestApp, type TestApp } from '@nanny/api/testing';
 
 describe('webAssetsDir', () => {
   test('finds public/ beside src/ when run from the sources', () => {

@@ -5,5 +5,5 @@
  */
 export { createApiSource } from './api.ts';
 export { createFilesSource } from './files.ts';
-export { createPveshSource, pveshArgs } from './pvesh.ts';
-export type { CycleReader, Detection, GuestConfig, Source } from './types.ts';
+export { createPveshSource } from './pvesh.ts';
+export type { Source } from './types.ts';
