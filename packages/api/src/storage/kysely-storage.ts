@@ -34,7 +34,7 @@ import {
   normalizeTags,
   type ConfigMap,
   type EventDraft,
-} from '../ingest/derive.ts';
+} from '../domain/derive.ts';
 
 type Db = Kysely<CoreDatabase>;
 type Trx = Transaction<CoreDatabase>;
