@@ -1,14 +1,15 @@
 /** Ingest, cluster part: a cluster report updates its cluster and the members it lists. */
 import { randomUUID } from 'node:crypto';
 import { clusterEvents, nodeEvents } from '../domain/derive.ts';
-import { bindAgent, siteKey } from './ingest-site.ts';
+import { siteKey } from '../domain/site.ts';
+import { bindAgent } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
 import type { IngestApplied } from './storage.ts';
 
 export async function applyCluster(c: JobContext): Promise<IngestApplied> {
   const p = c.p;
   const name = String(p['cluster_name']);
-  const k = siteKey(c, name);
+  const k = siteKey(c.job.kind, c.p, c.agent, name);
   if ('boundId' in k) throw new Error('unreachable: a cluster report always names its cluster');
   const before = await c.trx
     .selectFrom('clusters')

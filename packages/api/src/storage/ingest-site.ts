@@ -1,38 +1,13 @@
 /**
- * Ingest, site and identity part: which cluster ("site") and node a report belongs to, created on
- * first sight. DESIGN.md §3.
+ * Ingest, site and identity part: the cluster ("site") and node a report belongs to, created on
+ * first sight. Which site that is, is a domain rule (domain/site.ts, DESIGN.md §3).
  */
 import { randomUUID } from 'node:crypto';
-import { emptyNode, str, type JobContext, type Site } from './ingest-context.ts';
-
-/**
- * Which cluster ("site") a report belongs to, DESIGN.md §3: the fingerprint, else the cluster
- * name, else the cluster this agent last reported, else what it said at registration, else the
- * agent itself is a standalone node. Never the literal `cluster_id` ("cluster" on every PVE).
- */
-export function siteKey(
-  c: JobContext,
-  nodeName: string,
-): { key: string; name: string; clustered: boolean } | { boundId: string } {
-  const fp = str(c.p['cluster_fingerprint']);
-  const cname = str(c.p['cluster_name']);
-  const clusterKind = c.job.kind === 'cluster';
-  if (fp) return { key: `fp:${fp}`, name: cname ?? nodeName, clustered: clusterKind || cname !== null };
-  if (cname) return { key: `name:${cname}`, name: cname, clustered: true };
-  if (c.agent.cluster_id) return { boundId: c.agent.cluster_id };
-  if (c.agent.cluster_fingerprint)
-    return {
-      key: `fp:${c.agent.cluster_fingerprint}`,
-      name: c.agent.cluster_name ?? nodeName,
-      clustered: c.agent.cluster_name !== null,
-    };
-  if (c.agent.cluster_name)
-    return { key: `name:${c.agent.cluster_name}`, name: c.agent.cluster_name, clustered: true };
-  return { key: `agent:${c.agent.id}`, name: nodeName, clustered: false };
-}
+import { siteKey } from '../domain/site.ts';
+import { emptyNode, type JobContext, type Site } from './ingest-context.ts';
 
 export async function siteOf(c: JobContext, nodeName: string, touch: boolean): Promise<Site> {
-  const k = siteKey(c, nodeName);
+  const k = siteKey(c.job.kind, c.p, c.agent, nodeName);
   if ('boundId' in k) return { id: k.boundId, name: '' };
   const cacheKey = `${c.job.tenantId}|${k.key}`;
   if (!touch) {
