@@ -47,15 +47,26 @@ async function latency(rounds: number) {
     const addr = app.server.address();
     const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
     const storage = app.nanny.storage;
-    const tenant = await storage.ensureTenant('default');
+    const tenant = await storage.ensureTenant('default', new Date().toISOString());
     const pat = newToken(TOKEN_PREFIX.personal);
     await storage.createApiToken(
-      { tenant_id: tenant.id, user_id: null, name: 'bench', scope: 'write' },
+      {
+        tenant_id: tenant.id,
+        user_id: null,
+        name: 'bench',
+        scope: 'write',
+        created_at: new Date().toISOString(),
+      },
       hashToken(pat),
     );
     const enrollment = newToken(TOKEN_PREFIX.enrollment);
     await storage.createEnrollmentToken(
-      { tenant_id: tenant.id, max_uses: 1, expires_at: new Date(Date.now() + 3600_000).toISOString() },
+      {
+        tenant_id: tenant.id,
+        max_uses: 1,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        created_at: new Date().toISOString(),
+      },
       hashToken(enrollment),
     );
     const post = (path: string, token: string, body: unknown) =>

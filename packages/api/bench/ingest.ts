@@ -85,10 +85,15 @@ async function childReal(dataDir: string) {
   };
   const app = await buildApp(config, { modules: [bench] });
   const storage = app.nanny.storage;
-  const tenant = await storage.ensureTenant('default');
+  const tenant = await storage.ensureTenant('default', new Date().toISOString());
   const enroll = newToken(TOKEN_PREFIX.enrollment);
   await storage.createEnrollmentToken(
-    { tenant_id: tenant.id, max_uses: 1, expires_at: new Date(Date.now() + 3600_000).toISOString() },
+    {
+      tenant_id: tenant.id,
+      max_uses: 1,
+      expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      created_at: new Date().toISOString(),
+    },
     hashToken(enroll),
   );
   const reg = await app.inject({
@@ -100,7 +105,13 @@ async function childReal(dataDir: string) {
   agent = { id: agent_id, tenant: tenant.id, version: 1 };
   const pat = newToken(TOKEN_PREFIX.personal);
   await storage.createApiToken(
-    { tenant_id: tenant.id, user_id: null, name: 'bench', scope: 'read' },
+    {
+      tenant_id: tenant.id,
+      user_id: null,
+      name: 'bench',
+      scope: 'read',
+      created_at: new Date().toISOString(),
+    },
     hashToken(pat),
   );
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -88,7 +88,7 @@ describe('tenant isolation over HTTP', () => {
   let t: TestApp;
   before(async () => {
     t = await makeTestApp();
-    await t.storage.createTenant('acme');
+    await t.storage.createTenant('acme', new Date().toISOString());
   });
   after(async () => t.app.close());
 

@@ -69,8 +69,12 @@ declare module 'fastify' {
 }
 
 /** Creates the default organisation and, on a fresh database, the first admin. */
-export async function bootstrap(storage: Storage, config: Readonly<ApiConfig>): Promise<SetupInfo> {
-  const tenant = await storage.ensureTenant('default');
+export async function bootstrap(
+  storage: Storage,
+  config: Readonly<ApiConfig>,
+  now: string,
+): Promise<SetupInfo> {
+  const tenant = await storage.ensureTenant('default', now);
   if ((await storage.countUsers()) > 0) return { adminCreated: false, username: config.adminUser };
   const generated = config.adminPassword === undefined ? newToken(TOKEN_PREFIX.setup) : undefined;
   try {
@@ -79,6 +83,7 @@ export async function bootstrap(storage: Storage, config: Readonly<ApiConfig>): 
       username: config.adminUser,
       password_hash: await hashPassword(config.adminPassword ?? generated!),
       role: 'admin',
+      created_at: now,
     });
   } catch (err) {
     // Another replica or a concurrent CLI created the admin first: that is fine.
@@ -113,7 +118,7 @@ export async function buildApp(
     },
   });
   try {
-    const setup = await bootstrap(storage, config);
+    const setup = await bootstrap(storage, config, now().toISOString());
     const jwtSecret = await storage.secret('jwt_secret', () => randomBytes(32).toString('hex'));
     const auth = createAuth({
       storage,

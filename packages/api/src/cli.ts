@@ -78,9 +78,10 @@ function opts(args: string[], booleans: string[] = []) {
   return { named, positional, errors };
 }
 
-async function tenantId(storage: Storage, org: string | undefined): Promise<string> {
+async function tenantId(storage: Storage, org: string | undefined, now: string): Promise<string> {
   const name = org ?? 'default';
-  const t = name === 'default' ? await storage.ensureTenant('default') : await storage.tenantByName(name);
+  const t =
+    name === 'default' ? await storage.ensureTenant('default', now) : await storage.tenantByName(name);
   if (!t) throw new CliError(`no organisation named "${name}" (create it with: nannyapi org create ${name})`);
   return t.id;
 }
@@ -161,7 +162,7 @@ async function builtin(
       if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name))
         throw new CliError('usage: nannyapi org create NAME (letters, digits, . _ -)');
       if (await storage.tenantByName(name)) throw new CliError(`organisation "${name}" exists already`);
-      const t = await storage.createTenant(name);
+      const t = await storage.createTenant(name, ctx.now().toISOString());
       out(`created organisation ${t.name}`);
       out(t.id);
       return 0;
@@ -175,11 +176,11 @@ async function builtin(
       if (!Number.isInteger(uses) || uses < 1) throw new CliError('--uses: a positive integer');
       const ttl = parseDuration(o.named['ttl'] ?? '24h');
       if (ttl === null) throw new CliError('--ttl: e.g. 30m, 24h, 7d');
-      const tid = await tenantId(storage, o.named['org']);
+      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
       const secret = newToken(TOKEN_PREFIX.enrollment);
       const expires = new Date(ctx.now().getTime() + ttl).toISOString();
       await storage.createEnrollmentToken(
-        { tenant_id: tid, max_uses: uses, expires_at: expires },
+        { tenant_id: tid, max_uses: uses, expires_at: expires, created_at: ctx.now().toISOString() },
         hashToken(secret),
       );
       out(
@@ -195,9 +196,13 @@ async function builtin(
         throw new CliError('usage: nannyapi token create --name NAME [--scope read|write] [--org NAME]');
       const scope = o.named['scope'] ?? 'read';
       if (scope !== 'read' && scope !== 'write') throw new CliError('--scope: read or write');
-      const tid = await tenantId(storage, o.named['org']);
+      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
       const secret = newToken(TOKEN_PREFIX.personal);
-      await storage.createApiToken({ tenant_id: tid, user_id: null, name, scope }, hashToken(secret));
+      const created_at = ctx.now().toISOString();
+      await storage.createApiToken(
+        { tenant_id: tid, user_id: null, name, scope, created_at },
+        hashToken(secret),
+      );
       out(
         `personal API token "${name}" (${scope}) for organisation ${o.named['org'] ?? 'default'}; send it as "Authorization: Bearer <token>"`,
       );
@@ -209,13 +214,14 @@ async function builtin(
       if (!name || !/^[A-Za-z0-9._@-]{1,128}$/.test(name))
         throw new CliError('usage: nannyapi user create NAME [--org NAME] [--admin]');
       if (await storage.userByName(name)) throw new CliError(`user "${name}" exists already`);
-      const tid = await tenantId(storage, o.named['org']);
+      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
       const password = newToken('');
       await storage.createUser({
         tenant_id: tid,
         username: name,
         password_hash: await hashPassword(password),
         role: o.named['admin'] ? 'admin' : 'user',
+        created_at: ctx.now().toISOString(),
       });
       out(
         `created ${o.named['admin'] ? 'admin ' : ''}user ${name} in organisation ${o.named['org'] ?? 'default'}; password:`,
@@ -234,7 +240,9 @@ async function builtin(
       return 0;
     }
     case 'agent list': {
-      const tid = o.named['org'] ? await tenantId(storage, o.named['org']) : undefined;
+      const tid = o.named['org']
+        ? await tenantId(storage, o.named['org'], ctx.now().toISOString())
+        : undefined;
       const agents = await storage.listAgents(tid);
       if (agents.length === 0) out('no agents registered');
       for (const a of agents)

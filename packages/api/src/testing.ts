@@ -34,7 +34,7 @@ export async function makeTestApp(
 ): Promise<TestApp> {
   const app = await buildApp(testConfig(overrides), opts);
   const storage = app.nanny.storage;
-  const tenantOf = async (org = 'default') => (await storage.ensureTenant(org)).id;
+  const tenantOf = async (org = 'default') => (await storage.ensureTenant(org, new Date().toISOString())).id;
   const t: TestApp = {
     app,
     storage,
@@ -45,6 +45,7 @@ export async function makeTestApp(
           tenant_id: await tenantOf(org),
           max_uses: uses,
           expires_at: new Date(Date.now() + 3600_000).toISOString(),
+          created_at: new Date().toISOString(),
         },
         hashToken(secret),
       );
@@ -64,7 +65,13 @@ export async function makeTestApp(
     async pat(scope = 'read', org) {
       const secret = newToken(TOKEN_PREFIX.personal);
       await storage.createApiToken(
-        { tenant_id: await tenantOf(org), user_id: null, name: 'test', scope },
+        {
+          tenant_id: await tenantOf(org),
+          user_id: null,
+          name: 'test',
+          scope,
+          created_at: new Date().toISOString(),
+        },
         hashToken(secret),
       );
       return secret;

@@ -11,7 +11,7 @@ let storage: Storage;
 let hook: HttpReceiver;
 before(async () => {
   storage = await createKyselyStorage({ sqliteFile: ':memory:' });
-  await storage.ensureTenant('default');
+  await storage.ensureTenant('default', new Date().toISOString());
   hook = await startHttpReceiver();
 });
 after(async () => {

@@ -56,7 +56,9 @@ async function run(args: string[], cli: CliContext): Promise<number> {
   const org = typeof flags.org === 'string' ? flags.org : 'default';
   // The server creates the "default" organisation at its first start; the CLI may run before that.
   const tenant =
-    org === 'default' ? await cli.storage.ensureTenant(org) : await cli.storage.tenantByName(org);
+    org === 'default'
+      ? await cli.storage.ensureTenant(org, cli.now().toISOString())
+      : await cli.storage.tenantByName(org);
   if (!tenant) {
     cli.err(`no organisation named "${org}"`);
     return 1;

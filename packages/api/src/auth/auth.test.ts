@@ -165,7 +165,9 @@ describe('users, sessions and personal tokens', () => {
     });
     const { refresh_token } = r.json();
     const dump = JSON.stringify([
-      await t.storage.listEnrollmentTokens((await t.storage.ensureTenant('default')).id),
+      await t.storage.listEnrollmentTokens(
+        (await t.storage.ensureTenant('default', new Date().toISOString())).id,
+      ),
       await t.storage.listAgents(),
     ]);
     assert.equal(dump.includes(enrollment_token), false);

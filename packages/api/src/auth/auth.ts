@@ -176,6 +176,7 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
         agentId: agent.id,
         tenantId: agent.tenant_id,
         tokenVersion: agent.token_version,
+        createdAt: now().toISOString(),
         expiresAt: new Date(now().getTime() + opts.refreshTokenTtlDays * 86400_000).toISOString(),
       });
       return {

@@ -35,6 +35,7 @@ export async function agentRoutes(
         cluster_fingerprint: body.cluster_fingerprint ?? null,
         agent_version: body.agent_version ?? null,
         pve_version: body.pve_version ?? null,
+        created_at: now().toISOString(),
       });
       req.log.info({ agent_id: agent.id, hostname: agent.hostname }, 'agent registered');
       return auth.issueAgentTokens(agent);

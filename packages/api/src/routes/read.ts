@@ -160,6 +160,7 @@ export async function readRoutes(
         includeGone: q.include_gone === 'true' || q.include_gone === '1',
         limit,
         offset,
+        now: deps.now().toISOString(),
       });
       return { success: true, data: r.data, total: r.total, limit, offset };
     },

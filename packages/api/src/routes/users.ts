@@ -59,6 +59,7 @@ export async function userRoutes(
         user_id: user.id,
         tenant_id: user.tenant_id,
         expires_at: expires.toISOString(),
+        created_at: now().toISOString(),
       });
       // SameSite=Strict: the browser never sends it on cross-site requests, which is the CSRF defence.
       reply.setCookie(SESSION_COOKIE, sid, {
@@ -137,6 +138,7 @@ export async function userRoutes(
           user_id: p.kind === 'user' ? p.userId : null,
           name: body.name,
           scope: body.scope ?? 'read',
+          created_at: now().toISOString(),
         },
         hashToken(secret),
       );
@@ -180,6 +182,7 @@ export async function userRoutes(
           tenant_id: auth.principal(req).tenantId,
           max_uses: body.uses ?? 1,
           expires_at: new Date(now().getTime() + ttl).toISOString(),
+          created_at: now().toISOString(),
         },
         hashToken(secret),
       );

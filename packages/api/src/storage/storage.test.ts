@@ -21,8 +21,8 @@ for (const dialect of DIALECTS) {
       opened = await dialect.open();
       if (!opened) return;
       s = opened.storage;
-      tenant = await s.ensureTenant('default');
-      other = await s.createTenant('other');
+      tenant = await s.ensureTenant('default', new Date().toISOString());
+      other = await s.createTenant('other', new Date().toISOString());
     });
     after(async () => opened?.cleanup());
 
@@ -42,6 +42,7 @@ for (const dialect of DIALECTS) {
         cluster_fingerprint: null,
         agent_version: null,
         pve_version: null,
+        created_at: new Date().toISOString(),
         ...extra,
       });
     const job = (
@@ -359,7 +360,7 @@ for (const dialect of DIALECTS) {
 
     test('guest filters and paging', async (t) => {
       if (skip(t)) return;
-      const a = await agent(await s.createTenant(`filters-${dialect.name}`));
+      const a = await agent(await s.createTenant(`filters-${dialect.name}`, new Date().toISOString()));
       const tid = a.tenant_id;
       const cl = { cluster_name: 'flt' };
       for (let i = 1; i <= 25; i++)
@@ -400,13 +401,23 @@ for (const dialect of DIALECTS) {
       if (skip(t)) return;
       const now = new Date().toISOString();
       await s.createEnrollmentToken(
-        { tenant_id: tenant.id, max_uses: 2, expires_at: new Date(Date.now() + 60_000).toISOString() },
+        {
+          tenant_id: tenant.id,
+          max_uses: 2,
+          expires_at: new Date(Date.now() + 60_000).toISOString(),
+          created_at: now,
+        },
         'h-two',
       );
       const r = await Promise.all([1, 2, 3].map(() => s.consumeEnrollmentToken('h-two', now)));
       assert.equal(r.filter(Boolean).length, 2);
       await s.createEnrollmentToken(
-        { tenant_id: tenant.id, max_uses: 5, expires_at: new Date(Date.now() - 1000).toISOString() },
+        {
+          tenant_id: tenant.id,
+          max_uses: 5,
+          expires_at: new Date(Date.now() - 1000).toISOString(),
+          created_at: now,
+        },
         'h-old',
       );
       assert.equal(await s.consumeEnrollmentToken('h-old', now), undefined);
@@ -422,6 +433,7 @@ for (const dialect of DIALECTS) {
         agentId: a.id,
         tenantId: tenant.id,
         tokenVersion: 1,
+        createdAt: now,
         expiresAt: exp,
       });
       assert.equal((await s.useRefreshToken('rt1', now)).kind, 'ok');
@@ -430,6 +442,7 @@ for (const dialect of DIALECTS) {
         agentId: a.id,
         tenantId: tenant.id,
         tokenVersion: 1,
+        createdAt: now,
         expiresAt: exp,
       });
       assert.equal((await s.useRefreshToken('rt1', now)).kind, 'reused');
@@ -439,7 +452,7 @@ for (const dialect of DIALECTS) {
 
     test('retention prunes old history and keeps the latest config version', async (t) => {
       if (skip(t)) return;
-      const a = await agent(await s.createTenant(`prune-${dialect.name}`));
+      const a = await agent(await s.createTenant(`prune-${dialect.name}`, new Date().toISOString()));
       const cl = { cluster_name: 'pr' };
       await ok(job(a, 'node', { ...cl, name: 'p1' }, at(0)));
       await ok(job(a, 'lxc', { ...cl, vmid: 1, node: 'p1', status: 'running', config: { a: 1 } }, at(1)));

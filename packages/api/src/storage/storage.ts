@@ -1,6 +1,7 @@
 /**
- * The `Storage` interface: every domain operation the API needs, and nothing SQL-shaped.
- * One Kysely implementation (kysely-storage.ts) serves SQLite and PostgreSQL.
+ * The `Storage` interface: every domain operation the API needs, and nothing SQL-shaped. It is the
+ * intersection of one interface per slice (accounts, agents, ingest, reads, retention, core); each
+ * slice has its own file, and kysely-storage.ts puts them together for SQLite and PostgreSQL.
  *
  * Modules with their own tables (alerts, notifications) put their SQL in `storage/<module>*.ts`
  * as a factory `(db: StorageHandle) => TheirStore` and call `storage.extend(factory)`: only
@@ -197,6 +198,11 @@ export interface GuestFilter {
   includeGone?: boolean;
   limit: number;
   offset: number;
+  /**
+   * when the list is asked for: lets the total be reused for a few seconds (COUNT(*) over a big
+   * fleet costs more than the page). Without it the total is counted every time.
+   */
+  now?: string;
 }
 export interface EventFilter {
   clusterId?: string;
@@ -227,7 +233,8 @@ export interface StorageHandle {
   readonly dialect: Dialect;
 }
 
-export interface Storage {
+/** The database itself: lifecycle, module stores, persistent secrets (kysely-storage.ts). */
+export interface CoreStore {
   readonly dialect: Dialect;
   /** builds a module's store on the same database (see storage/README in packages/api/README.md) */
   extend<T>(factory: (handle: StorageHandle) => T): T;
@@ -236,43 +243,48 @@ export interface Storage {
 
   /** a persistent secret (created on first use), e.g. the JWT signing key */
   secret(key: string, create: () => string): Promise<string>;
+}
 
-  // tenants
-  ensureTenant(name: string): Promise<Tenant>;
-  createTenant(name: string): Promise<Tenant>;
+/**
+ * Tenants, users, sessions, personal API tokens (accounts.ts). The caller says when a record is
+ * created (`now`, `created_at`): storage never reads the clock.
+ */
+export interface AccountsStore {
+  ensureTenant(name: string, now: string): Promise<Tenant>;
+  createTenant(name: string, now: string): Promise<Tenant>;
   tenantByName(name: string): Promise<Tenant | undefined>;
   tenantById(id: string): Promise<Tenant | undefined>;
   listTenants(): Promise<Tenant[]>;
 
-  // users + sessions
   countUsers(): Promise<number>;
-  createUser(u: Omit<User, 'id' | 'created_at'>): Promise<User>;
+  createUser(u: Omit<User, 'id'>): Promise<User>;
   userByName(username: string): Promise<User | undefined>;
   userById(id: string): Promise<User | undefined>;
   setPassword(userId: string, passwordHash: string): Promise<void>;
-  createSession(idHash: string, s: Session): Promise<void>;
+  createSession(idHash: string, s: Session & { created_at: string }): Promise<void>;
   sessionByHash(idHash: string, now: string): Promise<Session | undefined>;
   deleteSession(idHash: string): Promise<void>;
 
-  // personal API tokens
   createApiToken(
-    t: Omit<ApiToken, 'id' | 'created_at' | 'last_used_at' | 'revoked_at'>,
+    t: Omit<ApiToken, 'id' | 'last_used_at' | 'revoked_at'>,
     tokenHash: string,
   ): Promise<ApiToken>;
   apiTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   listApiTokens(tenantId: string): Promise<ApiToken[]>;
   revokeApiToken(tenantId: string, id: string, now: string): Promise<boolean>;
+}
 
-  // enrollment + agents
+/** Enrollment tokens, agents, refresh tokens (agents.ts). Creation times come from the caller. */
+export interface AgentsStore {
   createEnrollmentToken(
-    t: { tenant_id: string; max_uses: number; expires_at: string },
+    t: { tenant_id: string; max_uses: number; expires_at: string; created_at: string },
     tokenHash: string,
   ): Promise<EnrollmentToken>;
   listEnrollmentTokens(tenantId: string): Promise<EnrollmentToken[]>;
   /** atomically takes one use; undefined when unknown, used up, expired or revoked */
   consumeEnrollmentToken(tokenHash: string, now: string): Promise<{ tenant_id: string } | undefined>;
   createAgent(
-    a: Omit<Agent, 'id' | 'token_version' | 'revoked_at' | 'created_at' | 'last_seen_at' | 'cluster_id'>,
+    a: Omit<Agent, 'id' | 'token_version' | 'revoked_at' | 'last_seen_at' | 'cluster_id'>,
   ): Promise<Agent>;
   agentById(id: string): Promise<Agent | undefined>;
   listAgents(tenantId?: string): Promise<Agent[]>;
@@ -284,15 +296,37 @@ export interface Storage {
     agentId: string;
     tenantId: string;
     tokenVersion: number;
+    createdAt: string;
     expiresAt: string;
   }): Promise<void>;
   /** marks the refresh token used; a second use revokes the agent's tokens (token_version + 1) */
   useRefreshToken(tokenHash: string, now: string): Promise<RefreshOutcome>;
+}
 
-  // ingest (group commit: one transaction for the batch; outcomes in job order)
+/**
+ * Ingest (ingest*.ts): group commit, one transaction for the batch; outcomes in job order. Each
+ * job's `receivedAt` is its clock.
+ */
+export interface IngestStore {
   ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]>;
+}
 
-  // reads (always tenant-scoped)
+/** What /metrics shows for a tenant. */
+export interface Fleet {
+  clusters: ClusterView[];
+  nodes: NodeView[];
+  guests: {
+    cluster_id: string;
+    node: string;
+    vmid: number;
+    type: string;
+    name: string | null;
+    status: string;
+  }[];
+}
+
+/** The read API's queries, always tenant-scoped (reads.ts; rows become views in views.ts). */
+export interface ReadStore {
   listClusters(tenantId: string): Promise<ClusterView[]>;
   getCluster(tenantId: string, id: string): Promise<ClusterView | undefined>;
   listNodes(tenantId: string, filter: { clusterId?: string }): Promise<NodeView[]>;
@@ -308,19 +342,14 @@ export interface Storage {
   getGuest(tenantId: string, id: string): Promise<GuestDetail | undefined>;
   listEvents(tenantId: string, filter: EventFilter): Promise<{ data: FleetEvent[]; total: number }>;
   /** everything /metrics shows for a tenant */
-  fleet(tenantId: string): Promise<{
-    clusters: ClusterView[];
-    nodes: NodeView[];
-    guests: {
-      cluster_id: string;
-      node: string;
-      vmid: number;
-      type: string;
-      name: string | null;
-      status: string;
-    }[];
-  }>;
+  fleet(tenantId: string): Promise<Fleet>;
+}
 
+/** History retention (retention.ts). */
+export interface RetentionStore {
   /** deletes history older than `before` (latest config version of each guest is kept) */
   prune(before: string): Promise<RetentionResult>;
 }
+
+/** Every domain operation the API needs: the slices together. */
+export type Storage = CoreStore & AccountsStore & AgentsStore & IngestStore & ReadStore & RetentionStore;

@@ -1,0 +1,137 @@
+/** Accounts slice: tenants, users, sessions and personal API tokens. */
+import { randomUUID } from 'node:crypto';
+import type { AccountsStore, ApiToken, Tenant, User } from './storage.ts';
+import { affected, type Db } from './sql.ts';
+
+const TOKEN_COLUMNS = [
+  'id',
+  'tenant_id',
+  'user_id',
+  'name',
+  'scope',
+  'created_at',
+  'last_used_at',
+  'revoked_at',
+] as const;
+
+export function createAccountsStore(db: Db): AccountsStore {
+  const tenantByName = (name: string): Promise<Tenant | undefined> =>
+    db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+
+  return {
+    async ensureTenant(name, now) {
+      await db
+        .insertInto('tenants')
+        .values({ id: randomUUID(), name, created_at: now })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .execute();
+      return (await tenantByName(name))!;
+    },
+    async createTenant(name, now) {
+      const t = { id: randomUUID(), name, created_at: now };
+      await db.insertInto('tenants').values(t).execute();
+      return t;
+    },
+    tenantByName,
+    tenantById(id) {
+      return db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    listTenants() {
+      return db.selectFrom('tenants').selectAll().orderBy('name').execute();
+    },
+
+    async countUsers() {
+      const r = await db
+        .selectFrom('users')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+    async createUser(u) {
+      const row = { ...u, id: randomUUID() };
+      await db.insertInto('users').values(row).execute();
+      return row;
+    },
+    async userByName(username) {
+      return (await db
+        .selectFrom('users')
+        .selectAll()
+        .where('username', '=', username)
+        .executeTakeFirst()) as User | undefined;
+    },
+    async userById(id) {
+      return (await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()) as
+        User | undefined;
+    },
+    async setPassword(userId, passwordHash) {
+      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    },
+    async createSession(idHash, s) {
+      await db
+        .insertInto('sessions')
+        .values({
+          id_hash: idHash,
+          user_id: s.user_id,
+          tenant_id: s.tenant_id,
+          expires_at: s.expires_at,
+          created_at: s.created_at,
+        })
+        .execute();
+    },
+    sessionByHash(idHash, now) {
+      return db
+        .selectFrom('sessions')
+        .select(['user_id', 'tenant_id', 'expires_at'])
+        .where('id_hash', '=', idHash)
+        .where('expires_at', '>', now)
+        .executeTakeFirst();
+    },
+    async deleteSession(idHash) {
+      await db.deleteFrom('sessions').where('id_hash', '=', idHash).execute();
+    },
+
+    async createApiToken(t, tokenHash) {
+      const row: ApiToken = {
+        tenant_id: t.tenant_id,
+        user_id: t.user_id,
+        name: t.name,
+        scope: t.scope,
+        id: randomUUID(),
+        created_at: t.created_at,
+        last_used_at: null,
+        revoked_at: null,
+      };
+      await db
+        .insertInto('api_tokens')
+        .values({ ...row, token_hash: tokenHash })
+        .execute();
+      return row;
+    },
+    async apiTokenByHash(tokenHash) {
+      return (await db
+        .selectFrom('api_tokens')
+        .select(TOKEN_COLUMNS)
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst()) as ApiToken | undefined;
+    },
+    async listApiTokens(tenantId) {
+      return (await db
+        .selectFrom('api_tokens')
+        .select(TOKEN_COLUMNS)
+        .where('tenant_id', '=', tenantId)
+        .orderBy('created_at')
+        .execute()) as ApiToken[];
+    },
+    async revokeApiToken(tenantId, id, now) {
+      const r = await db
+        .updateTable('api_tokens')
+        .set({ revoked_at: now })
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirst();
+      return affected(r.numUpdatedRows) > 0;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * What every part of ingest (site, cluster, node, guest) shares while it applies one report inside
+ * the batch transaction: the job, its agent, the clock of the report, the events it implies.
+ */
+import type { ConfigMap, EventDraft } from '../domain/derive.ts';
+import type { FleetEvent, IngestJob } from './storage.ts';
+import type { RawSql, Trx } from './sql.ts';
+import type { NodeTable } from './types.ts';
+
+export type Json = Record<string, unknown>;
+
+// Payload readers: a missing or mistyped field is null, never 0 or '' (DESIGN.md §7).
+export const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+export const strOrEmpty = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const flag = (v: unknown): number | null => (v === 0 || v === 1 ? v : null);
+
+export function configOf(payload: Json): ConfigMap | null {
+  const c = payload['config'];
+  return c && typeof c === 'object' && !Array.isArray(c) ? (c as ConfigMap) : null;
+}
+
+/** the agent columns ingest needs (read once per batch) */
+export interface AgentRow {
+  id: string;
+  tenant_id: string;
+  hostname: string;
+  token_version: number;
+  revoked_at: string | null;
+  cluster_id: string | null;
+  cluster_name: string | null;
+  cluster_fingerprint: string | null;
+}
+
+export interface Site {
+  id: string;
+  name: string;
+}
+
+/**
+ * Ids that never change once committed: tenant|key → site, and site|node name → node id. Entries
+ * found inside a transaction wait in `pending*` and enter the caches only after it commits.
+ */
+export interface IdCaches {
+  readonly sites: Map<string, Site>;
+  readonly nodes: Map<string, string>;
+}
+
+export class JobContext {
+  readonly p: Json;
+  /** when the server received the report: the clock of everything it writes */
+  readonly at: string;
+  /** when the report says it was collected (history timestamps), else `at` */
+  readonly occurred: string;
+  readonly events: FleetEvent[] = [];
+
+  constructor(
+    readonly trx: Trx,
+    readonly raw: RawSql,
+    readonly job: IngestJob,
+    readonly agent: AgentRow,
+    readonly caches: IdCaches,
+    readonly pendingSites: [string, Site][],
+    readonly pendingNodes: [string, string][],
+  ) {
+    this.p = job.payload;
+    this.at = job.receivedAt;
+    this.occurred = str(this.p['collected_at']) ?? job.receivedAt;
+  }
+
+  event(
+    subject: FleetEvent['subject'],
+    ids: { cluster_id: string; node_id?: string | null; guest_id?: string | null },
+    drafts: EventDraft[],
+  ): void {
+    for (const d of drafts)
+      this.events.push({
+        tenant_id: this.job.tenantId,
+        cluster_id: ids.cluster_id,
+        node_id: ids.node_id ?? null,
+        guest_id: ids.guest_id ?? null,
+        subject,
+        type: d.type,
+        message: d.message,
+        data: d.data ?? null,
+        occurred_at: this.occurred,
+        received_at: this.at,
+      });
+  }
+}
+
+/** a node row with nothing known yet but its identity (a name in a members list or a guest report) */
+export function emptyNode(): Omit<
+  NodeTable,
+  'id' | 'tenant_id' | 'cluster_id' | 'name' | 'first_seen_at' | 'last_seen_at'
+> {
+  return {
+    node_id: null,
+    ip: null,
+    online: null,
+    local: null,
+    level: null,
+    pve_version: null,
+    uptime_seconds: null,
+    cpu_usage_ratio: null,
+    mem_total_bytes: null,
+    mem_used_bytes: null,
+    rootfs_total_bytes: null,
+    rootfs_used_bytes: null,
+    load_avg_1m: null,
+    kernel_version: null,
+    report: null,
+    last_report_at: null,
+    collected_at: null,
+    cycle_started_at: null,
+  };
+}

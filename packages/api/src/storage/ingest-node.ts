@@ -1,0 +1,119 @@
+/** Ingest, node part: a node's own report, its history sample, and the guests its cycle left out. */
+import { randomUUID } from 'node:crypto';
+import { nodeEvents } from '../domain/derive.ts';
+import { bindAgent, siteOf } from './ingest-site.ts';
+import { flag, num, str, strOrEmpty, type JobContext } from './ingest-context.ts';
+import type { IngestApplied } from './storage.ts';
+
+export async function applyNode(c: JobContext): Promise<IngestApplied> {
+  const p = c.p;
+  const name = String(p['name']);
+  const site = await siteOf(c, name, true);
+  const before = await c.trx
+    .selectFrom('nodes')
+    .select(['id', 'online', 'pve_version', 'uptime_seconds', 'cycle_started_at', 'last_report_at'])
+    .where('cluster_id', '=', site.id)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  // The spec's node body has no `online`: a node whose own agent reports is online.
+  const online = flag(p['online']) ?? 1;
+  const fields = {
+    node_id: num(p['node_id']),
+    ip: str(p['ip']),
+    online,
+    local: flag(p['local']),
+    level: strOrEmpty(p['level']),
+    pve_version: str(p['pve_version']),
+    uptime_seconds: num(p['uptime_seconds']),
+    cpu_usage_ratio: num(p['cpu_usage_ratio']),
+    mem_total_bytes: num(p['mem_total_bytes']),
+    mem_used_bytes: num(p['mem_used_bytes']),
+    rootfs_total_bytes: num(p['rootfs_total_bytes']),
+    rootfs_used_bytes: num(p['rootfs_used_bytes']),
+    load_avg_1m: num(p['load_avg_1m']),
+    kernel_version: str(p['kernel_version']),
+    report: JSON.stringify(p),
+    last_seen_at: c.at,
+    last_report_at: c.at,
+    collected_at: str(p['collected_at']),
+    cycle_started_at: c.at,
+  };
+  let nodeId: string;
+  if (before) {
+    nodeId = before.id;
+    await c.trx.updateTable('nodes').set(fields).where('id', '=', nodeId).execute();
+  } else {
+    const r = await c.trx
+      .insertInto('nodes')
+      .values({
+        id: randomUUID(),
+        tenant_id: c.job.tenantId,
+        cluster_id: site.id,
+        name,
+        first_seen_at: c.at,
+        ...fields,
+      })
+      .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet(fields))
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    nodeId = r.id;
+  }
+  c.pendingNodes.push([`${site.id}|${name}`, nodeId]);
+  c.event(
+    'node',
+    { cluster_id: site.id, node_id: nodeId },
+    nodeEvents(
+      name,
+      before && before.last_report_at !== null
+        ? before
+        : before
+          ? { online: before.online, pve_version: null, uptime_seconds: null }
+          : undefined,
+      fields,
+    ),
+  );
+  await c.trx
+    .insertInto('node_samples')
+    .values({
+      tenant_id: c.job.tenantId,
+      node_id: nodeId,
+      ts: c.occurred,
+      received_at: c.at,
+      online,
+      cpu_usage_ratio: fields.cpu_usage_ratio,
+      mem_used_bytes: fields.mem_used_bytes,
+      mem_total_bytes: fields.mem_total_bytes,
+      rootfs_used_bytes: fields.rootfs_used_bytes,
+      rootfs_total_bytes: fields.rootfs_total_bytes,
+      load_avg_1m: fields.load_avg_1m,
+      uptime_seconds: fields.uptime_seconds,
+    })
+    // A replayed report (spool after an outage, lost answer) is one sample, not two.
+    .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())
+    .execute();
+  await bindAgent(c, site.id);
+
+  // "Gone": a node report opens a new cycle and so closes the previous one (node → cluster →
+  // guests is the agent's order). A guest of this node not reported since the previous cycle
+  // began was absent from a complete cycle.
+  const prevCycle = before?.cycle_started_at;
+  if (prevCycle) {
+    const gone = await c.trx
+      .updateTable('guests')
+      .set({ gone_at: c.at })
+      .where('node_id', '=', nodeId)
+      .where('gone_at', 'is', null)
+      .where('last_seen_at', '<', prevCycle)
+      .returning(['id', 'vmid', 'type', 'name'])
+      .execute();
+    for (const g of gone)
+      c.event('guest', { cluster_id: site.id, node_id: nodeId, guest_id: g.id }, [
+        {
+          type: 'gone',
+          message: `${g.type} ${g.vmid}${g.name ? ` (${g.name})` : ''} is gone from ${name}`,
+          data: { vmid: g.vmid },
+        },
+      ]);
+  }
+  return { ok: true as const, clusterId: site.id, nodeId, events: c.events };
+}

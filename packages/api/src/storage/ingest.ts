@@ -1,0 +1,110 @@
+/**
+ * Ingest slice: group commit. One transaction applies a batch of reports (each by its part:
+ * ingest-cluster, ingest-node, ingest-guest), stores the events they imply and marks the agents
+ * seen; outcomes come back in job order.
+ */
+import type { FleetEvent, IngestJob, IngestOutcome, IngestStore } from './storage.ts';
+import type { Db, RawSql } from './sql.ts';
+import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
+import { applyCluster } from './ingest-cluster.ts';
+import { applyNode } from './ingest-node.ts';
+import { applyGuest } from './ingest-guest.ts';
+import type { GuestTotals } from './reads.ts';
+
+const CACHE_LIMIT = 100_000;
+/** SQLite allows 32766 bound parameters: events are inserted 500 rows at a time */
+const EVENT_CHUNK = 500;
+
+function apply(c: JobContext) {
+  switch (c.job.kind) {
+    case 'cluster':
+      return applyCluster(c);
+    case 'node':
+      return applyNode(c);
+    case 'lxc':
+    case 'qemu':
+      return applyGuest(c, c.job.kind);
+  }
+}
+
+export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): IngestStore {
+  const caches: IdCaches = { sites: new Map(), nodes: new Map() };
+
+  async function ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]> {
+    const pendingSites: [string, Site][] = [];
+    const pendingNodes: [string, string][] = [];
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = await db.transaction().execute(async (trx) => {
+        const ids = [...new Set(jobs.map((j) => j.agentId))];
+        const agents = new Map<string, AgentRow>();
+        for (const a of await trx
+          .selectFrom('agents')
+          .select([
+            'id',
+            'tenant_id',
+            'hostname',
+            'token_version',
+            'revoked_at',
+            'cluster_id',
+            'cluster_name',
+            'cluster_fingerprint',
+          ])
+          .where('id', 'in', ids)
+          .execute())
+          agents.set(a.id, a);
+        const out: IngestOutcome[] = [];
+        const events: FleetEvent[] = [];
+        const seen = new Map<string, string>();
+        for (const job of jobs) {
+          const a = agents.get(job.agentId);
+          if (
+            !a ||
+            a.revoked_at !== null ||
+            a.token_version !== job.tokenVersion ||
+            a.tenant_id !== job.tenantId
+          ) {
+            out.push({ ok: false, reason: 'revoked' });
+            continue;
+          }
+          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes);
+          const applied = await apply(ctx);
+          events.push(...applied.events);
+          seen.set(a.id, job.receivedAt);
+          out.push(applied);
+        }
+        // One multi-row INSERT per chunk of the batch's events.
+        for (let i = 0; i < events.length; i += EVENT_CHUNK) {
+          const chunk = events.slice(i, i + EVENT_CHUNK);
+          const rows = await trx
+            .insertInto('events')
+            .values(chunk.map((e) => ({ ...e, id: undefined, data: e.data ? JSON.stringify(e.data) : null })))
+            .returning('id')
+            .execute();
+          rows.forEach((r, k) => {
+            const e = chunk[k];
+            if (e) e.id = Number(r.id);
+          });
+        }
+        for (const [id, at] of seen) {
+          await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
+        }
+        return out;
+      });
+    } catch (err) {
+      if (jobs.length === 1) return [{ ok: false, reason: 'error', error: err }];
+      // One bad job must not fail its neighbours: replay them one transaction each.
+      const each: IngestOutcome[] = [];
+      for (const j of jobs) each.push(...(await ingest([j])));
+      return each;
+    }
+    if (outcomes.some((o) => o.ok && o.events.some((e) => e.subject === 'guest'))) totals.clear();
+    for (const [k, v] of pendingSites) caches.sites.set(k, v);
+    for (const [k, v] of pendingNodes) caches.nodes.set(k, v);
+    if (caches.sites.size > CACHE_LIMIT) caches.sites.clear();
+    if (caches.nodes.size > CACHE_LIMIT) caches.nodes.clear();
+    return outcomes;
+  }
+
+  return { ingest };
+}
