@@ -397,7 +397,10 @@ export async function alertRoutes(
     },
     async (req) => {
       const { id } = req.params;
-      return { success: true as const, data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }) };
+      return {
+        success: true as const,
+        data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }),
+      };
     },
   );
 }

@@ -228,7 +228,10 @@ export async function userRoutes(
       preHandler: auth.requireToken('write'),
     },
     async (req) => {
-      return { success: true as const, data: await storage.listEnrollmentTokens(auth.principal(req).tenantId) };
+      return {
+        success: true as const,
+        data: await storage.listEnrollmentTokens(auth.principal(req).tenantId),
+      };
     },
   );
   app.post(
