@@ -155,7 +155,8 @@ export async function buildApp(
       };
       if (fe.validation) {
         const parts = fe.validation.slice(0, 5).map((v) => {
-          const missing = v.params?.['missingProperty'];
+          // a missing field, or an unknown one (strict bodies): name it
+          const missing = v.params?.['missingProperty'] ?? v.params?.['additionalProperty'];
           const path = (v.instancePath ?? '').slice(1).replaceAll('/', '.');
           const field = [path, typeof missing === 'string' ? missing : ''].filter((x) => x !== '').join('.');
           return `${field || (fe.validationContext ?? 'body')}: ${v.message ?? 'invalid'}`;

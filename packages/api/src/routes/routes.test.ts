@@ -330,6 +330,7 @@ describe('route contract', () => {
     // a personal token cannot create tokens: the body is checked first, so the typo is what is reported
     assert.equal(session.statusCode, 400, session.body);
     assert.equal(session.json().error, 'invalid_request');
+    assert.match(session.json().error_description, /scop/);
     for (const [url, body] of [
       ['/api/auth/login', { username: 'admin', password: 'x', remember: true }],
       ['/api/enrollment-tokens', { usse: 3 }],
