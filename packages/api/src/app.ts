@@ -31,6 +31,7 @@ import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
+import { schemaController } from './routes/validation.ts';
 import { registerHardening } from './hardening.ts';
 import { MODULES, type ApiModule, type ModuleContext } from './modules.ts';
 
@@ -112,10 +113,14 @@ export async function buildApp(
     // Per-request log lines cost more than the ingest itself at 10k req/s; errors are still logged.
     logController: new LogController({ disableRequestLogging: !verbose }),
     ...(config.tlsCert && config.tlsKey ? { https: { cert: config.tlsCert, key: config.tlsKey } } : {}),
-    ajv: {
-      // The spec is law: "vmid": "100" is an error, not 100; nothing is stripped or defaulted.
-      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
-    },
+    // The spec is law: "vmid": "100" is an error, not 100; nothing is stripped or defaulted. Query
+    // strings and path parameters are text on the wire, so those alone are coerced.
+    schemaController: schemaController({
+      coerceTypes: false,
+      removeAdditional: false,
+      useDefaults: false,
+      allErrors: false,
+    }),
   });
   try {
     const setup = await bootstrap(storage, config, now().toISOString());
@@ -155,7 +160,8 @@ export async function buildApp(
       };
       if (fe.validation) {
         const parts = fe.validation.slice(0, 5).map((v) => {
-          const missing = v.params?.['missingProperty'];
+          // a missing field, or an unknown one (strict bodies): name it
+          const missing = v.params?.['missingProperty'] ?? v.params?.['additionalProperty'];
           const path = (v.instancePath ?? '').slice(1).replaceAll('/', '.');
           const field = [path, typeof missing === 'string' ? missing : ''].filter((x) => x !== '').join('.');
           return `${field || (fe.validationContext ?? 'body')}: ${v.message ?? 'invalid'}`;

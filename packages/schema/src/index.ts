@@ -3,3 +3,4 @@ export * from './payloads.ts';
 export * from './normalize.ts';
 export * from './validate.ts';
 export * from './registration.ts';
+export * from './read-models.ts';

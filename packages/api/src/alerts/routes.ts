@@ -4,7 +4,18 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  AlertDetail,
+  AlertRuleView,
+  AlertView,
+  ChannelView,
+  DataEnvelope,
+  DeliveryView,
+  IdData,
+  SilenceView,
+} from '@nanny/schema';
 import { apiError } from '../errors.ts';
 import type { ModuleContext } from '../modules.ts';
 import type { AlertStore } from '../storage/alerts.ts';
@@ -17,15 +28,13 @@ import type { AlertService } from './service.ts';
 import { AlertSettingsSchema } from './settings-schema.ts';
 import type { AlertSettings, Severity } from './types.ts';
 import { alertView, channelView, silenceView } from './views.ts';
+import { IdParam, Paging, paging, replies } from '../routes/schemas.ts';
 
-const Digits = Type.String({ pattern: '^\\d{1,9}$' });
-const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const AlertQuery = Type.Object({
   state: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('resolved')])),
   cluster: Type.Optional(Type.String({ maxLength: 64, description: 'cluster id' })),
   rule: Type.Optional(Type.String({ maxLength: 64 })),
-  limit: Type.Optional(Digits),
-  offset: Type.Optional(Digits),
+  ...Paging,
 });
 const SilenceBody = Type.Object(
   {
@@ -60,9 +69,10 @@ export interface AlertRouteDeps {
 }
 
 export async function alertRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   { ctx, store, service }: AlertRouteDeps,
 ): Promise<void> {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const read = ctx.auth.requireToken('read');
   const write = ctx.auth.requireToken('write');
   const tenant = (req: FastifyRequest) => ctx.auth.principal(req).tenantId;
@@ -81,29 +91,38 @@ export async function alertRoutes(
   app.get(
     '/api/alerts',
     {
-      schema: { tags, summary: 'Alerts, newest first; `state=firing|resolved`', querystring: AlertQuery },
+      schema: {
+        tags,
+        summary: 'Alerts, newest first; `state=firing|resolved`',
+        querystring: AlertQuery,
+        response: replies(DataEnvelope(Type.Array(AlertView))),
+      },
       preHandler: read,
     },
     async (req) => {
-      const q = req.query as Static<typeof AlertQuery>;
-      const limit = q.limit === undefined ? 100 : Number(q.limit);
-      if (limit < 1 || limit > 1000) throw apiError('NANNY_ERR_INVALID_REQUEST', 'limit: must be 1..1000');
+      const q = req.query;
       const rows = await store.listAlerts(tenant(req), {
         state: q.state,
         clusterId: q.cluster,
         rule: q.rule,
-        limit,
-        offset: q.offset === undefined ? 0 : Number(q.offset),
+        ...paging(q),
       });
-      return { success: true, data: rows.map(alertView) };
+      return { success: true as const, data: rows.map(alertView) };
     },
   );
 
   app.get(
     '/api/alerts/rules',
-    { schema: { tags, summary: 'Every rule with its severity and defaults' }, preHandler: read },
+    {
+      schema: {
+        tags,
+        summary: 'Every rule with its severity and defaults',
+        response: replies(DataEnvelope(Type.Array(AlertRuleView))),
+      },
+      preHandler: read,
+    },
     async () => ({
-      success: true,
+      success: true as const,
       data: RULES.map((r) => ({
         id: r.id,
         severity: r.severity,
@@ -115,9 +134,16 @@ export async function alertRoutes(
 
   app.get(
     '/api/alerts/settings',
-    { schema: { tags, summary: 'Thresholds and overrides of this organisation' }, preHandler: read },
+    {
+      schema: {
+        tags,
+        summary: 'Thresholds and overrides of this organisation',
+        response: replies(DataEnvelope(AlertSettingsSchema)),
+      },
+      preHandler: read,
+    },
     async (req) => ({
-      success: true,
+      success: true as const,
       data: (await store.getSettings(tenant(req))) ?? {},
     }),
   );
@@ -128,22 +154,30 @@ export async function alertRoutes(
         tags,
         summary: 'Replace thresholds and overrides (global, per cluster, node, guest tag)',
         body: AlertSettingsSchema,
+        response: replies(DataEnvelope(AlertSettingsSchema)),
       },
       preHandler: write,
     },
     async (req) => {
-      const settings = req.body as AlertSettings;
+      const settings: AlertSettings = req.body;
       await store.putSettings(tenant(req), settings, nowIso());
       service.settingsChanged(tenant(req), settings);
-      return { success: true, data: settings };
+      return { success: true as const, data: settings };
     },
   );
 
   app.get(
     '/api/alerts/silences',
-    { schema: { tags, summary: 'Silences not yet ended' }, preHandler: read },
+    {
+      schema: {
+        tags,
+        summary: 'Silences not yet ended',
+        response: replies(DataEnvelope(Type.Array(SilenceView))),
+      },
+      preHandler: read,
+    },
     async (req) => ({
-      success: true,
+      success: true as const,
       data: (await store.listSilences(tenant(req), nowIso())).map(silenceView),
     }),
   );
@@ -154,11 +188,12 @@ export async function alertRoutes(
         tags,
         summary: 'Silence notifications by cluster, node and/or rule for a time window',
         body: SilenceBody,
+        response: replies(DataEnvelope(SilenceView), 201),
       },
       preHandler: write,
     },
     async (req, reply) => {
-      const b = req.body as Static<typeof SilenceBody>;
+      const b = req.body;
       const now = ctx.now().getTime();
       const starts = b.starts_at === undefined ? now : Date.parse(b.starts_at);
       if (Number.isNaN(starts))
@@ -184,29 +219,35 @@ export async function alertRoutes(
         created_at: nowIso(),
       };
       await store.createSilence(s);
-      return reply.code(201).send({ success: true, data: silenceView(s) });
+      return reply.code(201).send({ success: true as const, data: silenceView(s) });
     },
   );
   app.delete(
     '/api/alerts/silences/:id',
-    { schema: { tags, summary: 'End a silence', params: IdParam }, preHandler: write },
+    {
+      schema: { tags, summary: 'End a silence', params: IdParam, response: replies(IdData) },
+      preHandler: write,
+    },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       if (!(await store.deleteSilence(tenant(req), id)))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such silence');
-      return { success: true, data: { id } };
+      return { success: true as const, data: { id } };
     },
   );
 
   app.get(
     '/api/alerts/:id',
-    { schema: { tags, summary: 'One alert', params: IdParam }, preHandler: read },
+    {
+      schema: { tags, summary: 'One alert', params: IdParam, response: replies(DataEnvelope(AlertDetail)) },
+      preHandler: read,
+    },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const a = await store.getAlert(tenant(req), id);
       if (!a) throw apiError('NANNY_ERR_NOT_FOUND', 'No such alert');
       return {
-        success: true,
+        success: true as const,
         data: {
           ...alertView(a),
           deliveries: await store.listDeliveries(tenant(req), { alertId: id, limit: 100 }),
@@ -221,14 +262,15 @@ export async function alertRoutes(
         tags,
         summary: 'Acknowledge an alert (records who and when; the first acknowledgement stays)',
         params: IdParam,
+        response: replies(DataEnvelope(AlertView)),
       },
       preHandler: write,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const a = await store.acknowledge(tenant(req), id, await who(req), nowIso());
       if (!a) throw apiError('NANNY_ERR_NOT_FOUND', 'No such alert');
-      return { success: true, data: alertView(a) };
+      return { success: true as const, data: alertView(a) };
     },
   );
 
@@ -240,11 +282,12 @@ export async function alertRoutes(
         tags,
         summary: 'Add a notification channel (webhook, slack, discord, ntfy, gotify, email)',
         body: ChannelBody,
+        response: replies(DataEnvelope(ChannelView), 201),
       },
       preHandler: write,
     },
     async (req, reply) => {
-      const b = req.body as Static<typeof ChannelBody> & Record<string, unknown>;
+      const b = req.body;
       if (!CHANNEL_TYPES.includes(b.type as ChannelType))
         throw apiError('NANNY_ERR_INVALID_REQUEST', `type: one of ${CHANNEL_TYPES.join(', ')}`);
       const parsed = NOTIFIERS[b.type as ChannelType].parse(b);
@@ -259,41 +302,58 @@ export async function alertRoutes(
       };
       if (!(await store.createChannel(c, nowIso())))
         throw apiError('NANNY_ERR_CONFLICT', `A channel named "${b.name}" exists already`);
-      return reply.code(201).send({ success: true, data: channelView(c) });
+      return reply.code(201).send({ success: true as const, data: channelView(c) });
     },
   );
   app.get(
     '/api/notification-channels',
-    { schema: { tags, summary: 'Notification channels (secrets hidden)' }, preHandler: read },
+    {
+      schema: {
+        tags,
+        summary: 'Notification channels (secrets hidden)',
+        response: replies(DataEnvelope(Type.Array(ChannelView))),
+      },
+      preHandler: read,
+    },
     async (req) => ({
-      success: true,
+      success: true as const,
       data: (await store.listChannels(tenant(req))).map(channelView),
     }),
   );
   app.get(
     '/api/notification-channels/:id',
     {
-      schema: { tags, summary: 'One notification channel (secrets hidden)', params: IdParam },
+      schema: {
+        tags,
+        summary: 'One notification channel (secrets hidden)',
+        params: IdParam,
+        response: replies(DataEnvelope(ChannelView)),
+      },
       preHandler: read,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const c = await store.getChannel(tenant(req), id);
       if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
-      return { success: true, data: channelView(c) };
+      return { success: true as const, data: channelView(c) };
     },
   );
   app.delete(
     '/api/notification-channels/:id',
     {
-      schema: { tags, summary: 'Delete a channel (its queued deliveries are dropped)', params: IdParam },
+      schema: {
+        tags,
+        summary: 'Delete a channel (its queued deliveries are dropped)',
+        params: IdParam,
+        response: replies(IdData),
+      },
       preHandler: write,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       if (!(await store.deleteChannel(tenant(req), id)))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
-      return { success: true, data: { id } };
+      return { success: true as const, data: { id } };
     },
   );
   app.post(
@@ -303,11 +363,12 @@ export async function alertRoutes(
         tags,
         summary: 'Send a test notification now (not queued); answers whether it arrived',
         params: IdParam,
+        response: replies(DataEnvelope(Type.Object({ delivered: Type.Boolean() }))),
       },
       preHandler: write,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const c = await store.getChannel(tenant(req), id);
       if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
       try {
@@ -320,7 +381,7 @@ export async function alertRoutes(
           cause: err,
         });
       }
-      return { success: true, data: { delivered: true } };
+      return { success: true as const, data: { delivered: true } };
     },
   );
   app.get(
@@ -330,12 +391,16 @@ export async function alertRoutes(
         tags,
         summary: 'Recent deliveries of a channel with their status and last error',
         params: IdParam,
+        response: replies(DataEnvelope(Type.Array(DeliveryView))),
       },
       preHandler: read,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
-      return { success: true, data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }) };
+      const { id } = req.params;
+      return {
+        success: true as const,
+        data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }),
+      };
     },
   );
 }

@@ -1,15 +1,19 @@
 /** POST /api/proxmox/{cluster,node,lxc,qemu}: the spec's four ingest endpoints. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import {
   INGEST_PATH_PREFIX,
   INGEST_SUCCESS_MESSAGE,
   PAYLOAD_KINDS,
   normalizePayload,
   type PayloadKind,
+  type SuccessEnvelope,
 } from '@nanny/schema';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { GroupCommitter } from './committer.ts';
+import { replies } from '../routes/schemas.ts';
 
 export interface IngestCounters {
   accepted: Record<PayloadKind, number>;
@@ -18,10 +22,16 @@ export interface IngestCounters {
 
 const SUCCESS = { success: true as const, message: INGEST_SUCCESS_MESSAGE };
 
+// The spec's bodies by reference to the shared schemas app.ts registers: they keep accepting extra
+// fields (DESIGN.md §2), and the handler gets the canonical payload as a plain record.
+const Payload = (kind: PayloadKind) => Type.Unsafe<Record<string, unknown>>({ $ref: `${schemaId(kind)}#` });
+const Success = Type.Unsafe<SuccessEnvelope>({ $ref: 'SuccessEnvelope#' });
+
 export async function ingestRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   deps: { auth: AuthHelpers; committer: GroupCommitter; now: () => Date; counters: IngestCounters },
 ) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const requireAgent = deps.auth.requireAgent({ deferRevocation: true });
   for (const kind of PAYLOAD_KINDS) {
     app.post(
@@ -31,11 +41,8 @@ export async function ingestRoutes(
           tags: ['ingest'],
           summary: `Ingest ${kind} data (spec: PROXMOX_INTEGRATION.md)`,
           security: [{ bearerAuth: [] }],
-          body: { $ref: `${schemaId(kind)}#` },
-          response: {
-            200: { $ref: 'SuccessEnvelope#' },
-            default: { $ref: 'ErrorEnvelope#' },
-          },
+          body: Payload(kind),
+          response: replies(Success),
         },
         // Authenticate before the body is validated: an unauthenticated caller learns nothing.
         onRequest: requireAgent,
@@ -53,7 +60,7 @@ export async function ingestRoutes(
           agentId: p.agentId,
           tokenVersion: p.tokenVersion,
           kind,
-          payload: req.body as Record<string, unknown>,
+          payload: req.body,
           receivedAt: deps.now().toISOString(),
         });
         if (!outcome.ok) {

@@ -1,15 +1,30 @@
 /** POST /api/agent/register and /api/agent/refresh: the registration contract of packages/schema. */
 import type { FastifyInstance } from 'fastify';
-import { REFRESH_PATH, REGISTER_PATH, type RefreshRequest, type RegisterRequest } from '@nanny/schema';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  REFRESH_PATH,
+  REGISTER_PATH,
+  type RefreshRequest,
+  type RegisterRequest,
+  type TokenResponse,
+} from '@nanny/schema';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import { hashToken } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
+import { replies } from './schemas.ts';
+
+// The shared schemas app.ts registers (packages/schema), referenced so OpenAPI shows them once.
+const RegisterBody = Type.Unsafe<RegisterRequest>({ $ref: 'RegisterRequest#' });
+const RefreshBody = Type.Unsafe<RefreshRequest>({ $ref: 'RefreshRequest#' });
+const Tokens = Type.Unsafe<TokenResponse>({ $ref: 'TokenResponse#' });
 
 export async function agentRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   deps: { storage: Storage; auth: AuthHelpers; now: () => Date },
 ) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
   app.post(
     REGISTER_PATH,
@@ -17,12 +32,12 @@ export async function agentRoutes(
       schema: {
         tags: ['agent'],
         summary: 'Exchange an enrollment token for an access token and a refresh token',
-        body: { $ref: 'RegisterRequest#' },
-        response: { 200: { $ref: 'TokenResponse#' }, default: { $ref: 'ErrorEnvelope#' } },
+        body: RegisterBody,
+        response: replies(Tokens),
       },
     },
     async (req) => {
-      const body = req.body as RegisterRequest;
+      const body = req.body;
       const taken = await storage.consumeEnrollmentToken(
         hashToken(body.enrollment_token),
         now().toISOString(),
@@ -47,12 +62,12 @@ export async function agentRoutes(
       schema: {
         tags: ['agent'],
         summary: 'Rotate the refresh token and get a new access token',
-        body: { $ref: 'RefreshRequest#' },
-        response: { 200: { $ref: 'TokenResponse#' }, default: { $ref: 'ErrorEnvelope#' } },
+        body: RefreshBody,
+        response: replies(Tokens),
       },
     },
     async (req) => {
-      const body = req.body as RefreshRequest;
+      const body = req.body;
       const r = await storage.useRefreshToken(hashToken(body.refresh_token), now().toISOString());
       if (r.kind === 'reused') {
         req.log.warn({ agent_id: r.agentId }, 'refresh token reused: all tokens of the agent revoked');

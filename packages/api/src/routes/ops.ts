@@ -1,5 +1,8 @@
 /** /healthz, /readyz and Prometheus /metrics (text exposition format 0.0.4, written by hand). */
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { StatusResponse } from '@nanny/schema';
+import { ErrorRef, replies } from './schemas.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { GroupCommitter } from '../ingest/committer.ts';
@@ -43,17 +46,29 @@ export async function opsRoutes(
   },
 ) {
   const { storage, auth } = deps;
-  app.get('/healthz', { schema: { tags: ['ops'], summary: 'Liveness: the process answers' } }, async () => ({
-    success: true,
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    {
+      schema: { tags: ['ops'], summary: 'Liveness: the process answers', response: replies(StatusResponse) },
+    },
+    async () => ({
+      success: true as const,
+      status: 'ok',
+    }),
+  );
   app.get(
     '/readyz',
-    { schema: { tags: ['ops'], summary: 'Readiness: the database answers' } },
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: the database answers',
+        response: { 200: StatusResponse, 503: ErrorRef, default: ErrorRef },
+      },
+    },
     async (_req, reply) => {
       try {
         await storage.ping();
-        return { success: true, status: 'ready' };
+        return { success: true as const, status: 'ready' };
       } catch (err) {
         app.log.warn({ err }, 'readiness check failed');
         return reply
@@ -70,6 +85,13 @@ export async function opsRoutes(
         tags: ['ops'],
         summary:
           'Prometheus metrics of your organisation’s fleet and of this server (personal token, read scope)',
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain': { schema: Type.String() } },
+          },
+          default: ErrorRef,
+        },
       },
       preHandler: auth.requireToken('read'),
     },

@@ -1,20 +1,25 @@
 /** The read API: clusters, nodes (+ history), guests (+ parsed config and history), events. */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  ClusterDetail,
+  ClusterView,
+  DataEnvelope,
+  FleetEventView,
+  GuestDetail,
+  GuestView,
+  NodeDetail,
+  NodeView,
+  PageEnvelope,
+} from '@nanny/schema';
 import { guestDisks, guestNetworks, type ConfigMap } from '@nanny/proxmox';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
+import { IdParam, Paging, paging, replies } from './schemas.ts';
 
-// Query strings arrive as text and Ajv does not coerce (bodies must not be coerced), so numbers
-// are matched as digit strings and converted here.
-const Digits = (description: string) => Type.String({ pattern: '^\\d{1,9}$', description });
 const Iso = (description: string) => Type.String({ maxLength: 40, description });
-const Paging = {
-  limit: Type.Optional(Digits('page size, 1..1000 (default 100)')),
-  offset: Type.Optional(Digits('rows to skip')),
-};
-const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const GuestQuery = Type.Object({
   cluster: Type.Optional(Type.String({ maxLength: 64, description: 'cluster id' })),
@@ -31,7 +36,9 @@ const GuestQuery = Type.Object({
 const NodeQuery = Type.Object({
   from: Type.Optional(Iso('history start, ISO-8601 (default: 24 h before `to`)')),
   to: Type.Optional(Iso('history end, ISO-8601 (default: now)')),
-  limit: Type.Optional(Digits('max samples (default 2000, max 10000)')),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 10000, description: 'max samples (default 2000)' }),
+  ),
 });
 const EventQuery = Type.Object({
   cluster: Type.Optional(Type.String({ maxLength: 64 })),
@@ -49,12 +56,6 @@ const ClusterListQuery = Type.Object({
 });
 const ClusterQuery = Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 64 })) });
 
-function paging(q: { limit?: string; offset?: string }) {
-  const limit = q.limit === undefined ? 100 : Number(q.limit);
-  if (limit < 1 || limit > 1000) throw apiError('NANNY_ERR_INVALID_REQUEST', 'limit: must be 1..1000');
-  return { limit, offset: q.offset === undefined ? 0 : Number(q.offset) };
-}
-
 function isoParam(name: string, v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const t = Date.parse(v);
@@ -63,9 +64,10 @@ function isoParam(name: string, v: string | undefined): string | undefined {
 }
 
 export async function readRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   deps: { storage: Storage; auth: AuthHelpers; now: () => Date },
 ) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth } = deps;
   const read = auth.requireToken('read');
   const tenant = (req: Parameters<AuthHelpers['principal']>[0]) => auth.principal(req).tenantId;
@@ -78,38 +80,55 @@ export async function readRoutes(
         summary:
           'Clusters; with `include_standalone=true` also standalone nodes (as single-node sites, `standalone: true`)',
         querystring: ClusterListQuery,
+        response: replies(DataEnvelope(Type.Array(ClusterView))),
       },
       preHandler: read,
     },
     async (req) => {
-      const q = req.query as Static<typeof ClusterListQuery>;
+      const q = req.query;
       const includeStandalone = q.include_standalone === 'true' || q.include_standalone === '1';
       // A standalone node is its own site internally (DESIGN.md §3), but it is not a cluster: the
       // spec's single-node scenario sends no cluster info, so by default none is listed.
       const all = await storage.listClusters(tenant(req));
-      return { success: true, data: includeStandalone ? all : all.filter((c) => !c.standalone) };
+      return { success: true as const, data: includeStandalone ? all : all.filter((c) => !c.standalone) };
     },
   );
   app.get(
     '/api/clusters/:id',
-    { schema: { tags: ['read'], summary: 'One cluster with its nodes', params: IdParam }, preHandler: read },
+    {
+      schema: {
+        tags: ['read'],
+        summary: 'One cluster with its nodes',
+        params: IdParam,
+        response: replies(DataEnvelope(ClusterDetail)),
+      },
+      preHandler: read,
+    },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const c = await storage.getCluster(tenant(req), id);
       if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such cluster');
       return {
-        success: true,
+        success: true as const,
         data: { ...c, node_list: await storage.listNodes(tenant(req), { clusterId: id }) },
       };
     },
   );
   app.get(
     '/api/nodes',
-    { schema: { tags: ['read'], summary: 'Nodes', querystring: ClusterQuery }, preHandler: read },
+    {
+      schema: {
+        tags: ['read'],
+        summary: 'Nodes',
+        querystring: ClusterQuery,
+        response: replies(DataEnvelope(Type.Array(NodeView))),
+      },
+      preHandler: read,
+    },
     async (req) => {
-      const q = req.query as Static<typeof ClusterQuery>;
+      const q = req.query;
       return {
-        success: true,
+        success: true as const,
         data: await storage.listNodes(tenant(req), q.cluster ? { clusterId: q.cluster } : {}),
       };
     },
@@ -122,19 +141,20 @@ export async function readRoutes(
         summary: 'One node with its status history for a time range',
         params: IdParam,
         querystring: NodeQuery,
+        response: replies(DataEnvelope(NodeDetail)),
       },
       preHandler: read,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
-      const q = req.query as Static<typeof NodeQuery>;
+      const { id } = req.params;
+      const q = req.query;
       const n = await storage.getNode(tenant(req), id);
       if (!n) throw apiError('NANNY_ERR_NOT_FOUND', 'No such node');
       const to = isoParam('to', q.to) ?? deps.now().toISOString();
       const from = isoParam('from', q.from) ?? new Date(Date.parse(to) - 86400_000).toISOString();
-      const limit = Math.min(Number(q.limit ?? 2000), 10000);
+      const limit = q.limit ?? 2000;
       const history = await storage.nodeSamples(tenant(req), id, from, to, limit);
-      return { success: true, data: { ...n, history: { from, to, samples: history } } };
+      return { success: true as const, data: { ...n, history: { from, to, samples: history } } };
     },
   );
   app.get(
@@ -144,11 +164,12 @@ export async function readRoutes(
         tags: ['read'],
         summary: 'Guests (LXC and QEMU), filtered and paged',
         querystring: GuestQuery,
+        response: replies(PageEnvelope(GuestView)),
       },
       preHandler: read,
     },
     async (req) => {
-      const q = req.query as Static<typeof GuestQuery>;
+      const q = req.query;
       const { limit, offset } = paging(q);
       const r = await storage.listGuests(tenant(req), {
         ...(q.cluster ? { clusterId: q.cluster } : {}),
@@ -162,7 +183,7 @@ export async function readRoutes(
         offset,
         now: deps.now().toISOString(),
       });
-      return { success: true, data: r.data, total: r.total, limit, offset };
+      return { success: true as const, data: r.data, total: r.total, limit, offset };
     },
   );
   app.get(
@@ -172,11 +193,12 @@ export async function readRoutes(
         tags: ['read'],
         summary: 'One guest: parsed config, config and status history',
         params: IdParam,
+        response: replies(DataEnvelope(GuestDetail)),
       },
       preHandler: read,
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       const g = await storage.getGuest(tenant(req), id);
       if (!g) throw apiError('NANNY_ERR_NOT_FOUND', 'No such guest');
       const { report, ...rest } = g;
@@ -191,17 +213,22 @@ export async function readRoutes(
         ? report['networks']
         : guestNetworks(g.type, scalar).data;
       const disks = Array.isArray(report['disks']) ? report['disks'] : guestDisks(g.type, scalar).data;
-      return { success: true, data: { ...rest, config, networks, disks, report } };
+      return { success: true as const, data: { ...rest, config, networks, disks, report } };
     },
   );
   app.get(
     '/api/events',
     {
-      schema: { tags: ['read'], summary: 'Events, newest first', querystring: EventQuery },
+      schema: {
+        tags: ['read'],
+        summary: 'Events, newest first',
+        querystring: EventQuery,
+        response: replies(PageEnvelope(FleetEventView)),
+      },
       preHandler: read,
     },
     async (req) => {
-      const q = req.query as Static<typeof EventQuery>;
+      const q = req.query;
       const { limit, offset } = paging(q);
       const since = isoParam('since', q.since);
       const until = isoParam('until', q.until);
@@ -215,7 +242,12 @@ export async function readRoutes(
         limit,
         offset,
       });
-      return { success: true, data: r.data, total: r.total, limit, offset };
+      // Stored events always have an id (FleetEvent's is optional only before it is stored).
+      const data = r.data.map((e) => {
+        if (e.id === undefined) throw apiError('NANNY_ERR_SERVER', 'event without id');
+        return { ...e, id: e.id };
+      });
+      return { success: true as const, data, total: r.total, limit, offset };
     },
   );
 }

@@ -1,6 +1,17 @@
 /** Users, sessions, personal tokens, enrollment tokens and agents, for the web UI and scripts. */
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  AgentView,
+  ApiTokenView,
+  CreatedSecret,
+  DataEnvelope,
+  EnrollmentTokenView,
+  LoginResponse,
+  MeResponse,
+  OkEnvelope,
+} from '@nanny/schema';
 import { apiError } from '../errors.ts';
 import { SESSION_COOKIE, type AuthHelpers } from '../auth/auth.ts';
 import {
@@ -13,27 +24,42 @@ import {
 } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
 import { parseDuration } from '../duration.ts';
+import { IdParam, replies } from './schemas.ts';
 
-const Login = Type.Object({
-  username: Type.String({ minLength: 1, maxLength: 128 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-});
-const Password = Type.Object({
-  current_password: Type.String({ maxLength: 1024 }),
-  new_password: Type.String({ minLength: 8, maxLength: 1024 }),
-});
-const NewToken = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 128 }),
-  scope: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('write')])),
-});
-const NewEnrollment = Type.Object({
-  uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-  ttl: Type.Optional(Type.String({ pattern: '^\\d+[smhd]$', description: 'lifetime, e.g. "24h", "7d"' })),
-});
-const IdParam = Type.Object({ id: Type.String({ maxLength: 64 }) });
+// Bodies are strict: a misspelt field is an error that names it, not silently ignored.
+const strict = { additionalProperties: false } as const;
+
+const Login = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 128 }),
+    password: Type.String({ minLength: 1, maxLength: 1024 }),
+  },
+  strict,
+);
+const Password = Type.Object(
+  {
+    current_password: Type.String({ maxLength: 1024 }),
+    new_password: Type.String({ minLength: 8, maxLength: 1024 }),
+  },
+  strict,
+);
+const NewToken = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 128 }),
+    scope: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('write')])),
+  },
+  strict,
+);
+const NewEnrollment = Type.Object(
+  {
+    uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    ttl: Type.Optional(Type.String({ pattern: '^\\d+[smhd]$', description: 'lifetime, e.g. "24h", "7d"' })),
+  },
+  strict,
+);
 
 export async function userRoutes(
-  app: FastifyInstance,
+  fastify: FastifyInstance,
   deps: {
     storage: Storage;
     auth: AuthHelpers;
@@ -42,13 +68,21 @@ export async function userRoutes(
     secureCookie: boolean;
   },
 ) {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
 
   app.post(
     '/api/auth/login',
-    { schema: { tags: ['auth'], summary: 'Log in; sets the session cookie', body: Login } },
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Log in; sets the session cookie',
+        body: Login,
+        response: replies(LoginResponse),
+      },
+    },
     async (req, reply) => {
-      const body = req.body as Static<typeof Login>;
+      const body = req.body;
       const user = await storage.userByName(body.username);
       // Spend the scrypt time for unknown users too, so timing does not tell which names exist.
       const ok = await verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
@@ -69,26 +103,33 @@ export async function userRoutes(
         secure: deps.secureCookie,
         expires,
       });
-      return { success: true, user: { id: user.id, username: user.username, role: user.role } };
+      return { success: true as const, user: { id: user.id, username: user.username, role: user.role } };
     },
   );
 
-  app.post('/api/auth/logout', { schema: { tags: ['auth'], summary: 'Log out' } }, async (req, reply) => {
-    const sid = req.cookies[SESSION_COOKIE];
-    if (sid) await storage.deleteSession(hashToken(sid));
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
-    return { success: true };
-  });
+  app.post(
+    '/api/auth/logout',
+    { schema: { tags: ['auth'], summary: 'Log out', response: replies(OkEnvelope) } },
+    async (req, reply) => {
+      const sid = req.cookies[SESSION_COOKIE];
+      if (sid) await storage.deleteSession(hashToken(sid));
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return { success: true as const };
+    },
+  );
 
   app.get(
     '/api/auth/me',
-    { schema: { tags: ['auth'], summary: 'The logged-in user' }, preHandler: auth.requireUser() },
+    {
+      schema: { tags: ['auth'], summary: 'The logged-in user', response: replies(MeResponse) },
+      preHandler: auth.requireUser(),
+    },
     async (req) => {
       const p = auth.principal(req);
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
       const tenant = await storage.tenantById(p.tenantId);
       return {
-        success: true,
+        success: true as const,
         user: { id: p.userId, username: p.username, role: p.role, org: tenant?.name ?? null },
       };
     },
@@ -97,40 +138,54 @@ export async function userRoutes(
   app.post(
     '/api/auth/password',
     {
-      schema: { tags: ['auth'], summary: 'Change your password (ends all sessions)', body: Password },
+      schema: {
+        tags: ['auth'],
+        summary: 'Change your password (ends all sessions)',
+        body: Password,
+        response: replies(OkEnvelope),
+      },
       preHandler: auth.requireUser(),
     },
     async (req) => {
       const p = auth.principal(req);
-      const body = req.body as Static<typeof Password>;
+      const body = req.body;
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
       const user = await storage.userById(p.userId);
       if (!user || !(await verifyPassword(body.current_password, user.password_hash)))
         throw apiError('NANNY_ERR_FORBIDDEN', 'Current password is wrong');
       await storage.setPassword(user.id, await hashPassword(body.new_password));
-      return { success: true };
+      return { success: true as const };
     },
   );
 
   app.get(
     '/api/tokens',
     {
-      schema: { tags: ['auth'], summary: 'Personal API tokens of your organisation' },
+      schema: {
+        tags: ['auth'],
+        summary: 'Personal API tokens of your organisation',
+        response: replies(DataEnvelope(Type.Array(ApiTokenView))),
+      },
       preHandler: auth.requireUser(),
     },
     async (req) => {
-      return { success: true, data: await storage.listApiTokens(auth.principal(req).tenantId) };
+      return { success: true as const, data: await storage.listApiTokens(auth.principal(req).tenantId) };
     },
   );
   app.post(
     '/api/tokens',
     {
-      schema: { tags: ['auth'], summary: 'Create a personal API token (shown once)', body: NewToken },
+      schema: {
+        tags: ['auth'],
+        summary: 'Create a personal API token (shown once)',
+        body: NewToken,
+        response: replies(CreatedSecret(ApiTokenView)),
+      },
       preHandler: auth.requireUser(),
     },
     async (req) => {
       const p = auth.principal(req);
-      const body = req.body as Static<typeof NewToken>;
+      const body = req.body;
       const secret = newToken(TOKEN_PREFIX.personal);
       const t = await storage.createApiToken(
         {
@@ -142,38 +197,58 @@ export async function userRoutes(
         },
         hashToken(secret),
       );
-      return { success: true, data: t, token: secret };
+      return { success: true as const, data: t, token: secret };
     },
   );
   app.delete(
     '/api/tokens/:id',
     {
-      schema: { tags: ['auth'], summary: 'Revoke a personal API token', params: IdParam },
+      schema: {
+        tags: ['auth'],
+        summary: 'Revoke a personal API token',
+        params: IdParam,
+        response: replies(OkEnvelope),
+      },
       preHandler: auth.requireUser(),
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       if (!(await storage.revokeApiToken(auth.principal(req).tenantId, id, now().toISOString())))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such token');
-      return { success: true };
+      return { success: true as const };
     },
   );
 
   app.get(
     '/api/enrollment-tokens',
-    { schema: { tags: ['agent'], summary: 'Enrollment tokens' }, preHandler: auth.requireToken('write') },
+    {
+      schema: {
+        tags: ['agent'],
+        summary: 'Enrollment tokens',
+        response: replies(DataEnvelope(Type.Array(EnrollmentTokenView))),
+      },
+      preHandler: auth.requireToken('write'),
+    },
     async (req) => {
-      return { success: true, data: await storage.listEnrollmentTokens(auth.principal(req).tenantId) };
+      return {
+        success: true as const,
+        data: await storage.listEnrollmentTokens(auth.principal(req).tenantId),
+      };
     },
   );
   app.post(
     '/api/enrollment-tokens',
     {
-      schema: { tags: ['agent'], summary: 'Create an enrollment token (shown once)', body: NewEnrollment },
+      schema: {
+        tags: ['agent'],
+        summary: 'Create an enrollment token (shown once)',
+        body: NewEnrollment,
+        response: replies(CreatedSecret(EnrollmentTokenView)),
+      },
       preHandler: auth.requireToken('write'),
     },
     async (req) => {
-      const body = req.body as Static<typeof NewEnrollment>;
+      const body = req.body;
       const ttl = parseDuration(body.ttl ?? '24h');
       if (ttl === null) throw apiError('NANNY_ERR_INVALID_REQUEST', 'ttl: use e.g. 30m, 24h, 7d');
       const secret = newToken(TOKEN_PREFIX.enrollment);
@@ -186,28 +261,40 @@ export async function userRoutes(
         },
         hashToken(secret),
       );
-      return { success: true, data: t, token: secret };
+      return { success: true as const, data: t, token: secret };
     },
   );
 
   app.get(
     '/api/agents',
-    { schema: { tags: ['agent'], summary: 'Registered agents' }, preHandler: auth.requireToken('read') },
+    {
+      schema: {
+        tags: ['agent'],
+        summary: 'Registered agents',
+        response: replies(DataEnvelope(Type.Array(AgentView))),
+      },
+      preHandler: auth.requireToken('read'),
+    },
     async (req) => {
-      return { success: true, data: await storage.listAgents(auth.principal(req).tenantId) };
+      return { success: true as const, data: await storage.listAgents(auth.principal(req).tenantId) };
     },
   );
   app.post(
     '/api/agents/:id/revoke',
     {
-      schema: { tags: ['agent'], summary: 'Revoke an agent: its next request is refused', params: IdParam },
+      schema: {
+        tags: ['agent'],
+        summary: 'Revoke an agent: its next request is refused',
+        params: IdParam,
+        response: replies(OkEnvelope),
+      },
       preHandler: auth.requireToken('write'),
     },
     async (req) => {
-      const { id } = req.params as Static<typeof IdParam>;
+      const { id } = req.params;
       if (!(await storage.revokeAgent(auth.principal(req).tenantId, id, now().toISOString())))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such agent');
-      return { success: true };
+      return { success: true as const };
     },
   );
 }
