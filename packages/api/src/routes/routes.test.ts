@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { makeTestApp, SPEC, type TestApp } from '../test-helpers.ts';
+import { makeTestApp, SPEC, type TestApp } from '../testing.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 import { testNotification } from '../notify/message.ts';
 
@@ -162,7 +162,7 @@ describe('route contract', () => {
     const c = (await t.get('/api/clusters?include_standalone=1', read)).json.data as { id: string }[];
     assert.ok(g.length >= 2 && n.length >= 1 && c.length >= 1);
     // an alert, a silence and a channel, so their lists are not empty
-    const tenant = await t.storage.ensureTenant('default');
+    const tenant = await t.storage.ensureTenant('default', new Date().toISOString());
     assert.equal(
       (
         await t.post('/api/alerts/silences', write, {

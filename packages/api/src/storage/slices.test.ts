@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
-import { DIALECTS } from './dialects.test-support.ts';
+import { DIALECTS } from './testing.ts';
 import type { Storage } from './storage.ts';
 import type { CoreDatabase } from './types.ts';
 
