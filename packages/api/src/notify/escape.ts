@@ -5,6 +5,7 @@
  */
 
 /** Control characters (newlines included) would start new header lines or fake extra lines. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 export const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 
 /**

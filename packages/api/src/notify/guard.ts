@@ -144,18 +144,24 @@ export function parseCidrs(list: readonly string[]): { cidrs: Cidr[]; errors: st
 }
 
 export interface AddressGuard {
-  /** undefined when the address may be connected to, else the reason: "127.0.0.1 is loopback" */
+  /** undefined when the address may be connected to, else its class ("loopback", "private", …) */
+  refusal(ip: string): string | undefined;
+  /** the same as a sentence: "127.0.0.1 is loopback" */
   check(ip: string): string | undefined;
 }
 
 export function createAddressGuard(allowed: readonly Cidr[]): AddressGuard {
+  const refusal = (ip: string): string | undefined => {
+    const raw = ipBytes(ip);
+    if (!raw) return 'not an IP address';
+    const b = unmap(raw);
+    if (allowed.some((c) => inPrefix(b, c.bytes, c.prefix))) return undefined;
+    return classify(ip);
+  };
   return {
+    refusal,
     check(ip) {
-      const raw = ipBytes(ip);
-      if (!raw) return `${ip} is not an IP address`;
-      const b = unmap(raw);
-      if (allowed.some((c) => inPrefix(b, c.bytes, c.prefix))) return undefined;
-      const why = classify(ip);
+      const why = refusal(ip);
       return why === undefined ? undefined : `${ip.replace(/^\[(.*)\]$/, '$1')} is ${why}`;
     },
   };

@@ -2,6 +2,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createNotifiers } from './channels/index.ts';
+import { discordBody } from './channels/discord.ts';
+import { emailMessage } from './channels/email.ts';
+import { gotifyBody } from './channels/gotify.ts';
+import { ntfyBody } from './channels/ntfy.ts';
+import { slackBody } from './channels/slack.ts';
 import { notificationOf, testNotification } from './message.ts';
 import { backoffMs, createDeliveryWorker, type DeliveryJob, type DeliveryStore } from './queue.ts';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './testing.ts';
@@ -279,4 +284,35 @@ test('a permanent failure (404) is given up at once; the attempt limit ends retr
 
 test('a test notification names the channel', () => {
   assert.match(testNotification('ops', T).summary, /"ops"/);
+});
+
+test('chat injection: a guest name can neither ping nor hide a link on any platform', () => {
+  const evil = '<!channel> <http://evil|Open console> @everyone [Open](http://evil) <@123>';
+  const n: Notification = {
+    ...firing,
+    summary: `Guest ${evil} on pve1 stopped`,
+    node: '<!here>',
+    cluster: { id: 'c1', name: '@here <#1>' },
+  };
+  const slack = slackBody(n);
+  const slackAll = JSON.stringify(slack);
+  assert.match(String(slack.text), /&lt;!channel&gt; &lt;http:\/\/evil\|Open console&gt;/);
+  // no `<` survives anywhere in the Slack message: it is the only way to write a mention or a link
+  assert.doesNotMatch(slackAll, /[<>]/);
+
+  const discord = discordBody(n);
+  assert.deepEqual(discord.allowed_mentions, { parse: [] });
+  const embed = (discord.embeds as { description: string; fields: { value: string }[] }[])[0]!;
+  for (const text of [embed.description, ...embed.fields.map((f) => f.value)]) {
+    // every markup character is escaped: an unescaped one would be preceded by something else
+    assert.doesNotMatch(text, /(^|[^\\])[<>@[\]()]/, text);
+  }
+  assert.match(embed.description, /\\@everyone/);
+
+  assert.equal(ntfyBody('t', n).markdown, false);
+  const g = gotifyBody(n) as { extras: Record<string, { contentType?: string }> };
+  assert.equal(g.extras['client::display']?.contentType, 'text/plain');
+
+  const mail = emailMessage({ ...n, summary: 'x\r\nBcc: victim@example.test' });
+  assert.doesNotMatch(mail.subject, /[\r\n]/);
 });

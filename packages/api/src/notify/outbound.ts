@@ -96,7 +96,7 @@ export function createOutbound(o: OutboundOptions): Outbound {
   const literalWhy = (host: string): string | undefined => {
     const lit = asLiteral(host);
     if (lit === undefined) return undefined;
-    const why = guard.check(lit);
+    const why = guard.refusal(lit);
     return why === undefined ? undefined : `${host} is ${why}`;
   };
 
@@ -106,7 +106,7 @@ export function createOutbound(o: OutboundOptions): Outbound {
     if (host === undefined) throw new DeliveryError('invalid host', false);
     if (isIP(host)) {
       const why = guard.check(host);
-      if (why) throw refused(`${host} is ${why}`);
+      if (why) throw refused(why);
       return host;
     }
     let addrs: { address: string }[];
@@ -119,9 +119,9 @@ export function createOutbound(o: OutboundOptions): Outbound {
     // All must pass: a name that also points inside is refused, not raced (the resolver's order
     // and the connect's fallback order are not ours to rely on).
     for (const a of addrs) {
-      const why = guard.check(a.address);
+      const why = guard.refusal(a.address);
       // the internal address itself stays out of the message: it would make this a DNS oracle
-      if (why) throw refused(`${host} resolves to an address that is ${why.replace(/^.* is /, '')}`);
+      if (why) throw refused(`${host} resolves to an address that is ${why}`);
     }
     return addrs[0]!.address;
   }
