@@ -261,6 +261,8 @@ test('a permanent failure (404) is given up at once; the attempt limit ends retr
     await w1.runOnce();
     assert.equal(gone.jobs.get('j')?.status, 'failed');
     assert.equal(gone.jobs.get('j')?.attempts, 1);
+    // the deliveries log keeps a status line, never the receiver's answer ("nope")
+    assert.equal(gone.jobs.get('j')?.error, 'HTTP 404');
 
     const broken = memoryStore(mk('/broken'));
     broken.add('j');
