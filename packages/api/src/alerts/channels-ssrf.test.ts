@@ -4,6 +4,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfig } from '../config.ts';
 import { makeTestApp } from '../test-helpers.ts';
 import { startHttpReceiver, type HttpReceiver } from '../notify/testing.ts';
 import { createAlertStore } from '../storage/alerts.ts';
@@ -101,6 +102,37 @@ test('with loopback allowed, a failing receiver is reported by its status only, 
     assert.equal(r.json.error_description, 'Test notification failed: HTTP 500');
   } finally {
     hook.respond = () => 200;
+    await t.app.close();
+  }
+});
+
+test('NANNYAPI_ALLOWED_CHANNEL_NETWORKS is read as comma-separated CIDRs; a bad one is a config error', () => {
+  const ok = loadConfig({ NANNYAPI_ALLOWED_CHANNEL_NETWORKS: ' 192.168.10.0/24, ::1/128 ,' });
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(ok.config.allowedChannelNetworks, ['192.168.10.0/24', '::1/128']);
+  assert.deepEqual(loadConfig({}).config.allowedChannelNetworks, []);
+  const bad = loadConfig({ NANNYAPI_ALLOWED_CHANNEL_NETWORKS: '10.0.0.0/33' });
+  assert.match(bad.errors.join(), /NANNYAPI_ALLOWED_CHANNEL_NETWORKS: 10.0.0.0\/33/);
+});
+
+test('a channel URL stored with user:password@ is listed without them', async () => {
+  const t = await makeTestApp();
+  try {
+    const tenantId = (await t.storage.ensureTenant('default')).id;
+    await t.storage.extend(createAlertStore).createChannel(
+      {
+        id: 'creds',
+        tenantId,
+        type: 'ntfy',
+        name: 'creds',
+        config: { url: 'https://bob:hunter2@ntfy.example.com/', topic: 't' },
+        minSeverity: 'info',
+      },
+      new Date().toISOString(),
+    );
+    const r = await t.get('/api/notification-channels/creds', await t.pat('read'));
+    assert.equal((r.json.data as { url: string }).url, 'https://ntfy.example.com/');
+  } finally {
     await t.app.close();
   }
 });

@@ -11,6 +11,18 @@ export function redact(url: string): string {
   }
 }
 
+/** The URL without `user:password@` (shown back and logged only like this). */
+export function withoutUserinfo(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}
+
 /**
  * A channel's URL field: an http(s) URL without user:password@ whose host is not an internal
  * address literal. The error names the field and the reason but never echoes the URL (it may hold
