@@ -8,7 +8,12 @@
  */
 import { after, afterEach, before, beforeEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { createNotifiers, NOTIFIERS } from './channels/index.ts';
@@ -373,4 +378,37 @@ test('SMTP hosts go through the guard at connect time too', async () => {
     (e: Error) => e.message === 'address not allowed: 127.0.0.1 is loopback',
   );
   assert.deepEqual(connects, []);
+});
+
+test('https: the checked address is connected to and the certificate is still verified for the name', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nanny-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const gen = spawnSync('openssl', [
+    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+    ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1'],
+    ...['-subj', '/CN=hook.test', '-addext', 'subjectAltName=DNS:hook.test'],
+  ]);
+  if (gen.status !== 0) return t.skip('openssl is not available to make a certificate');
+  let hits = 0;
+  const server = createHttpsServer(
+    { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },
+    (_req, res) => {
+      hits++;
+      res.writeHead(204).end();
+    },
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as AddressInfo).port;
+  const n = createNotifiers({
+    allowedNetworks: LOOPBACK,
+    resolve: fakeDns({ 'hook.test': ['127.0.0.1'] }),
+  });
+  // the self-signed certificate is not trusted: refused in the handshake, before any request
+  await assert.rejects(n.webhook.send({ url: `https://hook.test:${port}/` }, note, opts), (e: Error) => {
+    assert.equal(e.message, 'TLS error (DEPTH_ZERO_SELF_SIGNED_CERT)');
+    return true;
+  });
+  assert.deepEqual(connects, [`127.0.0.1:${port}`]);
+  assert.equal(hits, 0);
 });
