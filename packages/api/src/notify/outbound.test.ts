@@ -412,3 +412,25 @@ test('https: the checked address is connected to and the certificate is still ve
   assert.deepEqual(connects, [`127.0.0.1:${port}`]);
   assert.equal(hits, 0);
 });
+
+test('a receiver or a resolver that never answers ends in "timed out", retryable', async () => {
+  const silent = net.createServer(() => undefined); // accepts, never answers
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const port = (silent.address() as AddressInfo).port;
+    const n = createNotifiers({
+      allowedNetworks: LOOPBACK,
+      resolve: () => new Promise(() => undefined),
+    });
+    const quick = { ...opts, timeoutMs: 300 };
+    for (const url of [`http://127.0.0.1:${port}/`, 'http://never.test/'])
+      await assert.rejects(n.webhook.send({ url }, note, quick), (e: Error) => {
+        assert.ok(e instanceof DeliveryError && e.retryable);
+        assert.equal(e.message, 'timed out');
+        return true;
+      });
+    assert.deepEqual(connects, [`127.0.0.1:${port}`], 'nothing connected for the unresolved name');
+  } finally {
+    silent.close();
+  }
+});

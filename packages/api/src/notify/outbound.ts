@@ -170,20 +170,22 @@ export function createOutbound(o: OutboundOptions): Outbound {
     );
   }
 
+  function checkUrl(url: string): string | undefined {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      return 'not a URL';
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http(s) URL';
+    if (u.username !== '' || u.password !== '')
+      return 'must not contain a user name or password (use the channel’s token/secret fields)';
+    const why = literalWhy(unbracket(u.hostname));
+    return why === undefined ? undefined : `address not allowed: ${why}`;
+  }
+
   return {
-    checkUrl(url) {
-      let u: URL;
-      try {
-        u = new URL(url);
-      } catch {
-        return 'not a URL';
-      }
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') return 'must be an http(s) URL';
-      if (u.username !== '' || u.password !== '')
-        return 'must not contain a user name or password (use the channel’s token/secret fields)';
-      const why = literalWhy(unbracket(u.hostname));
-      return why === undefined ? undefined : `address not allowed: ${why}`;
-    },
+    checkUrl,
     checkHost(rawHost) {
       const host = normalizeHost(rawHost);
       if (host === undefined) return 'not a host name or address';
@@ -191,7 +193,7 @@ export function createOutbound(o: OutboundOptions): Outbound {
       return why === undefined ? undefined : `address not allowed: ${why}`;
     },
     post(url, body, headers, timeoutMs) {
-      const bad = this.checkUrl(url);
+      const bad = checkUrl(url);
       if (bad?.startsWith('address not allowed')) return Promise.reject(new DeliveryError(bad, false));
       if (bad !== undefined) return Promise.reject(new DeliveryError(`invalid URL: ${bad}`, false));
       const u = new URL(url);
