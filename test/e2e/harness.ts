@@ -130,6 +130,8 @@ export class ApiServer {
       NANNYAPI_DATA_DIR: this.dataDir,
       NANNYAPI_HOST: '127.0.0.1',
       NANNYAPI_LOG_LEVEL: 'warn',
+      // the webhook receivers of these tests are on loopback, which channels reach only when allowed
+      NANNYAPI_ALLOWED_CHANNEL_NETWORKS: '127.0.0.0/8,::1/128',
       ...this.opts.env,
     };
   }

@@ -4,6 +4,7 @@
  */
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseCidrs } from './notify/guard.ts';
 
 export interface ApiConfig {
   host: string;
@@ -31,6 +32,8 @@ export interface ApiConfig {
   logLevel: string;
   /** the URL printed at start and used in docs links; default http(s)://host:port */
   publicUrl: string | undefined;
+  /** CIDRs notification channels may reach although internal (loopback, private, …); default none */
+  allowedChannelNetworks: string[];
 }
 
 export interface ConfigResult {
@@ -59,6 +62,7 @@ const FLAGS: Record<string, string> = {
   'tls-key': 'NANNYAPI_TLS_KEY',
   'log-level': 'NANNYAPI_LOG_LEVEL',
   'public-url': 'NANNYAPI_PUBLIC_URL',
+  'allowed-channel-networks': 'NANNYAPI_ALLOWED_CHANNEL_NETWORKS',
 };
 export const CONFIG_FLAGS = Object.keys(FLAGS);
 
@@ -147,7 +151,13 @@ export function loadConfig(env: Source, flags: Source = {}): ConfigResult {
     tlsKey,
     logLevel: get('NANNYAPI_LOG_LEVEL') ?? 'info',
     publicUrl: get('NANNYAPI_PUBLIC_URL'),
+    allowedChannelNetworks: (get('NANNYAPI_ALLOWED_CHANNEL_NETWORKS') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
   };
+  for (const e of parseCidrs(config.allowedChannelNetworks).errors)
+    errors.push(`NANNYAPI_ALLOWED_CHANNEL_NETWORKS: ${e}`);
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel))
     errors.push(
       `NANNYAPI_LOG_LEVEL=${config.logLevel}: one of fatal, error, warn, info, debug, trace, silent`,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CliCommand, CliContext } from '../modules.ts';
 import { createAlertStore } from '../storage/alerts.ts';
-import { NOTIFIERS } from '../notify/channels/index.ts';
+import { createNotifiers } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';
 import { CHANNEL_TYPES, type ChannelType } from '../notify/types.ts';
 import type { Severity } from './types.ts';
@@ -64,6 +64,8 @@ async function run(args: string[], cli: CliContext): Promise<number> {
     return 1;
   }
   const store = cli.storage.extend(createAlertStore);
+  // the same address guard as the server: NANNYAPI_ALLOWED_CHANNEL_NETWORKS
+  const notifiers = () => createNotifiers({ allowedNetworks: cli.config.allowedChannelNetworks });
   const find = async (ref: string | undefined) => {
     if (!ref) return undefined;
     const all = await store.listChannels(tenant.id);
@@ -88,7 +90,7 @@ async function run(args: string[], cli: CliContext): Promise<number> {
         cli.err('--min-severity: info, warning or critical');
         return 2;
       }
-      const parsed = NOTIFIERS[type as ChannelType].parse(body);
+      const parsed = notifiers()[type as ChannelType].parse(body);
       if (!parsed.ok) {
         for (const e of parsed.errors) cli.err(e);
         return 2;
@@ -123,7 +125,7 @@ async function run(args: string[], cli: CliContext): Promise<number> {
         return 1;
       }
       try {
-        await NOTIFIERS[c.type].send(c.config, testNotification(c.name, cli.now().getTime()), {
+        await notifiers()[c.type].send(c.config, testNotification(c.name, cli.now().getTime()), {
           idempotencyKey: `test:${randomUUID()}`,
           timeoutMs: 10_000,
         });

@@ -42,7 +42,8 @@ async function open(
   pat?: string,
   read?: string,
 ): Promise<Env> {
-  const t = await makeTestApp({ sqliteFile: file }, { now });
+  // the webhook receiver is on loopback, which channels reach only when allowed
+  const t = await makeTestApp({ sqliteFile: file, allowedChannelNetworks: ['127.0.0.0/8'] }, { now });
   await t.app.ready();
   const a: Record<string, string> = agents ?? {};
   if (!agents)

@@ -8,6 +8,7 @@
  */
 import type { ApiModule, ModuleContext } from '../modules.ts';
 import { createAlertStore } from '../storage/alerts.ts';
+import { createNotifiers } from '../notify/channels/index.ts';
 import { channelCommand } from './cli.ts';
 import { alertRoutes } from './routes.ts';
 import { createAlertService, type AlertService } from './service.ts';
@@ -21,7 +22,12 @@ export function alertServiceFor(ctx: ModuleContext): AlertService {
   let s = services.get(ctx.storage);
   if (!s) {
     const store = ctx.storage.extend(createAlertStore);
-    s = createAlertService({ store, now: () => ctx.now().getTime(), log: ctx.log });
+    s = createAlertService({
+      store,
+      now: () => ctx.now().getTime(),
+      log: ctx.log,
+      notifiers: createNotifiers({ allowedNetworks: ctx.config.allowedChannelNetworks }),
+    });
     services.set(ctx.storage, s);
   }
   return s;

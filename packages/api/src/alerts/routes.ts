@@ -19,7 +19,6 @@ import {
 import { apiError } from '../errors.ts';
 import type { ModuleContext } from '../modules.ts';
 import type { AlertStore } from '../storage/alerts.ts';
-import { NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';
 import { CHANNEL_TYPES, type Channel, type ChannelType } from '../notify/types.ts';
 import { RULES } from './rules/index.ts';
@@ -290,7 +289,7 @@ export async function alertRoutes(
       const b = req.body;
       if (!CHANNEL_TYPES.includes(b.type as ChannelType))
         throw apiError('NANNY_ERR_INVALID_REQUEST', `type: one of ${CHANNEL_TYPES.join(', ')}`);
-      const parsed = NOTIFIERS[b.type as ChannelType].parse(b);
+      const parsed = service.notifiers[b.type as ChannelType].parse(b);
       if (!parsed.ok) throw apiError('NANNY_ERR_INVALID_REQUEST', parsed.errors.join('; '));
       const c: Channel = {
         id: randomUUID(),
@@ -372,7 +371,7 @@ export async function alertRoutes(
       const c = await store.getChannel(tenant(req), id);
       if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
       try {
-        await NOTIFIERS[c.type].send(c.config, testNotification(c.name, ctx.now().getTime()), {
+        await service.notifiers[c.type].send(c.config, testNotification(c.name, ctx.now().getTime()), {
           idempotencyKey: `test:${randomUUID()}`,
           timeoutMs: 10_000,
         });

@@ -14,7 +14,7 @@ import { factFromPayload, type IngestKind } from './facts.ts';
 import { createState } from './state.ts';
 import type { ActiveAlert, AlertEvent, AlertSettings, EngineState, Fact } from './types.ts';
 import type { AlertRow, AlertStore, EvaluationBatch, NewDelivery, SilenceRow } from '../storage/alerts.ts';
-import { NOTIFIERS } from '../notify/channels/index.ts';
+import { createNotifiers, type Notifiers } from '../notify/channels/index.ts';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '../notify/queue.ts';
 import { atLeast, notificationOf } from '../notify/message.ts';
 import type { Channel, NotificationState } from '../notify/types.ts';
@@ -29,6 +29,8 @@ export interface AlertServiceOptions {
   flushMs?: number;
   /** settings for tenants that stored none */
   defaultSettings?: AlertSettings;
+  /** the channel senders (createNotifiers with the app's allow-list); default: internal addresses refused */
+  notifiers?: Notifiers;
   worker?: Partial<Omit<DeliveryWorkerOptions, 'store' | 'notifiers'>>;
 }
 
@@ -50,6 +52,8 @@ export interface IngestInput {
 
 export interface AlertService {
   readonly worker: DeliveryWorker;
+  /** the channel senders the worker uses (the test endpoint uses the same) */
+  readonly notifiers: Notifiers;
   start(): Promise<void>;
   stop(): Promise<void>;
   onIngest(r: IngestInput): Promise<void>;
@@ -120,9 +124,10 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
   const now = o.now ?? Date.now;
   const store = o.store;
   const tenants = new Map<string, Tenant>();
+  const notifiers = o.notifiers ?? createNotifiers({ allowedNetworks: [] });
   const worker = createDeliveryWorker({
     store,
-    notifiers: NOTIFIERS,
+    notifiers,
     now,
     ...(o.log ? { log: o.log } : {}),
     ...o.worker,
@@ -320,6 +325,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
 
   return {
     worker,
+    notifiers,
     async start() {
       await (loaded ??= load());
       tickTimer = setInterval(() => void this.tick(), o.tickMs ?? 10_000);

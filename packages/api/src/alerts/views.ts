@@ -1,7 +1,7 @@
 /** The JSON shapes the alert and channel endpoints answer with. */
 import type { AlertRow, SilenceRow } from '../storage/alerts.ts';
 import { NOTIFIERS } from '../notify/channels/index.ts';
-import { redact } from '../notify/http.ts';
+import { redact, withoutUserinfo } from '../notify/http.ts';
 import type { Channel } from '../notify/types.ts';
 
 export function alertView(a: AlertRow) {
@@ -45,6 +45,8 @@ export function channelView(c: Channel & { createdAt?: string }) {
     if (config[f] === undefined) continue;
     config[f] = f === 'url' ? redact(String(config[f])) : '***';
   }
+  // rows stored before user:password@ was refused must not show it
+  if (typeof config.url === 'string') config.url = withoutUserinfo(config.url);
   return {
     id: c.id,
     type: c.type,

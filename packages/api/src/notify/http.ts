@@ -1,36 +1,5 @@
-/** One HTTP POST with a timeout, mapping failures to retryable or not. */
-import { DeliveryError } from './types.ts';
-
-export async function post(
-  url: string,
-  body: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: 'POST',
-      body,
-      headers,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
-    });
-  } catch (err) {
-    // fetch says only "fetch failed"; the reason (ECONNREFUSED, a timeout, a TLS error) is in `cause`.
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause ? ` (${cause.code ?? cause.message ?? ''})` : '';
-    throw new DeliveryError(`POST ${redact(url)} failed: ${(err as Error).message}${why}`, true, {
-      cause: err,
-    });
-  }
-  // Drain the body so the connection is released.
-  const text = await res.text().catch(() => '');
-  if (res.ok) return;
-  // 408/429 and 5xx are the receiver's passing trouble; other 4xx will not change on a retry.
-  const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-  throw new DeliveryError(`POST ${redact(url)} answered ${res.status}: ${text.slice(0, 200)}`, retryable);
-}
+/** Helpers the channel files share: URL fields, colours, titles. Connections live in outbound.ts. */
+import type { Outbound } from './outbound.ts';
 
 /** Slack/Discord webhook URLs carry their secret in the path: never log the path. */
 export function redact(url: string): string {
@@ -42,14 +11,32 @@ export function redact(url: string): string {
   }
 }
 
-export function httpUrl(v: unknown): string | undefined {
-  if (typeof v !== 'string') return undefined;
+/** The URL without `user:password@` (shown back and logged only like this). */
+export function withoutUserinfo(url: string): string {
   try {
-    const u = new URL(v);
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.toString() : undefined;
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
   } catch {
-    return undefined;
+    return '<invalid url>';
   }
+}
+
+/**
+ * A channel's URL field: an http(s) URL without user:password@ whose host is not an internal
+ * address literal. The error names the field and the reason but never echoes the URL (it may hold
+ * a secret).
+ */
+export function urlField(
+  v: unknown,
+  out: Outbound,
+  field: string,
+  what: string,
+): { url: string } | { error: string } {
+  if (typeof v !== 'string' || v === '') return { error: `${field}: ${what} is required` };
+  const why = out.checkUrl(v);
+  return why === undefined ? { url: new URL(v).toString() } : { error: `${field}: ${why}` };
 }
 
 export const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);

@@ -1,12 +1,19 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { NOTIFIERS } from './channels/index.ts';
+import { createNotifiers } from './channels/index.ts';
+import { discordBody } from './channels/discord.ts';
+import { emailMessage } from './channels/email.ts';
+import { gotifyBody } from './channels/gotify.ts';
+import { ntfyBody } from './channels/ntfy.ts';
+import { slackBody } from './channels/slack.ts';
 import { notificationOf, testNotification } from './message.ts';
 import { backoffMs, createDeliveryWorker, type DeliveryJob, type DeliveryStore } from './queue.ts';
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from './testing.ts';
 import { DeliveryError, type Channel, type ChannelType, type Notification } from './types.ts';
 
+// the receivers below are on loopback, which channels may reach only when allowed
+const notifiers = createNotifiers({ allowedNetworks: ['127.0.0.0/8', '::1/128'] });
 let http: HttpReceiver;
 let smtp: SmtpReceiver;
 before(async () => {
@@ -35,7 +42,7 @@ const firing: Notification = notificationOf(
 const opts = { idempotencyKey: 'a1:fire:ch1', timeoutMs: 3000 };
 
 function parse(type: ChannelType, body: Record<string, unknown>) {
-  const r = NOTIFIERS[type].parse(body);
+  const r = notifiers[type].parse(body);
   assert.ok(r.ok, r.ok ? '' : r.errors.join('; '));
   return r.config;
 }
@@ -43,7 +50,7 @@ function parse(type: ChannelType, body: Record<string, unknown>) {
 test('the webhook posts the notification as JSON with an HMAC signature and an idempotency key', async () => {
   const before = http.received.length;
   const cfg = parse('webhook', { url: `${http.url}/hook`, secret: 's3cret' });
-  await NOTIFIERS.webhook.send(cfg, firing, opts);
+  await notifiers.webhook.send(cfg, firing, opts);
   const [r] = (await http.waitFor(before + 1)).slice(before);
   assert.ok(r);
   assert.equal(r.url, '/hook');
@@ -61,17 +68,17 @@ test('the webhook posts the notification as JSON with an HMAC signature and an i
 
 test('the webhook without a secret sends no signature', async () => {
   const before = http.received.length;
-  await NOTIFIERS.webhook.send(parse('webhook', { url: `${http.url}/plain` }), firing, opts);
+  await notifiers.webhook.send(parse('webhook', { url: `${http.url}/plain` }), firing, opts);
   const r = (await http.waitFor(before + 1))[before];
   assert.equal(r?.headers['x-nanny-signature'], undefined);
 });
 
 test('slack, discord, ntfy and gotify bodies carry the summary in their own format', async () => {
   const before = http.received.length;
-  await NOTIFIERS.slack.send(parse('slack', { url: `${http.url}/slack` }), firing, opts);
-  await NOTIFIERS.discord.send(parse('discord', { url: `${http.url}/discord` }), firing, opts);
-  await NOTIFIERS.ntfy.send(parse('ntfy', { url: `${http.url}/`, topic: 'pve', token: 'tk' }), firing, opts);
-  await NOTIFIERS.gotify.send(parse('gotify', { url: `${http.url}/gotify/`, token: 'app' }), firing, opts);
+  await notifiers.slack.send(parse('slack', { url: `${http.url}/slack` }), firing, opts);
+  await notifiers.discord.send(parse('discord', { url: `${http.url}/discord` }), firing, opts);
+  await notifiers.ntfy.send(parse('ntfy', { url: `${http.url}/`, topic: 'pve', token: 'tk' }), firing, opts);
+  await notifiers.gotify.send(parse('gotify', { url: `${http.url}/gotify/`, token: 'app' }), firing, opts);
   const got = (await http.waitFor(before + 4)).slice(before);
   const [s, d, n, g] = got.map((r) => ({ ...r, json: JSON.parse(r.body) as Record<string, unknown> }));
   assert.match(String(s?.json.text), /\[CRITICAL\] quorum_lost: Cluster prod has lost quorum/);
@@ -95,7 +102,7 @@ test('e-mail goes through SMTP with subject and details', async () => {
     to: 'ops@example.test, oncall@example.test',
   });
   const resolved = { ...firing, state: 'resolved' as const, resolved_at: '2026-11-25T10:05:00.000Z' };
-  await NOTIFIERS.email.send(cfg, resolved, opts);
+  await notifiers.email.send(cfg, resolved, opts);
   const [m] = await smtp.waitFor(1);
   assert.ok(m);
   assert.deepEqual(m.to, ['ops@example.test', 'oncall@example.test']);
@@ -112,18 +119,18 @@ test('an SMTP 5xx refusal is permanent', async () => {
     to: ['nobody@example.test'],
   });
   await assert.rejects(
-    NOTIFIERS.email.send(cfg, firing, opts),
+    notifiers.email.send(cfg, firing, opts),
     (e) => e instanceof DeliveryError && !e.retryable,
   );
 });
 
 test('invalid channel bodies are rejected naming the field', () => {
-  const r = NOTIFIERS.webhook.parse({ url: 'ftp://x' });
+  const r = notifiers.webhook.parse({ url: 'ftp://x' });
   assert.equal(r.ok, false);
   assert.match(r.ok ? '' : r.errors.join(), /url/);
-  const g = NOTIFIERS.gotify.parse({ url: 'http://g' });
+  const g = notifiers.gotify.parse({ url: 'http://g' });
   assert.match(g.ok ? '' : g.errors.join(), /token/);
-  const e = NOTIFIERS.email.parse({ host: 'h' });
+  const e = notifiers.email.parse({ host: 'h' });
   assert.match(e.ok ? '' : e.errors.join(), /from.*to|to/);
 });
 
@@ -211,7 +218,7 @@ test('a failing receiver is retried with backoff until it answers, with the same
   let now = 1_000_000;
   const w = createDeliveryWorker({
     store,
-    notifiers: NOTIFIERS,
+    notifiers: notifiers,
     now: () => now,
     random: () => 1,
     baseBackoffMs: 1000,
@@ -250,17 +257,19 @@ test('a permanent failure (404) is given up at once; the attempt limit ends retr
   try {
     const gone = memoryStore(mk('/gone'));
     gone.add('j');
-    const w1 = createDeliveryWorker({ store: gone.store, notifiers: NOTIFIERS });
+    const w1 = createDeliveryWorker({ store: gone.store, notifiers: notifiers });
     await w1.runOnce();
     assert.equal(gone.jobs.get('j')?.status, 'failed');
     assert.equal(gone.jobs.get('j')?.attempts, 1);
+    // the deliveries log keeps a status line, never the receiver's answer ("nope")
+    assert.equal(gone.jobs.get('j')?.error, 'HTTP 404');
 
     const broken = memoryStore(mk('/broken'));
     broken.add('j');
     let now = 0;
     const w2 = createDeliveryWorker({
       store: broken.store,
-      notifiers: NOTIFIERS,
+      notifiers: notifiers,
       now: () => now,
       maxAttempts: 3,
     });
@@ -277,4 +286,35 @@ test('a permanent failure (404) is given up at once; the attempt limit ends retr
 
 test('a test notification names the channel', () => {
   assert.match(testNotification('ops', T).summary, /"ops"/);
+});
+
+test('chat injection: a guest name can neither ping nor hide a link on any platform', () => {
+  const evil = '<!channel> <http://evil|Open console> @everyone [Open](http://evil) <@123>';
+  const n: Notification = {
+    ...firing,
+    summary: `Guest ${evil} on pve1 stopped`,
+    node: '<!here>',
+    cluster: { id: 'c1', name: '@here <#1>' },
+  };
+  const slack = slackBody(n);
+  const slackAll = JSON.stringify(slack);
+  assert.match(String(slack.text), /&lt;!channel&gt; &lt;http:\/\/evil\|Open console&gt;/);
+  // no `<` survives anywhere in the Slack message: it is the only way to write a mention or a link
+  assert.doesNotMatch(slackAll, /[<>]/);
+
+  const discord = discordBody(n);
+  assert.deepEqual(discord.allowed_mentions, { parse: [] });
+  const embed = (discord.embeds as { description: string; fields: { value: string }[] }[])[0]!;
+  for (const text of [embed.description, ...embed.fields.map((f) => f.value)]) {
+    // every markup character is escaped: an unescaped one would be preceded by something else
+    assert.doesNotMatch(text, /(^|[^\\])[<>@[\]()]/, text);
+  }
+  assert.match(embed.description, /\\@everyone/);
+
+  assert.equal(ntfyBody('t', n).markdown, false);
+  const g = gotifyBody(n) as { extras: Record<string, { contentType?: string }> };
+  assert.equal(g.extras['client::display']?.contentType, 'text/plain');
+
+  const mail = emailMessage({ ...n, summary: 'x\r\nBcc: victim@example.test' });
+  assert.doesNotMatch(mail.subject, /[\r\n]/);
 });

@@ -1,5 +1,6 @@
 /** What a notification is, what a channel is, and the contract of every file in channels/. */
 import type { RuleId, Severity } from '../alerts/types.ts';
+import type { Outbound } from './outbound.ts';
 
 export type ChannelType = 'webhook' | 'slack' | 'discord' | 'ntfy' | 'gotify' | 'email';
 export const CHANNEL_TYPES: readonly ChannelType[] = [
@@ -61,6 +62,16 @@ export class DeliveryError extends Error {
 
 export type ParseResult = { ok: true; config: ChannelConfig } | { ok: false; errors: string[] };
 
+/** A channel type as written in channels/: its connections go through the `out` it is handed. */
+export interface ChannelSpec {
+  type: ChannelType;
+  fields: readonly { name: string; required: boolean; description: string }[];
+  secretFields: readonly string[];
+  parse(body: Record<string, unknown>, out: Outbound): ParseResult;
+  send(config: ChannelConfig, n: Notification, opts: SendOptions, out: Outbound): Promise<void>;
+}
+
+/** A channel type bound to one app's outbound guard (createNotifiers). */
 export interface Notifier {
   type: ChannelType;
   /** the fields a user sets, for docs and the CLI help */
