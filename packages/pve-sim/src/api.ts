@@ -336,9 +336,211 @@ function snapshotList(g: GuestState): unknown[] {
   return list;
 }
 
+/** What a route's handler gets: the request, plus what the placeholders of its pattern bound. */
+interface RouteContext {
+  state: SimState;
+  local: NodeState;
+  path: string;
+  query: Record<string, string>;
+  now: number;
+  /** bound by `{node}` */
+  target?: NodeState;
+  /** bound by `{kind}` */
+  kind?: GuestKind;
+  /** bound by `{vmid}` */
+  guest?: GuestState;
+}
+
+interface Route {
+  /** `/`-separated; `{name}` is a placeholder from PLACEHOLDERS */
+  pattern: string;
+  handler: (c: RouteContext) => ApiResult;
+}
+
+const ok = (data: unknown): ApiResult => ({ ok: true, data });
+const notImplemented = (path: string) => err(501, `Method 'GET ${path}' not implemented`);
+
+function nodesList(c: RouteContext): ApiResult {
+  const view = viewOf(c.state, c.local);
+  return ok(
+    clusterNodes(c.state, c.local.clusterId).map((n) => {
+      if (!view.members.has(n.name))
+        return { node: n.name, status: 'offline', id: `node/${n.name}`, type: 'node', level: n.level };
+      const f = nodeFigures(n, c.now);
+      return {
+        node: n.name,
+        status: 'online',
+        id: `node/${n.name}`,
+        type: 'node',
+        level: n.level,
+        uptime: f.uptime,
+        cpu: f.cpu,
+        maxcpu: n.cpus,
+        mem: f.memUsed,
+        maxmem: n.memTotal,
+        disk: n.rootUsed,
+        maxdisk: n.rootTotal,
+        ssl_fingerprint: sslFingerprint(n),
+      };
+    }),
+  );
+}
+
+const versionOf = (n: NodeState) => ({
+  version: n.pveVersion,
+  release: releaseOf(n.pveVersion),
+  repoid: n.repoid,
+});
+
+function storageList(n: NodeState): unknown[] {
+  return storagesOf(n).map((s) => ({
+    storage: s.id,
+    type: s.type,
+    content: s.content,
+    active: 1,
+    enabled: 1,
+    shared: 0,
+    total: s.total,
+    used: s.used,
+    avail: s.total - s.used,
+    used_fraction: s.used / s.total,
+  }));
+}
+
+function guestConfig(c: RouteContext, g: GuestState): ApiResult {
+  const current = c.query.current === '1' || c.query.current === 'true';
+  if (c.query.snapshot === undefined) return ok(guestConfigData(g, current));
+  const s = g.snapshots.find((x) => x.name === c.query.snapshot);
+  if (!s) return err(500, `snapshot '${c.query.snapshot}' does not exist\n`);
+  return ok({
+    ...typedMap(g.kind, { ...s.config, snaptime: String(s.snaptime) }),
+    digest: confDigest(renderGuestConf(g)),
+  });
+}
+
+// The handlers run only after every placeholder of their pattern bound, so what the placeholder
+// binds is there; `bound` says so to the type checker.
+function bound<T>(v: T | undefined): T {
+  if (v === undefined) throw new Error('pve-sim: route handler without its bound placeholder');
+  return v;
+}
+
+/** Every GET the simulator answers. The first whole match wins; order matters only for readability. */
+const ROUTES: readonly Route[] = [
+  { pattern: '/version', handler: (c) => ok(versionOf(c.local)) },
+  { pattern: '/cluster/status', handler: (c) => ok(clusterStatus(c.state, c.local)) },
+  {
+    pattern: '/cluster/resources',
+    handler: (c) => clusterResources(c.state, c.local, c.query.type, c.now),
+  },
+  { pattern: '/nodes', handler: nodesList },
+  {
+    pattern: '/nodes/{node}',
+    handler: () => ok(['status', 'version', 'lxc', 'qemu', 'storage'].map((subdir) => ({ name: subdir }))),
+  },
+  { pattern: '/nodes/{node}/status', handler: (c) => ok(nodeStatus(bound(c.target), c.now)) },
+  { pattern: '/nodes/{node}/version', handler: (c) => ok(versionOf(bound(c.target))) },
+  { pattern: '/nodes/{node}/storage', handler: (c) => ok(storageList(bound(c.target))) },
+  {
+    pattern: '/nodes/{node}/{kind}',
+    handler: (c) => ok(guestList(c.state, bound(c.target), bound(c.kind), c.now)),
+  },
+  {
+    pattern: '/nodes/{node}/{kind}/{vmid}',
+    handler: () => ok(['config', 'pending', 'status', 'snapshot'].map((subdir) => ({ subdir }))),
+  },
+  { pattern: '/nodes/{node}/{kind}/{vmid}/config', handler: (c) => guestConfig(c, bound(c.guest)) },
+  { pattern: '/nodes/{node}/{kind}/{vmid}/pending', handler: (c) => ok(guestPendingData(bound(c.guest))) },
+  { pattern: '/nodes/{node}/{kind}/{vmid}/status', handler: () => ok([{ subdir: 'current' }]) },
+  {
+    pattern: '/nodes/{node}/{kind}/{vmid}/status/current',
+    handler: (c) => ok(guestStatusCurrent(bound(c.guest), bound(c.target), c.now)),
+  },
+  { pattern: '/nodes/{node}/{kind}/{vmid}/snapshot', handler: (c) => ok(snapshotList(bound(c.guest))) },
+];
+
 /**
- * Answer GET `path` as node `localName`. /nodes/{other}/… is proxied the way pveproxy/pvesh do:
- * allowed only when `other` is in the local node's corosync partition.
+ * A placeholder: which path segments it accepts, and what it binds (or the error Proxmox gives).
+ * They bind in path order, so `{vmid}` finds `{node}` and `{kind}` already bound.
+ */
+const PLACEHOLDERS: Record<
+  string,
+  { accepts: (segment: string) => boolean; bind: (c: RouteContext, segment: string) => ApiResult | undefined }
+> = {
+  // /nodes/{other}/… is proxied the way pveproxy/pvesh do: allowed only when `other` is in the
+  // local node's corosync partition.
+  node: {
+    accepts: () => true,
+    bind(c, name) {
+      const target = c.state.nodes.find((n) => n.name === name && n.clusterId === c.local.clusterId);
+      if (!target) {
+        return err(
+          500,
+          `hostname lookup '${name}' failed - failed to get address info for: ${name}: Name or service not known\n`,
+        );
+      }
+      if (target.name !== c.local.name) {
+        if (!viewOf(c.state, c.local).members.has(target.name))
+          return err(595, `Errors during connection establishment, proxy handshake: No route to host`);
+        if (target.hung) return { ok: 'blocked', node: target.name };
+      }
+      c.target = target;
+      return undefined;
+    },
+  },
+  kind: {
+    accepts: (s) => s === 'lxc' || s === 'qemu',
+    bind(c, s) {
+      c.kind = s as GuestKind;
+      return undefined;
+    },
+  },
+  vmid: {
+    accepts: (s) => /^\d+$/.test(s),
+    bind(c, s) {
+      const vmid = Number(s);
+      const target = bound(c.target);
+      const kind = bound(c.kind);
+      const g = c.state.guests.find((x) => x.vmid === vmid && x.node === target.name && x.kind === kind);
+      if (!g) {
+        const dir = kind === 'qemu' ? 'qemu-server' : 'lxc';
+        return err(500, `Configuration file 'nodes/${target.name}/${dir}/${vmid}.conf' does not exist\n`);
+      }
+      c.guest = g;
+      return undefined;
+    },
+  },
+};
+
+type Segment = { literal: string } | { placeholder: string };
+
+const segmentsOf = (path: string): string[] => path.split('/').filter((s) => s !== '');
+
+const COMPILED = ROUTES.map((r) => ({
+  route: r,
+  segments: segmentsOf(r.pattern).map((s): Segment => {
+    const m = /^\{(\w+)\}$/.exec(s);
+    if (!m) return { literal: s };
+    if (!PLACEHOLDERS[m[1]!]) throw new Error(`pve-sim: unknown placeholder in route ${r.pattern}`);
+    return { placeholder: m[1]! };
+  }),
+}));
+
+/** How many leading segments of `path` the pattern matches. */
+function matchedLength(pattern: Segment[], path: string[]): number {
+  let i = 0;
+  for (; i < pattern.length && i < path.length; i++) {
+    const p = pattern[i]!;
+    const ok = 'literal' in p ? p.literal === path[i] : PLACEHOLDERS[p.placeholder]!.accepts(path[i]!);
+    if (!ok) break;
+  }
+  return i;
+}
+
+/**
+ * Answer GET `path` as node `localName`. A path no route matches wholly still binds the
+ * placeholders of its longest matching prefix first, as Proxmox resolves the node (and the guest)
+ * before it looks at the rest: /nodes/ghost/bogus is a hostname error, not "not implemented".
  */
 export function apiGet(
   state: SimState,
@@ -350,126 +552,25 @@ export function apiGet(
   const local = nodeByName(state, localName);
   if (local.hung) return { ok: 'blocked', node: local.name };
   const path = normalizeApiPath(rawPath);
-  if (path === '/version') {
-    return {
-      ok: true,
-      data: { version: local.pveVersion, release: releaseOf(local.pveVersion), repoid: local.repoid },
-    };
-  }
-  if (path === '/cluster/status') return { ok: true, data: clusterStatus(state, local) };
-  if (path === '/cluster/resources') return clusterResources(state, local, query.type, now);
-  if (path === '/nodes') {
-    const view = viewOf(state, local);
-    return {
-      ok: true,
-      data: clusterNodes(state, local.clusterId).map((n) => {
-        const online = view.members.has(n.name);
-        if (!online)
-          return { node: n.name, status: 'offline', id: `node/${n.name}`, type: 'node', level: n.level };
-        const f = nodeFigures(n, now);
-        return {
-          node: n.name,
-          status: 'online',
-          id: `node/${n.name}`,
-          type: 'node',
-          level: n.level,
-          uptime: f.uptime,
-          cpu: f.cpu,
-          maxcpu: n.cpus,
-          mem: f.memUsed,
-          maxmem: n.memTotal,
-          disk: n.rootUsed,
-          maxdisk: n.rootTotal,
-          ssl_fingerprint: sslFingerprint(n),
-        };
-      }),
-    };
-  }
-  const m = /^\/nodes\/([^/]+)(\/.*)?$/.exec(path);
-  if (!m) return err(501, `Method 'GET ${path}' not implemented`);
-  const nodeName = m[1]!;
-  const rest = m[2] ?? '';
-  const target = state.nodes.find((n) => n.name === nodeName && n.clusterId === local.clusterId);
-  if (!target) {
-    return err(
-      500,
-      `hostname lookup '${nodeName}' failed - failed to get address info for: ${nodeName}: Name or service not known\n`,
-    );
-  }
-  if (target.name !== local.name) {
-    if (!viewOf(state, local).members.has(target.name)) {
-      return err(595, `Errors during connection establishment, proxy handshake: No route to host`);
+  const segs = segmentsOf(path);
+  let best = { length: 0, segments: [] as Segment[], route: undefined as Route | undefined };
+  for (const c of COMPILED) {
+    const length = matchedLength(c.segments, segs);
+    const whole = length === c.segments.length && length === segs.length;
+    if (whole) {
+      best = { length, segments: c.segments, route: c.route };
+      break;
     }
-    if (target.hung) return { ok: 'blocked', node: target.name };
+    if (length > best.length) best = { length, segments: c.segments, route: undefined };
   }
-  if (rest === '') {
-    return {
-      ok: true,
-      data: ['status', 'version', 'lxc', 'qemu', 'storage'].map((subdir) => ({ name: subdir })),
-    };
+  const ctx: RouteContext = { state, local, path, query, now };
+  for (let i = 0; i < best.length; i++) {
+    const s = best.segments[i]!;
+    if (!('placeholder' in s)) continue;
+    const failed = PLACEHOLDERS[s.placeholder]!.bind(ctx, segs[i]!);
+    if (failed) return failed;
   }
-  if (rest === '/status') return { ok: true, data: nodeStatus(target, now) };
-  if (rest === '/version') {
-    return {
-      ok: true,
-      data: { version: target.pveVersion, release: releaseOf(target.pveVersion), repoid: target.repoid },
-    };
-  }
-  if (rest === '/storage') {
-    return {
-      ok: true,
-      data: storagesOf(target).map((s) => ({
-        storage: s.id,
-        type: s.type,
-        content: s.content,
-        active: 1,
-        enabled: 1,
-        shared: 0,
-        total: s.total,
-        used: s.used,
-        avail: s.total - s.used,
-        used_fraction: s.used / s.total,
-      })),
-    };
-  }
-  const gm = /^\/(lxc|qemu)(?:\/(\d+)(\/.*)?)?$/.exec(rest);
-  if (!gm) return err(501, `Method 'GET ${path}' not implemented`);
-  const kind = gm[1] as GuestKind;
-  if (gm[2] === undefined) return { ok: true, data: guestList(state, target, kind, now) };
-  const vmid = Number(gm[2]);
-  const sub = gm[3] ?? '';
-  const g = state.guests.find((x) => x.vmid === vmid && x.node === target.name && x.kind === kind);
-  if (!g) {
-    const dir = kind === 'qemu' ? 'qemu-server' : 'lxc';
-    return err(500, `Configuration file 'nodes/${target.name}/${dir}/${vmid}.conf' does not exist\n`);
-  }
-  if (sub === '') {
-    const dirs =
-      kind === 'qemu'
-        ? ['config', 'pending', 'status', 'snapshot']
-        : ['config', 'pending', 'status', 'snapshot'];
-    return { ok: true, data: dirs.map((subdir) => ({ subdir })) };
-  }
-  if (sub === '/config') {
-    const current = query.current === '1' || query.current === 'true';
-    if (query.snapshot !== undefined) {
-      const s = g.snapshots.find((x) => x.name === query.snapshot);
-      if (!s) return err(500, `snapshot '${query.snapshot}' does not exist\n`);
-      return {
-        ok: true,
-        data: {
-          ...typedMap(kind, { ...s.config, snaptime: String(s.snaptime) }),
-          digest: confDigest(renderGuestConf(g)),
-        },
-      };
-    }
-    return { ok: true, data: guestConfigData(g, current) };
-  }
-  if (sub === '/pending') return { ok: true, data: guestPendingData(g) };
-  if (sub === '/status/current') return { ok: true, data: guestStatusCurrent(g, target, now) };
-  if (sub === '/status') return { ok: true, data: [{ subdir: 'current' }] };
-  if (sub === '/snapshot') return { ok: true, data: snapshotList(g) };
-  return err(501, `Method 'GET ${path}' not implemented`);
+  return best.route ? best.route.handler(ctx) : notImplemented(path);
 }
 
 /** A stable per-node SHA-256 fingerprint in the colon form /nodes shows (ssl_fingerprint). */
