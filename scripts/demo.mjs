@@ -60,6 +60,8 @@ function run(args, env = {}) {
   return r.stdout;
 }
 const lastLine = (s) => s.trim().split('\n').at(-1).trim();
+/** The demo's version_mismatch grace: two agent cycles, so it fires before the next event plays. */
+const mismatchGrace = (intervalSeconds) => Math.max(2, 2 * intervalSeconds);
 
 async function stopAll() {
   if (stopping) return;
@@ -124,6 +126,19 @@ async function main() {
   const readToken = lastLine(
     run([bundles.api, 'token', 'create', '--name', 'demo-read', '--scope', 'read'], apiEnv),
   );
+  // version_mismatch waits 6 h by default (a rolling upgrade passes through mixed versions), which
+  // a demo never reaches: shorten the grace for the demo's cluster only, through the settings API
+  // a user would use. A write token is needed for it; it is not printed.
+  const writeToken = lastLine(
+    run([bundles.api, 'token', 'create', '--name', 'demo-settings', '--scope', 'write'], apiEnv),
+  );
+  const graceSeconds = mismatchGrace(Number(interval));
+  const put = await fetch(`${url}/api/alerts/settings`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${writeToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ clusters: { production: { version_mismatch: { graceSeconds } } } }),
+  });
+  if (!put.ok) throw new Error(`setting the demo's alert grace failed: ${put.status} ${await put.text()}`);
 
   for (const node of nodes) {
     const env = {
@@ -149,15 +164,16 @@ async function main() {
    read token      : ${readToken}
    try             : curl -s -H "Authorization: Bearer ${readToken}" ${url}/api/nodes
  agents on pve1, pve2, pve3 (cluster "production") and homelab (standalone),
- one cycle every ${interval} s. Events will play: an upgrade, a reboot, a quorum
- loss and its recovery. Press Ctrl-C to stop everything.
+ one cycle every ${interval} s. Every ${3 * Number(interval)} s an event plays: an upgrade (and, as
+ the versions then differ, version_mismatch), a reboot, a quorum loss and its
+ recovery. Press Ctrl-C to stop everything.
 ==============================================================================
 `);
 
   const step = Number(interval) * 3 * 1000;
   const events = [
     [
-      'version upgrade on pve2 (→ version_upgraded, then version_mismatch after its grace)',
+      `version upgrade on pve2 (→ version_upgraded, then version_mismatch after the demo's ${mismatchGrace(Number(interval))} s grace)`,
       ['version-upgrade', '--node', 'pve2', '--version', '9.2.1'],
     ],
     ['reboot of pve3 (→ node_rebooted)', ['node-reboot', '--node', 'pve3']],
