@@ -2,7 +2,9 @@
 // `npm run demo`: the whole system on this machine. Starts nannyapi (SQLite in .demo/), lays out a
 // simulated 3-node cluster plus a standalone node, starts one real nannyagent per simulated node with
 // a short interval, plays events now and then (an upgrade, a reboot, a quorum loss and recovery),
-// and prints the URL, the login and a read token. Ctrl-C stops everything it started.
+// and prints the URL, the login and a read token. For its cluster it shortens version_mismatch's
+// grace to two intervals, so the upgrade's mismatch fires during the demo. Ctrl-C stops everything
+// it started.
 //
 // Options (environment): DEMO_PORT (default 8080; 0 = any free port), DEMO_INTERVAL (agent interval,
 // seconds, default 10), DEMO_DIR (default .demo, wiped at start).
