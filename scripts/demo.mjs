@@ -2,11 +2,13 @@
 // `npm run demo`: the whole system on this machine. Starts nannyapi (SQLite in .demo/), lays out a
 // simulated 3-node cluster plus a standalone node, starts one real nannyagent per simulated node with
 // a short interval, plays events now and then (an upgrade, a reboot, a quorum loss and recovery),
-// and prints the URL, the login and a read token. Ctrl-C stops everything it started.
+// and prints the URL, the login and a read token. For its cluster it shortens version_mismatch's
+// grace to two intervals, so the upgrade's mismatch fires during the demo. Ctrl-C stops everything
+// it started.
 //
 // Options (environment): DEMO_PORT (default 8080; 0 = any free port), DEMO_INTERVAL (agent interval,
 // seconds, default 10), DEMO_DIR (default .demo, wiped at start).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -54,12 +56,30 @@ function start(name, args, env, { quiet = false } = {}) {
   return { child, output: () => out };
 }
 
+// One command to its end. Asynchronous, not spawnSync: a Ctrl-C during a slow command (a loaded
+// machine) must reach stopAll() at once, not after the command, or a SIGKILL would orphan the rest.
 function run(args, env = {}) {
-  const r = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${args.slice(0, 3).join(' ')} failed: ${r.stderr || r.stdout}`);
-  return r.stdout;
+  if (stopping) return Promise.reject(new Error('stopping'));
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d.toString()));
+  child.stderr.on('data', (d) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`${args.slice(0, 3).join(' ')} failed: ${stderr || stdout}`));
+    });
+  });
 }
 const lastLine = (s) => s.trim().split('\n').at(-1).trim();
+/** The demo's version_mismatch grace: two agent cycles, so it fires before the next event plays. */
+const mismatchGrace = (intervalSeconds) => Math.max(2, 2 * intervalSeconds);
 
 async function stopAll() {
   if (stopping) return;
@@ -116,14 +136,33 @@ async function main() {
 
   say('laying out the simulated fleet: cluster "production" (pve1-3) and standalone "homelab" …');
   const layout = join(dir, 'sim');
-  run([bundles.sim, 'layout', '--scenario', join(root, 'scripts/demo/scenario.json'), '--out', layout]);
+  await run([bundles.sim, 'layout', '--scenario', join(root, 'scripts/demo/scenario.json'), '--out', layout]);
   start('pve-sim tick', [bundles.sim, 'tick', '--state', layout, '--interval', '2000'], {}, { quiet: true });
   const nodes = ['pve1', 'pve2', 'pve3', 'homelab'];
 
-  const enroll = lastLine(run([bundles.api, 'enroll', 'create', '--uses', String(nodes.length)], apiEnv));
-  const readToken = lastLine(
-    run([bundles.api, 'token', 'create', '--name', 'demo-read', '--scope', 'read'], apiEnv),
+  const enroll = lastLine(
+    await run([bundles.api, 'enroll', 'create', '--uses', String(nodes.length)], apiEnv),
   );
+  const readToken = lastLine(
+    await run([bundles.api, 'token', 'create', '--name', 'demo-read', '--scope', 'read'], apiEnv),
+  );
+  // version_mismatch waits 6 h by default (a rolling upgrade passes through mixed versions), which
+  // a demo never reaches: shorten the grace for the demo's cluster only, through the settings API
+  // a user would use, logged in as the admin (no extra process to start on a busy machine).
+  const login = await fetch(`${url}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
+  const session = /^[^;]+/.exec(login.headers.get('set-cookie') ?? '')?.[0];
+  if (!login.ok || !session) throw new Error(`demo login failed: ${login.status} ${await login.text()}`);
+  const graceSeconds = mismatchGrace(Number(interval));
+  const put = await fetch(`${url}/api/alerts/settings`, {
+    method: 'PUT',
+    headers: { cookie: session, 'content-type': 'application/json' },
+    body: JSON.stringify({ clusters: { production: { version_mismatch: { graceSeconds } } } }),
+  });
+  if (!put.ok) throw new Error(`setting the demo's alert grace failed: ${put.status} ${await put.text()}`);
 
   for (const node of nodes) {
     const env = {
@@ -137,7 +176,7 @@ async function main() {
       NANNYAGENT_NODE: node,
       PROXMOX_INTERVAL: interval,
     };
-    run([bundles.agent, 'register', '--url', url, '--enroll-token', enroll], env);
+    await run([bundles.agent, 'register', '--url', url, '--enroll-token', enroll], env);
     start(`agent ${node}`, [bundles.agent, 'run'], env);
   }
 
@@ -149,15 +188,16 @@ async function main() {
    read token      : ${readToken}
    try             : curl -s -H "Authorization: Bearer ${readToken}" ${url}/api/nodes
  agents on pve1, pve2, pve3 (cluster "production") and homelab (standalone),
- one cycle every ${interval} s. Events will play: an upgrade, a reboot, a quorum
- loss and its recovery. Press Ctrl-C to stop everything.
+ one cycle every ${interval} s. Every ${3 * Number(interval)} s an event plays: an upgrade (and, as
+ the versions then differ, version_mismatch), a reboot, a quorum loss and its
+ recovery. Press Ctrl-C to stop everything.
 ==============================================================================
 `);
 
   const step = Number(interval) * 3 * 1000;
   const events = [
     [
-      'version upgrade on pve2 (→ version_upgraded, then version_mismatch after its grace)',
+      `version upgrade on pve2 (→ version_upgraded, then version_mismatch after the demo's ${mismatchGrace(Number(interval))} s grace)`,
       ['version-upgrade', '--node', 'pve2', '--version', '9.2.1'],
     ],
     ['reboot of pve3 (→ node_rebooted)', ['node-reboot', '--node', 'pve3']],
@@ -168,12 +208,13 @@ async function main() {
     await new Promise((r) => setTimeout(r, step));
     if (stopping) return;
     say(`event: ${what}`);
-    run([bundles.sim, 'event', '--state', layout, ...args]);
+    await run([bundles.sim, 'event', '--state', layout, ...args]);
   }
   say('all scripted events played; the fleet keeps reporting. Ctrl-C to stop.');
 }
 
 main().catch(async (e) => {
+  if (stopping) return; // Ctrl-C during a command: stopAll() is already at work
   console.error(`[demo] ${e instanceof Error ? e.message : String(e)}`);
   await stopAll();
   process.exit(1);

@@ -10,7 +10,9 @@ const GUEST_PAGE = 50;
 /** samples per history request: the API's maximum */
 const MAX_SAMPLES = 10_000;
 /** how often each range's history is fetched again (ms) */
-const HISTORY_EVERY = { '1h': 0, '24h': 30_000, '7d': 120_000 };
+const HISTORY_EVERY = { '1h': 0, '6h': 10_000, '24h': 30_000, '7d': 120_000 };
+/** the node page's history ranges (ms), shortest first */
+const RANGES = { '1h': 3600_000, '6h': 6 * 3600_000, '24h': 86400_000, '7d': 7 * 86400_000 };
 
 // ------------------------------------------------------------------ DOM helpers
 
@@ -97,11 +99,21 @@ function fmtAgo(iso) {
   return `${fmtDuration(s)} ago`;
 }
 
+// Every time on the page goes through these three formatters: the browser's locale decides the
+// order, the names and the 12- or 24-hour clock (no hour cycle is forced, no ISO string is shown).
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+const timeFmt = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric' });
 function fmtTime(iso) {
   if (!iso) return '';
   const t = Date.parse(iso);
   return Number.isNaN(t) ? String(iso) : dateTimeFmt.format(new Date(t));
+}
+
+const ISO_IN_TEXT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
+/** Server texts (alert summaries, event messages) carry ISO-8601 times: shown in the locale's format. */
+function localizeTimes(text) {
+  return typeof text === 'string' ? text.replace(ISO_IN_TEXT, (m) => fmtTime(m)) : text;
 }
 
 /** A relative time with the exact time as tooltip. */
@@ -385,8 +397,8 @@ function eventList(events) {
           'span',
           { class: 'ev-msg' },
           e.node_id && e.subject === 'node'
-            ? h('a', { href: `#/node/${encodeURIComponent(e.node_id)}` }, e.message)
-            : e.message,
+            ? h('a', { href: `#/node/${encodeURIComponent(e.node_id)}` }, localizeTimes(e.message))
+            : localizeTimes(e.message),
         ),
         ago(e.occurred_at, 'ev-time muted'),
       ),
@@ -418,9 +430,6 @@ function niceBytes(v) {
   while (v / unit >= 1024) unit *= 1024;
   return niceMax(v / unit) * unit;
 }
-
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
-const dayFmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric' });
 
 /**
  * A line chart as inline SVG. `series`: [{ key(sample) → number|null, label, cls, area? }].
@@ -689,7 +698,7 @@ const views = {
                           'li',
                           null,
                           severityBadge(a.severity),
-                          h('span', null, a.summary),
+                          h('span', null, localizeTimes(a.summary)),
                           ago(a.started_at, 'muted small'),
                         ),
                       ),
@@ -817,7 +826,8 @@ const views = {
 
   node: {
     mount(root, params, id) {
-      const ranges = { '1h': 3600_000, '24h': 86400_000, '7d': 7 * 86400_000 };
+      const ranges = RANGES;
+      // null until the user picks one: the first load then fits the range to the node's history
       let range = params.get('range') in ranges ? params.get('range') : state.range;
       let hist = null;
       const head = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
@@ -852,8 +862,12 @@ const views = {
         });
       refresh = async () => {
         const to = new Date();
-        const from = new Date(to.getTime() - ranges[range]);
         const enc = encodeURIComponent(id);
+        if (range === null) {
+          range = await fittingRange(enc, to);
+          for (const o of buttons) o.setAttribute('aria-pressed', String(o.dataset.range === range));
+        }
+        const from = new Date(to.getTime() - ranges[range]);
         // The history of a long range changes little in 10 s and is the heavy part: it is
         // fetched again only after its own period; the node's current state comes every time
         // (an empty window: no samples).
@@ -1061,7 +1075,7 @@ const views = {
             h(
               'td',
               null,
-              h('span', { class: 'block' }, a.summary),
+              h('span', { class: 'block' }, localizeTimes(a.summary)),
               h('span', { class: 'muted small' }, a.rule, a.silenced ? ' · silenced' : ''),
             ),
             h('td', { class: 'nowrap' }, alertWhere(a, names)),
@@ -1072,7 +1086,9 @@ const views = {
               a.resolved_at
                 ? [
                     ago(a.resolved_at),
-                    a.resolve_summary ? h('span', { class: 'muted small block' }, a.resolve_summary) : null,
+                    a.resolve_summary
+                      ? h('span', { class: 'muted small block' }, localizeTimes(a.resolve_summary))
+                      : null,
                   ]
                 : h('span', { class: 'muted' }, '–'),
             ),
@@ -1344,9 +1360,26 @@ function guestTable(list, withCluster) {
   );
 }
 
+/**
+ * The shortest range (up to 24 h) that holds the node's whole history, so a fresh install does not
+ * open on a 24-hour chart with its data squeezed against the right edge. Two one-sample probes ask
+ * whether anything is older than 6 h, then 1 h (the API answers the newest samples of a window).
+ */
+async function fittingRange(enc, to) {
+  const older = async (ms) => {
+    const r = await api(
+      `/api/nodes/${enc}${qs({ from: new Date(to.getTime() - RANGES['7d']).toISOString(), to: new Date(to.getTime() - ms).toISOString(), limit: 1 })}`,
+    );
+    return r.data.history.samples.length > 0;
+  };
+  if (await older(RANGES['6h'])) return '24h';
+  return (await older(RANGES['1h'])) ? '6h' : '1h';
+}
+
 // ------------------------------------------------------------------ shell: login, routing, refresh
 
-const state = { user: null, view: null, busy: false, range: '24h', timer: null };
+// range: the node history range the user picked (null: fit it to the node's history)
+const state = { user: null, view: null, busy: false, range: null, timer: null };
 
 function setAlertCount(n) {
   const el = $('nav-alerts');

@@ -290,6 +290,20 @@ test(
       await page.click('#nav a[data-view="overview"]');
       await page.click('tr[data-node="pve-node-01"] a.node-link');
       await page.waitForSelector('figure[data-chart="CPU"] polyline');
+      // two hours of history: the page opens on the range that holds it, not on 24 h
+      await page.waitForSelector('.charts[data-range="6h"] figure[data-chart="CPU"] polyline');
+      assert.equal(await page.getAttribute('button.seg[data-range="6h"]', 'aria-pressed'), 'true');
+      // relative times carry the absolute time, in the browser locale's format, on hover
+      const firstSeen = page.locator('time', { hasText: /ago|just now/ }).first();
+      const iso = (await firstSeen.getAttribute('datetime')) ?? '';
+      const localized = await page.evaluate(
+        (v) =>
+          new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' }).format(
+            new Date(v),
+          ),
+        iso,
+      );
+      assert.equal(await firstSeen.getAttribute('title'), localized);
       for (const chart of ['CPU', 'Memory', 'Load']) {
         const lines = page.locator(`figure[data-chart="${chart}"] svg polyline`);
         // node 01's 20-minute silence splits each line in two
@@ -322,6 +336,15 @@ test(
       await page.screenshot({ path: join(shots, 'events.png'), fullPage: true });
       await page.click('#nav a[data-view="alerts"]');
       await page.waitForSelector('section.card h2:text("Alerts")');
+      await page.waitForSelector('section.card table.alerts');
+      // the reboot's summary says "up since <time>": shown in the locale's format, never as ISO-8601
+      await page.click('button.seg[data-state="resolved"]');
+      const reboot = page.locator('table.alerts tbody tr', { hasText: 'rebooted' }).first();
+      await reboot.waitFor();
+      const rebootText = (await reboot.textContent()) ?? '';
+      assert.match(rebootText, /up since/);
+      assert.doesNotMatch(rebootText, /\d{4}-\d{2}-\d{2}T\d{2}:/);
+      await page.click('button.seg[data-state="firing"]');
       await page.waitForSelector('section.card table.alerts');
       // the seeded standalone node's root FS is 94 % full: its alert can be acknowledged here
       const row = page.locator('table.alerts tbody tr', { hasText: 'pve-solo' });

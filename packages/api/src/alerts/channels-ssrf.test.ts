@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config.ts';
-import { makeTestApp } from '../test-helpers.ts';
+import { makeTestApp } from '../testing.ts';
 import { startHttpReceiver, type HttpReceiver } from '../notify/testing.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 
@@ -58,7 +58,7 @@ test('a stored channel at an internal address is refused when tested; nothing is
   const t = await makeTestApp();
   try {
     const pat = await t.pat('write');
-    const tenantId = (await t.storage.ensureTenant('default')).id;
+    const tenantId = (await t.storage.ensureTenant('default', new Date().toISOString())).id;
     // as a row written before this check existed would be
     await t.storage.extend(createAlertStore).createChannel(
       {
@@ -118,7 +118,7 @@ test('NANNYAPI_ALLOWED_CHANNEL_NETWORKS is read as comma-separated CIDRs; a bad 
 test('a channel URL stored with user:password@ is listed without them', async () => {
   const t = await makeTestApp();
   try {
-    const tenantId = (await t.storage.ensureTenant('default')).id;
+    const tenantId = (await t.storage.ensureTenant('default', new Date().toISOString())).id;
     await t.storage.extend(createAlertStore).createChannel(
       {
         id: 'creds',
