@@ -95,3 +95,13 @@ export {
 } from './payloads.ts';
 export { unwrapEnvelope } from './envelope.ts';
 export { ipFromHostsFile } from './hosts.ts';
+export type {
+  MembershipView,
+  NodeLiveness,
+  NodeState,
+  Partition,
+  NodeMembership,
+  Membership,
+  MembershipInput,
+} from './membership.ts';
+export { deriveMembership } from './membership.ts';

@@ -1,0 +1,172 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deriveMembership, type MembershipInput, type MembershipView, type NodeState } from './membership.ts';
+
+const NOW = 1_000_000_000;
+const WINDOWS = { viewMaxAgeMs: 30_000, silentAfterMs: 150_000 };
+
+/** A view as a node of an n-node cluster reports it: `sees` online, the rest offline. */
+const view = (
+  reporter: string,
+  sees: string[],
+  quorate: boolean,
+  ageMs = 1_000,
+  all = ['a', 'b', 'c'],
+): MembershipView => ({
+  reporter,
+  at: NOW - ageMs,
+  quorate,
+  members: all.map((name) => ({ name, online: sees.includes(name) })),
+});
+const alive = (...names: string[]) => names.map((name) => ({ name, lastReportAt: NOW - 2_000 }));
+const quiet = (...names: string[]) => names.map((name) => ({ name, lastReportAt: NOW - 600_000 }));
+const states = (
+  input: Omit<MembershipInput, 'now' | 'viewMaxAgeMs' | 'silentAfterMs'>,
+): Record<string, NodeState> =>
+  Object.fromEntries(
+    deriveMembership({ ...input, now: NOW, ...WINDOWS }).nodes.map((n) => [n.name, n.state]),
+  );
+
+test('a healthy cluster is one quorate partition with every node online', () => {
+  const m = deriveMembership({
+    views: ['a', 'b', 'c'].map((r) => view(r, ['a', 'b', 'c'], true)),
+    nodes: alive('a', 'b', 'c'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.deepEqual(m.partitions, [{ nodes: ['a', 'b', 'c'], reporters: ['a', 'b', 'c'], quorate: true }]);
+  assert.equal(m.quorate, 0);
+  assert.equal(m.split, false);
+  assert.deepEqual(
+    m.nodes.map((n) => n.state),
+    ['online', 'online', 'online'],
+  );
+});
+
+test('a full three-way split: every live node is partitioned, none offline, no quorate partition', () => {
+  const m = deriveMembership({
+    views: [view('a', ['a'], false), view('b', ['b'], false), view('c', ['c'], false)],
+    nodes: alive('a', 'b', 'c'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.equal(m.partitions.length, 3);
+  assert.equal(m.quorate, null);
+  assert.equal(m.split, true);
+  assert.deepEqual(
+    m.nodes.map((n) => n.state),
+    ['partitioned', 'partitioned', 'partitioned'],
+  );
+  assert.deepEqual(m.nodes.find((n) => n.name === 'a')?.seenOfflineBy, ['b', 'c']);
+});
+
+test('a node cut off alone from a quorate majority is partitioned, and the majority sees it offline', () => {
+  const m = deriveMembership({
+    views: [view('a', ['a', 'b'], true), view('b', ['a', 'b'], true), view('c', ['c'], false)],
+    nodes: alive('a', 'b', 'c'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.deepEqual(m.partitions[0], { nodes: ['a', 'b'], reporters: ['a', 'b'], quorate: true });
+  assert.deepEqual(m.partitions[1], { nodes: ['c'], reporters: ['c'], quorate: false });
+  const c = m.nodes.find((n) => n.name === 'c');
+  assert.equal(c?.state, 'partitioned');
+  assert.deepEqual(c?.seenOfflineBy, ['a', 'b']);
+});
+
+test('a dead node (the quorate partition sees it offline, its agent quiet) is offline', () => {
+  assert.deepEqual(
+    states({
+      views: [view('a', ['a', 'b'], true), view('b', ['a', 'b'], true)],
+      nodes: [...alive('a', 'b'), ...quiet('c')],
+    }),
+    { a: 'online', b: 'online', c: 'offline' },
+  );
+});
+
+test('a node whose agent is quiet while its peers see it online is silent, not offline', () => {
+  assert.deepEqual(
+    states({
+      views: [view('a', ['a', 'b', 'c'], true), view('b', ['a', 'b', 'c'], true)],
+      nodes: [...alive('a', 'b'), ...quiet('c')],
+    }),
+    { a: 'online', b: 'online', c: 'silent' },
+  );
+});
+
+test('a node without an agent counts as online when the quorate partition sees it', () => {
+  assert.deepEqual(
+    states({
+      views: [view('a', ['a', 'b', 'c'], true), view('b', ['a', 'b', 'c'], true)],
+      nodes: alive('a', 'b'),
+    }),
+    { a: 'online', b: 'online', c: 'online' },
+  );
+});
+
+test('a view older than the window is ignored: a dead reporter does not vouch for itself', () => {
+  const m = deriveMembership({
+    views: [
+      view('a', ['a', 'b'], true),
+      view('b', ['a', 'b'], true),
+      view('c', ['a', 'b', 'c'], true, 60_000),
+    ],
+    nodes: [...alive('a', 'b'), ...quiet('c')],
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.equal(m.nodes.find((n) => n.name === 'c')?.state, 'offline');
+  assert.deepEqual(m.nodes.find((n) => n.name === 'c')?.seenOnlineBy, []);
+});
+
+test('only one partition is quorate: a stale "quorate" minority view loses to the larger partition', () => {
+  const m = deriveMembership({
+    views: [
+      view('a', ['a', 'b'], true, 2_000),
+      view('b', ['a', 'b'], true, 2_000),
+      view('c', ['c'], true, 20_000),
+    ],
+    nodes: alive('a', 'b', 'c'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.deepEqual(
+    m.partitions.map((p) => p.quorate),
+    [true, false],
+  );
+  assert.equal(m.nodes.find((n) => n.name === 'c')?.state, 'partitioned');
+});
+
+test('without any cluster view a node is online while its agent reports and offline when it is quiet', () => {
+  assert.deepEqual(states({ views: [], nodes: alive('solo') }), { solo: 'online' });
+  assert.deepEqual(states({ views: [], nodes: quiet('solo') }), { solo: 'offline' });
+});
+
+test('the order in which views arrive does not change the result (no last-report-wins flapping)', () => {
+  const views = [view('a', ['a', 'b'], true), view('b', ['a', 'b'], true), view('c', ['c'], false)];
+  const nodes = alive('a', 'b', 'c');
+  const one = deriveMembership({ views, nodes, now: NOW, ...WINDOWS });
+  for (const order of [
+    [2, 0, 1],
+    [1, 2, 0],
+    [2, 1, 0],
+  ]) {
+    const shuffled = order.map((i) => views[i] as MembershipView);
+    assert.deepEqual(deriveMembership({ views: shuffled, nodes, now: NOW, ...WINDOWS }), one);
+  }
+});
+
+test('only the newest view of a reporter counts', () => {
+  const m = deriveMembership({
+    views: [
+      view('a', ['a'], false, 5_000),
+      view('a', ['a', 'b', 'c'], true, 1_000),
+      view('b', ['a', 'b', 'c'], true),
+    ],
+    nodes: alive('a', 'b', 'c'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.equal(m.split, false);
+  assert.deepEqual(m.partitions[0]?.nodes, ['a', 'b', 'c']);
+});

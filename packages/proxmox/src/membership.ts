@@ -1,0 +1,182 @@
+/**
+ * One truth from many views of a cluster's membership (pure).
+ *
+ * Every agent of a cluster reports what *its* corosync partition sees: `/cluster/status` (or
+ * `.members`) lists the nodes of the reporter's own partition as online and everybody else as
+ * offline, and `quorate` says whether that partition holds quorum. During a network split the views
+ * disagree — each isolated node says its peers are offline — so "the last report wins" makes node
+ * states flap. This module keeps every reporter's latest view apart and derives:
+ * - the partitions: groups of reporters that see each other online (mutually), plus the nodes
+ *   without a fresh view of their own that a group sees online;
+ * - the quorate partition, if one exists;
+ * - a state for every node: `online`, `offline`, `partitioned` or `silent`.
+ *
+ * Corosync semantics behind the rules (PVE 7/8, corosync 3): a node's view marks online exactly
+ * the members of its own totem ring membership; only a partition with more than half of the
+ * expected votes is quorate, so at most one partition can be quorate at a time. Two "quorate"
+ * partitions can only appear here through a stale view taken before the split settled; the
+ * freshest, larger one is trusted.
+ */
+
+/** The latest membership view one node's agent reported. */
+export interface MembershipView {
+  /** the node whose agent sent the view */
+  reporter: string;
+  /** when the server received it (ms since the epoch) */
+  at: number;
+  quorate: boolean;
+  members: ReadonlyArray<{ name: string; online: boolean }>;
+}
+
+/** What the server knows of one node's own agent. */
+export interface NodeLiveness {
+  name: string;
+  /** the last report of any kind from this node's agent (ms since the epoch); absent: no agent */
+  lastReportAt?: number;
+}
+
+export type NodeState = 'online' | 'offline' | 'partitioned' | 'silent';
+
+export interface Partition {
+  /** every node of the partition, sorted */
+  nodes: string[];
+  /** the nodes of the partition whose agents sent a fresh view, sorted */
+  reporters: string[];
+  quorate: boolean;
+}
+
+export interface NodeMembership {
+  name: string;
+  state: NodeState;
+  /** reporters whose fresh view lists this node online / offline */
+  seenOnlineBy: string[];
+  seenOfflineBy: string[];
+  /** whether the node's own agent reported within the silence window */
+  reporting: boolean;
+}
+
+export interface Membership {
+  partitions: Partition[];
+  /** index into `partitions`, or null when no partition holds quorum */
+  quorate: number | null;
+  /** more than one partition, or none quorate while views exist */
+  split: boolean;
+  nodes: NodeMembership[];
+}
+
+export interface MembershipInput {
+  views: readonly MembershipView[];
+  nodes: readonly NodeLiveness[];
+  now: number;
+  /** a view older than this no longer describes the cluster (ms) */
+  viewMaxAgeMs: number;
+  /** an agent quiet for longer than this is silent (ms) */
+  silentAfterMs: number;
+}
+
+const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
+
+export function deriveMembership(input: MembershipInput): Membership {
+  const { now } = input;
+  const fresh = new Map<string, MembershipView>();
+  for (const v of input.views) {
+    if (now - v.at > input.viewMaxAgeMs) continue;
+    const prev = fresh.get(v.reporter);
+    if (!prev || prev.at < v.at) fresh.set(v.reporter, v);
+  }
+  const lastReport = new Map(input.nodes.map((n) => [n.name, n.lastReportAt]));
+  const reporting = (name: string): boolean => {
+    const at = lastReport.get(name);
+    return at !== undefined && now - at <= input.silentAfterMs;
+  };
+  const onlineIn = (v: MembershipView, name: string): boolean =>
+    v.members.some((m) => m.name === name && m.online);
+
+  // Reporters that see each other online belong to one partition (union-find over mutual sight).
+  const parent = new Map<string, string>([...fresh.keys()].map((r) => [r, r]));
+  const root = (r: string): string => {
+    let x = r;
+    while (parent.get(x) !== x) x = parent.get(x) ?? x;
+    return x;
+  };
+  for (const a of fresh.values()) {
+    for (const b of fresh.values()) {
+      if (a.reporter < b.reporter && onlineIn(a, b.reporter) && onlineIn(b, a.reporter)) {
+        parent.set(root(b.reporter), root(a.reporter));
+      }
+    }
+  }
+  const groups = new Map<string, MembershipView[]>();
+  for (const v of fresh.values()) {
+    const k = root(v.reporter);
+    groups.set(k, [...(groups.get(k) ?? []), v]);
+  }
+
+  const all = new Set<string>(input.nodes.map((n) => n.name));
+  for (const v of fresh.values()) {
+    all.add(v.reporter);
+    for (const m of v.members) all.add(m.name);
+  }
+
+  // A partition's quorum is what its freshest view says; nodes without a fresh view of their own
+  // join the partition that sees them online (the quorate one first when two claim them).
+  const partitions: Partition[] = [...groups.values()].map((vs) => {
+    const newest = vs.reduce((a, b) => (b.at > a.at ? b : a));
+    return {
+      nodes: sorted(vs.map((v) => v.reporter)),
+      reporters: sorted(vs.map((v) => v.reporter)),
+      quorate: newest.quorate,
+    };
+  });
+  const newestAt = (p: Partition): number => Math.max(...p.reporters.map((r) => fresh.get(r)?.at ?? 0));
+  const order = (a: Partition, b: Partition): number =>
+    Number(b.quorate) - Number(a.quorate) ||
+    b.reporters.length - a.reporters.length ||
+    newestAt(b) - newestAt(a);
+  partitions.sort(order);
+  for (const name of all) {
+    if (fresh.has(name)) continue;
+    const home = partitions.find((p) =>
+      p.reporters.some((r) => onlineIn(fresh.get(r) as MembershipView, name)),
+    );
+    if (home) home.nodes = sorted([...home.nodes, name]);
+  }
+  // Only one partition can hold quorum; a second "quorate" one is a stale view from before the split.
+  const quorateIdx = partitions.findIndex((p) => p.quorate);
+  partitions.forEach((p, i) => {
+    if (i !== quorateIdx) p.quorate = false;
+  });
+  const quoratePart = quorateIdx >= 0 ? partitions[quorateIdx] : undefined;
+  const partitionOf = (name: string): Partition | undefined => partitions.find((p) => p.nodes.includes(name));
+
+  const nodes: NodeMembership[] = sorted(all).map((name) => {
+    const seenOnlineBy = sorted([...fresh.values()].filter((v) => onlineIn(v, name)).map((v) => v.reporter));
+    const seenOfflineBy = sorted(
+      [...fresh.values()]
+        .filter((v) => v.members.some((m) => m.name === name && !m.online))
+        .map((v) => v.reporter),
+    );
+    const alive = reporting(name);
+    const hasAgent = lastReport.get(name) !== undefined;
+    let state: NodeState;
+    if (fresh.size === 0) {
+      // No cluster view at all (a standalone node, or every agent quiet): its own agent decides.
+      state = alive ? 'online' : 'offline';
+    } else if (quoratePart?.nodes.includes(name)) {
+      state = hasAgent && !alive ? 'silent' : 'online';
+    } else if (alive || (partitionOf(name) && !quoratePart)) {
+      // Alive outside the quorate partition, or in a split where nobody holds quorum.
+      state = 'partitioned';
+    } else {
+      state = 'offline';
+    }
+    return { name, state, seenOnlineBy, seenOfflineBy, reporting: alive };
+  });
+
+  return {
+    partitions,
+    quorate: quorateIdx >= 0 ? quorateIdx : null,
+    split: partitions.length > 1 || (fresh.size > 0 && quorateIdx < 0),
+    nodes,
+  };
+}
