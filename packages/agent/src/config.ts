@@ -293,9 +293,6 @@ export const AGENT_SETTINGS: Schema = [
   },
 ];
 
-/** @deprecated name kept for importers: the schema is AGENT_SETTINGS */
-export const SETTINGS = AGENT_SETTINGS;
-
 /**
  * Variables with the prefixes the agent owns; an unknown one is warned about. NANNYAPI_* is not
  * among them: the server's settings share it and often sit in the same shell or unit file.
