@@ -260,9 +260,6 @@ export const API_SETTINGS: Schema = [
  */
 const AGENT_NAMES = ['NANNYAPI_URL', 'NANNYAPI_ENROLL_TOKEN', 'NANNYAPI_CA_FILE', 'NANNYAPI_FINGERPRINT'];
 
-/** the setting flags (without --) */
-export const CONFIG_FLAGS = API_SETTINGS.flatMap((s) => (s.flag !== undefined ? [s.flag] : []));
-
 export function defaultRuntimeDir(env: Source): string {
   const xdg = env['XDG_RUNTIME_DIR'];
   if (xdg !== undefined && xdg !== '') return join(xdg, 'nannyapi');

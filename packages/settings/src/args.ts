@@ -19,7 +19,7 @@ export interface OptionSpec {
 }
 export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
 
-export type OptionValue = string | boolean | string[];
+type OptionValue = string | boolean | string[];
 
 export interface ParsedCommandLine {
   values: Record<string, OptionValue>;
@@ -58,7 +58,7 @@ export function closest(name: string, known: Iterable<string>): string | undefin
   return best !== undefined && bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
-export function unknownOption(raw: string, known: Iterable<string>): string {
+function unknownOption(raw: string, known: Iterable<string>): string {
   const name = raw.replace(/^-+/, '');
   const hint = raw.startsWith('--') ? closest(name, known) : undefined;
   return `${raw}: unknown option${hint !== undefined ? ` (did you mean --${hint}?)` : ''}`;
