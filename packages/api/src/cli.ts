@@ -249,7 +249,11 @@ ${settingsHelp(API_SETTINGS)}`;
 function help(extra: readonly CliCommand[]): string {
   const lines = [
     `  ${'serve'.padEnd(40)}start the server (also: npm start)`,
-    ...Object.values(BUILTINS).map((b) => `  ${b.usage.padEnd(40)}${b.summary}`),
+    ...Object.values(BUILTINS).map((b) =>
+      b.usage.length < 40
+        ? `  ${b.usage.padEnd(40)}${b.summary}`
+        : `  ${b.usage}\n  ${''.padEnd(40)}${b.summary}`,
+    ),
     ...extra.map((c) => `  ${c.name.padEnd(40)}${c.summary}`),
   ];
   return `nannyapi — Proxmox VE monitoring API server

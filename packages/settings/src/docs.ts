@@ -31,13 +31,13 @@ export function withSettingsTable(page: string, schema: Schema): string {
   return `${page.slice(0, a + BEGIN.length)}\n${settingsTable(schema)}\n${page.slice(b)}`;
 }
 
-/** `--help` lines for the settings: flag, variable, default; the docs have the long text. */
+/** `--help` lines for the settings: flag, variable, default (markdown marks dropped); the docs have the long text. */
 export function settingsHelp(schema: Schema): string {
   return schema
     .map((s) => {
       const flag = s.flag !== undefined ? `--${s.flag}${s.kind.isSwitch ? '' : ` ${s.arg ?? 'VALUE'}`}` : '';
       const def = s.defaultDoc ?? s.default;
-      return `  ${flag.padEnd(30)} ${(s.env ?? '').padEnd(32)} ${def !== undefined ? `(${def.replace(/`/g, '')})` : ''}`.trimEnd();
+      return `  ${flag.padEnd(30)} ${(s.env ?? '').padEnd(32)} ${def !== undefined ? `(${def.replace(/[`*]/g, '')})` : ''}`.trimEnd();
     })
     .join('\n');
 }
