@@ -250,7 +250,7 @@ function help(extra: readonly CliCommand[]): string {
   const lines = [
     `  ${'serve'.padEnd(40)}start the server (also: npm start)`,
     ...Object.values(BUILTINS).map((b) =>
-      b.usage.length < 40
+      b.usage.length < 39
         ? `  ${b.usage.padEnd(40)}${b.summary}`
         : `  ${b.usage}\n  ${''.padEnd(40)}${b.summary}`,
     ),
