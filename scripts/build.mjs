@@ -24,7 +24,7 @@ const entries = [
     bundleAll: true,
   },
   { pkg: 'packages/api', src: 'src/main.ts', out: 'dist/nannyapi.mjs', target: 'node20' },
-  { pkg: 'packages/pve-sim', src: 'src/cli.ts', out: 'dist/pve-sim.mjs', target: 'node20' },
+  { pkg: 'packages/pve-sim', src: 'src/main.ts', out: 'dist/pve-sim.mjs', target: 'node20' },
   { pkg: 'packages/pve-sim', src: 'src/tools-main.ts', out: 'dist/pve-tools.mjs', target: 'node20' },
 ];
 

@@ -8,7 +8,14 @@ import { clusterFingerprint, looksLikePemCertificate } from '@nanny/proxmox';
 import { REGISTER_PATH } from '@nanny/schema';
 import { createAgent, createSource, shortHostname } from './agent.ts';
 import { createCollector, type CycleItem } from './collect.ts';
-import { loadConfig, SETTINGS, type Config } from './config.ts';
+import {
+  optionsHelp,
+  parseCommandLine,
+  settingOptions,
+  settingsHelp,
+  type OptionSpecs,
+} from '@nanny/settings';
+import { AGENT_SETTINGS, loadConfig, type Config } from './config.ts';
 import { AgentError, errorText } from './errors.ts';
 import { httpRequest, type HttpClient } from './http.ts';
 import type { SpawnCounter } from './host.ts';
@@ -29,57 +36,85 @@ export interface CliIo {
   counter?: SpawnCounter;
 }
 
-export const HELP = `nannyagent ${AGENT_VERSION} — collects Proxmox VE cluster, node, LXC and QEMU data and posts it to nannyapi
+/** The commands, their own options and usage; settings flags are accepted by every command. */
+const COMMANDS: Record<string, { usage: string; summary: string; options: OptionSpecs }> = {
+  run: {
+    usage: 'nannyagent run',
+    summary: 'the daemon: a cycle every PROXMOX_INTERVAL seconds',
+    options: {},
+  },
+  collect: {
+    usage: 'nannyagent collect --once [--dry-run] [--source auto|pvesh|files|api]',
+    summary:
+      'one cycle; --dry-run prints each payload as one JSON line {"endpoint": ..., "body": ...} instead of sending',
+    options: {
+      once: { type: 'boolean', help: 'one cycle, then exit (required: the daemon is `nannyagent run`)' },
+      'dry-run': { type: 'boolean', help: 'print the payloads instead of sending them' },
+    },
+  },
+  register: {
+    usage: 'nannyagent register --url URL --enroll-token TOKEN',
+    summary: 'exchange a one-time enrollment token for credentials',
+    options: {},
+  },
+  status: {
+    usage: 'nannyagent status',
+    summary: 'identity, API reachability, spool depth, last cycle',
+    options: {},
+  },
+};
 
-Usage:
-  nannyagent run                                   the daemon: a cycle every PROXMOX_INTERVAL seconds
-  nannyagent collect --once [--dry-run] [--source auto|pvesh|files|api]
-                                                   one cycle; --dry-run prints each payload as one JSON
-                                                   line {"endpoint": ..., "body": ...} instead of sending
-  nannyagent register --url URL --enroll-token TOKEN
-                                                   exchange a one-time enrollment token for credentials
-  nannyagent status                                identity, API reachability, spool depth, last cycle
-  nannyagent --help | --version
+const GENERAL: OptionSpecs = {
+  help: { type: 'boolean', short: 'h', help: 'this help (per command: nannyagent COMMAND --help)' },
+  version: { type: 'boolean', help: 'print the version' },
+};
+const SETTING_OPTIONS = settingOptions(AGENT_SETTINGS);
 
-Settings (flag, environment variable; /etc/nannyagent/config.env < environment < flags):
-${SETTINGS.map((s) => `  --${(s.flag ?? '').padEnd(22)} ${s.env}`).join('\n')}
-  --config                 NANNYAGENT_CONFIG (path of config.env)
+const SETTINGS_HELP = `Settings (flag, environment variable, default; /etc/nannyagent/config.env < environment < flags):
+${settingsHelp(AGENT_SETTINGS)}
 
 Documentation: docs/agent-configuration.md, docs/agent-install.md
 `;
 
+export const HELP = `nannyagent ${AGENT_VERSION} — collects Proxmox VE cluster, node, LXC and QEMU data and posts it to nannyapi
+
+Usage:
+${Object.values(COMMANDS)
+  .map((c) => `  ${c.usage}\n      ${c.summary}`)
+  .join('\n')}
+  nannyagent --help | --version
+
+${SETTINGS_HELP}`;
+
+function commandHelp(name: string): string {
+  const c = COMMANDS[name]!;
+  const own = optionsHelp(c.options);
+  return `Usage: ${c.usage}\n\n${c.summary}\n${own ? `\nOptions:\n${own}\n` : ''}\n${SETTINGS_HELP}`;
+}
+
 interface ParsedArgs {
   command: string | undefined;
   switches: Set<string>;
-  flags: Record<string, string>;
+  /** setting flags only, by flag name */
+  flags: Record<string, string | boolean | string[]>;
   errors: string[];
 }
 
-const SWITCHES = new Set(['once', 'dry-run', 'help', 'version', 'allow-insecure-http']);
-
+/** argv → command, its switches and the setting flags; every misuse is listed (each names the option). */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const out: ParsedArgs = { command: undefined, switches: new Set(), flags: {}, errors: [] };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-h') {
-      out.switches.add('help');
-      continue;
-    }
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
-      if (SWITCHES.has(name) && eq < 0) {
-        if (name === 'allow-insecure-http') out.flags[name] = 'true';
-        else out.switches.add(name);
-        continue;
-      }
-      const value = eq > 0 ? a.slice(eq + 1) : argv[++i];
-      if (value === undefined) out.errors.push(`--${name}: needs a value`);
-      else out.flags[name] = value;
-      continue;
-    }
-    if (out.command === undefined) out.command = a;
-    else out.errors.push(`unexpected argument "${a}"`);
+  const all: OptionSpecs = { ...GENERAL, ...SETTING_OPTIONS };
+  for (const c of Object.values(COMMANDS)) Object.assign(all, c.options);
+  const first = parseCommandLine(argv, all);
+  const command = first.positionals[0];
+  // Per command: `run --once` is an error, not silently ignored.
+  const own = command !== undefined ? COMMANDS[command]?.options : undefined;
+  const p = own !== undefined ? parseCommandLine(argv, { ...GENERAL, ...SETTING_OPTIONS, ...own }) : first;
+  const errors = [...p.errors];
+  if (own !== undefined && p.positionals.length > 1) errors.push(`unexpected argument "${p.positionals[1]}"`);
+  const out: ParsedArgs = { command, switches: new Set(), flags: {}, errors };
+  for (const [k, v] of Object.entries(p.values)) {
+    if (k in SETTING_OPTIONS) out.flags[k] = v;
+    else if (v === true) out.switches.add(k);
   }
   return out;
 }
@@ -295,27 +330,34 @@ async function status(config: Readonly<Config>, io: CliIo, http: HttpClient): Pr
 /** Runs one command; returns the exit code. */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv);
-  if (
-    args.switches.has('help') ||
-    args.command === 'help' ||
-    (args.command === undefined && !args.switches.has('version'))
-  ) {
-    io.stdout(HELP);
-    return args.command === undefined && !args.switches.has('help') ? 2 : 0;
+  const known = args.command === undefined || args.command === 'help' || args.command in COMMANDS;
+  if (!known) {
+    io.stderr(`nannyagent: unknown command "${args.command}" (try --help)\n`);
+    return 2;
+  }
+  if (args.errors.length > 0) {
+    io.stderr(`${args.errors.map((e) => `nannyagent: ${e}`).join('\n')}\n(see nannyagent --help)\n`);
+    return 2;
+  }
+  if (args.switches.has('help') || args.command === 'help') {
+    io.stdout(args.command !== undefined && args.command in COMMANDS ? commandHelp(args.command) : HELP);
+    return 0;
   }
   if (args.switches.has('version')) {
     io.stdout(`nannyagent ${AGENT_VERSION}\n`);
     return 0;
   }
-  const commands = ['run', 'collect', 'register', 'status'];
-  if (!commands.includes(args.command!)) {
-    io.stderr(`nannyagent: unknown command "${args.command}" (try --help)\n`);
+  if (args.command === undefined) {
+    io.stdout(HELP);
     return 2;
   }
-  if (args.errors.length) return configErrors(io, new AgentError('AGENT_CONFIG', args.errors.join('\n')));
   let config: Readonly<Config>;
   try {
-    config = loadConfig({ env: io.env, flags: args.flags });
+    config = loadConfig({
+      env: io.env,
+      flags: args.flags,
+      onWarning: (w) => io.stderr(`nannyagent: warning: ${w}\n`),
+    });
   } catch (e) {
     return configErrors(io, e);
   }

@@ -71,8 +71,8 @@ test('every configuration error is listed at once', () => {
       'NANNYAGENT_SPOOL_MAX_ITEMS: must be an integer',
       'NANNYAPI_FINGERPRINT',
       '--bogus: unknown option',
-      'NANNYAGENT_PVE_API_URL: required when NANNYAGENT_SOURCE=api',
-      'NANNYAGENT_PVE_API_TOKEN: required',
+      'NANNYAGENT_PVE_API_URL (--pve-api-url): required when --source is api',
+      'NANNYAGENT_PVE_API_TOKEN (--pve-api-token): required',
     ]) {
       assert.ok(m.includes(needle), `missing "${needle}" in:\n${m}`);
     }

@@ -3,11 +3,26 @@
  * with every error listed, then frozen and passed down (DESIGN.md §7). This is one of the two
  * modules that read `process.env` (the other is main.ts); everything else receives a `Config`.
  *
- * Every setting is documented in docs/agent-configuration.md — keep the table below and that page
- * in step.
+ * The settings table of docs/agent-configuration.md is generated from AGENT_SETTINGS
+ * (`npm run docs:settings`); a test fails when they disagree.
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import {
+  boolean,
+  custom,
+  decimal,
+  httpUrl,
+  integer,
+  oneOf,
+  parseEnvFile as parseSettingsFile,
+  resolveSettings,
+  text,
+  ValueProblem,
+  type FileValues,
+  type Kind,
+  type Schema,
+} from '@nanny/settings';
 import { AgentError } from './errors.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 
@@ -54,179 +69,255 @@ export interface Config {
   enrollToken?: string;
 }
 
-type Raw = Record<string, string>;
-
-interface Setting {
-  env: string;
-  flag?: string;
-  apply(value: string, c: Draft, errors: string[], from: string): void;
-}
-
-type Draft = { -readonly [K in keyof Config]?: Config[K] } & {
-  apiCaFile?: string;
-  apiFingerprint?: string;
-  allowInsecure?: boolean;
-  pveApiCaFile?: string;
-  pveApiFingerprint?: string;
-};
-
-const number =
-  (key: keyof Config, opts: { min: number; max?: number; integer?: boolean; scale?: number }) =>
-  (v: string, c: Draft, errors: string[], from: string): void => {
-    const n = Number(v);
-    if (
-      v.trim() === '' ||
-      !Number.isFinite(n) ||
-      (opts.integer && !Number.isInteger(n)) ||
-      n < opts.min ||
-      (opts.max !== undefined && n > opts.max)
-    ) {
-      errors.push(
-        `${from}: must be ${opts.integer ? 'an integer' : 'a number'} ≥ ${opts.min}${opts.max !== undefined ? ` and ≤ ${opts.max}` : ''}, got "${v}"`,
-      );
-      return;
-    }
-    (c as Record<string, unknown>)[key] = n * (opts.scale ?? 1);
-  };
-
-const text =
-  (key: keyof Draft) =>
-  (v: string, c: Draft, errors: string[], from: string): void => {
-    if (v.trim() === '') errors.push(`${from}: must not be empty`);
-    else (c as Record<string, unknown>)[key] = v.trim();
-  };
-
-const bool =
-  (key: keyof Draft) =>
-  (v: string, c: Draft, errors: string[], from: string): void => {
-    const t = v.trim().toLowerCase();
-    if (['1', 'true', 'yes', 'on'].includes(t)) (c as Record<string, unknown>)[key] = true;
-    else if (['0', 'false', 'no', 'off', ''].includes(t)) (c as Record<string, unknown>)[key] = false;
-    else errors.push(`${from}: must be true or false, got "${v}"`);
-  };
-
-const url =
-  (key: keyof Draft) =>
-  (v: string, c: Draft, errors: string[], from: string): void => {
-    let u: URL;
-    try {
-      u = new URL(v.trim());
-    } catch {
-      errors.push(`${from}: not a URL: "${v}"`);
-      return;
-    }
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') {
-      errors.push(`${from}: must be an http(s) URL, got "${v}"`);
-      return;
-    }
-    (c as Record<string, unknown>)[key] = v.trim().replace(/\/+$/, '');
-  };
-
-export const SETTINGS: readonly Setting[] = [
-  { env: 'NANNYAPI_URL', flag: 'url', apply: url('apiUrl') },
-  { env: 'NANNYAPI_CA_FILE', flag: 'api-ca-file', apply: text('apiCaFile') },
-  { env: 'NANNYAPI_FINGERPRINT', flag: 'api-fingerprint', apply: text('apiFingerprint') },
-  { env: 'NANNYAGENT_ALLOW_INSECURE_HTTP', flag: 'allow-insecure-http', apply: bool('allowInsecure') },
-  { env: 'NANNYAPI_ENROLL_TOKEN', flag: 'enroll-token', apply: text('enrollToken') },
-  // Fractions are accepted so tests can run cycles every few hundred milliseconds; a node uses whole
-  // seconds (the payload's interval_seconds is rounded).
-  { env: 'PROXMOX_INTERVAL', flag: 'interval', apply: number('intervalSeconds', { min: 0.05, max: 86400 }) },
-  {
-    env: 'NANNYAGENT_SOURCE',
-    flag: 'source',
-    apply: (v, c, errors, from) => {
-      if ((SOURCE_NAMES as readonly string[]).includes(v.trim())) c.source = v.trim() as SourceName;
-      else errors.push(`${from}: must be one of ${SOURCE_NAMES.join(', ')}, got "${v}"`);
-    },
-  },
-  { env: 'NANNYAGENT_PVE_ROOT', flag: 'pve-root', apply: text('pveRoot') },
-  { env: 'NANNYAGENT_PROC_ROOT', flag: 'proc-root', apply: text('procRoot') },
-  { env: 'NANNYAGENT_HOSTS_FILE', flag: 'hosts-file', apply: text('hostsFile') },
-  { env: 'NANNYAGENT_STATE_DIR', flag: 'state-dir', apply: text('stateDir') },
-  { env: 'NANNYAGENT_NODE', flag: 'node', apply: text('nodeName') },
-  {
-    env: 'NANNYAGENT_COMMAND_TIMEOUT',
-    flag: 'command-timeout',
-    apply: number('commandTimeoutMs', { min: 0.05, max: 3600, scale: 1000 }),
-  },
-  {
-    env: 'NANNYAGENT_PMXCFS_TIMEOUT',
-    flag: 'pmxcfs-timeout',
-    apply: number('pmxcfsTimeoutMs', { min: 0.05, max: 3600, scale: 1000 }),
-  },
-  {
-    env: 'NANNYAGENT_REQUEST_TIMEOUT',
-    flag: 'request-timeout',
-    apply: number('requestTimeoutMs', { min: 0.05, max: 3600, scale: 1000 }),
-  },
-  {
-    env: 'NANNYAGENT_RETRY_BASE',
-    flag: 'retry-base',
-    apply: number('retryBaseMs', { min: 0.001, max: 3600, scale: 1000 }),
-  },
-  {
-    env: 'NANNYAGENT_RETRY_MAX',
-    flag: 'retry-max',
-    apply: number('retryMaxMs', { min: 0.001, max: 86400, scale: 1000 }),
-  },
-  {
-    env: 'NANNYAGENT_SPOOL_MAX_ITEMS',
-    flag: 'spool-max-items',
-    apply: number('spoolMaxItems', { min: 1, max: 10_000_000, integer: true }),
-  },
-  {
-    env: 'NANNYAGENT_LOG_LEVEL',
-    flag: 'log-level',
-    apply: (v, c, errors, from) => {
-      if ((LOG_LEVELS as readonly string[]).includes(v.trim())) c.logLevel = v.trim() as LogLevel;
-      else errors.push(`${from}: must be one of ${LOG_LEVELS.join(', ')}, got "${v}"`);
-    },
-  },
-  { env: 'NANNYAGENT_PVE_API_URL', flag: 'pve-api-url', apply: url('pveApiUrl') },
-  {
-    env: 'NANNYAGENT_PVE_API_TOKEN',
-    flag: 'pve-api-token',
-    apply: (v, c, errors, from) => {
-      // USER@REALM!TOKENID=SECRET, the form the `PVEAPIToken=` header carries.
-      if (/^[^\s@!=]+@[^\s@!=]+![^\s!=]+=\S+$/.test(v.trim())) c.pveApiToken = v.trim();
-      else errors.push(`${from}: must look like user@realm!tokenid=secret`);
-    },
-  },
-  { env: 'NANNYAGENT_PVE_API_CA_FILE', flag: 'pve-api-ca-file', apply: text('pveApiCaFile') },
-  { env: 'NANNYAGENT_PVE_API_FINGERPRINT', flag: 'pve-api-fingerprint', apply: text('pveApiFingerprint') },
-];
-
 export const DEFAULT_CONFIG_FILE = '/etc/nannyagent/config.env';
 
+const seconds = (min: number, max: number) => decimal(min, max, 1000);
+
 /**
- * Parses a systemd-`EnvironmentFile`-like file: `KEY=value`, `#` comments, optional `export `,
- * optional single or double quotes around the value.
+ * Every setting of the agent: flags, environment names, defaults, validation, `--help` and the
+ * table in docs/agent-configuration.md all come from this list (`npm run docs:settings`).
  */
-export function parseEnvFile(text: string): { values: Raw; errors: string[] } {
-  const values: Raw = {};
-  const errors: string[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    const t = line.trim();
-    if (t === '' || t.startsWith('#') || t.startsWith(';')) return;
-    const m = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(t);
-    if (!m) {
-      errors.push(`line ${i + 1}: expected KEY=value, got "${t}"`);
-      return;
-    }
-    let v = m[2]!;
-    if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))))
-      v = v.slice(1, -1);
-    values[m[1]!] = v;
-  });
-  return { values, errors };
+export const AGENT_SETTINGS: Schema = [
+  {
+    key: 'configFile',
+    env: 'NANNYAGENT_CONFIG',
+    flag: 'config',
+    arg: 'FILE',
+    kind: text(),
+    default: DEFAULT_CONFIG_FILE,
+    doc: 'path of the config file; a missing default file is fine, a missing file you named is an error',
+  },
+  {
+    key: 'apiUrl',
+    env: 'NANNYAPI_URL',
+    flag: 'url',
+    arg: 'URL',
+    kind: httpUrl(),
+    defaultDoc: 'the URL given to `register`',
+    doc: 'base URL of nannyapi, e.g. `https://nannyapi.example.com`. `http://` is refused except to loopback (`127.0.0.0/8`, `::1`, `localhost`) unless `NANNYAGENT_ALLOW_INSECURE_HTTP=true`',
+  },
+  {
+    key: 'enrollToken',
+    env: 'NANNYAPI_ENROLL_TOKEN',
+    flag: 'enroll-token',
+    arg: 'TOKEN',
+    kind: text(),
+    doc: 'one-time enrollment token (`register`; `run` registers with it when no credentials exist yet)',
+  },
+  {
+    key: 'apiCaFile',
+    env: 'NANNYAPI_CA_FILE',
+    flag: 'api-ca-file',
+    arg: 'FILE',
+    kind: text(),
+    defaultDoc: 'system trust store',
+    doc: "PEM file of the CA that signed nannyapi's certificate (private CA)",
+  },
+  {
+    key: 'apiFingerprint',
+    env: 'NANNYAPI_FINGERPRINT',
+    flag: 'api-fingerprint',
+    arg: 'SHA256',
+    kind: fingerprint(),
+    doc: "SHA-256 fingerprint of nannyapi's certificate (64 hex digits, colons allowed): pins it instead of verifying a chain",
+  },
+  {
+    key: 'allowInsecure',
+    env: 'NANNYAGENT_ALLOW_INSECURE_HTTP',
+    flag: 'allow-insecure-http',
+    kind: boolean(),
+    default: 'false',
+    doc: 'allow plain `http://` to hosts other than loopback (tokens travel in clear text)',
+  },
+  // Fractions are accepted so tests can run cycles every few hundred milliseconds; a node uses whole
+  // seconds (the payload's interval_seconds is rounded).
+  {
+    key: 'intervalSeconds',
+    env: 'PROXMOX_INTERVAL',
+    flag: 'interval',
+    arg: 'SECONDS',
+    kind: decimal(0.05, 86400),
+    default: '300',
+    doc: 'seconds between collection cycles; the first cycle runs at start. Fractions are accepted (tests use `0.15`); reports carry it rounded as `interval_seconds`',
+  },
+  {
+    key: 'source',
+    env: 'NANNYAGENT_SOURCE',
+    flag: 'source',
+    arg: 'NAME',
+    kind: oneOf(SOURCE_NAMES),
+    default: 'auto',
+    doc: "where Proxmox data comes from: `files` (the `/etc/pve` virtual files, guest config files and `/proc`: two processes per cycle whatever the guest count), `pvesh` (the spec's way: `pvesh get PATH --output-format json`, one process per path), `api` (the Proxmox HTTPS API with an API token, for polling from outside), `auto` (`files` when `/etc/pve` can be read, else `pvesh`, decided every cycle)",
+  },
+  {
+    key: 'nodeName',
+    env: 'NANNYAGENT_NODE',
+    flag: 'node',
+    arg: 'NAME',
+    kind: text(),
+    defaultDoc: 'detected',
+    doc: 'the node to report: `.members` (`files`), the `local: 1` entry of `/cluster/status` (`pvesh`, `api`), else the host name up to the first dot. Required in practice for `api`',
+  },
+  {
+    key: 'pveRoot',
+    env: 'NANNYAGENT_PVE_ROOT',
+    flag: 'pve-root',
+    arg: 'DIR',
+    kind: text(),
+    default: '/etc/pve',
+    doc: 'root of the pmxcfs tree',
+  },
+  {
+    key: 'procRoot',
+    env: 'NANNYAGENT_PROC_ROOT',
+    flag: 'proc-root',
+    arg: 'DIR',
+    kind: text(),
+    default: '/proc',
+    doc: 'root of procfs (node CPU from `/proc/stat` deltas, memory, load, uptime, kernel)',
+  },
+  {
+    key: 'hostsFile',
+    env: 'NANNYAGENT_HOSTS_FILE',
+    flag: 'hosts-file',
+    arg: 'FILE',
+    kind: text(),
+    default: '/etc/hosts',
+    doc: "where the `files` source finds a standalone node's `ip` (PVE resolves it from the node name; a standalone `.members` has none)",
+  },
+  {
+    key: 'stateDir',
+    env: 'NANNYAGENT_STATE_DIR',
+    flag: 'state-dir',
+    arg: 'DIR',
+    kind: text(),
+    default: '/var/lib/nannyagent',
+    doc: 'credentials (`credentials.json`, mode 0600), `last-cycle.json`, the spool (`spool/`)',
+  },
+  {
+    key: 'commandTimeoutMs',
+    env: 'NANNYAGENT_COMMAND_TIMEOUT',
+    flag: 'command-timeout',
+    arg: 'SECONDS',
+    kind: seconds(0.05, 3600),
+    default: '30',
+    doc: 'seconds a `pvesh`/`pveversion` call may take before it is killed and abandoned',
+  },
+  {
+    key: 'pmxcfsTimeoutMs',
+    env: 'NANNYAGENT_PMXCFS_TIMEOUT',
+    flag: 'pmxcfs-timeout',
+    arg: 'SECONDS',
+    kind: seconds(0.05, 3600),
+    default: '10',
+    doc: 'seconds all `/etc/pve` reads of one cycle may take (they run in a helper process, abandoned on timeout: a hung pmxcfs blocks reads forever)',
+  },
+  {
+    key: 'requestTimeoutMs',
+    env: 'NANNYAGENT_REQUEST_TIMEOUT',
+    flag: 'request-timeout',
+    arg: 'SECONDS',
+    kind: seconds(0.05, 3600),
+    default: '15',
+    doc: 'seconds per HTTP request (nannyapi and the Proxmox API)',
+  },
+  {
+    key: 'retryBaseMs',
+    env: 'NANNYAGENT_RETRY_BASE',
+    flag: 'retry-base',
+    arg: 'SECONDS',
+    kind: seconds(0.001, 3600),
+    default: '1',
+    doc: 'seconds: first backoff step for 5xx / 429 / network errors',
+  },
+  {
+    key: 'retryMaxMs',
+    env: 'NANNYAGENT_RETRY_MAX',
+    flag: 'retry-max',
+    arg: 'SECONDS',
+    kind: seconds(0.001, 86400),
+    default: '300',
+    doc: 'seconds: backoff cap. The wait before attempt *n* is uniform in `[0, min(max, base·2ⁿ)]` (full jitter)',
+  },
+  {
+    key: 'spoolMaxItems',
+    env: 'NANNYAGENT_SPOOL_MAX_ITEMS',
+    flag: 'spool-max-items',
+    arg: 'N',
+    kind: integer(1, 10_000_000),
+    default: '20000',
+    doc: 'undelivered reports kept on disk; when full the oldest are dropped with a warning (200 guests × 5-minute cycles ≈ 8 hours)',
+  },
+  {
+    key: 'logLevel',
+    env: 'NANNYAGENT_LOG_LEVEL',
+    flag: 'log-level',
+    arg: 'LEVEL',
+    kind: oneOf(LOG_LEVELS),
+    default: 'info',
+    doc: 'how much goes to stderr (→ the journal)',
+  },
+  {
+    key: 'pveApiUrl',
+    env: 'NANNYAGENT_PVE_API_URL',
+    flag: 'pve-api-url',
+    arg: 'URL',
+    kind: httpUrl(),
+    doc: '`api` source: e.g. `https://pve1.example.com:8006` (required with `NANNYAGENT_SOURCE=api`)',
+  },
+  {
+    key: 'pveApiToken',
+    env: 'NANNYAGENT_PVE_API_TOKEN',
+    flag: 'pve-api-token',
+    arg: 'TOKEN',
+    // USER@REALM!TOKENID=SECRET, the form the `PVEAPIToken=` header carries.
+    kind: text({ pattern: /^[^\s@!=]+@[^\s@!=]+![^\s!=]+=\S+$/, patternDoc: 'user@realm!tokenid=secret' }),
+    doc: '`api` source: `USER@REALM!TOKENID=SECRET`; a read-only token needs the `PVEAuditor` role on `/`',
+  },
+  {
+    key: 'pveApiCaFile',
+    env: 'NANNYAGENT_PVE_API_CA_FILE',
+    flag: 'pve-api-ca-file',
+    arg: 'FILE',
+    kind: text(),
+    defaultDoc: 'system trust store',
+    doc: "`api` source: a copy of the cluster's `/etc/pve/pve-root-ca.pem`. It verifies pveproxy **and** gives the reports their `cluster_fingerprint` (no API path returns that certificate)",
+  },
+  {
+    key: 'pveApiFingerprint',
+    env: 'NANNYAGENT_PVE_API_FINGERPRINT',
+    flag: 'pve-api-fingerprint',
+    arg: 'SHA256',
+    kind: fingerprint(),
+    doc: "`api` source: pin pveproxy's certificate by its SHA-256 fingerprint (as the web UI shows it)",
+  },
+];
+
+/**
+ * Variables with the prefixes the agent owns; an unknown one is warned about. NANNYAPI_* is not
+ * among them: the server's settings share it and often sit in the same shell or unit file.
+ */
+export const AGENT_ENV_PREFIXES = ['NANNYAGENT_'] as const;
+
+/** Parses a systemd-`EnvironmentFile`-like file (see @nanny/settings); values without line numbers. */
+export function parseEnvFile(text: string): { values: Record<string, string>; errors: string[] } {
+  const r = parseSettingsFile(text);
+  return {
+    values: Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, v.value])),
+    errors: r.errors,
+  };
 }
 
-function normalizeFingerprint(v: string): string | undefined {
-  const hex = v
-    .replace(/^sha256[:/]/i, '')
-    .replace(/[:\s]/g, '')
-    .toLowerCase();
-  return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+function fingerprint(): Kind<string> {
+  return custom('SHA-256 fingerprint', (v) => {
+    const hex = v
+      .replace(/^sha256[:/]/i, '')
+      .replace(/[:\s]/g, '')
+      .toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex))
+      throw new ValueProblem('must be a SHA-256 fingerprint (64 hex digits, colons allowed)');
+    return hex;
+  });
 }
 
 function isLoopbackHost(host: string): boolean {
@@ -238,9 +329,11 @@ function isLoopbackHost(host: string): boolean {
 
 export interface LoadInput {
   env: Record<string, string | undefined>;
-  /** flags by their long name without dashes, e.g. { interval: '30' } */
-  flags?: Record<string, string>;
+  /** flags by their long name without dashes, e.g. { interval: '30' } (what parseCommandLine gives) */
+  flags?: Record<string, string | boolean | string[] | undefined>;
   readFile?: (path: string) => string;
+  /** unknown NANNYAGENT_* variables and the like: reported, not fatal */
+  onWarning?: (message: string) => void;
 }
 
 /** Loads, merges and validates; throws one AgentError listing every problem. */
@@ -248,98 +341,110 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
   const read = input.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
   const flags = input.flags ?? {};
   const errors: string[] = [];
-  const configFile = flags['config'] ?? input.env['NANNYAGENT_CONFIG'] ?? DEFAULT_CONFIG_FILE;
-  let fileValues: Raw = {};
+  // The file's own path comes from flags and environment only (resolved before the file is read).
+  const where = resolveSettings(
+    AGENT_SETTINGS.filter((s) => s.key === 'configFile'),
+    { env: input.env, flags },
+  );
+  errors.push(...where.errors);
+  const configFile = where.values.configFile as string;
+  let file: FileValues | undefined;
   try {
-    const parsed = parseEnvFile(read(configFile));
-    fileValues = parsed.values;
+    const parsed = parseSettingsFile(read(configFile));
+    const { NANNYAGENT_CONFIG: _ignored, ...values } = parsed.values;
+    file = { path: configFile, values };
     errors.push(...parsed.errors.map((e) => `${configFile}: ${e}`));
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     // A missing file is normal (everything may come from the environment); an explicit one must exist.
-    const explicit = flags['config'] !== undefined || input.env['NANNYAGENT_CONFIG'] !== undefined;
-    if (code !== 'ENOENT' || explicit) errors.push(`${configFile}: cannot read (${code ?? String(err)})`);
+    if (code !== 'ENOENT' || where.from.configFile !== undefined)
+      errors.push(
+        `${where.from.configFile ?? configFile}: cannot read ${configFile} (${code ?? String(err)})`,
+      );
   }
-  const known = new Set(SETTINGS.map((s) => s.env));
-  for (const k of Object.keys(fileValues)) {
-    if (!known.has(k) && k !== 'NANNYAGENT_CONFIG') errors.push(`${configFile}: unknown setting ${k}`);
+  const known = new Set(AGENT_SETTINGS.flatMap((s) => (s.flag !== undefined ? [s.flag] : [])));
+  for (const f of Object.keys(flags)) {
+    if (!known.has(f)) errors.push(`--${f}: unknown option`);
   }
-  const knownFlags = new Set(SETTINGS.flatMap((s) => (s.flag ? [s.flag] : [])).concat(['config']));
-  for (const f of Object.keys(flags)) if (!knownFlags.has(f)) errors.push(`--${f}: unknown option`);
+  const r = resolveSettings(AGENT_SETTINGS, {
+    env: input.env,
+    flags,
+    ...(file !== undefined ? { file } : {}),
+    envPrefixes: AGENT_ENV_PREFIXES,
+  });
+  errors.push(...r.errors);
+  for (const w of r.warnings) input.onWarning?.(w);
+  const d = r.values as Partial<Config> & {
+    apiCaFile?: string;
+    apiFingerprint?: string;
+    allowInsecure: boolean;
+    pveApiCaFile?: string;
+    pveApiFingerprint?: string;
+  };
+  // cross-setting problems name the setting as the user gave it (flag, variable or file line)
+  const from = (key: string, env: string): string => r.from[key] ?? env;
 
-  const d: Draft = {};
-  for (const s of SETTINGS) {
-    const fromFlag = s.flag !== undefined ? flags[s.flag] : undefined;
-    const fromEnv = input.env[s.env];
-    const fromFile = fileValues[s.env];
-    if (fromFlag !== undefined) s.apply(fromFlag, d, errors, `--${s.flag}`);
-    else if (fromEnv !== undefined) s.apply(fromEnv, d, errors, s.env);
-    else if (fromFile !== undefined) s.apply(fromFile, d, errors, `${s.env} (${configFile})`);
-  }
-
-  const tls = (caFile: string | undefined, fp: string | undefined, name: string): TlsOptions => {
-    const o: TlsOptions = { allowInsecureHttp: d.allowInsecure ?? false };
+  const tls = (caKey: string, fpKey: string, prefix: string): TlsOptions => {
+    const o: TlsOptions = { allowInsecureHttp: d.allowInsecure };
+    const caFile = r.values[caKey] as string | undefined;
     if (caFile !== undefined) {
+      const name = from(caKey, `${prefix}_CA_FILE`);
       try {
         o.ca = read(caFile);
         if (!o.ca.includes('-----BEGIN CERTIFICATE-----'))
-          errors.push(`${name}_CA_FILE: ${caFile} holds no PEM certificate`);
+          errors.push(`${name}: ${caFile} holds no PEM certificate`);
       } catch (err) {
-        errors.push(
-          `${name}_CA_FILE: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-        );
+        errors.push(`${name}: cannot read ${caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
       }
     }
-    if (fp !== undefined) {
-      const n = normalizeFingerprint(fp);
-      if (n) o.fingerprint = n;
-      else errors.push(`${name}_FINGERPRINT: must be a SHA-256 fingerprint (64 hex digits, colons allowed)`);
-    }
+    const fp = r.values[fpKey] as string | undefined;
+    if (fp !== undefined) o.fingerprint = fp;
     return o;
   };
-  const apiTls = tls(d.apiCaFile, d.apiFingerprint, 'NANNYAPI');
-  const pveApiTls = tls(d.pveApiCaFile, d.pveApiFingerprint, 'NANNYAGENT_PVE_API');
+  const apiTls = tls('apiCaFile', 'apiFingerprint', 'NANNYAPI');
+  const pveApiTls = tls('pveApiCaFile', 'pveApiFingerprint', 'NANNYAGENT_PVE_API');
 
-  const checkPlain = (u: string | undefined, name: string): void => {
+  const checkPlain = (key: 'apiUrl' | 'pveApiUrl', env: string): void => {
+    const u = d[key];
     if (u === undefined) return;
     const parsed = new URL(u);
     if (parsed.protocol === 'http:' && !isLoopbackHost(parsed.hostname) && !d.allowInsecure) {
       errors.push(
-        `${name}: plain http:// is refused for ${parsed.hostname} (not loopback); use https:// or set NANNYAGENT_ALLOW_INSECURE_HTTP=true`,
+        `${from(key, env)}: plain http:// is refused for ${parsed.hostname} (not loopback); use https:// or set NANNYAGENT_ALLOW_INSECURE_HTTP=true`,
       );
     }
   };
-  checkPlain(d.apiUrl, 'NANNYAPI_URL');
-  checkPlain(d.pveApiUrl, 'NANNYAGENT_PVE_API_URL');
+  checkPlain('apiUrl', 'NANNYAPI_URL');
+  checkPlain('pveApiUrl', 'NANNYAGENT_PVE_API_URL');
 
   if (d.source === 'api') {
-    if (d.pveApiUrl === undefined) errors.push('NANNYAGENT_PVE_API_URL: required when NANNYAGENT_SOURCE=api');
-    if (d.pveApiToken === undefined)
-      errors.push('NANNYAGENT_PVE_API_TOKEN: required when NANNYAGENT_SOURCE=api');
+    const why = `required when ${from('source', 'NANNYAGENT_SOURCE')} is api`;
+    if (d.pveApiUrl === undefined) errors.push(`NANNYAGENT_PVE_API_URL (--pve-api-url): ${why}`);
+    if (d.pveApiToken === undefined) errors.push(`NANNYAGENT_PVE_API_TOKEN (--pve-api-token): ${why}`);
   }
-  const retryBaseMs = d.retryBaseMs ?? 1000;
-  const retryMaxMs = d.retryMaxMs ?? 300_000;
-  if (retryMaxMs < retryBaseMs)
-    errors.push('NANNYAGENT_RETRY_MAX: must not be smaller than NANNYAGENT_RETRY_BASE');
+  if (d.retryMaxMs! < d.retryBaseMs!)
+    errors.push(
+      `${from('retryMaxMs', 'NANNYAGENT_RETRY_MAX')}: must not be smaller than ${from('retryBaseMs', 'NANNYAGENT_RETRY_BASE')}`,
+    );
 
   if (errors.length > 0) throw new AgentError('AGENT_CONFIG', errors.join('\n'));
 
   const c: Config = {
     configFile,
     apiTls,
-    intervalSeconds: d.intervalSeconds ?? 300,
-    source: d.source ?? 'auto',
-    pveRoot: d.pveRoot ?? '/etc/pve',
-    procRoot: d.procRoot ?? '/proc',
-    hostsFile: d.hostsFile ?? '/etc/hosts',
-    stateDir: d.stateDir ?? '/var/lib/nannyagent',
-    commandTimeoutMs: d.commandTimeoutMs ?? 30_000,
-    pmxcfsTimeoutMs: d.pmxcfsTimeoutMs ?? 10_000,
-    requestTimeoutMs: d.requestTimeoutMs ?? 15_000,
-    retryBaseMs,
-    retryMaxMs,
-    spoolMaxItems: d.spoolMaxItems ?? 20_000,
-    logLevel: d.logLevel ?? 'info',
+    intervalSeconds: d.intervalSeconds!,
+    source: d.source!,
+    pveRoot: d.pveRoot!,
+    procRoot: d.procRoot!,
+    hostsFile: d.hostsFile!,
+    stateDir: d.stateDir!,
+    commandTimeoutMs: d.commandTimeoutMs!,
+    pmxcfsTimeoutMs: d.pmxcfsTimeoutMs!,
+    requestTimeoutMs: d.requestTimeoutMs!,
+    retryBaseMs: d.retryBaseMs!,
+    retryMaxMs: d.retryMaxMs!,
+    spoolMaxItems: d.spoolMaxItems!,
+    logLevel: d.logLevel!,
     pveApiTls: { ...pveApiTls },
   };
   if (d.apiUrl !== undefined) c.apiUrl = d.apiUrl;

@@ -213,6 +213,6 @@ test('the entry point exits non-zero with the errors on stderr (real process)', 
     timeout: 20000,
   });
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /\/nonexistent\/config.env: cannot read \(ENOENT\)/);
-  assert.match(r.stderr, /--interval: must be a number ≥ 0.05/);
+  assert.match(r.stderr, /NANNYAGENT_CONFIG: cannot read \/nonexistent\/config.env \(ENOENT\)/);
+  assert.match(r.stderr, /--interval: must be a number from 0.05 to 86400 \(got 0\)/);
 });

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './cli.ts';
@@ -15,7 +15,14 @@ async function cli(args: string[], env: Record<string, string>) {
 
 describe('nannyapi CLI against a running server', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nannyapi-cli-'));
-  const env = { NANNYAPI_DATA_DIR: dir, NANNYAPI_PORT: '0', NANNYAPI_LOG_LEVEL: 'silent', HOME: dir };
+  const env = {
+    NANNYAPI_DATA_DIR: dir,
+    NANNYAPI_PORT: '0',
+    NANNYAPI_LOG_LEVEL: 'silent',
+    HOME: dir,
+    // the server notes its database here; the CLI compares (see runtime-file.ts)
+    NANNYAPI_RUNTIME_DIR: join(dir, 'run'),
+  };
   let stop: () => void = () => undefined;
   let served: Promise<{ code: number; out: string[] }>;
   let url = '';
@@ -125,4 +132,132 @@ describe('nannyapi CLI against a running server', () => {
     assert.equal(r.code, 2);
     assert.equal(r.err.length, 2);
   });
+  test('unknown options are errors naming them with the closest known one (exit 2), nothing is created', async () => {
+    for (const [args, typo, hint] of [
+      [['token', 'create', '--name', 'y', '--scop', 'write'], '--scop', '--scope'],
+      [['enroll', 'create', '--usse', '3'], '--usse', '--uses'],
+      [['serve', '--prot', '18102'], '--prot', '--port'],
+    ] as const) {
+      const r = await cli([...args], env);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.ok(
+        r.err.some((l) => l.includes(`${typo}: unknown option (did you mean ${hint}?)`)),
+        r.err.join('\n'),
+      );
+      assert.equal(r.out.length, 0);
+    }
+    // options are per subcommand: --admin belongs to user create
+    const r = await cli(['token', 'create', '--name', 'y', '--admin'], env);
+    assert.equal(r.code, 2);
+    assert.match(r.err.join('\n'), /--admin: unknown option/);
+  });
+
+  test('bad values name the flag, or the variable when it came from the environment', async () => {
+    const flag = await cli(['org', 'list', '--port', '99999'], env);
+    assert.equal(flag.code, 2);
+    assert.deepEqual(flag.err, ['config error: --port: must be an integer from 0 to 65535 (got 99999)']);
+    const fromEnv = await cli(['org', 'list'], { ...env, NANNYAPI_PORT: '99999' });
+    assert.deepEqual(fromEnv.err, [
+      'config error: NANNYAPI_PORT: must be an integer from 0 to 65535 (got 99999)',
+    ]);
+    const scope = await cli(['token', 'create', '--name', 'y', '--scope', 'admin'], env);
+    assert.equal(scope.code, 2);
+    assert.match(scope.err[0]!, /--scope: must be one of read, write \(got admin\)/);
+    const uses = await cli(['enroll', 'create', '--uses', '0'], env);
+    assert.equal(uses.code, 2);
+    assert.match(uses.err[0]!, /--uses: must be a positive integer \(got 0\)/);
+  });
+
+  test('an unknown NANNYAPI_* variable is a warning with a hint; the command still runs', async () => {
+    const r = await cli(['org', 'list'], { ...env, NANNYAPI_RETENTION_DAY: '3' });
+    assert.equal(r.code, 0);
+    assert.ok(
+      r.err.includes(
+        'nannyapi: warning: environment variable NANNYAPI_RETENTION_DAY is not a setting, ignored (did you mean NANNYAPI_RETENTION_DAYS?)',
+      ),
+      r.err.join('\n'),
+    );
+  });
+
+  test("the CLI names its database; it warns when it creates one and when it is not the server's", async () => {
+    const same = await cli(['org', 'list'], env);
+    assert.ok(
+      same.err.includes(`nannyapi: database SQLite ${join(dir, 'nannyapi.db')}`),
+      same.err.join('\n'),
+    );
+    assert.ok(!same.err.some((l) => l.includes('warning')), same.err.join('\n'));
+    const other = join(dir, 'other');
+    // a flag wins over the environment (NANNYAPI_DATA_DIR is the server's dir here)
+    const r = await cli(['org', 'list', '--data-dir', other], env);
+    assert.equal(r.code, 0);
+    assert.ok(r.err.includes(`nannyapi: database SQLite ${join(other, 'nannyapi.db')}`), r.err.join('\n'));
+    assert.ok(r.err.some((l) => l.includes('created a NEW database')));
+    assert.ok(
+      r.err.some((l) =>
+        l.includes(`the running server (pid ${process.pid}, ${url}) uses SQLite ${join(dir, 'nannyapi.db')}`),
+      ),
+      r.err.join('\n'),
+    );
+    const again = await cli(['org', 'list', '--data-dir', other], env);
+    assert.ok(!again.err.some((l) => l.includes('NEW')));
+  });
+
+  test('settings flags do not take a command option of the same name (channel add --host is the SMTP host)', async () => {
+    const add = await cli(
+      [
+        'channel',
+        'add',
+        '--type',
+        'email',
+        '--name',
+        'mail',
+        '--host',
+        'smtp.example',
+        '--port',
+        '2525',
+      ].concat(['--from', 'a@example.com', '--to', 'b@example.com']),
+      env,
+    );
+    assert.equal(add.code, 0, add.err.join('\n'));
+    const list = await cli(['channel', 'list', '--json'], env);
+    const mail = (JSON.parse(list.out.join('\n')) as Record<string, unknown>[]).find(
+      (c) => c.name === 'mail',
+    );
+    assert.equal(mail?.host, 'smtp.example');
+    assert.equal(mail?.port, 2525);
+  });
+
+  test('help is generated per command from its options and the settings schema', async () => {
+    const top = await cli(['--help'], env);
+    assert.ok(top.out.some((l) => l.includes('NANNYAPI_DATA_DIR')));
+    assert.ok(top.out.some((l) => l.includes('--allowed-channel-networks')));
+    const tc = await cli(['token', 'create', '--help'], env);
+    assert.equal(tc.code, 0);
+    assert.equal(tc.out[0], 'Usage: nannyapi token create --name NAME [--scope read|write] [--org NAME]');
+    assert.ok(tc.out.some((l) => l.startsWith('  --scope SCOPE')));
+  });
+});
+
+test('the server removes its runtime note when it stops', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nannyapi-cli-'));
+  const run = join(dir, 'run');
+  let stop: () => void = () => undefined;
+  let listening: (url: string) => void = () => undefined;
+  const started = new Promise<string>((r) => (listening = r));
+  const served = runCli(
+    ['serve', '--port', '0', '--data-dir', dir, '--runtime-dir', run, '--log-level', 'silent'],
+    {
+      out: () => undefined,
+      err: () => undefined,
+      env: { HOME: dir },
+      stopSignal: new Promise<void>((r) => (stop = r)),
+      onListening: listening,
+    },
+  );
+  await started;
+  assert.ok(existsSync(join(run, `serve-${process.pid}.json`)));
+  stop();
+  assert.equal(await served, 0);
+  assert.ok(!existsSync(join(run, `serve-${process.pid}.json`)));
+  rmSync(dir, { recursive: true, force: true });
 });

@@ -3,14 +3,26 @@
  * while the server runs (SQLite in WAL mode with a busy timeout; PostgreSQL anyway).
  * A command that creates a secret prints it alone on the last line of its output.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import {
+  custom,
+  oneOf,
+  optionsHelp,
+  parseCommandLine,
+  settingOptions,
+  settingsHelp,
+  ValueProblem,
+  type Kind,
+  type OptionSpecs,
+} from '@nanny/settings';
 import { buildApp } from './app.ts';
-import { extractConfigFlags, loadConfig, type ApiConfig } from './config.ts';
+import { API_SETTINGS, loadConfig, type ApiConfig } from './config.ts';
 import { MODULES, type CliCommand, type CliContext } from './modules.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
 import { parseDuration } from './duration.ts';
+import { databaseLabel, noteServer, runningServers } from './runtime-file.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -23,59 +35,38 @@ export interface CliIo {
   onListening?: (url: string) => void;
 }
 
-const HELP = `nannyapi — Proxmox VE monitoring API server
+const GENERAL: OptionSpecs = {
+  help: { type: 'boolean', short: 'h', help: 'help (per command: nannyapi COMMAND --help)' },
+  version: { type: 'boolean', help: 'print the version' },
+};
+const SETTING_OPTIONS = settingOptions(API_SETTINGS);
 
-Usage: nannyapi <command> [options]
+const positive = custom('positive integer', (v) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new ValueProblem('must be a positive integer');
+  return Number(v);
+});
+const duration = custom('duration', (v) => {
+  const ms = parseDuration(v);
+  if (ms === null) throw new ValueProblem('must be a duration like 30m, 24h, 7d');
+  return ms;
+});
+const ORG: OptionSpecs = { org: { type: 'string', arg: 'NAME', help: 'organisation (default: "default")' } };
 
-Commands:
-  serve                                   start the server (also: npm start)
-  org create NAME                         create an organisation (tenant); "default" always exists
-  org list                                list organisations
-  enroll create [--org NAME] [--uses N] [--ttl 24h]
-                                          create an enrollment token for agents (prints it last)
-  token create --name NAME [--scope read|write] [--org NAME]
-                                          create a personal API token (prints it last)
-  user create NAME [--org NAME] [--admin] create a user with a generated password (prints it last)
-  user password NAME                      set a new generated password (prints it last)
-  agent list [--org NAME]                 list registered agents
-  agent revoke AGENT_ID                   revoke an agent: its next request is refused
-@@MODULES@@
-Settings (environment or flags, see docs/api-configuration.md):
-  --port / NANNYAPI_PORT (8080)           --host / NANNYAPI_HOST (127.0.0.1)
-  --data-dir / NANNYAPI_DATA_DIR (~/.local/share/nannyapi)
-  --database-url / NANNYAPI_DATABASE_URL (postgres://… ; default SQLite in the data dir)
-  --rate-limit / NANNYAPI_RATE_LIMIT (1200 per minute per agent token, 0 = off)
-  --retention-days / NANNYAPI_RETENTION_DAYS (30)
-  NANNYAPI_ADMIN_USER (admin), NANNYAPI_ADMIN_PASSWORD (default: a generated one-time secret)
-`;
-
-function help(extra: readonly CliCommand[]): string {
-  const lines = extra.map((c) => `  ${c.name.padEnd(40)}${c.summary}`).join('\n');
-  return HELP.replace('@@MODULES@@', lines ? `${lines}\n` : '');
+interface Parsed {
+  values: Record<string, unknown>;
+  positionals: string[];
 }
 
-/** `--name value` / `--name=value` / boolean `--admin` options of a subcommand. */
-function opts(args: string[], booleans: string[] = []) {
-  const named: Record<string, string> = {};
-  const positional: string[] = [];
-  const errors: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) {
-      positional.push(a);
-      continue;
-    }
-    const key = m[1]!;
-    if (booleans.includes(key)) {
-      named[key] = m[2] ?? 'true';
-      continue;
-    }
-    const v = m[2] ?? args[++i];
-    if (v === undefined) errors.push(`--${key} needs a value`);
-    else named[key] = v;
-  }
-  return { named, positional, errors };
+/** A built-in subcommand: its options (validated per subcommand), how many arguments, what it does. */
+interface Builtin {
+  usage: string;
+  summary: string;
+  options: OptionSpecs;
+  /** option values are parsed (and checked) by these kinds */
+  kinds?: Record<string, Kind<unknown>>;
+  /** names of the positional arguments (at most that many) */
+  args?: string[];
+  run(p: Parsed, ctx: CliContext): Promise<number>;
 }
 
 async function tenantId(storage: Storage, org: string | undefined, now: string): Promise<string> {
@@ -99,43 +90,310 @@ function readVersion(): string {
   }
 }
 
+const str = (p: Parsed, k: string): string | undefined => p.values[k] as string | undefined;
+
+const BUILTINS: Record<string, Builtin> = {
+  'org create': {
+    usage: 'org create NAME',
+    summary: 'create an organisation (tenant); "default" always exists',
+    options: {},
+    args: ['NAME'],
+    async run(p, { storage, out, now }) {
+      const name = p.positionals[0];
+      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name))
+        throw new CliError('usage: nannyapi org create NAME (letters, digits, . _ -)');
+      if (await storage.tenantByName(name)) throw new CliError(`organisation "${name}" exists already`);
+      const t = await storage.createTenant(name, now().toISOString());
+      out(`created organisation ${t.name}`);
+      out(t.id);
+      return 0;
+    },
+  },
+  'org list': {
+    usage: 'org list',
+    summary: 'list organisations',
+    options: {},
+    async run(_p, { storage, out }) {
+      for (const t of await storage.listTenants()) out(`${t.id}  ${t.name}`);
+      return 0;
+    },
+  },
+  'enroll create': {
+    usage: 'enroll create [--org NAME] [--uses N] [--ttl 24h]',
+    summary: 'create an enrollment token for agents (prints it last)',
+    options: {
+      ...ORG,
+      uses: { type: 'string', arg: 'N', help: 'how many agents may register with it (default 1)' },
+      ttl: { type: 'string', arg: 'DURATION', help: 'valid for, e.g. 30m, 24h, 7d (default 24h)' },
+    },
+    kinds: { uses: positive, ttl: duration },
+    async run(p, ctx) {
+      const uses = (p.values.uses as number | undefined) ?? 1;
+      const ttl = (p.values.ttl as number | undefined) ?? 24 * 3_600_000;
+      const org = str(p, 'org');
+      const tid = await tenantId(ctx.storage, org, ctx.now().toISOString());
+      const secret = newToken(TOKEN_PREFIX.enrollment);
+      const expires = new Date(ctx.now().getTime() + ttl).toISOString();
+      await ctx.storage.createEnrollmentToken(
+        { tenant_id: tid, max_uses: uses, expires_at: expires, created_at: ctx.now().toISOString() },
+        hashToken(secret),
+      );
+      ctx.out(`enrollment token for organisation ${org ?? 'default'}: ${uses} use(s), expires ${expires}`);
+      ctx.out(`register an agent with: nannyagent register --url <API URL> --enroll-token <the token below>`);
+      ctx.out(secret);
+      return 0;
+    },
+  },
+  'token create': {
+    usage: 'token create --name NAME [--scope read|write] [--org NAME]',
+    summary: 'create a personal API token (prints it last)',
+    options: {
+      name: { type: 'string', arg: 'NAME', help: 'what the token is for (required)' },
+      scope: { type: 'string', arg: 'SCOPE', help: 'read (default) or write' },
+      ...ORG,
+    },
+    kinds: { scope: oneOf(['read', 'write']) },
+    async run(p, ctx) {
+      const name = str(p, 'name');
+      if (!name) throw new UsageError('--name: required (nannyapi token create --name NAME)');
+      const scope = (str(p, 'scope') ?? 'read') as 'read' | 'write';
+      const org = str(p, 'org');
+      const tid = await tenantId(ctx.storage, org, ctx.now().toISOString());
+      const secret = newToken(TOKEN_PREFIX.personal);
+      await ctx.storage.createApiToken(
+        { tenant_id: tid, user_id: null, name, scope, created_at: ctx.now().toISOString() },
+        hashToken(secret),
+      );
+      ctx.out(
+        `personal API token "${name}" (${scope}) for organisation ${org ?? 'default'}; send it as "Authorization: Bearer <token>"`,
+      );
+      ctx.out(secret);
+      return 0;
+    },
+  },
+  'user create': {
+    usage: 'user create NAME [--org NAME] [--admin]',
+    summary: 'create a user with a generated password (prints it last)',
+    options: { ...ORG, admin: { type: 'boolean', help: 'an admin of the organisation' } },
+    args: ['NAME'],
+    async run(p, { storage, out, now }) {
+      const name = p.positionals[0];
+      if (!name || !/^[A-Za-z0-9._@-]{1,128}$/.test(name))
+        throw new CliError('usage: nannyapi user create NAME [--org NAME] [--admin]');
+      if (await storage.userByName(name)) throw new CliError(`user "${name}" exists already`);
+      const org = str(p, 'org');
+      const tid = await tenantId(storage, org, now().toISOString());
+      const password = newToken('');
+      const admin = p.values.admin === true;
+      await storage.createUser({
+        tenant_id: tid,
+        username: name,
+        password_hash: await hashPassword(password),
+        role: admin ? 'admin' : 'user',
+        created_at: now().toISOString(),
+      });
+      out(`created ${admin ? 'admin ' : ''}user ${name} in organisation ${org ?? 'default'}; password:`);
+      out(password);
+      return 0;
+    },
+  },
+  'user password': {
+    usage: 'user password NAME',
+    summary: 'set a new generated password (prints it last)',
+    options: {},
+    args: ['NAME'],
+    async run(p, { storage, out }) {
+      const name = p.positionals[0];
+      const u = name ? await storage.userByName(name) : undefined;
+      if (!u) throw new CliError('usage: nannyapi user password NAME (an existing user)');
+      const password = newToken('');
+      await storage.setPassword(u.id, await hashPassword(password));
+      out(`new password for ${u.username}:`);
+      out(password);
+      return 0;
+    },
+  },
+  'agent list': {
+    usage: 'agent list [--org NAME]',
+    summary: 'list registered agents',
+    options: { ...ORG },
+    async run(p, { storage, out, now }) {
+      const org = str(p, 'org');
+      const tid = org !== undefined ? await tenantId(storage, org, now().toISOString()) : undefined;
+      const agents = await storage.listAgents(tid);
+      if (agents.length === 0) out('no agents registered');
+      for (const a of agents)
+        out(
+          `${a.id}  ${a.hostname.padEnd(20)} ${a.revoked_at ? 'REVOKED ' : 'active  '} last seen ${a.last_seen_at ?? 'never'}${a.cluster_name ? `  cluster ${a.cluster_name}` : ''}`,
+        );
+      return 0;
+    },
+  },
+  'agent revoke': {
+    usage: 'agent revoke AGENT_ID',
+    summary: 'revoke an agent: its next request is refused',
+    options: {},
+    args: ['AGENT_ID'],
+    async run(p, ctx) {
+      const id = p.positionals[0];
+      if (!id) throw new CliError('usage: nannyapi agent revoke AGENT_ID (see nannyapi agent list)');
+      if (!(await ctx.storage.revokeAgent(undefined, id, ctx.now().toISOString())))
+        throw new CliError(`no agent ${id}`);
+      ctx.out(`agent ${id} revoked: its next request is refused; it must enroll again`);
+      return 0;
+    },
+  },
+};
+
+/** A mistake in how the command was called: exit 2 (CliError, a refusal of the operation, is 1). */
+class UsageError extends Error {}
+
+const SETTINGS_HELP = `Settings (flag, environment variable, default; a flag wins; docs/api-configuration.md):
+${settingsHelp(API_SETTINGS)}`;
+
+function help(extra: readonly CliCommand[]): string {
+  const lines = [
+    `  ${'serve'.padEnd(40)}start the server (also: npm start)`,
+    ...Object.values(BUILTINS).map((b) =>
+      b.usage.length < 39
+        ? `  ${b.usage.padEnd(40)}${b.summary}`
+        : `  ${b.usage}\n  ${''.padEnd(40)}${b.summary}`,
+    ),
+    ...extra.map((c) => `  ${c.name.padEnd(40)}${c.summary}`),
+  ];
+  return `nannyapi — Proxmox VE monitoring API server
+
+Usage: nannyapi <command> [options]     (nannyapi <command> --help for details)
+
+Commands:
+${lines.join('\n')}
+
+Every command reads the same settings as the server, so it works on the server's database.
+${SETTINGS_HELP}
+`;
+}
+
+function builtinHelp(b: Builtin): string {
+  const own = optionsHelp(b.options);
+  return `Usage: nannyapi ${b.usage}\n\n${b.summary}\n${own ? `\nOptions:\n${own}\n` : ''}\n${SETTINGS_HELP}\n`;
+}
+
+const print = (io: CliIo, text: string): void => {
+  for (const l of text.trimEnd().split('\n')) io.out(l);
+};
+
+function usageErrors(io: CliIo, errors: string[], cmd: string): number {
+  for (const e of errors) io.err(`nannyapi: ${e}`);
+  io.err(`(see nannyapi ${cmd ? `${cmd} ` : ''}--help)`);
+  return 2;
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const now = io.now ?? (() => new Date());
-  const { flags, rest, errors: flagErrors } = extractConfigFlags(argv);
-  const [cmd, sub, ...args] = rest;
   const extra = MODULES.flatMap((m) => m.cli ?? []);
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    for (const l of help(extra).trimEnd().split('\n')) io.out(l);
-    return cmd ? 0 : 1;
+  // First pass, to find the command words: every option any command knows, so that the value of
+  // `--org acme` is not taken for a command.
+  const every: Record<string, OptionSpecs[string]> = { ...GENERAL, ...SETTING_OPTIONS };
+  for (const b of Object.values(BUILTINS)) Object.assign(every, b.options);
+  for (const c of extra) Object.assign(every, c.options ?? {});
+  const [cmd, sub] = parseCommandLine(argv, every).positionals;
+
+  const ext = extra.find((c) => c.name === cmd);
+  const groups = new Set(Object.keys(BUILTINS).map((k) => k.split(' ')[0]!));
+  const builtinKey = `${cmd ?? ''} ${sub ?? ''}`;
+  const builtin = BUILTINS[builtinKey];
+  let own: OptionSpecs = {};
+  if (ext) own = ext.options ?? {};
+  else if (builtin) own = builtin.options;
+  // The command's own options win over a setting of the same name (`channel add --host` is the
+  // SMTP host, not the address nannyapi listens on).
+  const p = parseCommandLine(argv, { ...GENERAL, ...SETTING_OPTIONS, ...own });
+  if (cmd === undefined || cmd === 'help') {
+    if (p.errors.length > 0) return usageErrors(io, p.errors, '');
+    if (p.values.version === true) {
+      io.out(readVersion());
+      return 0;
+    }
+    print(io, help(extra));
+    return p.values.help === true || cmd === 'help' ? 0 : 2;
   }
-  if (cmd === '--version' || cmd === 'version') {
+  if (cmd === 'version') {
     io.out(readVersion());
     return 0;
   }
-  const { config, errors } = loadConfig(io.env, flags);
-  const allErrors = [...flagErrors, ...errors];
-  if (allErrors.length > 0) {
-    for (const e of allErrors) io.err(`config error: ${e}`);
+  if (cmd !== 'serve' && !ext && !builtin) {
+    if (groups.has(cmd)) {
+      const subs = Object.keys(BUILTINS).filter((k) => k.startsWith(`${cmd} `));
+      io.err(`nannyapi: unknown command "${builtinKey.trim()}" (${subs.join(', ')}; see nannyapi --help)`);
+    } else io.err(`nannyapi: unknown command "${cmd}" (see nannyapi --help)`);
     return 2;
   }
-  if (cmd === 'serve') return serve(config, io);
-
-  const ext = extra.find((c) => c.name === cmd);
-  const known = ['org', 'enroll', 'token', 'user', 'agent'];
-  if (!ext && !known.includes(cmd)) {
-    io.err(`unknown command "${cmd}" (see nannyapi --help)`);
-    return 2;
-  }
-  if (sub === '--help' || sub === '-h') {
-    io.out(ext ? ext.usage : help(extra));
+  if (p.values.help === true) {
+    if (ext) print(io, ext.usage);
+    else if (builtin) print(io, builtinHelp(builtin));
+    else print(io, `Usage: nannyapi serve [settings]\n\nstart the server\n\n${SETTINGS_HELP}`);
     return 0;
   }
-  const storage = await createStorage(config);
+  if (p.errors.length > 0) return usageErrors(io, p.errors, builtin ? builtinKey : cmd);
+
+  const settingFlags: Record<string, string | boolean | string[]> = {};
+  const ownValues: Record<string, unknown> = {};
+  const commandIndexes = new Set<number>();
+  for (const u of p.used) {
+    if (u.name in own) for (const i of u.indexes) commandIndexes.add(i);
+  }
+  for (const [k, v] of Object.entries(p.values)) {
+    if (k in own) ownValues[k] = v;
+    else if (k in SETTING_OPTIONS) settingFlags[k] = v;
+  }
+  const { config, errors, warnings } = loadConfig(io.env, settingFlags);
+  for (const w of warnings) io.err(`nannyapi: warning: ${w}`);
+  if (errors.length > 0) {
+    for (const e of errors) io.err(`config error: ${e}`);
+    return 2;
+  }
+  if (cmd === 'serve') {
+    if (p.positionals.length > 1) return usageErrors(io, [`unexpected argument "${p.positionals[1]}"`], cmd);
+    return serve(config, io);
+  }
+
+  let parsed: Parsed = { values: {}, positionals: [] };
+  if (builtin) {
+    const problems: string[] = [];
+    const args = p.positionals.slice(2);
+    if (args.length > (builtin.args?.length ?? 0))
+      problems.push(`unexpected argument "${args[builtin.args?.length ?? 0]}"`);
+    for (const [k, v] of Object.entries(ownValues)) {
+      const kind = builtin.kinds?.[k];
+      if (kind === undefined || typeof v !== 'string') {
+        parsed.values[k] = v;
+        continue;
+      }
+      try {
+        parsed.values[k] = kind.parse(v);
+      } catch (e) {
+        if (!(e instanceof ValueProblem)) throw e;
+        problems.push(`--${k}: ${e.message} (got ${v})`);
+      }
+    }
+    if (problems.length > 0) return usageErrors(io, problems, builtinKey);
+    parsed = { ...parsed, positionals: args };
+  }
+
+  const storage = await openDatabase(config, io);
   const ctx: CliContext = { config, storage, out: io.out, err: io.err, now };
   try {
-    if (ext) return await ext.run(sub === undefined ? args : [sub, ...args], ctx);
-    return await builtin(cmd, sub, args, ctx);
+    if (ext) {
+      // The module parses its own arguments: hand it argv without the command word and without
+      // the settings flags (already applied to config).
+      const optionIndexes = new Set(p.used.flatMap((u) => u.indexes));
+      const cmdIndex = argv.findIndex((a, i) => a === cmd && !optionIndexes.has(i));
+      const rest = argv.filter((_, i) => i !== cmdIndex && (commandIndexes.has(i) || !optionIndexes.has(i)));
+      return await ext.run(rest, ctx);
+    }
+    return await builtin!.run(parsed, ctx);
   } catch (err) {
+    if (err instanceof UsageError) return usageErrors(io, [err.message], builtinKey);
     if (err instanceof CliError) {
       io.err(err.message);
       return 1;
@@ -146,122 +404,28 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-async function builtin(
-  cmd: string,
-  sub: string | undefined,
-  args: string[],
-  ctx: CliContext,
-): Promise<number> {
-  const { storage, out } = ctx;
-  const o = opts(args, ['admin']);
-  if (o.errors.length > 0) throw new CliError(o.errors.join('; '));
-  const key = `${cmd} ${sub ?? ''}`.trim();
-  switch (key) {
-    case 'org create': {
-      const name = o.positional[0];
-      if (!name || !/^[A-Za-z0-9._-]{1,64}$/.test(name))
-        throw new CliError('usage: nannyapi org create NAME (letters, digits, . _ -)');
-      if (await storage.tenantByName(name)) throw new CliError(`organisation "${name}" exists already`);
-      const t = await storage.createTenant(name, ctx.now().toISOString());
-      out(`created organisation ${t.name}`);
-      out(t.id);
-      return 0;
-    }
-    case 'org list': {
-      for (const t of await storage.listTenants()) out(`${t.id}  ${t.name}`);
-      return 0;
-    }
-    case 'enroll create': {
-      const uses = o.named['uses'] === undefined ? 1 : Number(o.named['uses']);
-      if (!Number.isInteger(uses) || uses < 1) throw new CliError('--uses: a positive integer');
-      const ttl = parseDuration(o.named['ttl'] ?? '24h');
-      if (ttl === null) throw new CliError('--ttl: e.g. 30m, 24h, 7d');
-      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
-      const secret = newToken(TOKEN_PREFIX.enrollment);
-      const expires = new Date(ctx.now().getTime() + ttl).toISOString();
-      await storage.createEnrollmentToken(
-        { tenant_id: tid, max_uses: uses, expires_at: expires, created_at: ctx.now().toISOString() },
-        hashToken(secret),
+/**
+ * Opens the configured database and says which one on stderr, with a warning when it is new (a
+ * different NANNYAPI_DATA_DIR than the server's is the usual cause) or when a running server on
+ * this machine uses another one: a token made here would be refused there.
+ */
+async function openDatabase(config: Readonly<ApiConfig>, io: CliIo): Promise<Storage> {
+  const label = databaseLabel(config);
+  const fresh = config.databaseUrl === undefined && !existsSync(config.sqliteFile);
+  const storage = await createStorage(config);
+  io.err(`nannyapi: database ${label}`);
+  if (fresh)
+    io.err(
+      `nannyapi: warning: created a NEW database (${config.sqliteFile}): if your server uses another NANNYAPI_DATA_DIR, what this command writes is not seen there`,
+    );
+  const servers = runningServers(config.runtimeDir);
+  if (servers.length > 0 && !servers.some((s) => s.database === label)) {
+    for (const s of servers)
+      io.err(
+        `nannyapi: warning: the running server (pid ${s.pid}, ${s.url}) uses ${s.database}, not this database: set the same NANNYAPI_DATA_DIR / NANNYAPI_DATABASE_URL as the server`,
       );
-      out(
-        `enrollment token for organisation ${o.named['org'] ?? 'default'}: ${uses} use(s), expires ${expires}`,
-      );
-      out(`register an agent with: nannyagent register --url <API URL> --enroll-token <the token below>`);
-      out(secret);
-      return 0;
-    }
-    case 'token create': {
-      const name = o.named['name'];
-      if (!name)
-        throw new CliError('usage: nannyapi token create --name NAME [--scope read|write] [--org NAME]');
-      const scope = o.named['scope'] ?? 'read';
-      if (scope !== 'read' && scope !== 'write') throw new CliError('--scope: read or write');
-      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
-      const secret = newToken(TOKEN_PREFIX.personal);
-      const created_at = ctx.now().toISOString();
-      await storage.createApiToken(
-        { tenant_id: tid, user_id: null, name, scope, created_at },
-        hashToken(secret),
-      );
-      out(
-        `personal API token "${name}" (${scope}) for organisation ${o.named['org'] ?? 'default'}; send it as "Authorization: Bearer <token>"`,
-      );
-      out(secret);
-      return 0;
-    }
-    case 'user create': {
-      const name = o.positional[0];
-      if (!name || !/^[A-Za-z0-9._@-]{1,128}$/.test(name))
-        throw new CliError('usage: nannyapi user create NAME [--org NAME] [--admin]');
-      if (await storage.userByName(name)) throw new CliError(`user "${name}" exists already`);
-      const tid = await tenantId(storage, o.named['org'], ctx.now().toISOString());
-      const password = newToken('');
-      await storage.createUser({
-        tenant_id: tid,
-        username: name,
-        password_hash: await hashPassword(password),
-        role: o.named['admin'] ? 'admin' : 'user',
-        created_at: ctx.now().toISOString(),
-      });
-      out(
-        `created ${o.named['admin'] ? 'admin ' : ''}user ${name} in organisation ${o.named['org'] ?? 'default'}; password:`,
-      );
-      out(password);
-      return 0;
-    }
-    case 'user password': {
-      const name = o.positional[0];
-      const u = name ? await storage.userByName(name) : undefined;
-      if (!u) throw new CliError('usage: nannyapi user password NAME (an existing user)');
-      const password = newToken('');
-      await storage.setPassword(u.id, await hashPassword(password));
-      out(`new password for ${u.username}:`);
-      out(password);
-      return 0;
-    }
-    case 'agent list': {
-      const tid = o.named['org']
-        ? await tenantId(storage, o.named['org'], ctx.now().toISOString())
-        : undefined;
-      const agents = await storage.listAgents(tid);
-      if (agents.length === 0) out('no agents registered');
-      for (const a of agents)
-        out(
-          `${a.id}  ${a.hostname.padEnd(20)} ${a.revoked_at ? 'REVOKED ' : 'active  '} last seen ${a.last_seen_at ?? 'never'}${a.cluster_name ? `  cluster ${a.cluster_name}` : ''}`,
-        );
-      return 0;
-    }
-    case 'agent revoke': {
-      const id = o.positional[0];
-      if (!id) throw new CliError('usage: nannyapi agent revoke AGENT_ID (see nannyapi agent list)');
-      if (!(await storage.revokeAgent(undefined, id, ctx.now().toISOString())))
-        throw new CliError(`no agent ${id}`);
-      out(`agent ${id} revoked: its next request is refused; it must enroll again`);
-      return 0;
-    }
-    default:
-      throw new CliError(`unknown command "${key}" (see nannyapi --help)`);
   }
+  return storage;
 }
 
 async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
@@ -275,6 +439,20 @@ async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
   const url = config.publicUrl ?? `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   io.out(`nannyapi listening on ${url}  (dashboard: ${url}/, API docs: ${url}/docs)`);
   io.out(`storage: ${config.databaseUrl ? 'PostgreSQL' : `SQLite ${config.sqliteFile}`}`);
+  // Noted for the CLI: a command run with another data dir warns instead of silently writing elsewhere.
+  let unnote = (): void => undefined;
+  try {
+    unnote = noteServer(config.runtimeDir, {
+      pid: process.pid,
+      database: databaseLabel(config),
+      url,
+      started_at: new Date().toISOString(),
+    });
+  } catch (e) {
+    io.err(
+      `nannyapi: warning: cannot write ${config.runtimeDir} (${(e as Error).message}); the CLI cannot check it uses this server's database`,
+    );
+  }
   if (setup.adminCreated) {
     io.out('');
     io.out('First start: created the admin user.');
@@ -296,6 +474,7 @@ async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
     });
   await stop;
   io.out('nannyapi: shutting down');
+  unnote();
   await app.close();
   return 0;
 }

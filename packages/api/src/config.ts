@@ -1,10 +1,21 @@
 /**
  * nannyapi settings: defaults ← environment (NANNYAPI_*) ← command-line flags. Validated once,
- * every error reported, frozen, passed down (DESIGN.md §7). Documented in docs/api-configuration.md.
+ * every error reported (each naming the flag or variable the user typed), frozen, passed down
+ * (DESIGN.md §7). API_SETTINGS is the one list: flags, variables, defaults, checks, `--help` and
+ * the table in docs/api-configuration.md (`npm run docs:settings`, checked by a test) come from it.
  */
-import { homedir } from 'node:os';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCidrs } from './notify/guard.ts';
+import {
+  cidrList,
+  custom,
+  integer,
+  oneOf,
+  resolveSettings,
+  text,
+  ValueProblem,
+  type Schema,
+} from '@nanny/settings';
 
 export interface ApiConfig {
   host: string;
@@ -32,39 +43,234 @@ export interface ApiConfig {
   logLevel: string;
   /** the URL printed at start and used in docs links; default http(s)://host:port */
   publicUrl: string | undefined;
-  /** CIDRs notification channels may reach although internal (loopback, private, …); default none */
+  /** CIDRs a notification channel may reach although they are internal (NANNYAPI_ALLOWED_CHANNEL_NETWORKS) */
   allowedChannelNetworks: string[];
+  /** where `serve` notes the database it opened, so the CLI can tell when it works on another one */
+  runtimeDir: string;
 }
 
 export interface ConfigResult {
   config: Readonly<ApiConfig>;
   errors: string[];
+  /** unknown NANNYAPI_* variables: reported, not fatal */
+  warnings: string[];
 }
 
 type Source = Record<string, string | undefined>;
 
-/** flag name (without --) → env name */
-const FLAGS: Record<string, string> = {
-  host: 'NANNYAPI_HOST',
-  port: 'NANNYAPI_PORT',
-  'data-dir': 'NANNYAPI_DATA_DIR',
-  'database-url': 'NANNYAPI_DATABASE_URL',
-  'rate-limit': 'NANNYAPI_RATE_LIMIT',
-  'rate-limit-ip': 'NANNYAPI_RATE_LIMIT_IP',
-  'body-limit': 'NANNYAPI_BODY_LIMIT',
-  'retention-days': 'NANNYAPI_RETENTION_DAYS',
-  'access-token-ttl': 'NANNYAPI_ACCESS_TOKEN_TTL',
-  'refresh-token-ttl-days': 'NANNYAPI_REFRESH_TOKEN_TTL_DAYS',
-  'session-ttl-hours': 'NANNYAPI_SESSION_TTL_HOURS',
-  'admin-user': 'NANNYAPI_ADMIN_USER',
-  'trust-proxy': 'NANNYAPI_TRUST_PROXY',
-  'tls-cert': 'NANNYAPI_TLS_CERT',
-  'tls-key': 'NANNYAPI_TLS_KEY',
-  'log-level': 'NANNYAPI_LOG_LEVEL',
-  'public-url': 'NANNYAPI_PUBLIC_URL',
-  'allowed-channel-networks': 'NANNYAPI_ALLOWED_CHANNEL_NETWORKS',
-};
-export const CONFIG_FLAGS = Object.keys(FLAGS);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const API_SETTINGS: Schema = [
+  {
+    key: 'port',
+    env: 'NANNYAPI_PORT',
+    flag: 'port',
+    arg: 'PORT',
+    kind: integer(0, 65535),
+    default: '8080',
+    doc: 'TCP port (`0` = any free port)',
+  },
+  {
+    key: 'host',
+    env: 'NANNYAPI_HOST',
+    flag: 'host',
+    arg: 'ADDRESS',
+    kind: text(),
+    default: '127.0.0.1',
+    doc: 'Address to listen on. Agents on other hosts need `0.0.0.0` (behind TLS, see below)',
+  },
+  {
+    key: 'dataDir',
+    env: 'NANNYAPI_DATA_DIR',
+    flag: 'data-dir',
+    arg: 'DIR',
+    kind: text(),
+    defaultDoc: '`$XDG_DATA_HOME/nannyapi`, else `~/.local/share/nannyapi`',
+    doc: 'Where the SQLite database (`nannyapi.db`) lives',
+  },
+  {
+    key: 'databaseUrl',
+    env: 'NANNYAPI_DATABASE_URL',
+    flag: 'database-url',
+    arg: 'URL',
+    kind: custom('postgres://… or sqlite:PATH', (v) => {
+      if (!/^postgres(ql)?:\/\//.test(v) && !v.startsWith('sqlite:'))
+        throw new ValueProblem('must start with postgres:// (or sqlite:PATH for a SQLite file elsewhere)');
+      return v;
+    }),
+    defaultDoc: '*(empty: SQLite in the data dir)*',
+    doc: '`postgres://user@host:5432/db` selects PostgreSQL; `sqlite:/path/file.db` puts SQLite elsewhere',
+  },
+  {
+    key: 'pgSchema',
+    env: 'NANNYAPI_PG_SCHEMA',
+    kind: text(),
+    doc: "PostgreSQL schema to use (created if missing); default is the user's `search_path`",
+  },
+  {
+    key: 'rateLimit',
+    env: 'NANNYAPI_RATE_LIMIT',
+    flag: 'rate-limit',
+    arg: 'N',
+    kind: integer(0, 10_000_000),
+    default: '1200',
+    doc: "Requests per minute **per agent token** (or personal token) on `/api/`; `0` = off. 1200 leaves room for an agent's burst of one post per guest on a node with ~1000 guests",
+  },
+  {
+    key: 'rateLimitIp',
+    env: 'NANNYAPI_RATE_LIMIT_IP',
+    flag: 'rate-limit-ip',
+    arg: 'N',
+    kind: integer(0, 10_000_000),
+    defaultDoc: '`6000` (`0` when `NANNYAPI_RATE_LIMIT=0`)',
+    doc: 'Requests per minute per client address on `/api/`; `0` = off',
+  },
+  {
+    key: 'bodyLimitBytes',
+    env: 'NANNYAPI_BODY_LIMIT',
+    flag: 'body-limit',
+    arg: 'BYTES',
+    kind: integer(1024, 64 * 1024 * 1024),
+    default: '1048576',
+    doc: 'Largest request body in bytes (bigger: `413 payload_too_large`)',
+  },
+  {
+    key: 'retentionDays',
+    env: 'NANNYAPI_RETENTION_DAYS',
+    flag: 'retention-days',
+    arg: 'DAYS',
+    kind: integer(1, 3650),
+    default: '30',
+    doc: 'History kept: node samples, guest status changes, events, old config versions (the latest config of each guest is kept), guests gone longer than that. Pruned hourly',
+  },
+  {
+    key: 'accessTokenTtlSeconds',
+    env: 'NANNYAPI_ACCESS_TOKEN_TTL',
+    flag: 'access-token-ttl',
+    arg: 'SECONDS',
+    // as low as 2 s so end-to-end tests can watch an agent refresh its token
+    kind: integer(2, 86400),
+    default: '3600',
+    doc: 'Agent access token (JWT) lifetime in seconds (`expires_in`)',
+  },
+  {
+    key: 'refreshTokenTtlDays',
+    env: 'NANNYAPI_REFRESH_TOKEN_TTL_DAYS',
+    flag: 'refresh-token-ttl-days',
+    arg: 'DAYS',
+    kind: integer(1, 3650),
+    default: '30',
+    doc: 'Agent refresh token lifetime',
+  },
+  {
+    key: 'sessionTtlHours',
+    env: 'NANNYAPI_SESSION_TTL_HOURS',
+    flag: 'session-ttl-hours',
+    arg: 'HOURS',
+    kind: integer(1, 24 * 90),
+    default: '12',
+    doc: 'Login session lifetime',
+  },
+  {
+    key: 'adminUser',
+    env: 'NANNYAPI_ADMIN_USER',
+    flag: 'admin-user',
+    arg: 'NAME',
+    kind: text(),
+    default: 'admin',
+    doc: 'Name of the admin created on first start',
+  },
+  {
+    key: 'adminPassword',
+    env: 'NANNYAPI_ADMIN_PASSWORD',
+    // no flag: a command line is visible to every user in `ps`
+    kind: text({ minLength: 8 }),
+    defaultDoc: '*(generated)*',
+    doc: 'Password of that admin (at least 8 characters). Unset: a one-time setup password is generated and printed once at first start',
+  },
+  {
+    key: 'trustProxy',
+    env: 'NANNYAPI_TRUST_PROXY',
+    flag: 'trust-proxy',
+    arg: 'ADDRESS',
+    kind: custom('true | false | address/CIDR', (v): boolean | string =>
+      v === 'true' ? true : v === 'false' ? false : v,
+    ),
+    default: 'false',
+    doc: "Behind a reverse proxy: `true`, or the proxy's address/CIDR, so client addresses (rate limits, logs) come from `X-Forwarded-For`",
+  },
+  {
+    key: 'tlsCert',
+    env: 'NANNYAPI_TLS_CERT',
+    flag: 'tls-cert',
+    arg: 'PEM',
+    kind: text(),
+    doc: 'PEM certificate **contents** to serve HTTPS directly (e.g. `NANNYAPI_TLS_CERT="$(cat cert.pem)"`); goes with `NANNYAPI_TLS_KEY`',
+  },
+  {
+    key: 'tlsKey',
+    env: 'NANNYAPI_TLS_KEY',
+    flag: 'tls-key',
+    arg: 'PEM',
+    kind: text(),
+    doc: 'PEM private key **contents** for `NANNYAPI_TLS_CERT`',
+  },
+  {
+    key: 'logLevel',
+    env: 'NANNYAPI_LOG_LEVEL',
+    flag: 'log-level',
+    arg: 'LEVEL',
+    kind: oneOf(LOG_LEVELS),
+    default: 'info',
+    doc: 'Per-request lines only at `debug`/`trace`. Tokens are never logged',
+  },
+  {
+    key: 'publicUrl',
+    env: 'NANNYAPI_PUBLIC_URL',
+    flag: 'public-url',
+    arg: 'URL',
+    kind: text(),
+    defaultDoc: '`http(s)://host:port`',
+    doc: 'The URL printed at start',
+  },
+  {
+    key: 'allowedChannelNetworks',
+    env: 'NANNYAPI_ALLOWED_CHANNEL_NETWORKS',
+    flag: 'allowed-channel-networks',
+    arg: 'CIDRS',
+    kind: cidrList(),
+    default: '',
+    defaultDoc: '*(empty)*',
+    doc: 'Comma-separated CIDRs (a bare address is one host) that notification channels may reach although they are loopback, private, link-local or otherwise internal, e.g. a self-hosted ntfy on `10.0.0.0/8`. Empty: channels reach public addresses only. See [security.md](security.md#outbound-notifications)',
+  },
+  {
+    key: 'runtimeDir',
+    env: 'NANNYAPI_RUNTIME_DIR',
+    flag: 'runtime-dir',
+    arg: 'DIR',
+    kind: text(),
+    defaultDoc: '`$XDG_RUNTIME_DIR/nannyapi`, else `<tmp>/nannyapi-<uid>`',
+    doc: 'Where a running `serve` notes which database it uses, so a CLI command on another database warns',
+  },
+];
+
+/**
+ * NANNYAPI_* names that are the agent's settings (it talks to this API): often set in the same
+ * shell, so they are not reported as unknown here.
+ */
+const AGENT_NAMES = ['NANNYAPI_URL', 'NANNYAPI_ENROLL_TOKEN', 'NANNYAPI_CA_FILE', 'NANNYAPI_FINGERPRINT'];
+
+export function defaultRuntimeDir(env: Source): string {
+  const xdg = env['XDG_RUNTIME_DIR'];
+  if (xdg !== undefined && xdg !== '') return join(xdg, 'nannyapi');
+  let uid = 'user';
+  try {
+    uid = String(userInfo().uid);
+  } catch {
+    /* no passwd entry (containers): one shared name is still correct, just not per user */
+  }
+  return join(tmpdir(), `nannyapi-${uid}`);
+}
 
 export function defaultDataDir(env: Source): string {
   const xdg = env['XDG_DATA_HOME'];
@@ -72,99 +278,58 @@ export function defaultDataDir(env: Source): string {
 }
 
 /**
- * Splits `--flag value` / `--flag=value` config flags out of argv; returns the rest untouched.
- * Unknown flags stay in `rest` for the subcommand to read.
+ * Resolves the settings from the environment and the flags (by flag name, as parseCommandLine
+ * gives them); a flag wins. Every problem is returned, none thrown.
  */
-export function extractConfigFlags(argv: readonly string[]): {
-  flags: Source;
-  rest: string[];
-  errors: string[];
-} {
-  const flags: Source = {};
-  const rest: string[] = [];
-  const errors: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    const env = m ? FLAGS[m[1]!] : undefined;
-    if (!m || !env) {
-      rest.push(a);
-      continue;
-    }
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) errors.push(`--${m[1]} needs a value`);
-    else flags[env] = value;
-  }
-  return { flags, rest, errors };
-}
-
-export function loadConfig(env: Source, flags: Source = {}): ConfigResult {
-  const src: Source = { ...env, ...flags };
-  const errors: string[] = [];
-  const get = (k: string): string | undefined => {
-    const v = src[k];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (k: string, def: number, min: number, max: number): number => {
-    const v = get(k);
-    if (v === undefined) return def;
-    if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
-      errors.push(`${k}=${v}: must be an integer from ${min} to ${max}`);
-      return def;
-    }
-    return Number(v);
-  };
-  const dataDir = resolve(get('NANNYAPI_DATA_DIR') ?? defaultDataDir(env));
-  const databaseUrl = get('NANNYAPI_DATABASE_URL');
-  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl) && !databaseUrl.startsWith('sqlite:'))
-    errors.push(
-      'NANNYAPI_DATABASE_URL: must start with postgres:// (or sqlite:PATH for a SQLite file elsewhere)',
-    );
+export function loadConfig(
+  env: Source,
+  flags: Record<string, string | boolean | string[]> = {},
+): ConfigResult {
+  const r = resolveSettings(API_SETTINGS, {
+    env,
+    flags,
+    envPrefixes: ['NANNYAPI_'],
+    foreignEnv: AGENT_NAMES,
+  });
+  const errors = [...r.errors];
+  const v = r.values;
+  const dataDir = resolve((v.dataDir as string | undefined) ?? defaultDataDir(env));
+  const databaseUrl = v.databaseUrl as string | undefined;
   const sqliteFile = databaseUrl?.startsWith('sqlite:')
     ? resolve(databaseUrl.slice(7))
     : join(dataDir, 'nannyapi.db');
-  const trust = get('NANNYAPI_TRUST_PROXY');
-  const tlsCert = get('NANNYAPI_TLS_CERT');
-  const tlsKey = get('NANNYAPI_TLS_KEY');
+  const tlsCert = v.tlsCert as string | undefined;
+  const tlsKey = v.tlsKey as string | undefined;
   if ((tlsCert === undefined) !== (tlsKey === undefined))
-    errors.push('NANNYAPI_TLS_CERT and NANNYAPI_TLS_KEY go together');
-  const rateLimit = int('NANNYAPI_RATE_LIMIT', 1200, 0, 10_000_000);
+    errors.push(
+      `${r.from.tlsCert ?? r.from.tlsKey}: NANNYAPI_TLS_CERT (--tls-cert) and NANNYAPI_TLS_KEY (--tls-key) go together`,
+    );
+  const rateLimit = v.rateLimit as number;
   const config: ApiConfig = {
-    host: get('NANNYAPI_HOST') ?? '127.0.0.1',
-    port: int('NANNYAPI_PORT', 8080, 0, 65535),
+    host: v.host as string,
+    port: v.port as number,
     dataDir,
     databaseUrl: databaseUrl && !databaseUrl.startsWith('sqlite:') ? databaseUrl : undefined,
     sqliteFile,
-    pgSchema: get('NANNYAPI_PG_SCHEMA'),
+    pgSchema: v.pgSchema as string | undefined,
     rateLimit,
-    rateLimitIp: int('NANNYAPI_RATE_LIMIT_IP', rateLimit === 0 ? 0 : 6000, 0, 10_000_000),
-    bodyLimitBytes: int('NANNYAPI_BODY_LIMIT', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    retentionDays: int('NANNYAPI_RETENTION_DAYS', 30, 1, 3650),
-    // as low as 2 s so end-to-end tests can watch an agent refresh its token
-    accessTokenTtlSeconds: int('NANNYAPI_ACCESS_TOKEN_TTL', 3600, 2, 86400),
-    refreshTokenTtlDays: int('NANNYAPI_REFRESH_TOKEN_TTL_DAYS', 30, 1, 3650),
-    sessionTtlHours: int('NANNYAPI_SESSION_TTL_HOURS', 12, 1, 24 * 90),
-    adminUser: get('NANNYAPI_ADMIN_USER') ?? 'admin',
-    adminPassword: get('NANNYAPI_ADMIN_PASSWORD'),
-    trustProxy: trust === undefined ? false : trust === 'true' ? true : trust === 'false' ? false : trust,
+    rateLimitIp: (v.rateLimitIp as number | undefined) ?? (rateLimit === 0 ? 0 : 6000),
+    bodyLimitBytes: v.bodyLimitBytes as number,
+    retentionDays: v.retentionDays as number,
+    accessTokenTtlSeconds: v.accessTokenTtlSeconds as number,
+    refreshTokenTtlDays: v.refreshTokenTtlDays as number,
+    sessionTtlHours: v.sessionTtlHours as number,
+    adminUser: v.adminUser as string,
+    adminPassword: v.adminPassword as string | undefined,
+    trustProxy: v.trustProxy as boolean | string,
     tlsCert,
     tlsKey,
-    logLevel: get('NANNYAPI_LOG_LEVEL') ?? 'info',
-    publicUrl: get('NANNYAPI_PUBLIC_URL'),
-    allowedChannelNetworks: (get('NANNYAPI_ALLOWED_CHANNEL_NETWORKS') ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s !== ''),
+    logLevel: v.logLevel as string,
+    publicUrl: v.publicUrl as string | undefined,
+    allowedChannelNetworks: v.allowedChannelNetworks as string[],
+    runtimeDir: resolve((v.runtimeDir as string | undefined) ?? defaultRuntimeDir(env)),
   };
-  for (const e of parseCidrs(config.allowedChannelNetworks).errors)
-    errors.push(`NANNYAPI_ALLOWED_CHANNEL_NETWORKS: ${e}`);
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel))
-    errors.push(
-      `NANNYAPI_LOG_LEVEL=${config.logLevel}: one of fatal, error, warn, info, debug, trace, silent`,
-    );
-  if (config.adminPassword !== undefined && config.adminPassword.length < 8)
-    errors.push('NANNYAPI_ADMIN_PASSWORD: at least 8 characters');
-  return { config: Object.freeze(config), errors };
+  return { config: Object.freeze(config), errors, warnings: r.warnings };
 }
 
 /** A config for tests: in-memory SQLite, quiet, limits off unless given. */

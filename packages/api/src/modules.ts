@@ -6,6 +6,7 @@
  * storage/<module>*.ts behind `storage.extend(factory)`. See packages/api/README.md.
  */
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { OptionSpecs } from '@nanny/settings';
 import type { ApiConfig } from './config.ts';
 import type { Storage } from './storage/storage.ts';
 import type { AuthHelpers } from './auth/auth.ts';
@@ -38,7 +39,12 @@ export interface CliCommand {
   summary: string;
   /** usage text for `nannyapi <name> --help` */
   usage: string;
-  /** args after the command name; returns the exit code */
+  /**
+   * every option of the command (all its subcommands), so `nannyapi` refuses unknown ones and
+   * tells them from its settings flags; the command checks which subcommand takes which
+   */
+  options?: OptionSpecs;
+  /** args after the command name (settings flags taken out); returns the exit code */
   run(args: string[], ctx: CliContext): Promise<number>;
 }
 

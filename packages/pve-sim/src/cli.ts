@@ -1,5 +1,7 @@
-// `pve-sim` command line: layout, event, serve, tick, info. Entry of dist/pve-sim.mjs.
+// `pve-sim` command line: layout, event, serve, tick, info — `main(argv, io)`, testable in-process
+// like the agent's and the API's; main.ts wires it to the process (entry of dist/pve-sim.mjs).
 import { readFileSync } from 'node:fs';
+import { optionsHelp, parseCommandLine, type OptionSpecs } from '@nanny/settings';
 import { createLayout, openLayout } from './sim.ts';
 import { scenarioFromFlags, type Scenario } from './generate.ts';
 import { EVENT_TYPES, PVESH_STARTUP_MS, type SimEvent } from './events.ts';
@@ -7,72 +9,102 @@ import { startServers } from './https.ts';
 
 class UsageError extends Error {}
 
-interface Spec {
-  usage: string;
-  values: string[];
-  flags: string[];
-  repeat?: string[];
+export interface SimIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** serve/tick: resolves when they should stop (default: SIGINT/SIGTERM) */
+  stopSignal?: Promise<void>;
+  /** serve: called once the servers listen, with what was printed as JSON */
+  onServing?: (info: { nodes: { node: string; url: string; fingerprint: string }[]; token: string }) => void;
 }
+
+interface Spec {
+  /** usage line and description; the options list is generated from `options` */
+  usage: string;
+  options: OptionSpecs;
+}
+
+const HELP_OPTION: OptionSpecs = { help: { type: 'boolean', short: 'h', help: 'this help' } };
 
 const HELP: Record<string, Spec> = {
   layout: {
     usage: `pve-sim layout --out DIR (--nodes N [--standalone] --guests G [--seed S] | --scenario FILE) [options]
 
 Writes one folder per node: DIR/<node>/bin (pvesh, pveversion, pvecm), DIR/<node>/etc-pve, DIR/<node>/proc,
-and the model in DIR/.sim/state.json.
-
-  --out DIR            target folder (must be absent or empty)
-  --nodes N            number of nodes (default 3)
-  --standalone         N standalone nodes (no cluster) instead of one N-node cluster
-  --guests G           number of guests (LXC and QEMU mixed), spread over the nodes (default 10)
-  --seed S             random seed (default 1): the same seed gives the same fleet
-  --cluster-name NAME  cluster name (default prod)
-  --pve-version V      PVE version of every node (default 9.1.1; e.g. 8.4.14, 7.4-16)
-  --clock MODE         frozen (time stands still: all renderings identical) or live (default live)
-  --epoch SECONDS      the frozen instant (default 1764000000)
-  --scenario FILE      a scenario file (JSON; see packages/pve-sim/scenarios/) instead of the flags above
-`,
-    values: ['out', 'nodes', 'guests', 'seed', 'cluster-name', 'pve-version', 'clock', 'epoch', 'scenario'],
-    flags: ['standalone'],
+and the model in DIR/.sim/state.json.`,
+    options: {
+      out: { type: 'string', arg: 'DIR', help: 'target folder (must be absent or empty)' },
+      nodes: { type: 'string', arg: 'N', help: 'number of nodes (default 3)' },
+      standalone: { type: 'boolean', help: 'N standalone nodes (no cluster) instead of one N-node cluster' },
+      guests: {
+        type: 'string',
+        arg: 'G',
+        help: 'number of guests (LXC and QEMU mixed), spread over the nodes (default 10)',
+      },
+      seed: { type: 'string', arg: 'S', help: 'random seed (default 1): the same seed gives the same fleet' },
+      'cluster-name': { type: 'string', arg: 'NAME', help: 'cluster name (default prod)' },
+      'pve-version': {
+        type: 'string',
+        arg: 'V',
+        help: 'PVE version of every node (default 9.1.1; e.g. 8.4.14, 7.4-16)',
+      },
+      clock: {
+        type: 'string',
+        arg: 'MODE',
+        help: 'frozen (time stands still: all renderings identical) or live (default live)',
+      },
+      epoch: { type: 'string', arg: 'SECONDS', help: 'the frozen instant (default 1764000000)' },
+      scenario: {
+        type: 'string',
+        arg: 'FILE',
+        help: 'a scenario file (JSON; see packages/pve-sim/scenarios/) instead of the flags above',
+      },
+    },
   },
   event: {
     usage: `pve-sim event --state DIR <event> [options]
 
-Events: ${EVENT_TYPES.join(', ')}
-
-  --node NAME         node-offline|node-online|node-reboot|version-upgrade|pmxcfs-hang|pmxcfs-release|guest-create
-                      (and optional for pvesh-delay: only that node)
-  --cluster C         quorum-lost|quorum-regained (default: every cluster); with a vmid: the cluster (name, id or
-                      one of its nodes) when vmids repeat across clusters
-  --vmid N            guest-start|guest-stop|guest-destroy|guest-migrate|config-change (and guest-create)
-  --target NODE       guest-migrate
-  --version V         version-upgrade (e.g. 9.1.1)
-  --kind lxc|qemu     guest-create;  --name NAME, --start
-  --set KEY=VALUE     config-change (repeatable);  --delete KEY (repeatable);  --pending;  --description TEXT
-  --ms N              pvesh-delay: start-up delay per pvesh call in ms (default ${PVESH_STARTUP_MS}, the modelled
-                      Perl start-up of the real pvesh; 0 switches it off)
-  --mode M            clock: frozen|live;  --epoch SECONDS
-  --seconds N         clock-advance (frozen clock only)
-  --json '{...}'      the event as JSON instead ({"type": "node-offline", "node": "pve2"})
-`,
-    values: [
-      'state',
-      'node',
-      'cluster',
-      'vmid',
-      'target',
-      'version',
-      'kind',
-      'name',
-      'ms',
-      'mode',
-      'epoch',
-      'seconds',
-      'description',
-      'json',
-    ],
-    flags: ['start', 'pending'],
-    repeat: ['set', 'delete'],
+Events: ${EVENT_TYPES.join(', ')}`,
+    options: {
+      state: { type: 'string', arg: 'DIR', help: 'the layout' },
+      node: {
+        type: 'string',
+        arg: 'NAME',
+        help: 'node-offline|node-online|node-reboot|version-upgrade|pmxcfs-hang|pmxcfs-release|guest-create (and optional for pvesh-delay: only that node)',
+      },
+      cluster: {
+        type: 'string',
+        arg: 'C',
+        help: 'quorum-lost|quorum-regained (default: every cluster); with a vmid: the cluster (name, id or one of its nodes) when vmids repeat across clusters',
+      },
+      vmid: {
+        type: 'string',
+        arg: 'N',
+        help: 'guest-start|guest-stop|guest-destroy|guest-migrate|config-change (and guest-create)',
+      },
+      target: { type: 'string', arg: 'NODE', help: 'guest-migrate' },
+      version: { type: 'string', arg: 'V', help: 'version-upgrade (e.g. 9.1.1)' },
+      kind: { type: 'string', arg: 'lxc|qemu', help: 'guest-create' },
+      name: { type: 'string', arg: 'NAME', help: 'guest-create' },
+      start: { type: 'boolean', help: 'guest-create: start it' },
+      set: { type: 'string', arg: 'KEY=VALUE', multiple: true, help: 'config-change (repeatable)' },
+      delete: { type: 'string', arg: 'KEY', multiple: true, help: 'config-change (repeatable)' },
+      pending: { type: 'boolean', help: 'config-change: as a pending change' },
+      description: { type: 'string', arg: 'TEXT', help: 'config-change' },
+      ms: {
+        type: 'string',
+        arg: 'N',
+        help: `pvesh-delay: start-up delay per pvesh call in ms (default ${PVESH_STARTUP_MS}, the modelled Perl start-up of the real pvesh; 0 switches it off)`,
+      },
+      mode: { type: 'string', arg: 'M', help: 'clock: frozen|live' },
+      epoch: { type: 'string', arg: 'SECONDS', help: 'clock: the frozen instant' },
+      seconds: { type: 'string', arg: 'N', help: 'clock-advance (frozen clock only)' },
+      json: {
+        type: 'string',
+        arg: "'{...}'",
+        help: 'the event as JSON instead ({"type": "node-offline", "node": "pve2"})',
+      },
+    },
   },
   serve: {
     usage: `pve-sim serve --state DIR [--node NAME ...] [--port P] [--host 127.0.0.1] [--no-tick]
@@ -80,31 +112,42 @@ Events: ${EVENT_TYPES.join(', ')}
 Serves the HTTPS API (/api2/json/...) of each node (default: every node), each on its own port
 (--port P: P, P+1, …; 0 = random ports). Prints per node its URL and certificate fingerprint, and the
 API token (Authorization: PVEAPIToken=USER@REALM!TOKENID=SECRET). In live clock mode it also refreshes
-/proc and .rrd every second (disable with --no-tick). Stops on SIGINT/SIGTERM.
-  --json              print one JSON line {"nodes":[{"node","url","fingerprint"}],"token":…} instead
-`,
-    values: ['state', 'port', 'host'],
-    flags: ['no-tick', 'json'],
-    repeat: ['node'],
+/proc and .rrd every second (disable with --no-tick). Stops on SIGINT/SIGTERM.`,
+    options: {
+      state: { type: 'string', arg: 'DIR', help: 'the layout' },
+      node: { type: 'string', arg: 'NAME', multiple: true, help: 'serve only this node (repeatable)' },
+      port: { type: 'string', arg: 'P', help: 'first port (default 0: random ports)' },
+      host: { type: 'string', arg: 'ADDRESS', help: 'address to listen on (default 127.0.0.1)' },
+      'no-tick': { type: 'boolean', help: 'do not refresh /proc and .rrd' },
+      json: {
+        type: 'boolean',
+        help: 'print one JSON line {"nodes":[{"node","url","fingerprint"}],"token":…} instead',
+      },
+    },
   },
   tick: {
     usage: `pve-sim tick --state DIR [--interval MS] [--once]
 
 Re-renders the time-dependent files (/proc/*, .rrd) of every node every MS milliseconds (default 1000),
-so counters move on disk in live clock mode. --once: one refresh, then exit.
-`,
-    values: ['state', 'interval'],
-    flags: ['once'],
+so counters move on disk in live clock mode.`,
+    options: {
+      state: { type: 'string', arg: 'DIR', help: 'the layout' },
+      interval: { type: 'string', arg: 'MS', help: 'milliseconds between refreshes (default 1000)' },
+      once: { type: 'boolean', help: 'one refresh, then exit' },
+    },
   },
   info: {
     usage: `pve-sim info --state DIR
 
-Prints the layout: clusters, nodes (with their bin/etc-pve/proc paths), guest counts, clock and token.
-`,
-    values: ['state'],
-    flags: [],
+Prints the layout: clusters, nodes (with their bin/etc-pve/proc paths), guest counts, clock and token.`,
+    options: { state: { type: 'string', arg: 'DIR', help: 'the layout' } },
   },
 };
+
+const usageOf = (spec: Spec): string => `${spec.usage}
+
+${optionsHelp(spec.options)}
+`;
 
 const TOP = `pve-sim — a Proxmox VE simulator
 
@@ -118,35 +161,24 @@ Commands:
   info     describe a layout
 `;
 
-function parse(
-  cmd: string,
-  argv: string[],
-): { v: Map<string, string>; f: Set<string>; r: Map<string, string[]>; pos: string[] } {
+interface Args {
+  v: Map<string, string>;
+  f: Set<string>;
+  r: Map<string, string[]>;
+  pos: string[];
+}
+
+function parse(cmd: string, argv: string[]): Args {
   const spec = HELP[cmd]!;
-  const v = new Map<string, string>();
-  const f = new Set<string>();
-  const r = new Map<string, string[]>();
-  const pos: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) {
-      pos.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const key = eq > 0 ? a.slice(2, eq) : a.slice(2);
-    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
-    if (spec.flags.includes(key)) {
-      if (inline !== undefined) throw new UsageError(`--${key} takes no value`);
-      f.add(key);
-    } else if (spec.values.includes(key) || spec.repeat?.includes(key)) {
-      const val = inline ?? argv[++i];
-      if (val === undefined) throw new UsageError(`--${key} needs a value`);
-      if (spec.repeat?.includes(key)) r.set(key, [...(r.get(key) ?? []), val]);
-      else v.set(key, val);
-    } else throw new UsageError(`unknown option --${key} for '${cmd}'`);
+  const p = parseCommandLine(argv, { ...HELP_OPTION, ...spec.options });
+  if (p.errors.length > 0) throw new UsageError(p.errors.join('\n'));
+  const a: Args = { v: new Map(), f: new Set(), r: new Map(), pos: p.positionals };
+  for (const [k, val] of Object.entries(p.values)) {
+    if (Array.isArray(val)) a.r.set(k, val);
+    else if (val === true) a.f.add(k);
+    else if (typeof val === 'string') a.v.set(k, val);
   }
-  return { v, f, r, pos };
+  return a;
 }
 
 function int(v: string | undefined, name: string, def?: number): number {
@@ -164,7 +196,7 @@ function need(v: Map<string, string>, key: string): string {
   return x;
 }
 
-function cmdLayout(a: ReturnType<typeof parse>): void {
+function cmdLayout(a: Args, io: SimIo): void {
   const out = need(a.v, 'out');
   let scenario: Scenario;
   const file = a.v.get('scenario');
@@ -205,14 +237,14 @@ function cmdLayout(a: ReturnType<typeof parse>): void {
   const sim = createLayout({ out, scenario });
   const s = sim.state();
   const ms = Date.now() - t0;
-  process.stdout.write(
+  io.stdout(
     `laid out ${s.nodes.length} node(s), ${s.guests.length} guest(s) in ${sim.root} (${ms} ms, clock ${s.clock.mode})\n` +
       s.nodes.map((n) => `  ${n.name}: ${sim.root}/${n.name}/{bin,etc-pve,proc}\n`).join('') +
       `token: PVEAPIToken=${s.tokens[0]!.tokenId}=${s.tokens[0]!.secret}\n`,
   );
 }
 
-function eventFrom(a: ReturnType<typeof parse>): SimEvent {
+function eventFrom(a: Args): SimEvent {
   const json = a.v.get('json');
   if (json !== undefined) {
     try {
@@ -295,7 +327,7 @@ function eventFrom(a: ReturnType<typeof parse>): SimEvent {
   throw new UsageError(`unknown event '${type}'`);
 }
 
-async function cmdServe(a: ReturnType<typeof parse>): Promise<void> {
+async function cmdServe(a: Args, io: SimIo): Promise<void> {
   const sim = openLayout(need(a.v, 'state'));
   const nodes = a.r.get('node') ?? sim.state().nodes.map((n) => n.name);
   const servers = await startServers(sim, {
@@ -305,8 +337,12 @@ async function cmdServe(a: ReturnType<typeof parse>): Promise<void> {
   });
   const s = sim.state();
   const token = `${s.tokens[0]!.tokenId}=${s.tokens[0]!.secret}`;
+  io.onServing?.({
+    nodes: servers.list.map((x) => ({ node: x.node, url: x.url, fingerprint: x.fingerprint })),
+    token,
+  });
   if (a.f.has('json')) {
-    process.stdout.write(
+    io.stdout(
       JSON.stringify({
         nodes: servers.list.map((x) => ({ node: x.node, url: x.url, fingerprint: x.fingerprint })),
         token,
@@ -314,9 +350,8 @@ async function cmdServe(a: ReturnType<typeof parse>): Promise<void> {
       }) + '\n',
     );
   } else {
-    for (const x of servers.list)
-      process.stdout.write(`${x.node}: ${x.url}  (sha256 fingerprint ${x.fingerprint})\n`);
-    process.stdout.write(`token: ${token}\nheader: Authorization: PVEAPIToken=${token}\n`);
+    for (const x of servers.list) io.stdout(`${x.node}: ${x.url}  (sha256 fingerprint ${x.fingerprint})\n`);
+    io.stdout(`token: ${token}\nheader: Authorization: PVEAPIToken=${token}\n`);
   }
   let timer: NodeJS.Timeout | undefined;
   if (!a.f.has('no-tick')) {
@@ -325,20 +360,16 @@ async function cmdServe(a: ReturnType<typeof parse>): Promise<void> {
         const st = sim.state();
         if (st.clock.mode === 'live') sim.refresh();
       } catch (e) {
-        process.stderr.write(`tick: ${(e as Error).message}\n`);
+        io.stderr(`tick: ${(e as Error).message}\n`);
       }
     }, 1000);
   }
-  await new Promise<void>((resolveStop) => {
-    const stop = (): void => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped(io);
   if (timer) clearInterval(timer);
   await servers.close();
 }
 
-async function cmdTick(a: ReturnType<typeof parse>): Promise<void> {
+async function cmdTick(a: Args, io: SimIo): Promise<void> {
   const sim = openLayout(need(a.v, 'state'));
   if (a.f.has('once')) {
     sim.refresh();
@@ -346,14 +377,11 @@ async function cmdTick(a: ReturnType<typeof parse>): Promise<void> {
   }
   const interval = int(a.v.get('interval'), 'interval', 1000);
   const timer = setInterval(() => sim.refresh(), interval);
-  await new Promise<void>((r) => {
-    process.once('SIGINT', () => r());
-    process.once('SIGTERM', () => r());
-  });
+  await stopped(io);
   clearInterval(timer);
 }
 
-function cmdInfo(a: ReturnType<typeof parse>): void {
+function cmdInfo(a: Args, io: SimIo): void {
   const sim = openLayout(need(a.v, 'state'));
   const s = sim.state();
   const lines = [
@@ -372,53 +400,59 @@ function cmdInfo(a: ReturnType<typeof parse>): void {
     }
   }
   lines.push(`token: PVEAPIToken=${s.tokens[0]!.tokenId}=${s.tokens[0]!.secret}`);
-  process.stdout.write(lines.join('\n') + '\n');
+  io.stdout(lines.join('\n') + '\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+function stopped(io: SimIo): Promise<void> {
+  return (
+    io.stopSignal ??
+    new Promise<void>((r) => {
+      process.once('SIGINT', () => r());
+      process.once('SIGTERM', () => r());
+    })
+  );
+}
+
+/** Runs one command; returns the exit code (2: usage, 1: failure). */
+export async function main(argv: readonly string[], io: SimIo): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(TOP);
+    io.stdout(TOP);
     return cmd ? 0 : 2;
   }
   const spec = HELP[cmd];
   if (!spec) {
-    process.stderr.write(`pve-sim: unknown command '${cmd}'\n\n${TOP}`);
+    io.stderr(`pve-sim: unknown command '${cmd}'\n\n${TOP}`);
     return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    process.stdout.write(spec.usage);
-    return 0;
   }
   try {
     const a = parse(cmd, rest);
+    if (a.f.has('help')) {
+      io.stdout(usageOf(spec));
+      return 0;
+    }
     if (cmd !== 'event' && a.pos.length > 0) throw new UsageError(`unexpected argument '${a.pos[0]}'`);
-    if (cmd === 'layout') cmdLayout(a);
+    if (cmd === 'layout') cmdLayout(a, io);
     else if (cmd === 'event') {
       const sim = openLayout(need(a.v, 'state'));
       const ev = eventFrom(a);
       sim.apply(ev);
-      process.stdout.write(`applied ${ev.type}\n`);
-    } else if (cmd === 'serve') await cmdServe(a);
-    else if (cmd === 'tick') await cmdTick(a);
-    else if (cmd === 'info') cmdInfo(a);
+      io.stdout(`applied ${ev.type}\n`);
+    } else if (cmd === 'serve') await cmdServe(a, io);
+    else if (cmd === 'tick') await cmdTick(a, io);
+    else if (cmd === 'info') cmdInfo(a, io);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`pve-sim ${cmd}: ${e.message}\n(see pve-sim ${cmd} --help)\n`);
+      io.stderr(
+        `${e.message
+          .split('\n')
+          .map((l) => `pve-sim ${cmd}: ${l}`)
+          .join('\n')}\n(see pve-sim ${cmd} --help)\n`,
+      );
       return 2;
     }
-    process.stderr.write(`pve-sim ${cmd}: ${(e as Error).message}\n`);
+    io.stderr(`pve-sim ${cmd}: ${(e as Error).message}\n`);
     return 1;
   }
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`pve-sim: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
-  },
-);

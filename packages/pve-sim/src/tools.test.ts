@@ -129,7 +129,7 @@ test('the CLI explains itself and rejects bad flags', () => {
     assert.equal(run(process.execPath, [cliBin, cmd, '--help']).code, 0);
   const bad = run(process.execPath, [cliBin, 'layout', '--out', join(tmp(), 'x'), '--nodez', '3']);
   assert.equal(bad.code, 2);
-  assert.match(bad.stderr, /unknown option --nodez for 'layout'/);
+  assert.match(bad.stderr, /pve-sim layout: --nodez: unknown option \(did you mean --nodes\?\)/);
   const badInt = run(process.execPath, [cliBin, 'layout', '--out', join(tmp(), 'y'), '--nodes', 'three']);
   assert.match(badInt.stderr, /--nodes must be an integer/);
   const badEvent = run(process.execPath, [cliBin, 'event', '--state', tmp(), 'explode']);

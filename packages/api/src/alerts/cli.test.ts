@@ -5,7 +5,7 @@ import type { Storage } from '../storage/storage.ts';
 import { testConfig } from '../config.ts';
 import { startHttpReceiver, type HttpReceiver } from '../notify/testing.ts';
 import type { CliContext } from '../modules.ts';
-import { channelCommand, parseFlags } from './cli.ts';
+import { channelCommand, parseChannelArgs } from './cli.ts';
 
 let storage: Storage;
 let hook: HttpReceiver;
@@ -33,11 +33,25 @@ async function cli(...args: string[]) {
   return { code, out, err };
 }
 
-test('flags become fields; a bare flag is true', () => {
-  assert.deepEqual(parseFlags(['add', '--min-severity', 'warning', '--secure', '--to=a@x', 'rest']), {
-    flags: { min_severity: 'warning', secure: true, to: 'a@x' },
-    rest: ['add', 'rest'],
+test('options become fields; a switch is true; options of another subcommand are refused by name', () => {
+  assert.deepEqual(parseChannelArgs('add', ['--min-severity', 'warning', '--secure', '--to=a@x']), {
+    fields: { min_severity: 'warning', secure: true, to: 'a@x' },
+    rest: [],
+    errors: [],
   });
+  assert.deepEqual(parseChannelArgs('list', ['--jsn']).errors, [
+    '--jsn: unknown option (did you mean --json?)',
+  ]);
+  assert.deepEqual(parseChannelArgs('list', ['--type', 'x']).errors, ['--type: unknown option']);
+});
+
+test('channel add refuses a mistyped option and a field of another type, naming them (exit 2)', async () => {
+  const typo = await cli('add', '--type', 'webhook', '--name', 'x', '--url', hook.url, '--secrte', 's');
+  assert.equal(typo.code, 2);
+  assert.match(typo.err.join('\n'), /--secrte: unknown option \(did you mean --secret\?\)/);
+  const foreign = await cli('add', '--type', 'webhook', '--name', 'x', '--url', hook.url, '--topic', 't');
+  assert.equal(foreign.code, 2);
+  assert.match(foreign.err.join('\n'), /--topic: not a field of webhook channels/);
 });
 
 test('channel add, list (secret hidden), test-send and delete', async () => {

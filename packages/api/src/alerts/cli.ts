@@ -4,9 +4,10 @@
  * `--token`, `--host`, `--port`, `--from`, `--to a@x,b@y`, `--secure`, ...
  */
 import { randomUUID } from 'node:crypto';
+import { parseCommandLine, type OptionSpec, type OptionSpecs } from '@nanny/settings';
 import type { CliCommand, CliContext } from '../modules.ts';
 import { createAlertStore } from '../storage/alerts.ts';
-import { createNotifiers } from '../notify/channels/index.ts';
+import { createNotifiers, NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';
 import { CHANNEL_TYPES, type ChannelType } from '../notify/types.ts';
 import type { Severity } from './types.ts';
@@ -22,36 +23,79 @@ nannyapi channel list [--org <org>] [--json]
 nannyapi channel test <id or name> [--org <org>]      sends a test notification now
 nannyapi channel delete <id or name> [--org <org>]`;
 
-/** `--a-b value` → { a_b: "value" }; a flag without a value (or followed by a flag) is `true`. */
-export function parseFlags(args: string[]): { flags: Record<string, string | boolean>; rest: string[] } {
-  const flags: Record<string, string | boolean> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith('--')) {
-      rest.push(a);
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const name = (eq > 0 ? a.slice(2, eq) : a.slice(2)).replaceAll('-', '_');
-    if (eq > 0) flags[name] = a.slice(eq + 1);
-    else {
-      const next = args[i + 1];
-      if (next !== undefined && !next.startsWith('--')) {
-        flags[name] = next;
-        i++;
-      } else flags[name] = true;
-    }
+/** Channel fields that are switches on the command line (`--secure`); every other field takes a value. */
+const SWITCH_FIELDS = new Set(['secure', 'require_tls']);
+
+const fieldFlag = (field: string): string => field.replaceAll('_', '-');
+
+/** Every field of every channel type, as options (the subcommand and the type check which apply). */
+function fieldOptions(): Record<string, OptionSpec> {
+  const o: Record<string, OptionSpec> = {};
+  for (const n of Object.values(NOTIFIERS))
+    for (const f of n.fields)
+      o[fieldFlag(f.name)] = SWITCH_FIELDS.has(f.name)
+        ? { type: 'boolean', help: f.description }
+        : { type: 'string', help: f.description };
+  return o;
+}
+
+const COMMON: OptionSpecs = { org: { type: 'string', arg: 'ORG' } };
+const SUBCOMMANDS: Record<string, OptionSpecs> = {
+  add: {
+    ...COMMON,
+    type: { type: 'string', arg: 'TYPE' },
+    name: { type: 'string', arg: 'NAME' },
+    'min-severity': { type: 'string', arg: 'SEVERITY' },
+    ...fieldOptions(),
+  },
+  list: { ...COMMON, json: { type: 'boolean' } },
+  test: COMMON,
+  delete: COMMON,
+};
+
+/** All options of all subcommands: nannyapi uses them to tell channel options from its settings flags. */
+export const CHANNEL_OPTIONS: OptionSpecs = Object.assign({}, ...Object.values(SUBCOMMANDS)) as OptionSpecs;
+
+/**
+ * Parses one subcommand's arguments with the shared parser: an unknown option (or one of another
+ * subcommand) is an error naming it. Field options become body fields (`--require-tls` → require_tls).
+ */
+export function parseChannelArgs(
+  sub: string,
+  args: string[],
+): { fields: Record<string, string | boolean>; rest: string[]; errors: string[] } {
+  const p = parseCommandLine(args, SUBCOMMANDS[sub] ?? COMMON);
+  const fields: Record<string, string | boolean> = {};
+  for (const [k, v] of Object.entries(p.values)) {
+    if (typeof v === 'string' || typeof v === 'boolean') fields[k.replaceAll('-', '_')] = v;
   }
-  return { flags, rest };
+  return { fields, rest: p.positionals, errors: p.errors };
 }
 
 async function run(args: string[], cli: CliContext): Promise<number> {
   const [sub, ...more] = args;
-  const { flags, rest } = parseFlags(more);
-  if (!sub || sub === '--help' || flags.help) {
+  if (!sub || sub === '--help' || sub === '-h' || more.includes('--help')) {
     cli.out(USAGE);
     return sub ? 0 : 2;
+  }
+  if (!(sub in SUBCOMMANDS)) {
+    cli.err(`unknown subcommand "${sub}"\n${USAGE}`);
+    return 2;
+  }
+  const { fields: flags, rest, errors } = parseChannelArgs(sub, more);
+  if (sub === 'add' && typeof flags.type === 'string' && CHANNEL_TYPES.includes(flags.type as ChannelType)) {
+    // a field of another type would be silently dropped: refuse it, naming it
+    const allowed = new Set(NOTIFIERS[flags.type as ChannelType].fields.map((f) => f.name));
+    for (const k of Object.keys(flags)) {
+      if (!['type', 'name', 'min_severity', 'org'].includes(k) && !allowed.has(k))
+        errors.push(`--${fieldFlag(k)}: not a field of ${flags.type} channels`);
+    }
+  }
+  if ((sub === 'add' || sub === 'list') && rest.length > 0) errors.push(`unexpected argument "${rest[0]}"`);
+  if (errors.length > 0) {
+    for (const e of errors) cli.err(`channel ${sub}: ${e}`);
+    cli.err('(see nannyapi channel --help)');
+    return 2;
   }
   const org = typeof flags.org === 'string' ? flags.org : 'default';
   // The server creates the "default" organisation at its first start; the CLI may run before that.
@@ -76,7 +120,9 @@ async function run(args: string[], cli: CliContext): Promise<number> {
     case 'add': {
       const type = flags.type;
       if (typeof type !== 'string' || !CHANNEL_TYPES.includes(type as ChannelType)) {
-        cli.err(`--type: one of ${CHANNEL_TYPES.join(', ')}`);
+        cli.err(
+          `--type: must be one of ${CHANNEL_TYPES.join(', ')}${typeof type === 'string' ? ` (got ${type})` : ' (required)'}`,
+        );
         return 2;
       }
       if (typeof flags.name !== 'string') {
@@ -87,7 +133,7 @@ async function run(args: string[], cli: CliContext): Promise<number> {
       if (typeof body.port === 'string') body.port = Number(body.port);
       const sev = flags.min_severity;
       if (sev !== undefined && sev !== 'info' && sev !== 'warning' && sev !== 'critical') {
-        cli.err('--min-severity: info, warning or critical');
+        cli.err(`--min-severity: must be one of info, warning, critical (got ${String(sev)})`);
         return 2;
       }
       const parsed = notifiers()[type as ChannelType].parse(body);
@@ -155,5 +201,6 @@ export const channelCommand: CliCommand = {
   name: 'channel',
   summary: 'notification channels: add | list | test | delete',
   usage: USAGE,
+  options: CHANNEL_OPTIONS,
   run,
 };
