@@ -4,9 +4,10 @@
  * A command that creates a secret prints it alone on the last line of its output.
  */
 import { readFileSync } from 'node:fs';
-import { buildApp } from './app.ts';
+import { launch } from './bootstrap.ts';
 import { extractConfigFlags, loadConfig, type ApiConfig } from './config.ts';
-import { MODULES, type CliCommand, type CliContext } from './modules.ts';
+import { MODULES } from './modules.ts';
+import type { CliCommand, CliContext } from './module-contract.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
@@ -257,7 +258,7 @@ async function builtin(
 }
 
 async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
-  const app = await buildApp(config, io.now ? { now: io.now } : {});
+  const app = await launch(config, io.now ? { now: io.now } : {});
   const setup = app.nanny.setup;
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();

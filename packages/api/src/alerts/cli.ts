@@ -4,7 +4,7 @@
  * `--token`, `--host`, `--port`, `--from`, `--to a@x,b@y`, `--secure`, ...
  */
 import { randomUUID } from 'node:crypto';
-import type { CliCommand, CliContext } from '../modules.ts';
+import type { CliCommand, CliContext } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 import { NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { apiError } from '../errors.ts';
-import type { ModuleContext } from '../modules.ts';
+import type { ModuleContext } from '../module-contract.ts';
 import type { AlertStore } from '../storage/alerts.ts';
 import { NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';
