@@ -1,7 +1,7 @@
 /** The read API: clusters, nodes (+ history), guests (+ parsed config and history), events. */
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { guestDisks, guestNetworks, type ConfigMap } from '@nanny/proxmox';
+import { guestDisks, guestNetworks, tagKey, type ConfigMap } from '@nanny/proxmox';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -155,7 +155,7 @@ export async function readRoutes(
         ...(q.node ? { node: q.node } : {}),
         ...(q.type ? { type: q.type } : {}),
         ...(q.status ? { status: q.status } : {}),
-        ...(q.tag ? { tag: q.tag } : {}),
+        ...(q.tag ? { tag: tagKey(q.tag) } : {}),
         ...(q.q ? { q: q.q } : {}),
         includeGone: q.include_gone === 'true' || q.include_gone === '1',
         limit,
