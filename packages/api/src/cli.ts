@@ -12,6 +12,7 @@ import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
 import { parseDuration } from './duration.ts';
+import { CliError } from './errors.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -85,8 +86,6 @@ async function tenantId(storage: Storage, org: string | undefined): Promise<stri
   if (!t) throw new CliError(`no organisation named "${name}" (create it with: nannyapi org create ${name})`);
   return t.id;
 }
-
-class CliError extends Error {}
 
 function readVersion(): string {
   try {

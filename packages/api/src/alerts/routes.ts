@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { apiError } from '../errors.ts';
+import { apiError, errorMessage } from '../errors.ts';
 import type { ModuleContext } from '../module-contract.ts';
 import type { AlertStore } from '../storage/alerts.ts';
 import { NOTIFIERS } from '../notify/channels/index.ts';
@@ -316,7 +316,7 @@ export async function alertRoutes(
           timeoutMs: 10_000,
         });
       } catch (err) {
-        throw apiError('NANNY_ERR_UNAVAILABLE', `Test notification failed: ${(err as Error).message}`, {
+        throw apiError('NANNY_ERR_UNAVAILABLE', `Test notification failed: ${errorMessage(err)}`, {
           cause: err,
         });
       }
