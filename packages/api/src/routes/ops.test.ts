@@ -39,3 +39,19 @@ test('/metrics stays one sample per line when node and guest names hold quotes, 
     await t.app.close();
   }
 });
+
+test('/metrics of an empty fleet has no made-up samples', async () => {
+  const t = await makeTestApp();
+  try {
+    const r = await t.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${await t.pat('read')}` },
+    });
+    assert.equal(r.statusCode, 200);
+    assert.doesNotMatch(r.body, /^nanny_(cluster|node|guest)_/m);
+    assert.match(r.body, /^process_resident_memory_bytes \d+$/m);
+  } finally {
+    await t.app.close();
+  }
+});

@@ -24,13 +24,27 @@ type Sample = [Labels, number | null | undefined];
 class Scrape {
   readonly registry = new Registry();
   gauge(name: string, help: string, samples: readonly Sample[]): void {
-    const g = new Gauge({ name, help, labelNames: labelNamesOf(samples), registers: [this.registry] });
-    for (const [labels, value] of valued(samples)) g.set(labels, value);
+    const labelNames = labelNamesOf(samples);
+    const values = valued(samples);
+    if (skip(labelNames, values)) return;
+    const g = new Gauge({ name, help, labelNames, registers: [this.registry] });
+    for (const [labels, value] of values) g.set(labels, value);
   }
   counter(name: string, help: string, samples: readonly Sample[]): void {
-    const c = new Counter({ name, help, labelNames: labelNamesOf(samples), registers: [this.registry] });
-    for (const [labels, value] of valued(samples)) c.inc(labels, value);
+    const labelNames = labelNamesOf(samples);
+    const values = valued(samples);
+    if (skip(labelNames, values)) return;
+    const c = new Counter({ name, help, labelNames, registers: [this.registry] });
+    for (const [labels, value] of values) c.inc(labels, value);
   }
+}
+
+/**
+ * prom-client shows a metric without labels as 0 before it is set; a fleet without clusters must not
+ * look like a cluster without quorum, so such a family is left out (no series, as before).
+ */
+function skip(labelNames: readonly string[], values: readonly unknown[]): boolean {
+  return labelNames.length === 0 && values.length === 0;
 }
 
 function labelNamesOf(samples: readonly Sample[]): string[] {
