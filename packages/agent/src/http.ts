@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { TlsOptions } from './config.ts';
-import { AgentError } from './errors.ts';
+import { AgentError, errorText } from './errors.ts';
 
 export interface HttpResponse {
   status: number;
@@ -77,7 +77,7 @@ export const httpRequest: HttpClient = async (req) => {
       socket = await pinnedSocket(u, req.tls, req.timeoutMs);
     } catch (e) {
       if (e instanceof AgentError) throw e;
-      throw new AgentError('AGENT_HTTP', `${req.method} ${u.origin}: ${(e as Error).message}`, { cause: e });
+      throw new AgentError('AGENT_HTTP', `${req.method} ${u.origin}: ${errorText(e)}`, { cause: e });
     }
   }
   return exchange(req, u, {

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import { buildApp } from '../src/app.ts';
+import { launch } from '../src/bootstrap.ts';
 import { loadConfig } from '../src/config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from '../src/auth/tokens.ts';
 import { createState, evaluate } from '../src/alerts/engine.ts';
@@ -42,7 +42,7 @@ async function latency(rounds: number) {
     NANNYAPI_LOG_LEVEL: 'warn',
     NANNYAPI_ALLOWED_CHANNEL_NETWORKS: '127.0.0.0/8', // the receiver is on loopback
   });
-  const app = await buildApp(config);
+  const app = await launch(config);
   try {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const addr = app.server.address();

@@ -19,10 +19,10 @@ import process from 'node:process';
 import autocannon, { type Result } from 'autocannon';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
-import { buildApp } from '../src/app.ts';
+import { launch } from '../src/bootstrap.ts';
 import { loadConfig } from '../src/config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from '../src/auth/tokens.ts';
-import type { ApiModule } from '../src/modules.ts';
+import type { ApiModule } from '../src/module-contract.ts';
 import type { IngestJob } from '../src/storage/storage.ts';
 import { SPEC } from '../src/testing.ts';
 
@@ -52,38 +52,40 @@ async function childReal(dataDir: string) {
   // The seeding route is a module: the same seam the alerts module uses.
   const bench: ApiModule = {
     name: 'bench',
-    routes: async (app) => {
-      app.post('/__bench/seed', async (req) => {
-        const { count, from } = req.body as { count: number; from: number };
-        const storage = app.nanny.storage;
-        const now = new Date().toISOString();
-        for (let i = 0; i < count; i += 1000) {
-          const jobs: IngestJob[] = [];
-          for (let k = i; k < Math.min(count, i + 1000); k++) {
-            const vmid = from + k;
-            jobs.push({
-              tenantId: agent.tenant,
-              agentId: agent.id,
-              tokenVersion: agent.version,
-              kind: k % 2 ? 'qemu' : 'lxc',
-              receivedAt: now,
-              payload: {
-                ...SPEC.lxc,
-                vmid,
-                name: `guest-${vmid}`,
-                node: `pve-node-${String(k % 20).padStart(2, '0')}`,
-                status: k % 5 ? 'running' : 'stopped',
-              },
-            });
+    create: () => ({
+      routes: async (app) => {
+        app.post('/__bench/seed', async (req) => {
+          const { count, from } = req.body as { count: number; from: number };
+          const storage = app.nanny.storage;
+          const now = new Date().toISOString();
+          for (let i = 0; i < count; i += 1000) {
+            const jobs: IngestJob[] = [];
+            for (let k = i; k < Math.min(count, i + 1000); k++) {
+              const vmid = from + k;
+              jobs.push({
+                tenantId: agent.tenant,
+                agentId: agent.id,
+                tokenVersion: agent.version,
+                kind: k % 2 ? 'qemu' : 'lxc',
+                receivedAt: now,
+                payload: {
+                  ...SPEC.lxc,
+                  vmid,
+                  name: `guest-${vmid}`,
+                  node: `pve-node-${String(k % 20).padStart(2, '0')}`,
+                  status: k % 5 ? 'running' : 'stopped',
+                },
+              });
+            }
+            const out = await storage.ingest(jobs);
+            if (out.some((o) => !o.ok)) throw new Error('seeding failed');
           }
-          const out = await storage.ingest(jobs);
-          if (out.some((o) => !o.ok)) throw new Error('seeding failed');
-        }
-        return { ok: true };
-      });
-    },
+          return { ok: true };
+        });
+      },
+    }),
   };
-  const app = await buildApp(config, { modules: [bench] });
+  const app = await launch(config, { modules: [bench] });
   const storage = app.nanny.storage;
   const tenant = await storage.ensureTenant('default', new Date().toISOString());
   const enroll = newToken(TOKEN_PREFIX.enrollment);

@@ -1,9 +1,9 @@
 /**
- * buildApp(config): the whole API as a Fastify instance, not listening (tests use inject()).
- * main.ts / cli.ts listen. Everything the app needs is passed in or built here: no singletons.
+ * buildApp(config, deps): the whole API as a Fastify instance, not listening (tests use inject()).
+ * It has no side effects: no database is opened, no user or secret created, no timer started. The
+ * first-start work and the background work are bootstrap.ts's (serve and the test helper call it).
  */
-import { randomBytes } from 'node:crypto';
-import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -19,11 +19,9 @@ import {
   TokenResponse,
 } from '@nanny/schema';
 import type { ApiConfig } from './config.ts';
-import { ApiError, codeForStatus, envelope } from './errors.ts';
+import { registerErrorHandlers } from './errors.ts';
 import { createAuth, type AuthHelpers } from './auth/auth.ts';
-import { TOKEN_PREFIX, hashPassword, newToken } from './auth/tokens.ts';
 import type { Storage } from './storage/storage.ts';
-import { createStorage } from './storage/index.ts';
 import { createGroupCommitter, type GroupCommitter } from './ingest/committer.ts';
 import type { IngestListener } from './ingest/listeners.ts';
 import { ingestRoutes, type IngestCounters } from './ingest/routes.ts';
@@ -33,11 +31,10 @@ import { readRoutes } from './routes/read.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { registerHardening } from './hardening.ts';
-import { MODULES, type ApiModule, type ModuleContext } from './modules.ts';
+import { MODULES } from './modules.ts';
+import type { ApiModule, ModuleContext, ModuleInstance } from './module-contract.ts';
 
 export interface BuildOptions {
-  /** use this storage (the caller closes it) instead of opening the configured database */
-  storage?: Storage;
   /** modules to load; default: the MODULES list */
   modules?: readonly ApiModule[];
   /** extra ingest listeners (tests) */
@@ -55,12 +52,31 @@ export interface SetupInfo {
   generatedPassword?: string;
 }
 
+/** What the app is built on: made by bootstrap.ts (or by a test). */
+export interface AppDeps {
+  storage: Storage;
+  jwtSecret: string;
+  setup: SetupInfo;
+  /** close the storage when the app closes (it was opened for this app) */
+  closeStorage?: boolean;
+}
+
+export interface Background {
+  /** starts the modules' background work once (bootstrap calls it when the app is ready) */
+  start(): Promise<void>;
+  /** stops what start() started; app.close() calls it */
+  stop(): Promise<void>;
+}
+
 export interface Nanny {
   storage: Storage;
   auth: AuthHelpers;
   committer: GroupCommitter;
   setup: SetupInfo;
   config: Readonly<ApiConfig>;
+  /** this app's module instances by module name */
+  modules: ReadonlyMap<string, ModuleInstance>;
+  background: Background;
 }
 
 declare module 'fastify' {
@@ -69,42 +85,13 @@ declare module 'fastify' {
   }
 }
 
-/** Creates the default organisation and, on a fresh database, the first admin. */
-export async function bootstrap(
-  storage: Storage,
-  config: Readonly<ApiConfig>,
-  now: string,
-): Promise<SetupInfo> {
-  const tenant = await storage.ensureTenant('default', now);
-  if ((await storage.countUsers()) > 0) return { adminCreated: false, username: config.adminUser };
-  const generated = config.adminPassword === undefined ? newToken(TOKEN_PREFIX.setup) : undefined;
-  try {
-    await storage.createUser({
-      tenant_id: tenant.id,
-      username: config.adminUser,
-      password_hash: await hashPassword(config.adminPassword ?? generated!),
-      role: 'admin',
-      created_at: now,
-    });
-  } catch (err) {
-    // Another replica or a concurrent CLI created the admin first: that is fine.
-    if ((await storage.countUsers()) > 0) return { adminCreated: false, username: config.adminUser };
-    throw err;
-  }
-  return {
-    adminCreated: true,
-    username: config.adminUser,
-    ...(generated ? { generatedPassword: generated } : {}),
-  };
-}
-
 export async function buildApp(
   config: Readonly<ApiConfig>,
+  deps: AppDeps,
   opts: BuildOptions = {},
 ): Promise<FastifyInstance> {
   const now = opts.now ?? (() => new Date());
-  const ownsStorage = !opts.storage;
-  const storage = opts.storage ?? (await createStorage(config));
+  const { storage } = deps;
   const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
   const app = Fastify({
     logger: opts.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
@@ -123,23 +110,31 @@ export async function buildApp(
     }),
   });
   try {
-    const setup = await bootstrap(storage, config, now().toISOString());
-    const jwtSecret = await storage.secret('jwt_secret', () => randomBytes(32).toString('hex'));
     const auth = createAuth({
       storage,
-      jwtSecret,
+      jwtSecret: deps.jwtSecret,
       accessTokenTtlSeconds: config.accessTokenTtlSeconds,
       refreshTokenTtlDays: config.refreshTokenTtlDays,
       now,
     });
-    const modules = opts.modules ?? MODULES;
     const ctx: ModuleContext = { config, storage, log: app.log, auth, now };
+    const instances = new Map<string, ModuleInstance>();
+    for (const m of opts.modules ?? MODULES) if (m.create) instances.set(m.name, m.create(ctx));
     const listeners = [
-      ...modules.flatMap((m) => (m.ingestListener ? [m.ingestListener(ctx)] : [])),
+      ...[...instances.values()].flatMap((i) => (i.ingestListener ? [i.ingestListener] : [])),
       ...(opts.listeners ?? []),
     ];
     const committer = createGroupCommitter(storage, listeners, app.log);
-    app.decorate('nanny', { storage, auth, committer, setup, config });
+    const background = createBackground(instances);
+    app.decorate('nanny', {
+      storage,
+      auth,
+      committer,
+      setup: deps.setup,
+      config,
+      modules: instances,
+      background,
+    });
     app.decorateRequest('principal', null);
 
     const counters: IngestCounters = { accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 }, rejected: 0 };
@@ -149,51 +144,7 @@ export async function buildApp(
       server.requests.set(k, (server.requests.get(k) ?? 0) + 1);
     });
 
-    app.setErrorHandler((err: FastifyError | ApiError, req, reply) => {
-      if (err instanceof ApiError) {
-        if (err.status >= 500) req.log.error({ err: err.cause ?? err }, err.message);
-        void reply.code(err.status).headers(err.headers).send(envelope(err.code, err.message));
-        return;
-      }
-      const fe = err as FastifyError & {
-        validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
-      };
-      if (fe.validation) {
-        const parts = fe.validation.slice(0, 5).map((v) => {
-          // a missing field, or an unknown one (strict bodies): name it
-          const missing = v.params?.['missingProperty'] ?? v.params?.['additionalProperty'];
-          const path = (v.instancePath ?? '').slice(1).replaceAll('/', '.');
-          const field = [path, typeof missing === 'string' ? missing : ''].filter((x) => x !== '').join('.');
-          return `${field || (fe.validationContext ?? 'body')}: ${v.message ?? 'invalid'}`;
-        });
-        void reply.code(400).send(envelope('invalid_request', parts.join('; ')));
-        return;
-      }
-      const status = fe.statusCode ?? 500;
-      if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
-        void reply
-          .code(413)
-          .send(envelope('payload_too_large', `Body larger than ${config.bodyLimitBytes} bytes`));
-        return;
-      }
-      if (
-        fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
-        fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||
-        err instanceof SyntaxError
-      ) {
-        void reply.code(400).send(envelope('invalid_request', 'Malformed JSON body'));
-        return;
-      }
-      if (status >= 500) {
-        req.log.error({ err }, 'request failed');
-        void reply.code(500).send(envelope('server_error', 'Internal server error'));
-        return;
-      }
-      void reply.code(status).send(envelope(codeForStatus(status), fe.message));
-    });
-    app.setNotFoundHandler((req, reply) => {
-      void reply.code(404).send(envelope('not_found', `No route ${req.method} ${req.url.split('?')[0]}`));
-    });
+    registerErrorHandlers(app, { bodyLimitBytes: config.bodyLimitBytes });
 
     registerHardening(app, {
       rateLimit: config.rateLimit,
@@ -258,35 +209,36 @@ export async function buildApp(
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now }),
     );
-    for (const m of modules) if (m.routes) await app.register(async (a) => m.routes!(a, ctx));
+    for (const i of instances.values()) if (i.routes) await app.register(async (a) => i.routes!(a));
 
-    const stops: (() => Promise<void>)[] = [];
-    let pruneTimer: NodeJS.Timeout | undefined;
-    app.addHook('onReady', async () => {
-      for (const m of modules) if (m.start) stops.push(await m.start(ctx));
-      const prune = async () => {
-        try {
-          const before = new Date(now().getTime() - config.retentionDays * 86400_000).toISOString();
-          const r = await storage.prune(before);
-          app.log.debug({ ...r }, 'retention: history pruned');
-        } catch (err) {
-          app.log.error({ err }, 'retention pruning failed');
-        }
-      };
-      pruneTimer = setInterval(() => void prune(), 3600_000);
-      pruneTimer.unref();
-    });
     app.addHook('onClose', async () => {
-      if (pruneTimer) clearInterval(pruneTimer);
       // Drain first: reports acknowledged before the close still reach the modules' listeners
       // (alerts) while those are running.
       await committer.drain();
-      for (const stop of stops.reverse()) await stop();
-      if (ownsStorage) await storage.close();
+      await background.stop();
+      if (deps.closeStorage) await storage.close();
     });
     return app;
   } catch (err) {
-    if (ownsStorage) await storage.close();
+    if (deps.closeStorage) await storage.close();
     throw err;
   }
+}
+
+function createBackground(instances: ReadonlyMap<string, ModuleInstance>): Background {
+  let started: Promise<void> | undefined;
+  const stops: (() => Promise<void>)[] = [];
+  return {
+    start() {
+      started ??= (async () => {
+        for (const i of instances.values()) if (i.start) stops.push(await i.start());
+      })();
+      return started;
+    },
+    async stop() {
+      if (started) await started.catch(() => undefined);
+      for (const stop of stops.reverse()) await stop();
+      stops.length = 0;
+    },
+  };
 }

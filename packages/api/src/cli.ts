@@ -15,14 +15,16 @@ import {
   type Kind,
   type OptionSpecs,
 } from '@nanny/settings';
-import { buildApp } from './app.ts';
+import { launch } from './bootstrap.ts';
 import { API_SETTINGS, loadConfig, type ApiConfig } from './config.ts';
-import { MODULES, type CliCommand, type CliContext } from './modules.ts';
+import { MODULES } from './modules.ts';
+import type { CliCommand, CliContext } from './module-contract.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
 import { parseDuration } from './duration.ts';
 import { databaseLabel, noteServer, runningServers } from './runtime-file.ts';
+import { CliError } from './errors.ts';
 
 export interface CliIo {
   out: (line: string) => void;
@@ -76,8 +78,6 @@ async function tenantId(storage: Storage, org: string | undefined, now: string):
   if (!t) throw new CliError(`no organisation named "${name}" (create it with: nannyapi org create ${name})`);
   return t.id;
 }
-
-class CliError extends Error {}
 
 function readVersion(): string {
   try {
@@ -429,7 +429,7 @@ async function openDatabase(config: Readonly<ApiConfig>, io: CliIo): Promise<Sto
 }
 
 async function serve(config: Readonly<ApiConfig>, io: CliIo): Promise<number> {
-  const app = await buildApp(config, io.now ? { now: io.now } : {});
+  const app = await launch(config, io.now ? { now: io.now } : {});
   const setup = app.nanny.setup;
   await app.listen({ host: config.host, port: config.port });
   const addr = app.server.address();

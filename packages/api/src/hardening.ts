@@ -1,7 +1,11 @@
 /**
  * Rate limits (per agent token and per client address, fixed one-minute windows, 0 = off) and
- * security headers. Written here rather than with @fastify/rate-limit because two keys apply to one
- * request and the 429 must use the spec's envelope with Retry-After.
+ * security headers. Written here rather than with @fastify/rate-limit (removed): two keys apply to
+ * one request, the 429 must be the spec's envelope with Retry-After, and the whole limiter is 20
+ * lines (packages/README.md keeps the reasons).
+ *
+ * Both hooks decide "is this an /api/ request" on the route Fastify matched, not on the raw URL:
+ * `/%61pi/clusters` is routed to /api/clusters and must be limited and get the API's headers too.
  */
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -29,6 +33,20 @@ export function createLimiter(perMinute: number): FixedWindowLimiter {
   };
 }
 
+/** The matched route's path; for an unmatched request (404), the percent-decoded request path. */
+export function routePath(req: FastifyRequest): string {
+  const matched = req.routeOptions.url;
+  if (matched !== undefined) return matched;
+  const raw = req.url.split('?')[0] ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+const isApi = (req: FastifyRequest): boolean => routePath(req).startsWith('/api/');
+
 export function registerHardening(
   app: FastifyInstance,
   opts: { rateLimit: number; rateLimitIp: number; tls: boolean; now: () => Date },
@@ -37,7 +55,7 @@ export function registerHardening(
   const perIp = opts.rateLimitIp > 0 ? createLimiter(opts.rateLimitIp) : null;
   if (perToken || perIp) {
     app.addHook('onRequest', async (req: FastifyRequest) => {
-      if (!req.url.startsWith('/api/')) return;
+      if (!isApi(req)) return;
       const nowMs = opts.now().getTime();
       if (perIp) {
         const wait = perIp.hit(req.ip, nowMs);
@@ -67,7 +85,7 @@ export function registerHardening(
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
     reply.header('cross-origin-opener-policy', 'same-origin');
-    if (req.url.startsWith('/api/')) {
+    if (isApi(req)) {
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
       reply.header('cache-control', 'no-store');
     }

@@ -1,6 +1,7 @@
 /** Entry of the bundle dist/nannyapi.mjs (`npx nannyapi`, `npm start`). */
 import process from 'node:process';
 import { runCli } from './cli.ts';
+import { errorMessage } from './errors.ts';
 
 // `nannyapi … | head -n1` closes our stdout early: that is the reader's choice, not a crash.
 for (const stream of [process.stdout, process.stderr]) {
@@ -19,7 +20,7 @@ runCli(process.argv.slice(2), {
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`nannyapi: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`nannyapi: ${errorMessage(err)}\n`);
     process.exitCode = 1;
   },
 );

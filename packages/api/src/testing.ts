@@ -1,6 +1,6 @@
 /** Shared test setup: an app on in-memory SQLite (or a given storage), an enrolled agent, a user token. */
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type BuildOptions } from './app.ts';
+import { launch, type LaunchOptions } from './bootstrap.ts';
 import { testConfig, type ApiConfig } from './config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from './auth/tokens.ts';
 import type { Storage } from './storage/storage.ts';
@@ -30,9 +30,10 @@ export interface TestApp {
 
 export async function makeTestApp(
   overrides: Partial<ApiConfig> = {},
-  opts: BuildOptions = {},
+  opts: LaunchOptions = {},
 ): Promise<TestApp> {
-  const app = await buildApp(testConfig(overrides), opts);
+  // The bootstrap path, as serve runs it: admin, JWT secret, module timers on ready.
+  const app = await launch(testConfig(overrides), opts);
   const storage = app.nanny.storage;
   const tenantOf = async (org = 'default') => (await storage.ensureTenant(org, new Date().toISOString())).id;
   const t: TestApp = {

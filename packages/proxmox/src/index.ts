@@ -20,7 +20,16 @@ export type {
   VersionInfo,
 } from './types.ts';
 export { toInt, toNumber, toBool01, toFlag01 } from './scalars.ts';
-export { parsePropertyString, parseSizeToBytes, parseTags, tagsToWire } from './property-string.ts';
+export {
+  parsePropertyString,
+  parseSizeToBytes,
+  parseTags,
+  tagKey,
+  tagKeys,
+  tagsToWire,
+  tagsToConfig,
+} from './property-string.ts';
+export { comparePveVersions, pveMajor, pveRelease } from './version.ts';
 export {
   QEMU_NIC_MODELS,
   storageOfVolume,

@@ -106,7 +106,10 @@ function parseJsonObject(text: string, file: string): Parsed<Record<string, unkn
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { data: undefined, warnings: [`${file}: not JSON (${(e as Error).message}); torn read?`] };
+    return {
+      data: undefined,
+      warnings: [`${file}: not JSON (${e instanceof Error ? e.message : String(e)}); torn read?`],
+    };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return { data: undefined, warnings: [`${file}: not a JSON object`] };

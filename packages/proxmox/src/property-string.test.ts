@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePropertyString, parseSizeToBytes, parseTags, tagsToWire } from './property-string.ts';
+import {
+  parsePropertyString,
+  parseSizeToBytes,
+  parseTags,
+  tagKey,
+  tagKeys,
+  tagsToConfig,
+  tagsToWire,
+} from './property-string.ts';
 
 test('a property string splits into keys, the bare part going to the default key', () => {
   const r = parsePropertyString('local-lvm:vm-100-disk-0,size=32G', 'volume');
@@ -52,4 +60,13 @@ test('tags split on semicolons, commas and spaces and go on the wire comma-separ
   assert.deepEqual(parseTags(undefined), []);
   assert.equal(tagsToWire('production;web;nginx'), 'production,web,nginx');
   assert.equal(tagsToWire(''), '');
+});
+
+test('tags keep their spelling but are one tag regardless of case, as a default PVE treats them', () => {
+  assert.deepEqual(parseTags('Prod;web;PROD;Web'), ['Prod', 'web']);
+  assert.deepEqual(tagKeys('Prod;web;PROD'), ['prod', 'web']);
+  assert.equal(tagKey('Prod'), tagKey('pROD'));
+  assert.deepEqual(tagKeys(42), []);
+  assert.equal(tagsToWire('Prod;web'), 'Prod,web');
+  assert.equal(tagsToConfig(['db', 'prod']), 'db;prod');
 });

@@ -74,18 +74,43 @@ export function parseSizeToBytes(value: string | number): number | undefined {
 /**
  * Tags as a list. PVE writes `;`-separated tags (configs and /cluster/resources), but split_list
  * also accepts `,` and whitespace, and old or hand-edited configs hold `one, two, three`.
- * Order is kept, empties and duplicates dropped.
+ * Order and spelling are kept; empties and duplicates dropped, duplicates compared as PVE does by
+ * default (see tagKey).
  */
-export function parseTags(value: string | undefined): string[] {
+export function parseTags(value: unknown): string[] {
   if (typeof value !== 'string') return [];
   const out: string[] = [];
+  const seen = new Set<string>();
   for (const t of value.split(/[;,\s]+/)) {
-    if (t !== '' && !out.includes(t)) out.push(t);
+    if (t === '' || seen.has(tagKey(t))) continue;
+    seen.add(tagKey(t));
+    out.push(t);
   }
   return out;
 }
 
+/**
+ * The form in which two tags are "the same": lower case. The pve-tag format is case-insensitive
+ * (`(?^i:[a-z0-9_][a-z0-9_\-\+\.]*)`) and datacenter.cfg `tag-style` has `case-sensitive`
+ * defaulting to 0 (PVE 7.3 and later, still so in 9.x), so a default PVE treats `Prod` and `prod`
+ * as one tag. nanny matches tags this way everywhere: stored guest tags, the read API's `?tag=`
+ * filter and tag-scoped alert settings.
+ */
+export function tagKey(tag: string): string {
+  return tag.toLowerCase();
+}
+
+/** Tags in their matching form (tagKey): parsed, lower-cased, unique, in order. */
+export function tagKeys(value: unknown): string[] {
+  return parseTags(value).map(tagKey);
+}
+
 /** The spec's wire form of tags: comma-separated (configs use `;`). */
-export function tagsToWire(value: string | undefined): string {
+export function tagsToWire(value: unknown): string {
   return parseTags(value).join(',');
+}
+
+/** Tags as PVE writes them into a guest config: `;`-separated (PVE 7.3+ also sorts them by default). */
+export function tagsToConfig(tags: readonly string[]): string {
+  return tags.join(';');
 }

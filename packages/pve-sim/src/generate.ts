@@ -1,5 +1,6 @@
 // Builds a SimState from a scenario (hand-written file or the layout flags). Everything random comes
 // from the seed, so `--seed 7` gives the same fleet everywhere; the CA is derived from the seed too.
+import { pveMajor, tagsToConfig } from '@nanny/proxmox';
 import { createRng, hashSeed, type Rng } from './rng.ts';
 import type {
   ClockMode,
@@ -202,7 +203,7 @@ function tags(rng: Rng): string {
   const n = rng.int(1, 3);
   const set = new Set<string>();
   while (set.size < n) set.add(rng.pick(TAGS));
-  return [...set].sort().join(';');
+  return tagsToConfig([...set].sort());
 }
 
 function qemuConfig(
@@ -213,7 +214,7 @@ function qemuConfig(
   version: string,
 ): Record<string, string> {
   const windows = rng.chance(0.2);
-  const major = Number(version.split(/[.-]/)[0]);
+  const major = pveMajor(version);
   const qemuVer = major >= 9 ? '10.1.2' : major === 8 ? '9.2.0' : '7.2.0';
   const c: Record<string, string> = {
     boot: 'order=scsi0;ide2;net0',

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { issueNodeCertPem } from './ca.ts';
 import { clusterById, nodeByName } from './model.ts';
 import { apiGet, type ApiResult } from './api.ts';
+import { errorMessage } from './errors.ts';
 import { canonicalJson } from './json.ts';
 import type { SimState } from './model.ts';
 import { nowOf } from './store.ts';
@@ -115,7 +116,7 @@ export async function startServers(
           }
           r = apiGet(state, node, path, query, nowOf(state, Date.now()));
         } catch (e) {
-          send(500, statusLine((e as Error).message), '{"data":null}');
+          send(500, statusLine(errorMessage(e)), '{"data":null}');
           return;
         }
         if (r.ok === 'blocked') {

@@ -3,6 +3,7 @@
 // several processes do not lose each other's changes.
 import { mkdirSync, readFileSync, renameSync, rmdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { errorMessage } from './errors.ts';
 import type { SimState } from './model.ts';
 
 export const STATE_DIR = '.sim';
@@ -26,7 +27,7 @@ export function readState(statePath: string): SimState {
     text = readFileSync(statePath, 'utf8');
   } catch (e) {
     throw new Error(
-      `cannot read simulator state '${statePath}': ${(e as Error).message} (lay out first: pve-sim layout --out DIR)`,
+      `cannot read simulator state '${statePath}': ${errorMessage(e)} (lay out first: pve-sim layout --out DIR)`,
     );
   }
   const s = JSON.parse(text) as SimState;

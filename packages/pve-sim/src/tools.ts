@@ -1,5 +1,6 @@
 // pvesh / pveversion / pvecm as they behave on one node. runTool() is the whole tool; tools-main.ts
 // only feeds it argv and prints the result, so tests can call it in-process too.
+import { errorMessage } from './errors.ts';
 import { canonicalJson, prettyJson } from './json.ts';
 import type { SimState } from './model.ts';
 import { nodeByName, viewOf } from './model.ts';
@@ -165,6 +166,6 @@ export async function runTool(tool: string, node: string, args: string[], env: T
     if (tool === 'pvecm') return await pvecm(node, args, env);
     return fail(`pve-sim: unknown tool '${tool}' (pvesh, pveversion, pvecm)`, 2);
   } catch (e) {
-    return fail(`pve-sim: ${(e as Error).message}`, 2);
+    return fail(`pve-sim: ${errorMessage(e)}`, 2);
   }
 }

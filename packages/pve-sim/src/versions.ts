@@ -2,6 +2,7 @@
 // Package names, the order rules and the version styles follow pve-manager's bin/pveversion and
 // PVE/API2/APT.pm (see ../shared/pve-reference/cli/SOURCES.md): 7.x uses "7.4-16" and 8-hex repoids,
 // 8.x/9.x use "8.4.14" and 16-hex repoids; 7.x kernels are pve-kernel-*, 8.x/9.x proxmox-kernel-*.
+import { comparePveVersions, pveMajor, pveRelease } from '@nanny/proxmox';
 import { hashSeed, createRng } from './rng.ts';
 
 export interface ReleaseProfile {
@@ -193,14 +194,10 @@ const KNOWN: Record<string, Omit<ReleaseProfile, 'packages' | 'version' | 'relea
 
 export const DEFAULT_PVE_VERSION = '9.1.1';
 
-export function majorOf(version: string): number {
-  return Number(version.split(/[.-]/)[0]);
-}
-
-export function releaseOf(version: string): string {
-  const [maj, min] = version.split(/[.-]/);
-  return `${maj}.${min ?? '0'}`;
-}
+// The one version arithmetic of the repository lives in @nanny/proxmox; these names stay for the
+// simulator's callers.
+export const majorOf = pveMajor;
+export const releaseOf = pveRelease;
 
 /** Profile of a PVE version; versions not in the table borrow the package set of their major release. */
 export function releaseProfile(version: string): ReleaseProfile {
@@ -235,9 +232,7 @@ function kernelLines(major: number, running: string, installed: string, helper: 
   const prefix = major >= 8 ? 'proxmox-kernel' : 'pve-kernel';
   const series = (k: string): string => k.split('.').slice(0, 2).join('.');
   const pkgVer = (k: string): string => k.replace(/-pve$/, '');
-  const kernels = [...new Set([installed, running])].sort((a, b) =>
-    b.localeCompare(a, undefined, { numeric: true }),
-  );
+  const kernels = [...new Set([installed, running])].sort((a, b) => comparePveVersions(b, a));
   // The real tool lists every package matching ^(pve|proxmox)-kernel- sorted by version (descending),
   // which also matches the kernel helper package (8.x/9.x: printed first, and again in the fixed list).
   const lines: string[] = [];

@@ -128,13 +128,13 @@ export async function webRoutes(app: FastifyInstance, opts: WebOptions = {}): Pr
 }
 
 /**
- * The dashboard as an API module (structurally an `ApiModule` of packages/api/src/modules.ts).
+ * The dashboard as an API module (structurally an `ApiModule` of packages/api/src/module-contract.ts).
  * `createWebModule({ assetsDir })` lets a packager point at another folder.
  */
 export function createWebModule(opts: WebOptions = {}) {
   return {
     name: 'web',
-    routes: async (app: FastifyInstance) => webRoutes(app, opts),
+    create: () => ({ routes: async (app: FastifyInstance) => webRoutes(app, opts) }),
   };
 }
 

@@ -4,7 +4,7 @@
  * reads `.members`; if that read fails (not mounted, not readable) the cycle uses pvesh instead. A
  * TIMEOUT keeps `files`: pvesh would hang on the same pmxcfs, and the node report still goes out.
  */
-import { AgentError } from '../errors.ts';
+import { AgentError, errorText } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { CycleReader, Source } from './types.ts';
 
@@ -22,7 +22,7 @@ export function createAutoSource(files: Source, pvesh: Source, log: Logger): Sou
           (e: unknown) => {
             if (e instanceof AgentError && e.code === 'AGENT_TIMEOUT') return f;
             f.close();
-            if (last !== 'pvesh') log.info(`/etc/pve not readable (${(e as Error).message}): using pvesh`);
+            if (last !== 'pvesh') log.info(`/etc/pve not readable (${errorText(e)}): using pvesh`);
             return pvesh.open();
           },
         )).then((r) => {

@@ -1,6 +1,6 @@
 /** Detection as the spec does it: `pveversion --verbose` (found on PATH). */
 import { parsePveversion } from '@nanny/proxmox';
-import { AgentError } from '../errors.ts';
+import { AgentError, errorText } from '../errors.ts';
 import { runCommand, type SpawnCounter } from '../host.ts';
 import type { Detection } from './types.ts';
 
@@ -15,7 +15,7 @@ export async function detectWithPveversion(
       ...(opts.env ? { env: opts.env } : {}),
     });
   } catch (e) {
-    return { installed: false, reason: (e as Error).message };
+    return { installed: false, reason: errorText(e) };
   }
   if (r.timedOut)
     throw new AgentError(

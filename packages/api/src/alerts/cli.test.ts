@@ -4,7 +4,7 @@ import { createKyselyStorage } from '../storage/kysely-storage.ts';
 import type { Storage } from '../storage/storage.ts';
 import { testConfig } from '../config.ts';
 import { startHttpReceiver, type HttpReceiver } from '../notify/testing.ts';
-import type { CliContext } from '../modules.ts';
+import type { CliContext } from '../module-contract.ts';
 import { channelCommand, parseChannelArgs } from './cli.ts';
 
 let storage: Storage;

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseCommandLine, type OptionSpec, type OptionSpecs } from '@nanny/settings';
-import type { CliCommand, CliContext } from '../modules.ts';
+import type { CliCommand, CliContext } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 import { createNotifiers, NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';

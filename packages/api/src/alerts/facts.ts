@@ -1,4 +1,5 @@
 /** Turns a validated, canonical ingest payload into the engine's fact (pure). */
+import { tagKeys } from '@nanny/proxmox';
 import type { ProxmoxCluster, ProxmoxLXC, ProxmoxNode, ProxmoxQEMU } from '@nanny/schema';
 import type { Fact } from './types.ts';
 
@@ -9,10 +10,6 @@ const time = (iso: unknown): number | undefined => {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? undefined : t;
 };
-
-/** Proxmox writes tags `;`-separated in configs; the spec's payload uses commas. Accept both. */
-export const splitTags = (tags: unknown): string[] =>
-  typeof tags === 'string' ? tags.split(/[;, ]+/).filter((t) => t !== '') : [];
 
 export function factFromPayload(
   kind: IngestKind,
@@ -73,7 +70,8 @@ export function factFromPayload(
     name: g.name ?? (kind === 'lxc' ? (g as ProxmoxLXC).hostname : undefined),
     node: g.node,
     status: g.status,
-    tags: splitTags(g.tags ?? g.config?.tags),
+    // Matching form (lower case), the same as stored tags and the read API's ?tag= filter.
+    tags: tagKeys(g.tags ?? g.config?.tags),
     template: g.template,
     lock: typeof lock === 'string' ? lock : undefined,
   };

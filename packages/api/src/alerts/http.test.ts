@@ -67,7 +67,7 @@ async function report(
   const r = await e.t.post(`/api/proxmox/${kind}`, e.agents[from]!, { cluster_fingerprint: FP, ...body });
   assert.equal(r.status, 200, JSON.stringify(r.json));
   await e.t.app.nanny.committer.drain();
-  await alertServiceOf(e.t.storage)?.flush();
+  await alertServiceOf(e.t.app.nanny.modules)?.flush();
 }
 
 const cluster = (quorate: number, online = [1, 1, 1], nodes = 3, from = 'pve1') => ({
@@ -205,7 +205,7 @@ test('a restart between a resolve and its delivery still delivers it once', asyn
 
 test('node offline needs two reports; a silent agent fires on the timer; reboot, upgrade and count change are notices', async () => {
   const e = await open(join(dir, 'nodes.sqlite'));
-  const svc = alertServiceOf(e.t.storage)!;
+  const svc = alertServiceOf(e.t.app.nanny.modules)!;
   await report(e, 'node', 'pve2', node('pve2', { uptime_seconds: 5000 }));
   await report(e, 'node', 'pve3', node('pve3'));
   await report(e, 'cluster', 'pve1', cluster(1, [1, 1, 1]));
@@ -430,7 +430,7 @@ test('after a long server outage the agents are not reported silent before they 
   await close(e);
   clock += 3600_000; // the server was down for an hour
   e = await open(file, e.agents, e.pat, e.read);
-  const svc = alertServiceOf(e.t.storage)!;
+  const svc = alertServiceOf(e.t.app.nanny.modules)!;
   await svc.tick();
   await svc.flush();
   assert.deepEqual(await alerts(e, '?state=firing'), []);

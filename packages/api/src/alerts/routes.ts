@@ -16,8 +16,8 @@ import {
   IdData,
   SilenceView,
 } from '@nanny/schema';
-import { apiError } from '../errors.ts';
-import type { ModuleContext } from '../modules.ts';
+import { apiError, errorMessage } from '../errors.ts';
+import type { ModuleContext } from '../module-contract.ts';
 import type { AlertStore } from '../storage/alerts.ts';
 import { testNotification } from '../notify/message.ts';
 import { CHANNEL_TYPES, type Channel, type ChannelType } from '../notify/types.ts';
@@ -376,7 +376,7 @@ export async function alertRoutes(
           timeoutMs: 10_000,
         });
       } catch (err) {
-        throw apiError('NANNY_ERR_UNAVAILABLE', `Test notification failed: ${(err as Error).message}`, {
+        throw apiError('NANNY_ERR_UNAVAILABLE', `Test notification failed: ${errorMessage(err)}`, {
           cause: err,
         });
       }

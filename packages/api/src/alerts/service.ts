@@ -8,6 +8,7 @@
  * touched by quiet evaluations (a node's "last seen", a threshold's pending start) are written within
  * `flushMs`, in order behind them, and always on stop().
  */
+import { backoffMs } from '../backoff.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { evaluate } from './engine.ts';
 import { factFromPayload, type IngestKind } from './facts.ts';
@@ -139,7 +140,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
 
   const enqueue = (step: () => Promise<void>): Promise<void> => {
     const p = chain.then(step);
-    chain = p.catch((err: unknown) => o.log?.error({ err: String(err) }, 'alert persistence failed'));
+    chain = p.catch((err: unknown) => o.log?.error({ err }, 'alert persistence failed'));
     return p;
   };
 
@@ -300,8 +301,8 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
         return await store.applyEvaluation(batch);
       } catch (err) {
         if (attempt >= 4) throw err;
-        o.log?.warn({ err: String(err), attempt }, 'alert batch not stored; retrying');
-        await new Promise((r) => setTimeout(r, 250 * 4 ** (attempt - 1)));
+        o.log?.warn({ err, attempt }, 'alert batch not stored; retrying');
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 1000, 8000)));
       }
     }
   }

@@ -2,6 +2,7 @@
  * Defaults of every rule and the override lookup: built-in defaults < global < cluster < node < guest tag.
  * A lookup is a few map reads: it does not depend on the size of the fleet.
  */
+import { tagKey } from '@nanny/proxmox';
 import type { AlertSettings, RuleId, RuleSettings, RuleSettingsMap } from './types.ts';
 
 export const DEFAULT_INTERVAL_SECONDS = 300; // the spec's DefaultProxmoxInterval
@@ -62,6 +63,9 @@ export function ruleSettings(settings: AlertSettings, rule: RuleId, scope: Scope
     if (scope.clusterId !== undefined) merge(out, n[`${scope.clusterId}/${scope.node}`], rule);
   }
   const t = settings.tags;
-  if (t && scope.tags) for (const tag of scope.tags) merge(out, t[tag], rule);
+  if (t && scope.tags) {
+    // scope.tags are in tagKey form; an override written `Prod` applies to a guest tagged `prod`.
+    for (const [tag, s] of Object.entries(t)) if (scope.tags.includes(tagKey(tag))) merge(out, s, rule);
+  }
   return out as Required<RuleSettings>;
 }

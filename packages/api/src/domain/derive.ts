@@ -3,6 +3,7 @@
  * hashing and diffs, tag normalisation. No I/O: storage calls these inside its transaction.
  */
 import { createHash } from 'node:crypto';
+import { tagKeys } from '@nanny/proxmox';
 
 export type Scalar = string | number | boolean | null;
 export type ConfigMap = Record<string, Scalar>;
@@ -37,14 +38,11 @@ export function diffConfig(before: ConfigMap, after: ConfigMap): ConfigDiff {
 
 /**
  * Proxmox writes tags separated by `;` in config files and the API; the spec's payload shows them
- * comma-separated; both (and spaces) are accepted. Stored as `a,b,c`, lower-case as PVE does.
+ * comma-separated; both (and spaces) are accepted. Stored as `a,b,c` in the matching form of
+ * @nanny/proxmox's tagKey (lower case: a default PVE treats tags case-insensitively).
  */
 export function normalizeTags(tags: unknown): string[] {
-  if (typeof tags !== 'string') return [];
-  return tags
-    .split(/[;,\s]+/)
-    .map((t) => t.trim().toLowerCase())
-    .filter((t) => t !== '');
+  return tagKeys(tags);
 }
 
 export interface EventDraft {

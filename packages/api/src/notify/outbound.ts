@@ -14,7 +14,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { createAddressGuard, parseCidrs } from './guard.ts';
-import { DeliveryError } from './types.ts';
+import { DeliveryError } from '../errors.ts';
 
 /** host name → its addresses (all of them: each is checked) */
 export type Resolver = (hostname: string) => Promise<{ address: string; family: number }[]>;

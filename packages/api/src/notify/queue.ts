@@ -6,6 +6,8 @@
  * A job interrupted between "sent" and "marked done" is sent again after the lease: the
  * Idempotency-Key is the same on every attempt so receivers can drop the repeat.
  */
+import { backoffMs } from '../backoff.ts';
+import { errorMessage } from '../errors.ts';
 import { DeliveryError, type Channel, type ChannelType, type Notification, type Notifier } from './types.ts';
 
 export interface DeliveryJob {
@@ -52,11 +54,8 @@ export interface DeliveryWorker {
   runOnce(): Promise<number>;
 }
 
-/** Delay before attempt `attempts + 1`: base × 2^(attempts−1), capped, with jitter in [½, 1]. */
-export function backoffMs(attempts: number, base: number, cap: number, random: () => number): number {
-  const exp = Math.min(cap, base * 2 ** Math.max(0, attempts - 1));
-  return Math.round(exp * (0.5 + random() / 2));
-}
+// Delay before attempt `attempts + 1`: the API's one backoff (backoff.ts).
+export { backoffMs } from '../backoff.ts';
 
 export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
   const now = o.now ?? Date.now;
@@ -84,17 +83,14 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       await notifier.send(channel.config, job.payload, { idempotencyKey: job.idempotencyKey, timeoutMs });
       await o.store.completeDelivery(job.id, now());
     } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
+      const msg = errorMessage(err);
       const retryable = !(err instanceof DeliveryError) || err.retryable;
       if (retryable && attempts < maxAttempts) {
         const nextAt = now() + backoffMs(attempts, base, cap, random);
-        o.log?.warn(
-          { job: job.id, channel: channel.name, attempts, err: msg },
-          'notification failed; will retry',
-        );
+        o.log?.warn({ job: job.id, channel: channel.name, attempts, err }, 'notification failed; will retry');
         await o.store.retryDelivery(job.id, attempts, nextAt, msg);
       } else {
-        o.log?.error({ job: job.id, channel: channel.name, attempts, err: msg }, 'notification given up');
+        o.log?.error({ job: job.id, channel: channel.name, attempts, err }, 'notification given up');
         await o.store.failDelivery(job.id, attempts, msg, now());
       }
     }
@@ -106,7 +102,8 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
       const jobs = await o.store.claimDeliveries(now(), batch, leaseMs);
       const results = await Promise.allSettled(jobs.map(deliver));
       for (const r of results)
-        if (r.status === 'rejected') o.log?.error({ err: String(r.reason) }, 'delivery bookkeeping failed');
+        if (r.status === 'rejected')
+          o.log?.error({ err: r.reason as unknown }, 'delivery bookkeeping failed');
       total += jobs.length;
       if (jobs.length < batch || stopped) return total;
     }
@@ -119,7 +116,7 @@ export function createDeliveryWorker(o: DeliveryWorkerOptions): DeliveryWorker {
     }
     running = pass()
       .catch((err: unknown) => {
-        o.log?.error({ err: String(err) }, 'delivery pass failed');
+        o.log?.error({ err }, 'delivery pass failed');
         return 0;
       })
       .finally(() => {

@@ -48,17 +48,8 @@ export interface SendOptions {
   timeoutMs: number;
 }
 
-/** A failed send; `retryable: false` means trying again cannot help (e.g. 404, bad credentials). */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DeliveryError';
-  }
-}
+// Catalogued with every other error of the API (errors.ts); re-exported where notifiers look for it.
+export { DeliveryError } from '../errors.ts';
 
 export type ParseResult = { ok: true; config: ChannelConfig } | { ok: false; errors: string[] };
 

@@ -1,7 +1,13 @@
-/** /healthz, /readyz and Prometheus /metrics (text exposition format 0.0.4, written by hand). */
+/**
+ * /healthz, /readyz and Prometheus /metrics. The exposition is prom-client's (escaping of label
+ * values — node and guest names come from the fleet and may hold quotes, backslashes or newlines —
+ * is its job, not ours); a fresh Registry per scrape, so nothing is kept at module level and the
+ * fleet numbers are read from storage as they are now.
+ */
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { StatusResponse } from '@nanny/schema';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { ErrorRef, replies } from './schemas.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -13,25 +19,59 @@ export interface ServerCounters {
   started: number;
 }
 
-function esc(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+type Labels = Record<string, string | number>;
+
+type Sample = [Labels, number | null | undefined];
+
+/** One scrape's metrics: families in the order they are declared, samples without a value skipped. */
+class Scrape {
+  readonly registry = new Registry();
+  gauge(name: string, help: string, samples: readonly Sample[]): void {
+    const labelNames = labelNamesOf(samples);
+    const values = valued(samples);
+    if (skip(labelNames, values)) return;
+    const g = new Gauge({ name, help, labelNames, registers: [this.registry] });
+    for (const [labels, value] of values) g.set(labels, value);
+  }
+  counter(name: string, help: string, samples: readonly Sample[]): void {
+    const labelNames = labelNamesOf(samples);
+    const values = valued(samples);
+    if (skip(labelNames, values)) return;
+    const c = new Counter({ name, help, labelNames, registers: [this.registry] });
+    for (const [labels, value] of values) c.inc(labels, value);
+  }
 }
 
-class Exposition {
-  private lines: string[] = [];
-  family(name: string, type: 'gauge' | 'counter', help: string) {
-    this.lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+/**
+ * prom-client shows a metric without labels as 0 before it is set; a fleet without clusters must not
+ * look like a cluster without quorum, so such a family is left out (no series, as before).
+ */
+function skip(labelNames: readonly string[], values: readonly unknown[]): boolean {
+  return labelNames.length === 0 && values.length === 0;
+}
+
+function labelNamesOf(samples: readonly Sample[]): string[] {
+  return [...new Set(samples.flatMap(([labels]) => Object.keys(labels)))];
+}
+
+/**
+ * prom-client escapes what the format can escape (\\, \" and newline); other control characters have
+ * no escape in the text format and split the line for readers that break on \r, U+2028 etc., so
+ * they become U+FFFD. The names come from the fleet (a node or guest name) and no real one has them.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+function valued(samples: readonly Sample[]): [Labels, number][] {
+  const out: [Labels, number][] = [];
+  for (const [labels, value] of samples) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+    const clean: Labels = {};
+    for (const [k, v] of Object.entries(labels))
+      clean[k] = typeof v === 'string' ? v.replace(CONTROL, '\ufffd') : v;
+    out.push([clean, value]);
   }
-  sample(name: string, labels: Record<string, string | number>, value: number | null | undefined) {
-    if (value === null || value === undefined || !Number.isFinite(value)) return;
-    const l = Object.entries(labels)
-      .map(([k, v]) => `${k}="${esc(String(v))}"`)
-      .join(',');
-    this.lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
-  }
-  text() {
-    return this.lines.join('\n') + '\n';
-  }
+  return out;
 }
 
 export async function opsRoutes(
@@ -98,33 +138,36 @@ export async function opsRoutes(
     async (req, reply) => {
       const tenantId = auth.principal(req).tenantId;
       const fleet = await storage.fleet(tenantId);
-      const m = new Exposition();
+      const m = new Scrape();
       const clusterName = new Map(fleet.clusters.map((c) => [c.id, c.cluster_name]));
+      const cl = (c: (typeof fleet.clusters)[number]) => ({ cluster: c.cluster_name, cluster_id: c.id });
 
-      m.family('nanny_cluster_quorate', 'gauge', '1 when the cluster is quorate');
-      for (const c of fleet.clusters)
-        if (!c.standalone)
-          m.sample('nanny_cluster_quorate', { cluster: c.cluster_name, cluster_id: c.id }, c.quorate);
-      m.family('nanny_cluster_nodes', 'gauge', 'configured node count as the cluster reports it');
-      for (const c of fleet.clusters)
-        m.sample(
-          'nanny_cluster_nodes',
-          { cluster: c.cluster_name, cluster_id: c.id },
-          c.nodes ?? c.nodes_reporting,
-        );
-      m.family('nanny_cluster_nodes_online', 'gauge', 'nodes known online');
-      for (const c of fleet.clusters)
-        m.sample('nanny_cluster_nodes_online', { cluster: c.cluster_name, cluster_id: c.id }, c.nodes_online);
+      m.gauge(
+        'nanny_cluster_quorate',
+        '1 when the cluster is quorate',
+        fleet.clusters.filter((c) => !c.standalone).map((c) => [cl(c), c.quorate]),
+      );
+      m.gauge(
+        'nanny_cluster_nodes',
+        'configured node count as the cluster reports it',
+        fleet.clusters.map((c) => [cl(c), c.nodes ?? c.nodes_reporting]),
+      );
+      m.gauge(
+        'nanny_cluster_nodes_online',
+        'nodes known online',
+        fleet.clusters.map((c) => [cl(c), c.nodes_online]),
+      );
 
-      const nl = (n: (typeof fleet.nodes)[number]) => ({ cluster: n.cluster_name, node: n.name });
       const nodeGauge = (
         name: string,
         help: string,
         pick: (n: (typeof fleet.nodes)[number]) => number | null,
-      ) => {
-        m.family(name, 'gauge', help);
-        for (const n of fleet.nodes) m.sample(name, nl(n), pick(n));
-      };
+      ) =>
+        m.gauge(
+          name,
+          help,
+          fleet.nodes.map((n) => [{ cluster: n.cluster_name, node: n.name }, pick(n)]),
+        );
       nodeGauge('nanny_node_online', '1 when the node is online', (n) => n.online);
       nodeGauge('nanny_node_cpu_usage_ratio', 'CPU busy share 0..1', (n) => n.cpu_usage_ratio);
       nodeGauge('nanny_node_memory_used_bytes', 'memory used', (n) => n.mem_used_bytes);
@@ -137,14 +180,10 @@ export async function opsRoutes(
         n.last_report ? Date.parse(n.last_report) / 1000 : null,
       );
 
-      m.family(
+      m.gauge(
         'nanny_guest_running',
-        'gauge',
         '1 when the guest status is "running"; label status has the raw status',
-      );
-      for (const g of fleet.guests)
-        m.sample(
-          'nanny_guest_running',
+        fleet.guests.map((g) => [
           {
             cluster: clusterName.get(g.cluster_id) ?? '',
             node: g.node,
@@ -154,36 +193,37 @@ export async function opsRoutes(
             status: g.status,
           },
           g.status === 'running' ? 1 : 0,
-        );
+        ]),
+      );
 
       const cs = deps.committer.stats();
-      m.family('nannyapi_ingest_reports_total', 'counter', 'reports committed, by kind');
-      for (const [kind, n] of Object.entries(deps.ingest.accepted))
-        m.sample('nannyapi_ingest_reports_total', { kind }, n);
-      m.family(
-        'nannyapi_ingest_rejected_total',
-        'counter',
-        'reports refused after authentication (revoked, storage error)',
+      m.counter(
+        'nannyapi_ingest_reports_total',
+        'reports committed, by kind',
+        Object.entries(deps.ingest.accepted).map(([kind, n]) => [{ kind }, n]),
       );
-      m.sample('nannyapi_ingest_rejected_total', {}, deps.ingest.rejected);
-      m.family('nannyapi_ingest_batches_total', 'counter', 'group-commit transactions');
-      m.sample('nannyapi_ingest_batches_total', {}, cs.batches);
-      m.family('nannyapi_ingest_batch_max', 'gauge', 'largest group-commit batch so far');
-      m.sample('nannyapi_ingest_batch_max', {}, cs.maxBatch);
-      m.family('nannyapi_http_responses_total', 'counter', 'responses by status code');
-      for (const [code, n] of deps.server.requests) m.sample('nannyapi_http_responses_total', { code }, n);
+      m.counter(
+        'nannyapi_ingest_rejected_total',
+        'reports refused after authentication (revoked, storage error)',
+        [[{}, deps.ingest.rejected]],
+      );
+      m.counter('nannyapi_ingest_batches_total', 'group-commit transactions', [[{}, cs.batches]]);
+      m.gauge('nannyapi_ingest_batch_max', 'largest group-commit batch so far', [[{}, cs.maxBatch]]);
+      m.counter(
+        'nannyapi_http_responses_total',
+        'responses by status code',
+        [...deps.server.requests].map(([code, n]) => [{ code }, n]),
+      );
       const mem = process.memoryUsage();
-      m.family('process_resident_memory_bytes', 'gauge', 'resident set size');
-      m.sample('process_resident_memory_bytes', {}, mem.rss);
-      m.family('nodejs_heap_used_bytes', 'gauge', 'V8 heap in use');
-      m.sample('nodejs_heap_used_bytes', {}, mem.heapUsed);
+      m.gauge('process_resident_memory_bytes', 'resident set size', [[{}, mem.rss]]);
+      m.gauge('nodejs_heap_used_bytes', 'V8 heap in use', [[{}, mem.heapUsed]]);
       const cpu = process.cpuUsage();
-      m.family('process_cpu_seconds_total', 'counter', 'user + system CPU time');
-      m.sample('process_cpu_seconds_total', {}, (cpu.user + cpu.system) / 1e6);
-      m.family('process_start_time_seconds', 'gauge', 'start time of the process');
-      m.sample('process_start_time_seconds', {}, Math.floor(deps.server.started / 1000));
-      reply.header('content-type', 'text/plain; version=0.0.4; charset=utf-8');
-      return m.text();
+      m.counter('process_cpu_seconds_total', 'user + system CPU time', [[{}, (cpu.user + cpu.system) / 1e6]]);
+      m.gauge('process_start_time_seconds', 'start time of the process', [
+        [{}, Math.floor(deps.server.started / 1000)],
+      ]);
+      reply.header('content-type', m.registry.contentType);
+      return m.registry.metrics();
     },
   );
 }

@@ -13,7 +13,7 @@ import {
   NodeView,
   PageEnvelope,
 } from '@nanny/schema';
-import { guestDisks, guestNetworks, type ConfigMap } from '@nanny/proxmox';
+import { guestDisks, guestNetworks, tagKey, type ConfigMap } from '@nanny/proxmox';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -176,7 +176,7 @@ export async function readRoutes(
         ...(q.node ? { node: q.node } : {}),
         ...(q.type ? { type: q.type } : {}),
         ...(q.status ? { status: q.status } : {}),
-        ...(q.tag ? { tag: q.tag } : {}),
+        ...(q.tag ? { tag: tagKey(q.tag) } : {}),
         ...(q.q ? { q: q.q } : {}),
         includeGone: q.include_gone === 'true' || q.include_gone === '1',
         limit,
