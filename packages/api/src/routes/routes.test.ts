@@ -57,7 +57,11 @@ describe('route contract', () => {
   const seen = new Map<string, { returned: string; sent?: string }>();
 
   before(async () => {
-    t = await makeTestApp({ adminPassword: 'admin-password-1' });
+    t = await makeTestApp({
+      adminPassword: 'admin-password-1',
+      // the channel created below posts to a loopback receiver
+      allowedChannelNetworks: ['127.0.0.0/8'],
+    });
     // Record the handler's payload before the response schema serializes it.
     t.app.addHook('preSerialization', async (req, _reply, payload) => {
       seen.set(req.id, { returned: JSON.stringify(payload) });
