@@ -1,28 +1,26 @@
 /** `npm run demo` as a newcomer runs it: it starts, shows data within one short interval, and stops cleanly. */
-import { test } from 'node:test';
+import { spawnTracked, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { bundlesMissing, repoRoot, tempDir, waitFor } from './harness.ts';
+import { requireBundles, repoRoot, tempDir, waitFor } from './harness.ts';
 
 test('the demo shows the simulated fleet within one interval and Ctrl-C leaves nothing running', async (t) => {
-  const why = bundlesMissing();
-  if (why) return t.skip(why);
+  if (!requireBundles(t)) return;
   const dir = join(tempDir(t, 'demo'), 'demo');
-  const child = spawn(process.execPath, [join(repoRoot, 'scripts/demo.mjs')], {
+  const child = spawnTracked(t, process.execPath, [join(repoRoot, 'scripts/demo.mjs')], {
     env: { ...process.env, DEMO_PORT: '0', DEMO_INTERVAL: '1', DEMO_DIR: dir },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  t.after(() => child.kill('SIGKILL'));
 
   const url = await waitFor(
     'the demo banner',
     () => (/read token\s*:/.test(out) ? /(http:\/\/127\.0\.0\.1:\d+)\//.exec(out)?.[1] : undefined),
-    60_000,
+    'long',
   );
   const token = /read token\s*:\s*(\S+)/.exec(out)![1]!;
   assert.match(out, /login\s*:\s*admin \/ \S+/);
@@ -35,7 +33,7 @@ test('the demo shows the simulated fleet within one interval and Ctrl-C leaves n
   await waitFor(
     'four nodes and guests',
     async () => (await get('/api/nodes')).length === 4 && (await get('/api/guests')).length > 0,
-    15_000,
+    'medium',
   );
 
   child.kill('SIGINT');

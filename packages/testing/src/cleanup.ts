@@ -13,16 +13,44 @@ export interface AfterHook {
   after(fn: () => unknown): void;
 }
 
+const cleanups = new WeakMap<AfterHook, Array<() => unknown>>();
+
+/**
+ * Registers clean-up work for the end of the test, run last-in first-out (node runs `t.after` hooks
+ * in registration order): a process stops before the folder it writes to is removed. Every step
+ * runs even if an earlier one throws; the first error is rethrown.
+ */
+export function onCleanup(t: AfterHook, fn: () => unknown): void {
+  let list = cleanups.get(t);
+  if (!list) {
+    const fresh: Array<() => unknown> = [];
+    list = fresh;
+    cleanups.set(t, fresh);
+    t.after(async () => {
+      let first: unknown;
+      for (const f of fresh.reverse()) {
+        try {
+          await f();
+        } catch (e) {
+          first ??= e;
+        }
+      }
+      if (first !== undefined) throw first;
+    });
+  }
+  list.push(fn);
+}
+
 /** A temporary folder removed when the test ends. */
 export function tempDir(t: AfterHook, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), `nanny-${prefix}-`));
-  t.after(() => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
+  onCleanup(t, () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
   return dir;
 }
 
 /** Registers `stop` for `resource` at once and hands the resource back: `const s = track(t, await start(), (s) => s.close())`. */
 export function track<R>(t: AfterHook, resource: R, stop: (r: R) => unknown): R {
-  t.after(() => stop(resource));
+  onCleanup(t, () => stop(resource));
   return resource;
 }
 
@@ -98,6 +126,6 @@ export function spawnTracked(
   const child = spawn(command, args, { ...options, detached: true });
   live.add(child);
   child.once('exit', () => live.delete(child));
-  t.after(() => stopChild(child));
+  onCleanup(t, () => stopChild(child));
   return child;
 }

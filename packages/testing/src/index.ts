@@ -7,5 +7,5 @@ export { budgets, budgetMs, baseBudgetsMs, scaledBudgets, type BudgetName } from
 export { parseTestingConfig, testingConfig, type TestingConfig } from './config.ts';
 export { waitFor, within, type WaitOptions } from './wait.ts';
 export { requires, type Part } from './require.ts';
-export { spawnTracked, stopChild, tempDir, track, type AfterHook } from './cleanup.ts';
+export { onCleanup, spawnTracked, stopChild, tempDir, track, type AfterHook } from './cleanup.ts';
 export { test } from './test.ts';

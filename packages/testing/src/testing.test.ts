@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { test as nodeTest } from 'node:test';
 import { scaledBudgets, baseBudgetsMs, budgets } from './budgets.ts';
 import { parseTestingConfig } from './config.ts';
-import { spawnTracked, stopChild, tempDir, track } from './cleanup.ts';
+import { onCleanup, spawnTracked, stopChild, tempDir, track } from './cleanup.ts';
 import { requires } from './require.ts';
 import { test } from './test.ts';
 import { waitFor, within } from './wait.ts';
@@ -146,4 +146,19 @@ test('stopChild escalates to SIGKILL when a process ignores SIGTERM', async (t) 
   });
   await stopChild(c, 50);
   assert.equal(c.signalCode, 'SIGKILL');
+});
+
+test('cleanup runs last-in first-out and every step runs even when one throws', async () => {
+  const hooks: Array<() => unknown> = [];
+  const t = { after: (fn: () => unknown) => hooks.push(fn) };
+  const order: string[] = [];
+  onCleanup(t, () => order.push('folder'));
+  onCleanup(t, () => {
+    order.push('server');
+    throw new Error('close failed');
+  });
+  onCleanup(t, () => order.push('process'));
+  assert.equal(hooks.length, 1, 'one t.after for all steps');
+  await assert.rejects(async () => hooks[0]!(), /close failed/);
+  assert.deepEqual(order, ['process', 'server', 'folder']);
 });
