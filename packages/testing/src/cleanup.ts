@@ -6,6 +6,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { baseBudgetsMs } from './budgets.ts';
 import { within } from './wait.ts';
 
 /** The part of node:test's TestContext the helpers need (also satisfied by a suite's hooks). */
@@ -105,7 +106,8 @@ export async function stopChild(child: ChildProcess, graceMs = 5_000): Promise<v
   signal('SIGTERM');
   const timer = setTimeout(() => signal('SIGKILL'), graceMs);
   try {
-    await within(exited, { what: `process ${child.pid} to exit`, budget: 'short' });
+    // the grace period plus a short budget for the exit to be seen after SIGKILL
+    await within(exited, { what: `process ${child.pid} to exit`, budget: graceMs + baseBudgetsMs.short });
   } finally {
     clearTimeout(timer);
     live.delete(child);
