@@ -12,8 +12,10 @@ import { memoryLogger } from './log.ts';
 import { startFakeApi, type FakeApi } from './testing/fake-api.ts';
 import { dryRun, makeSim, requireSim } from './testing/sim.ts';
 
+// 'long': each cycle runs the collectors and spools to disk; on a crowded 2-core machine four
+// cycles of 0.15 s took over 15 s (issue 10)
 const wait = (what: string, cond: () => boolean): Promise<true> =>
-  waitFor(() => cond() || undefined, { what, budget: 'medium' });
+  waitFor(() => cond() || undefined, { what, budget: 'long' });
 
 /** Starts the daemon loop and registers its stop at once; the returned stop() is safe to call again. */
 function startAgent(t: { after(fn: () => unknown): void }, agent: ReturnType<typeof createAgent>) {
