@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
