@@ -132,6 +132,7 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   assert.equal(files.code, 0, files.log);
   assert.equal(pvesh.code, 0, pvesh.log);
   const servers = await startServers(f.sim, { nodes: ['pve2'] });
+  t.after(() => servers.close()); // also when the test times out mid-way (close is idempotent)
   let api;
   try {
     const served = servers.list[0]!;
@@ -206,6 +207,7 @@ test('the api source refuses a server whose certificate does not match the pin (
   if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 9, clock: 'frozen' });
   const servers = await startServers(f.sim, { nodes: ['pve'] });
+  t.after(() => servers.close()); // also when the test times out mid-way (close is idempotent)
   try {
     const base = {
       ...f.env('pve'),
