@@ -159,9 +159,10 @@ test('a pmxcfs hang blocks file reads and pvesh until it is released', async (t)
   ]);
   const peer = run(join(sim.paths('pve1').bin, 'pvesh'), ['get', '/version', '--output-format', 'json']);
   assert.equal(peer.code, 0, 'the other node is not affected');
-  // Blocked, seen from the kernel: each sleeps on the FIFO (not merely "has not finished yet").
+  // Blocked, seen from the kernel: cat sleeps on the FIFO (not merely "has not finished yet").
   await waitFor(() => blockedOnFifo(cat.pid), { what: 'cat to block on .members', budget: 'short' });
-  await waitFor(() => blockedOnFifo(pvesh.pid), { what: 'pvesh to block on pmxcfs', budget: 'processStart' });
+  // pvesh polls the simulator's state (nothing for the kernel to show): it has had as long as the
+  // whole peer call above and must still be waiting. Load can only make this pass late, not fail.
   assert.equal(cat.exited(), false, 'reading .members blocks');
   assert.equal(pvesh.exited(), false, 'pvesh blocks');
   sim.apply({ type: 'pmxcfs-release', node: 'pve2' });
