@@ -1,12 +1,19 @@
 #!/usr/bin/env node
 // Runs every *.test.ts of the workspace with node:test (through tsx), several files at once.
 // Node 20's `node --test` takes no globs, so the file list is built here.
-// Usage: node scripts/run-tests.mjs [path-filter ...]
+// Usage: node --import tsx scripts/run-tests.mjs [path-filter ...]
+//
+// Limits (see docs/testing.md): each file gets budgets.file (3 min × NANNY_TIME_SCALE). On Node 20
+// `run({ timeout })` is that per-file limit: the file's process is killed (SIGTERM) when it runs
+// longer, and the file counts as a failure; @nanny/testing kills the processes a killed file had
+// spawned. Single tests are limited by @nanny/testing's test() (budgets.test).
+// Exit status: non-zero when any test failed or any file hit its limit.
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import process from 'node:process';
+import { budgets, testingConfig } from '@nanny/testing';
 
 const root = new URL('..', import.meta.url).pathname;
 const skipDirs = new Set(['node_modules', 'dist', '.git', 'fixtures', '.demo']);
@@ -30,15 +37,49 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-console.log(`running ${files.length} test files`);
+const fileSet = new Set(files);
 const concurrency = Number(process.env.TEST_CONCURRENCY ?? 4);
-let failed = false;
+const required = [...testingConfig.required].join(',') || '(none)';
+console.log(
+  `running ${files.length} test files, ${concurrency} at a time; limits: ${budgets.file / 1000} s per file, ` +
+    `${budgets.test / 1000} s per test (NANNY_TIME_SCALE=${testingConfig.timeScale}); NANNY_REQUIRE=${required}`,
+);
+
+const t0 = Date.now();
+let failed = 0;
+const overLimit = [];
+const skipped = [];
 // Children inherit this process's execArgv, so the runner itself is started with --import tsx.
-const stream = run({ files, concurrency, timeout: 10 * 60 * 1000 });
-stream.on('test:fail', () => {
-  failed = true;
+const stream = run({ files, concurrency, timeout: budgets.file });
+stream.on('test:fail', (d) => {
+  failed++;
+  // A file-level test is named by its path; a timeout there means the file hit its limit and was killed.
+  if (d.nesting === 0 && fileSet.has(d.name) && d.details?.error?.failureType === 'testTimeoutFailure') {
+    overLimit.push(relative(root, d.name));
+  }
 });
-stream.compose(spec).pipe(process.stdout);
-stream.on('end', () => {
-  process.exitCode = failed ? 1 : 0;
+stream.on('test:pass', (d) => {
+  if (d.skip !== undefined) skipped.push(`${d.name}: ${typeof d.skip === 'string' ? d.skip : 'skipped'}`);
+});
+const reported = stream.compose(spec);
+reported.pipe(process.stdout);
+reported.on('end', () => {
+  // Printed after the spec reporter's own summary (tests/pass/fail/skipped counts).
+  {
+    const lines = [];
+    for (const f of overLimit)
+      lines.push(`✖ file limit: ${f} ran longer than ${budgets.file / 1000} s and was killed`);
+    if (skipped.length) {
+      lines.push(`﹣ ${skipped.length} skipped (set NANNY_REQUIRE to make missing parts fail):`);
+      for (const s of skipped) lines.push(`  ﹣ ${s}`);
+    }
+    const secs = ((Date.now() - t0) / 1000).toFixed(1);
+    lines.push(
+      failed || overLimit.length
+        ? `run-tests: FAILED (${failed} failing, ${overLimit.length} file(s) over the limit, ${skipped.length} skipped) in ${secs} s`
+        : `run-tests: ok (${skipped.length} skipped) in ${secs} s`,
+    );
+    console.log(lines.join('\n'));
+    process.exitCode = failed || overLimit.length ? 1 : 0;
+  }
 });

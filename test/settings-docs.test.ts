@@ -1,6 +1,6 @@
 // The settings tables in docs/ are generated from the schemas; this fails when someone changes one
 // without the other. Fix: `npm run docs:settings`.
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { staleSettingsPages } from '../scripts/docs-settings.ts';
 

@@ -3,7 +3,7 @@
 // the Node it runs on). cookie@2 and content-disposition@3 want Node >= 22; the root `overrides` hold
 // them at cookie@1.1 and content-disposition@2.0, whose APIs are the same (parseCookie /
 // stringifySetCookie, create) — the only calls @fastify/cookie, light-my-request and @fastify/static make.
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import semver from 'semver';

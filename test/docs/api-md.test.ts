@@ -2,7 +2,8 @@
  * docs/api.md's walk and claims stay true: its ingest curl commands succeed in the order written,
  * the list answers have the shape it describes, and the token families get the statuses it names.
  */
-import { test, after } from 'node:test';
+import { test } from '@nanny/testing';
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { makeTestApp, type TestApp } from '@nanny/api/testing';

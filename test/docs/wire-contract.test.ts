@@ -3,7 +3,8 @@
  * schemas' required fields, and every curl command of "Try it with curl" gets the answer written
  * under it (run in-process against the real app; `$TOKEN` is a freshly registered agent's token).
  */
-import { test, after } from 'node:test';
+import { test } from '@nanny/testing';
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PAYLOAD_KINDS, PAYLOAD_SCHEMAS } from '@nanny/schema';

@@ -2,10 +2,10 @@
  * Cluster events end to end: the simulator changes the cluster, the real agents report it, nannyapi
  * stores events, raises alerts and calls a real webhook receiver on loopback.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import {
-  bundlesMissing,
+  requireBundles,
   layoutFlags,
   nodeNames,
   startAgents,
@@ -25,8 +25,7 @@ async function events(api: ApiServer, token: string, type: string): Promise<Row[
 }
 
 test('cluster events: quorum, upgrade and mismatch, reboot, migration, destruction, node offline', async (t) => {
-  const why = bundlesMissing();
-  if (why) return t.skip(why);
+  if (!requireBundles(t)) return;
   const api = await startApi(t);
   const read = api.cli(['token', 'create', '--name', 'read', '--scope', 'read']);
   const write = api.cli(['token', 'create', '--name', 'write', '--scope', 'write']);

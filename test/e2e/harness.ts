@@ -2,13 +2,24 @@
  * End-to-end harness: the real nannyapi process, real nannyagent processes (the built bundles) and the
  * simulator, over real HTTP on loopback. Every process started here is killed when the test ends.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { createLayout, scenarioFromFlags, type Scenario, type Simulator } from '@nanny/pve-sim';
+import {
+  budgets,
+  onCleanup,
+  requires,
+  spawnTracked,
+  stopChild,
+  tempDir as testingTempDir,
+  waitFor as waitForShared,
+  type BudgetName,
+} from '@nanny/testing';
+
+export { onCleanup };
 
 export const repoRoot = new URL('../../', import.meta.url).pathname;
 export const apiBundle = join(repoRoot, 'packages/api/dist/nannyapi.mjs');
@@ -17,6 +28,7 @@ const toolsBundle = join(repoRoot, 'packages/pve-sim/dist/pve-tools.mjs');
 
 interface TestContext {
   after(fn: () => unknown): void;
+  skip(message?: string): void;
 }
 
 /** Why the e2e suite cannot run, or undefined when the bundles are built. */
@@ -25,51 +37,26 @@ export function bundlesMissing(): string | undefined {
   return missing.length ? `bundles not built (run \`npm run build\`): ${missing.join(', ')}` : undefined;
 }
 
-const cleanups = new WeakMap<TestContext, Array<() => unknown>>();
-
-/** Registers clean-up work run last-in first-out when the test ends (processes stop before their folders go). */
-export function onCleanup(t: TestContext, fn: () => unknown): void {
-  let list = cleanups.get(t);
-  if (!list) {
-    const fresh: Array<() => unknown> = [];
-    list = fresh;
-    cleanups.set(t, fresh);
-    t.after(async () => {
-      for (const f of fresh.reverse()) await f();
-    });
-  }
-  list.push(fn);
+/** The requirement switch for the built bundles: false (skipped) or a failure (NANNY_REQUIRE=bundles) without them. */
+export function requireBundles(t: TestContext): boolean {
+  const why = bundlesMissing();
+  return requires(t, 'bundles', why === undefined, why ?? '');
 }
 
 export function tempDir(t: TestContext, prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `nanny-e2e-${prefix}-`));
-  onCleanup(t, () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }));
-  return dir;
+  return testingTempDir(t, `e2e-${prefix}`);
 }
 
+/**
+ * The shared waitFor (@nanny/testing) with the e2e suite's argument order; the default budget is
+ * `long`, as several processes have to work together.
+ */
 export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined | false> | T | undefined | false,
-  // generous: CI runs several suites at once on two cores; a passing wait returns early anyway
-  timeoutMs = 45_000,
-  everyMs = 150,
+  budget: BudgetName = 'long',
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  return waitForShared(probe, { what, budget, everyMs: 100 });
 }
 
 /** A child process whose output is kept, killed (whole group) on stop. */
@@ -85,22 +72,17 @@ export class Proc {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.child.kill('SIGTERM');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
+    await stopChild(this.child);
   }
 }
 
 function startProc(t: TestContext, args: string[], env: Record<string, string | undefined>): Proc {
-  const child = spawn(process.execPath, args, {
+  // spawnTracked stops it when the test ends, and kills it if this file is killed at its limit
+  const child = spawnTracked(t, process.execPath, args, {
     env: env as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const p = new Proc(child);
-  onCleanup(t, () => p.stop());
-  return p;
+  return new Proc(child);
 }
 
 const baseEnv = (): Record<string, string | undefined> => ({
@@ -140,10 +122,14 @@ export class ApiServer {
   async start(): Promise<void> {
     const p = startProc(this.t, [apiBundle, 'serve', '--port', String(this.port)], this.env());
     this.proc = p;
-    const url = await waitFor('nannyapi to listen', () => {
-      if (!p.running) throw new Error(`nannyapi exited:\n${p.output}`);
-      return /nannyapi listening on (http:\/\/[^\s]+)/.exec(p.output)?.[1];
-    });
+    const url = await waitFor(
+      'nannyapi to listen',
+      () => {
+        if (!p.running) throw new Error(`nannyapi exited:\n${p.output}`);
+        return /nannyapi listening on (http:\/\/[^\s]+)/.exec(p.output)?.[1];
+      },
+      'processStart',
+    );
     this.url = url;
     this.port = Number(new URL(url).port);
   }
@@ -157,6 +143,7 @@ export class ApiServer {
     const r = spawnSync(process.execPath, [apiBundle, ...args], {
       env: this.env() as NodeJS.ProcessEnv,
       encoding: 'utf8',
+      timeout: budgets.processStart,
     });
     if (r.status !== 0)
       throw new Error(`nannyapi ${args.join(' ')} failed (${r.status}): ${r.stderr}${r.stdout}`);
@@ -245,7 +232,7 @@ export class Agent {
     const r = spawnSync(process.execPath, [agentBundle, ...args], {
       env: this.env() as NodeJS.ProcessEnv,
       encoding: 'utf8',
-      timeout: 30_000,
+      timeout: budgets.processStart,
     });
     return { code: r.status, out: `${r.stdout}${r.stderr}` };
   }
@@ -281,18 +268,16 @@ export class Agent {
   }
 
   /** Waits until `n` more cycles have finished than when called. */
-  async cycles(n: number, timeoutMs = 30_000): Promise<void> {
+  async cycles(n: number, budget: BudgetName = 'long'): Promise<void> {
     const seen = new Set<string>();
     const first = this.lastCycle()?.finished_at;
-    await waitFor(
-      `${n} agent cycle(s) on ${this.node}`,
+    await waitForShared(
       () => {
         const f = this.lastCycle()?.finished_at;
         if (f !== undefined && f !== first) seen.add(f);
         return seen.size >= n;
       },
-      timeoutMs,
-      50,
+      { what: `${n} agent cycle(s) on ${this.node}`, budget, everyMs: 50 },
     );
   }
 }
@@ -335,8 +320,15 @@ export async function webhookReceiver(t: TestContext): Promise<{ url: string; re
       res.writeHead(200).end('ok');
     });
   });
+  onCleanup(
+    t,
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections(); // a kept-alive connection would hold close() open
+        server.close(() => r());
+      }),
+  );
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onCleanup(t, () => new Promise<void>((r) => server.close(() => r())));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received };
 }
 

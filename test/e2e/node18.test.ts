@@ -4,13 +4,14 @@
  * `register` + the daemon's first `run` cycle against a real nannyapi (on this process's Node), and
  * the data arrives. .ci/run fetches Node 18 from the npm registry and exports its path as NANNY_NODE18.
  */
-import { describe, it, type TestContext } from 'node:test';
+import { describe, it } from 'node:test';
+import { requires } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
   Agent,
   agentBundle,
-  bundlesMissing,
+  requireBundles,
   layoutFlags,
   nodeNames,
   onCleanup,
@@ -19,29 +20,20 @@ import {
   waitFor,
 } from './harness.ts';
 
-/**
- * Skips with the reason, or fails when NANNY_REQUIRE (comma list) names the missing part: CI sets it so
- * a missing part cannot pass as a skip. Stand-in until the shared requirement helper lands.
- */
-function skipOrFail(t: TestContext, part: string, why: string): void {
-  const required = (process.env.NANNY_REQUIRE ?? '').split(',').map((s) => s.trim());
-  if (required.includes(part)) assert.fail(`${why} (NANNY_REQUIRE names "${part}")`);
-  t.skip(why);
-}
-
 const runtimes = [
-  { label: 'Node 18 (NANNY_NODE18)', bin: process.env.NANNY_NODE18, major: 18, part: 'node18' },
-  { label: 'the Node running the tests', bin: process.execPath, major: undefined, part: undefined },
+  { label: 'Node 18 (NANNY_NODE18)', bin: process.env.NANNY_NODE18, major: 18 },
+  { label: 'the Node running the tests', bin: process.execPath, major: undefined },
 ];
 
 // both at once: each is mostly waiting on processes, and together they stay well inside a file's time limit
 describe('the agent bundle', { concurrency: true }, () => {
   for (const rt of runtimes) {
     it(`on ${rt.label}: dry-run collect, register and one run cycle`, async (t) => {
-      const why = bundlesMissing();
-      if (why) return t.skip(why);
+      if (!requireBundles(t)) return;
       const bin = rt.bin;
-      if (!bin) return skipOrFail(t, rt.part ?? '', 'NANNY_NODE18 is not set (the path of a Node 18 binary)');
+      if (!requires(t, 'node18', bin !== undefined, 'NANNY_NODE18 is not set (the path of a Node 18 binary)'))
+        return;
+      if (bin === undefined) return;
       const version = spawnSync(bin, ['--version'], { encoding: 'utf8' });
       assert.equal(version.status, 0, `${bin} --version: ${version.stderr}`);
       if (rt.major !== undefined)

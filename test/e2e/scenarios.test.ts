@@ -2,9 +2,9 @@
  * The spec's three deployment scenarios, end to end: real nannyapi, real nannyagent processes, the
  * simulator, real HTTP on loopback.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { bundlesMissing, layout, layoutFlags, nodeNames, startAgents, startApi, waitFor } from './harness.ts';
+import { requireBundles, layout, layoutFlags, nodeNames, startAgents, startApi, waitFor } from './harness.ts';
 
 type Row = Record<string, unknown>;
 
@@ -13,8 +13,7 @@ function guestsOf(sim: ReturnType<typeof layoutFlags>, nodes?: string[]) {
 }
 
 test('scenario 1: a standalone node sends node, LXC and QEMU data and creates no cluster', async (t) => {
-  const why = bundlesMissing();
-  if (why) return t.skip(why);
+  if (!requireBundles(t)) return;
   const api = await startApi(t);
   const read = api.cli(['token', 'create', '--name', 'e2e', '--scope', 'read']);
   const sim = layoutFlags(t, { nodes: 1, standalone: true, guests: 6, seed: 21 });
@@ -46,8 +45,7 @@ test('scenario 1: a standalone node sends node, LXC and QEMU data and creates no
 });
 
 test('scenario 2: three agents of one cluster give one cluster with three nodes, each guest once on its node', async (t) => {
-  const why = bundlesMissing();
-  if (why) return t.skip(why);
+  if (!requireBundles(t)) return;
   const api = await startApi(t);
   const read = api.cli(['token', 'create', '--name', 'e2e', '--scope', 'read']);
   const sim = layoutFlags(t, { nodes: 3, guests: 9, seed: 5, clusterName: 'production' });
@@ -80,8 +78,7 @@ test('scenario 2: three agents of one cluster give one cluster with three nodes,
 });
 
 test('scenario 3: two clusters with the same name and id "cluster" stay two, each with its own nodes and guests', async (t) => {
-  const why = bundlesMissing();
-  if (why) return t.skip(why);
+  if (!requireBundles(t)) return;
   const api = await startApi(t);
   const read = api.cli(['token', 'create', '--name', 'e2e', '--scope', 'read']);
   const sim = layout(t, {

@@ -1,6 +1,6 @@
 // Cycle behaviour on the simulator: detection without Proxmox, one failing guest, CPU from
 // /proc/stat deltas between cycles.
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,12 +10,10 @@ import { loadConfig } from './config.ts';
 import { httpRequest } from './http.ts';
 import { memoryLogger } from './log.ts';
 import { readCpuTimes } from './sources/local.ts';
-import { dryRun, makeSim, simMissing } from './testing/sim.ts';
-
-const missing = simMissing();
+import { dryRun, makeSim, requireSim } from './testing/sim.ts';
 
 test('without Proxmox VE the agent says so, sends nothing and exits 0', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 1, clock: 'frozen' });
   const empty = join(f.dir, 'empty');
   mkdirSync(empty);
@@ -30,7 +28,7 @@ test('without Proxmox VE the agent says so, sends nothing and exits 0', async (t
 });
 
 test('one failing guest is logged with the command stderr and the cycle goes on', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 6, seed: 8, clock: 'frozen' }, process.env.PATH);
   const victim = f.sim.state().guests[2]!;
   const kind = victim.kind;
@@ -55,7 +53,7 @@ test('one failing guest is logged with the command stderr and the cycle goes on'
 });
 
 test('node CPU comes from /proc/stat deltas between cycles', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 6, clock: 'frozen' });
   // a /proc of our own whose counters we move by hand between the cycles
   const proc = join(f.dir, 'proc');
@@ -94,7 +92,7 @@ test('node CPU comes from /proc/stat deltas between cycles', async (t) => {
 });
 
 test('auto uses the files when /etc/pve is readable and falls back to pvesh when it is not', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(
     t,
     { nodes: 1, standalone: true, guests: 3, seed: 12, clock: 'frozen' },

@@ -1,6 +1,6 @@
 // The shipped artefacts: the esbuild bundle (Node 18 syntax and APIs), the bin wrapper, the
 // systemd unit and the .deb.
-import { test } from 'node:test';
+import { budgets, requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,8 +12,11 @@ const bundle = join(pkg, 'dist/nannyagent.mjs');
 const noBundle = existsSync(bundle) ? undefined : 'dist/nannyagent.mjs is missing (run `npm run build`)';
 
 test('the bundle runs --help and carries no API newer than Node 18', (t) => {
-  if (noBundle) return t.skip(noBundle);
-  const r = spawnSync(process.execPath, [bundle, '--help'], { encoding: 'utf8', timeout: 20000 });
+  if (!requires(t, 'bundles', !noBundle, noBundle ?? '')) return;
+  const r = spawnSync(process.execPath, [bundle, '--help'], {
+    encoding: 'utf8',
+    timeout: budgets.processStart,
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /nannyagent run/);
   const text = readFileSync(bundle, 'utf8');
@@ -80,11 +83,15 @@ test('the systemd unit runs as root after pve-cluster, restarts, reads config.en
 });
 
 test('build-deb.sh produces a valid .deb with the bundle, wrapper, unit and conffile', (t) => {
-  if (noBundle) return t.skip(noBundle);
-  if (spawnSync('dpkg-deb', ['--version']).status !== 0) return t.skip('dpkg-deb is not installed');
+  if (!requires(t, 'bundles', !noBundle, noBundle ?? '')) return;
+  const dpkg = spawnSync('dpkg-deb', ['--version'], { timeout: budgets.processStart }).status === 0;
+  if (!requires(t, 'dpkg', dpkg, 'dpkg-deb is not installed')) return;
   const out = mkdtempSync(join(tmpdir(), 'deb-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
-  const deb = execFileSync(join(pkg, 'packaging/build-deb.sh'), [out], { encoding: 'utf8' }).trim();
+  const deb = execFileSync(join(pkg, 'packaging/build-deb.sh'), [out], {
+    encoding: 'utf8',
+    timeout: budgets.long,
+  }).trim();
   assert.match(deb, /nannyagent_\d+\.\d+\.\d+_all\.deb$/);
   const info = execFileSync('dpkg-deb', ['--info', deb], { encoding: 'utf8' });
   assert.match(info, /Package: nannyagent/);
@@ -106,6 +113,7 @@ test('build-deb.sh produces a valid .deb with the bundle, wrapper, unit and conf
   execFileSync('dpkg-deb', ['--extract', deb, x]);
   const r = spawnSync(process.execPath, [join(x, 'usr/lib/nannyagent/nannyagent.mjs'), '--version'], {
     encoding: 'utf8',
+    timeout: budgets.processStart,
   });
   assert.match(r.stdout, /^nannyagent \d/);
 });

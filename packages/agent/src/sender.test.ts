@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, waitFor, within } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,7 @@ test('5xx and 429 are retried; other 4xx drop the item and log error_description
 
 test('network errors are retried', async (t) => {
   const api = await startFakeApi();
+  t.after(() => api.close()); // in case setup fails before the close below
   const { sender } = await setup(t, api);
   await api.close();
   assert.equal(await sender.send({ endpoint: '/api/proxmox/node', body: {} }), 'retry');
@@ -110,16 +111,22 @@ test('the delivery loop delivers spooled items in order after an outage, none lo
   const d = createDelivery({ spool, sender, log, retryBaseMs: 5, retryMaxMs: 20 });
   api.mode = 'down';
   const running = d.run();
+  t.after(async () => {
+    d.stop();
+    await within(running, { what: 'the delivery loop to end after stop()', budget: 'short' });
+  });
   for (let i = 1; i <= 30; i++) {
     await spool.push([{ endpoint: '/api/proxmox/lxc', body: { vmid: i }, queued_at: '' }]);
     d.wake();
   }
-  await new Promise((r) => setTimeout(r, 100));
+  // the outage has been seen: the first item was refused and retried a few times
+  await waitFor(() => (api.hits['/api/proxmox/lxc'] ?? 0) >= 3, {
+    what: 'three refused attempts',
+    budget: 'short',
+  });
   assert.equal(api.received.length, 0);
   api.mode = 'ok';
-  await d.idle();
-  d.stop();
-  await running;
+  await within(d.idle(), { what: 'the spool to drain', budget: 'medium' });
   assert.deepEqual(
     api.received.map((r) => r.body.vmid),
     Array.from({ length: 30 }, (_, i) => i + 1),

@@ -1,14 +1,13 @@
 // The agent against the simulator (packages/pve-sim), in-process: one collection cycle per test
 // through the real CLI (`collect --once --dry-run`), the tools spawned from the layout's bin/.
-import { test } from 'node:test';
+import { budgetMs, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { validatePayload, type PayloadKind } from '@nanny/schema';
 import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
-import { dryRun, makeSim, simMissing } from './testing/sim.ts';
+import { dryRun, makeSim, requireSim } from './testing/sim.ts';
 
-const missing = simMissing();
 const kindOf = (endpoint: string) => endpoint.replace('/api/proxmox/', '') as PayloadKind;
 
 function assertValid(items: Array<{ endpoint: string; body: unknown }>): void {
@@ -20,7 +19,7 @@ function assertValid(items: Array<{ endpoint: string; body: unknown }>): void {
 
 for (const source of ['files', 'pvesh'] as const) {
   test(`standalone node (${source}): node report, no cluster report, every guest of the node`, async (t) => {
-    if (missing) return t.skip(missing);
+    if (!requireSim(t)) return;
     const f = makeSim(t, { nodes: 1, standalone: true, guests: 6, seed: 3, clock: 'frozen' });
     const node = f.sim.state().nodes[0]!.name;
     const r = await dryRun(f.env(node), ['--source', source]);
@@ -45,7 +44,7 @@ for (const source of ['files', 'pvesh'] as const) {
 }
 
 test('3-node cluster: each node sends node → cluster → its own guests (LXC then QEMU, templates marked)', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 3, guests: 24, seed: 11, clock: 'frozen' });
   const st = f.sim.state();
   const fingerprints = new Set<unknown>();
@@ -79,7 +78,7 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
 });
 
 test('quorum loss: the cluster report says quorate 0 and every node report still goes out', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 3, guests: 6, seed: 5, clock: 'frozen' });
   f.sim.apply({ type: 'quorum-lost' });
   for (const source of ['files', 'pvesh'] as const) {
@@ -94,7 +93,7 @@ test('quorum loss: the cluster report says quorate 0 and every node report still
 
 for (const source of ['files', 'pvesh'] as const) {
   test(`hung pmxcfs (${source}): the node report is still sent and the cycle ends in bounded time`, async (t) => {
-    if (missing) return t.skip(missing);
+    if (!requireSim(t)) return;
     const f = makeSim(t, { nodes: 3, guests: 30, seed: 5, clock: 'frozen' });
     f.sim.apply({ type: 'pmxcfs-hang', node: 'pve1' });
     const t0 = Date.now();
@@ -113,7 +112,8 @@ for (const source of ['files', 'pvesh'] as const) {
     }
     const took = Date.now() - t0;
     assert.equal(r.code, 0);
-    assert.ok(took < 8000, `cycle took ${took} ms`);
+    // the product's bound (0.5 s pmxcfs + 1 s command timeouts per step), scaled for a slow machine
+    assert.ok(took < budgetMs(8000), `cycle took ${took} ms`);
     assert.equal(r.items[0]?.endpoint, '/api/proxmox/node', r.log);
     const node = r.items[0]!.body;
     assert.equal(node.name, 'pve1');
@@ -124,7 +124,7 @@ for (const source of ['files', 'pvesh'] as const) {
 }
 
 test('the files, pvesh and api sources produce identical payloads (frozen clock)', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 3, guests: 40, seed: 21, clock: 'frozen' });
   const env = f.env('pve2');
   const files = await dryRun(env, ['--source', 'files']);
@@ -132,6 +132,7 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   assert.equal(files.code, 0, files.log);
   assert.equal(pvesh.code, 0, pvesh.log);
   const servers = await startServers(f.sim, { nodes: ['pve2'] });
+  t.after(() => servers.close()); // also when the test times out mid-way (close is idempotent)
   let api;
   try {
     const served = servers.list[0]!;
@@ -187,7 +188,7 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
 });
 
 test('on a standalone node the files and pvesh sources give identical payloads, ip included', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 5, seed: 17, clock: 'frozen' });
   const env = f.env('pve');
   const files = await dryRun(env, ['--source', 'files']);
@@ -203,9 +204,10 @@ test('on a standalone node the files and pvesh sources give identical payloads, 
 });
 
 test('the api source refuses a server whose certificate does not match the pin (token never sent)', async (t) => {
-  if (missing) return t.skip(missing);
+  if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 9, clock: 'frozen' });
   const servers = await startServers(f.sim, { nodes: ['pve'] });
+  t.after(() => servers.close()); // also when the test times out mid-way (close is idempotent)
   try {
     const base = {
       ...f.env('pve'),

@@ -1,4 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { makeTestApp, SPEC, type TestApp } from './testing.ts';
 import { DIALECTS } from './storage/testing.ts';
@@ -195,7 +196,7 @@ describe('hardening and operations', () => {
 for (const dialect of DIALECTS) {
   test(`parallel first reports of three agents over HTTP give one cluster (${dialect.name})`, async (t) => {
     const opened = await dialect.open();
-    if (!opened) return t.skip(dialect.skipReason);
+    if (!requires(t, 'postgres', opened !== undefined, dialect.skipReason) || !opened) return;
     const app = await makeTestApp({}, { storage: opened.storage });
     try {
       const agents = await Promise.all(['pve1', 'pve2', 'pve3'].map((h) => app.register(h)));

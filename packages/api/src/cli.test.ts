@@ -1,4 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { test, within } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,15 +40,11 @@ describe('nannyapi CLI against a running server', () => {
         onListening: resolve,
       }).then((code) => ({ code, out }));
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<string>((_, rej) => {
-      timer = setTimeout(() => rej(new Error('serve did not start')), 15000);
-    });
-    url = await Promise.race([listening, timeout]).finally(() => clearTimeout(timer));
+    url = await within(listening, { what: 'nannyapi serve to listen', budget: 'processStart' });
   });
   after(async () => {
     stop();
-    await served;
+    await within(served, { what: 'nannyapi serve to stop', budget: 'short' });
     rmSync(dir, { recursive: true, force: true });
   });
 

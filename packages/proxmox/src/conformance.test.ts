@@ -4,7 +4,7 @@
  * with `shared/` next to it), so they are resolved relative to this file, never as /work/shared.
  * Absent folders make the tests skip with a plain message.
  */
-import { test } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -219,7 +219,7 @@ function count(file: string): void {
 // ---------------------------------------------------------------------------------------------
 
 test('every recorded config and pending response parses with no warning and builds a valid payload', (t) => {
-  if (!haveRef) return t.skip(SKIP_REF);
+  if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   const table = formatTable();
   const files = walk(join(REF, 'fixtures')).filter(
     (f) => f.endsWith('.json') && /(lxc|qemu)-\d+\.(config|pending)/.test(f),
@@ -263,7 +263,7 @@ test('every recorded config and pending response parses with no warning and buil
 });
 
 test('every recorded /cluster/status, node status and guest list builds valid payloads without warnings', (t) => {
-  if (!haveRef) return t.skip(SKIP_REF);
+  if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   const all = walk(join(REF, 'fixtures')).filter((f) => f.endsWith('.json'));
   const statusFiles = all.filter((f) => /cluster-status\./.test(f));
   const nodeStatusFiles = all.filter((f) => /nodes-[^/]*-status|nodes-X-status|nodes-proxmox-status/.test(f));
@@ -318,7 +318,7 @@ test('every recorded /cluster/status, node status and guest list builds valid pa
 });
 
 test('every conf file in conf-examples parses, its property strings included, with no unexpected warning', (t) => {
-  if (!haveRef) return t.skip(SKIP_REF);
+  if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   const table = formatTable();
   const files = walk(join(REF, 'conf-examples')).filter((f) => f.endsWith('.conf'));
   assert.ok(files.length >= 30, `only ${files.length} conf files found`);
@@ -350,7 +350,7 @@ test('every conf file in conf-examples parses, its property strings included, wi
 });
 
 test('every pveversion and pvecm sample in cli/ parses', (t) => {
-  if (!haveRef) return t.skip(SKIP_REF);
+  if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   const dir = join(REF, 'cli');
   for (const f of readdirSync(dir).filter((n) => n.startsWith('pveversion'))) {
     const text = readFileSync(join(dir, f), 'utf8');
@@ -392,7 +392,7 @@ const specBody = (file: string) =>
   JSON.parse(readFileSync(join(SCHEMA_FIXTURES, file), 'utf8')) as Record<string, unknown>;
 
 test('the spec LXC config example builds spec-lxc.json field for field', (t) => {
-  if (!haveSpec) return t.skip(SKIP_SPEC);
+  if (!requires(t, 'reference', haveSpec, SKIP_SPEC)) return;
   const config = normalizeApiConfig('lxc', specJson('**LXC Config Output:**'));
   assert.deepEqual(config.warnings, []);
   const expected = specBody('spec-lxc.json');
@@ -412,7 +412,7 @@ test('the spec LXC config example builds spec-lxc.json field for field', (t) => 
 });
 
 test('the spec QEMU config example builds spec-qemu.json field for field (config: the shown keys)', (t) => {
-  if (!haveSpec) return t.skip(SKIP_SPEC);
+  if (!requires(t, 'reference', haveSpec, SKIP_SPEC)) return;
   const config = normalizeApiConfig('qemu', specJson('**QEMU Config Output:**'));
   assert.deepEqual(config.warnings, []);
   const expected = specBody('spec-qemu.json');
@@ -445,7 +445,7 @@ test('the spec QEMU config example builds spec-qemu.json field for field (config
 });
 
 test('the spec /cluster/status and node status examples build spec-cluster.json and spec-node.json', (t) => {
-  if (!haveSpec) return t.skip(SKIP_SPEC);
+  if (!requires(t, 'reference', haveSpec, SKIP_SPEC)) return;
   const status = specJson(
     'pvesh get /cluster/status --output-format json\n```\n\n**Output:**',
   ) as ClusterStatusEntry[];
@@ -464,7 +464,7 @@ test('the spec /cluster/status and node status examples build spec-cluster.json 
 });
 
 test('conformance coverage', (t) => {
-  if (!haveRef) return t.skip(SKIP_REF);
+  if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   // Runs last in this file: the counters were filled by the tests above.
   t.diagnostic(
     `reference files covered: ${covered.real} REAL/REAL? + ${covered.synthetic} SYNTHETIC JSON responses, ` +

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { deriveMembership, type MembershipInput, type MembershipView, type NodeState } from './membership.ts';
 

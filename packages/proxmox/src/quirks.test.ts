@@ -2,7 +2,7 @@
  * One test per quirk listed in pve-reference/README.md ("Quirks that break naive code"), on this
  * package's own hand-written fixtures, so they hold on a machine without ../shared.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {

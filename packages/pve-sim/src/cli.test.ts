@@ -1,5 +1,6 @@
 // The pve-sim and pve-tools command lines in-process (main(argv, io)), like the agent's and the API's.
-import { after, test } from 'node:test';
+import { test } from '@nanny/testing';
+import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,8 @@
 // Conformance: the simulator against the official PVE 9.1 schema (apidoc.json), the recorded
 // fixtures and CLI captures in ../shared/pve-reference, and the parsers of @nanny/proxmox.
 // Every deliberate difference is listed here with its reason and in README.md ("Deliberate differences").
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -193,7 +194,7 @@ const UNDOCUMENTED_OK: Record<string, string> = {
 };
 
 test('every pvesh output and HTTPS answer validates against the official 9.1 returns schema', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const undocumented = new Set<string>();
   let checked = 0;
   for (const node of ['pve1', 'pve3', 'pve4', 'solo']) {
@@ -392,7 +393,7 @@ async function pj(node: string, path: string, ...q: string[]): Promise<unknown> 
 }
 
 test('cluster/status entries have exactly the keys and types of the recorded ones', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const ours = (await pj('pve1', '/cluster/status')) as Obj[];
   for (const rel of [
     'go-proxmox/pve7x.cluster-status.json',
@@ -408,7 +409,7 @@ test('cluster/status entries have exactly the keys and types of the recorded one
 });
 
 test('cluster/resources entries match the recorded shapes (differences: documented PVE 9 keys)', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const ours = (await pj('pve1', '/cluster/resources')) as Obj[];
   const real = fixture('go-proxmox/pve7x.cluster-resources.json') as Obj[];
   // memhost: qemu key added in PVE 9 (FACTS.md); tags only when a guest has tags
@@ -438,7 +439,7 @@ test('cluster/resources entries match the recorded shapes (differences: document
 });
 
 test('nodes/{node}/status matches the PVE 9.1.2 and 8.4.14 captures key for key', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const v9 = (await pj('pve1', '/nodes/pve1/status')) as Obj;
   assert.deepEqual(compare(v9, fixture('unattributed-captures/pve9.1.2.api.nodes-X-status.json') as Obj), [
     [],
@@ -459,7 +460,7 @@ test('nodes/{node}/status matches the PVE 9.1.2 and 8.4.14 captures key for key'
 });
 
 test('nodes, version, guest lists and configs match the recorded shapes', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const nodes = (await pj('pve1', '/nodes')) as Obj[];
   assert.deepEqual(
     compare(
@@ -514,7 +515,7 @@ test('nodes, version, guest lists and configs match the recorded shapes', async 
 });
 
 test('pvesh output format is the recorded one: json one sorted line, json-pretty Perl layout', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const realLine = readFileSync(join(REF, 'cli/pvesh-json.nodes.pve8.4.14.txt'), 'utf8');
   const ours = (await sim.run('pvesh', 'solo', ['get', '/nodes', '--output-format', 'json'])).stdout;
   for (const text of [realLine, ours]) {
@@ -555,7 +556,7 @@ test('pvesh output format is the recorded one: json one sorted line, json-pretty
 });
 
 test('pveversion and pvecm print the recorded line layouts', async (t) => {
-  if (!HAVE_REF) return t.skip(SKIP);
+  if (!requires(t, 'reference', HAVE_REF, SKIP)) return;
   const real = readFileSync(join(REF, 'cli/pveversion-v.pve9.1.1.txt'), 'utf8');
   const ours = (await sim.run('pveversion', 'pve1', ['--verbose'])).stdout;
   const names = (t: string): string[] =>

@@ -1,4 +1,5 @@
-import { test, after } from 'node:test';
+import { after } from 'node:test';
+import { test, within } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -136,11 +137,13 @@ test('a hung pmxcfs makes API calls wait until release', async () => {
   servers.push(s);
   sim.apply({ type: 'pmxcfs-hang', node: 'pve1' });
   let settled = false;
+  // the server has the request once 'request' fired: its first attempt found pmxcfs hung
+  const arrived = new Promise<void>((r) => s.list[0]!.server.once('request', () => setImmediate(r)));
   const pending = get(`${s.list[0]!.url}/cluster/status`, AUTH).then((r) => {
     settled = true;
     return r;
   });
-  await new Promise((r) => setTimeout(r, 300));
+  await within(arrived, { what: 'the request to reach the server', budget: 'short' });
   assert.equal(settled, false);
   sim.apply({ type: 'pmxcfs-release', node: 'pve1' });
   const r = await pending;

@@ -1,4 +1,5 @@
-import { test, after } from 'node:test';
+import { after } from 'node:test';
+import { test, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,7 +59,12 @@ test('the same seed gives the same fleet and a frozen clock gives identical rend
     );
   }
   const r1 = await a.run('pvesh', 'pve1', ['get', '/cluster/resources', '--output-format', 'json']);
-  await new Promise((r) => setTimeout(r, 1100));
+  // let the wall clock pass a second boundary: a frozen clock must not notice
+  const second = Math.floor(Date.now() / 1000);
+  await waitFor(() => Math.floor(Date.now() / 1000) > second, {
+    what: 'the next wall-clock second',
+    budget: 'short',
+  });
   a.refresh();
   const r2 = await a.run('pvesh', 'pve1', ['get', '/cluster/resources', '--output-format', 'json']);
   assert.equal(r1.stdout, r2.stdout);
@@ -74,13 +80,14 @@ test('live clock counters move between reads once the ticker runs', async () => 
   try {
     const read = (): string => readFileSync(join(sim.paths('pve1').proc, 'stat'), 'utf8');
     const first = read();
-    // poll: on a loaded machine the first ticks may come late
-    let second = first;
-    for (let i = 0; i < 50 && second === first; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      second = read();
-    }
-    assert.notEqual(first, second);
+    // on a loaded machine the first ticks may come late
+    const second = await waitFor(
+      () => {
+        const now = read();
+        return now !== first ? now : undefined;
+      },
+      { what: 'a tick to change /proc/stat', budget: 'short' },
+    );
     const busy = (s: string): number => Number(s.split('\n')[0]!.split(/\s+/)[1]);
     assert.ok(busy(second) > busy(first));
   } finally {

@@ -1,9 +1,10 @@
 // Exercises the built executables (dist/pve-tools.mjs through the DIR/<node>/bin wrappers), called by
 // absolute path from another working directory, and the blocking pmxcfs hang.
-import { test, before, after } from 'node:test';
+import { before, after } from 'node:test';
+import { budgets, spawnTracked, test, waitFor, within, type AfterHook } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, lstatSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,6 @@ const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const bundle = fileURLToPath(new URL('../dist/pve-tools.mjs', import.meta.url));
 const cliBin = fileURLToPath(new URL('../bin/pve-sim.mjs', import.meta.url));
 const dirs: string[] = [];
-const children: ChildProcess[] = [];
 
 before(() => {
   // CI builds before testing (npm test); build here only when the bundle is missing
@@ -21,7 +21,6 @@ before(() => {
     execFileSync(process.execPath, [join(repoRoot, 'scripts/build.mjs')], { stdio: 'ignore' });
 });
 after(() => {
-  for (const c of children) c.kill('SIGKILL');
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -37,7 +36,7 @@ function run(cmd: string, args: string[], cwd = tmpdir()): { stdout: string; std
       cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 20_000,
+      timeout: budgets.processStart,
     });
     return { stdout, stderr: '', code: 0 };
   } catch (e) {
@@ -48,28 +47,34 @@ function run(cmd: string, args: string[], cwd = tmpdir()): { stdout: string; std
 
 /** Start a process and resolve with its output; `exited` tells whether it has finished yet. */
 function startChild(
+  t: AfterHook,
   cmd: string,
   args: string[],
-): { done: Promise<{ stdout: string; code: number | null }>; exited: () => boolean } {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(c);
+): { done: Promise<{ stdout: string; code: number | null }>; exited: () => boolean; pid: number } {
+  const c = spawnTracked(t, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let finished = false;
-  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const done = new Promise<{ stdout: string; code: number | null }>((resolve) => {
     c.on('close', (code) => {
       finished = true;
       resolve({ stdout: out, code });
     });
   });
-  return { done, exited: () => finished };
+  return { done, exited: () => finished, pid: c.pid! };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms).unref()),
-  ]);
+/** True when some thread of the process sleeps in the kernel on a FIFO (opening or reading it). */
+function blockedOnFifo(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/task`).some((tid) =>
+      /wait_for_partner|fifo_open|pipe_read|pipe_wait/.test(
+        readFileSync(`/proc/${pid}/task/${tid}/wchan`, 'utf8'),
+      ),
+    );
+  } catch {
+    return false; // gone, or /proc not readable
+  }
 }
 
 test('the CLI lays out a fleet whose bin wrappers work by absolute path from anywhere', () => {
@@ -136,7 +141,7 @@ test('the CLI explains itself and rejects bad flags', () => {
   assert.equal(badEvent.code, 1);
 });
 
-test('a pmxcfs hang blocks file reads and pvesh until it is released', async () => {
+test('a pmxcfs hang blocks file reads and pvesh until it is released', async (t) => {
   const sim: Simulator = createLayout({
     out: join(tmp(), 'hang'),
     scenario: scenarioFromFlags({ nodes: 2, guests: 4, seed: 11, clock: 'frozen' }),
@@ -145,8 +150,8 @@ test('a pmxcfs hang blocks file reads and pvesh until it is released', async () 
   const expected = readFileSync(members, 'utf8');
   sim.apply({ type: 'pmxcfs-hang', node: 'pve2' });
   assert.ok(lstatSync(members).isFIFO());
-  const cat = startChild('cat', [members]);
-  const pvesh = startChild(join(sim.paths('pve2').bin, 'pvesh'), [
+  const cat = startChild(t, 'cat', [members]);
+  const pvesh = startChild(t, join(sim.paths('pve2').bin, 'pvesh'), [
     'get',
     '/cluster/status',
     '--output-format',
@@ -154,37 +159,39 @@ test('a pmxcfs hang blocks file reads and pvesh until it is released', async () 
   ]);
   const peer = run(join(sim.paths('pve1').bin, 'pvesh'), ['get', '/version', '--output-format', 'json']);
   assert.equal(peer.code, 0, 'the other node is not affected');
-  await new Promise((r) => setTimeout(r, 700));
+  // Blocked, seen from the kernel: cat sleeps on the FIFO (not merely "has not finished yet").
+  await waitFor(() => blockedOnFifo(cat.pid), { what: 'cat to block on .members', budget: 'short' });
+  // pvesh polls the simulator's state (nothing for the kernel to show): it has had as long as the
+  // whole peer call above and must still be waiting. Load can only make this pass late, not fail.
   assert.equal(cat.exited(), false, 'reading .members blocks');
   assert.equal(pvesh.exited(), false, 'pvesh blocks');
   sim.apply({ type: 'pmxcfs-release', node: 'pve2' });
-  const c = await withTimeout(cat.done, 5000);
+  const c = await within(cat.done, { what: 'cat to finish after the release', budget: 'short' });
   assert.equal(c.stdout, expected);
-  const p = await withTimeout(pvesh.done, 5000);
+  const p = await within(pvesh.done, { what: 'pvesh to finish after the release', budget: 'processStart' });
   assert.equal(p.code, 0);
   assert.ok(lstatSync(members).isFile());
   assert.equal(readFileSync(members, 'utf8'), expected);
 });
 
-test('pve-sim serve prints URL, token and fingerprint, and answers with the token', async () => {
+test('pve-sim serve prints URL, token and fingerprint, and answers with the token', async (t) => {
   const out = join(tmp(), 'serve');
   assert.equal(
     run(process.execPath, [cliBin, 'layout', '--nodes', '2', '--guests', '3', '--out', out]).code,
     0,
   );
-  const c = spawn(process.execPath, [cliBin, 'serve', '--state', out, '--port', '0', '--json'], {
+  const c = spawnTracked(t, process.execPath, [cliBin, 'serve', '--state', out, '--port', '0', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  children.push(c);
-  const line = await withTimeout(
+  const line = await within(
     new Promise<string>((resolve) => {
       let buf = '';
-      c.stdout.on('data', (d: Buffer) => {
+      c.stdout!.on('data', (d: Buffer) => {
         buf += d.toString();
         if (buf.includes('\n')) resolve(buf.split('\n')[0]!);
       });
     }),
-    20_000,
+    { what: 'pve-sim serve to print its JSON line', budget: 'processStart' },
   );
   const info = JSON.parse(line) as {
     nodes: { node: string; url: string; fingerprint: string }[];
@@ -196,7 +203,7 @@ test('pve-sim serve prints URL, token and fingerprint, and answers with the toke
   );
   assert.match(info.nodes[0]!.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
   const { request } = await import('node:https');
-  const body = await withTimeout(
+  const body = await within(
     new Promise<string>((resolve, reject) => {
       const req = request(
         `${info.nodes[1]!.url}/cluster/status`,
@@ -210,7 +217,7 @@ test('pve-sim serve prints URL, token and fingerprint, and answers with the toke
       req.on('error', reject);
       req.end();
     }),
-    10_000,
+    { what: 'the served node to answer', budget: 'short' },
   );
   const data = (JSON.parse(body) as { data: { name: string; local?: number }[] }).data;
   assert.equal(data.find((e) => e.local === 1)?.name, 'pve2');

@@ -4,7 +4,8 @@
  * Screenshots go to a temp dir (kept, and named in the test output, when NANNY_WEB_SCREENSHOTS
  * names a folder).
  */
-import { test, after } from 'node:test';
+import { after } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -145,10 +146,8 @@ test(
   'the dashboard logs in and shows clusters, nodes, guests and history charts in Chromium',
   { timeout: 120_000 },
   async (t) => {
-    if (!existsSync(CHROMIUM)) {
-      t.skip(`${CHROMIUM} is absent (apt-get install chromium); the browser test did not run`);
-      return;
-    }
+    const why = `${CHROMIUM} is absent (apt-get install chromium); the browser test did not run`;
+    if (!requires(t, 'chromium', existsSync(CHROMIUM), why)) return;
     const dir = mkdtempSync(join(tmpdir(), 'nanny-web-e2e-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const shots = process.env['NANNY_WEB_SCREENSHOTS'] || join(dir, 'shots');

@@ -1,4 +1,5 @@
-import { test, describe, before, after } from 'node:test';
+import { describe, before, after } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLayout, defaultToolsBundle, scenarioFromFlags, type Simulator } from '@nanny/pve-sim';
+import { requires } from '@nanny/testing';
 import { main } from '../cli.ts';
 
 export interface SimFixture {
@@ -19,6 +20,12 @@ export function simMissing(): string | undefined {
   return existsSync(defaultToolsBundle())
     ? undefined
     : 'the simulator bundle packages/pve-sim/dist/pve-tools.mjs is missing (run `npm run build`)';
+}
+
+/** The requirement switch for the simulator's tool bundle: false (skipped), or a failure under NANNY_REQUIRE=bundles. */
+export function requireSim(t: { skip(message?: string): void }): boolean {
+  const why = simMissing();
+  return requires(t, 'bundles', why === undefined, why ?? '');
 }
 
 export function makeSim(

@@ -2,7 +2,8 @@
  * H1 through the HTTP API: a write token cannot point a channel inside the network, and what the
  * test endpoint answers is a status line, never the receiver's body.
  */
-import { after, before, test } from 'node:test';
+import { test } from '@nanny/testing';
+import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../config.ts';
 import { makeTestApp } from '../testing.ts';

@@ -1,4 +1,5 @@
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { createKyselyStorage } from '../storage/kysely-storage.ts';
 import type { Storage } from '../storage/storage.ts';

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { createKyselyStorage } from '../storage/kysely-storage.ts';
 import { createAlertStore, type AlertStore } from '../storage/alerts.ts';

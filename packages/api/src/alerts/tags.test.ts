@@ -2,7 +2,7 @@
  * One tag rule for the whole API (@nanny/proxmox tagKey: case-insensitive, as a default PVE): a
  * tag-scoped alert override and the read API's `?tag=` filter pick the same guests.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { makeTestApp, SPEC } from '../testing.ts';
 import { factFromPayload } from './facts.ts';

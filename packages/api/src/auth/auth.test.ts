@@ -1,4 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { makeTestApp, SPEC, type TestApp } from '../testing.ts';
 import { verifyJwt, signJwt, hashPassword, verifyPassword } from './tokens.ts';

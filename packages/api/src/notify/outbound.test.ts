@@ -6,7 +6,8 @@
  * resolver; a connect to anything but loopback is intercepted by the spy and never reaches the
  * network, so these tests only ever really connect to 127.0.0.1.
  */
-import { after, afterEach, before, beforeEach, mock, test } from 'node:test';
+import { requires, test } from '@nanny/testing';
+import { after, afterEach, before, beforeEach, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -388,7 +389,7 @@ test('https: the checked address is connected to and the certificate is still ve
     ...['-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1'],
     ...['-subj', '/CN=hook.test', '-addext', 'subjectAltName=DNS:hook.test'],
   ]);
-  if (gen.status !== 0) return t.skip('openssl is not available to make a certificate');
+  if (!requires(t, 'openssl', gen.status === 0, 'openssl is not available to make a certificate')) return;
   let hits = 0;
   const server = createHttpsServer(
     { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) },

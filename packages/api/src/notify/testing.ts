@@ -2,6 +2,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
+import { within, type BudgetName } from '@nanny/testing';
 
 export interface Received {
   method: string;
@@ -16,27 +17,18 @@ export interface HttpReceiver {
   received: Received[];
   /** status to answer with, per request (default 200) */
   respond: (r: Received) => number;
-  /** resolves when `n` requests have arrived (rejects after `timeoutMs`) */
-  waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
+  /** resolves when `n` requests have arrived (rejects after the budget, default `short`) */
+  waitFor(n: number, budget?: BudgetName | number): Promise<Received[]>;
   close(): Promise<void>;
 }
 
-function waiter<T>(list: T[], waiters: { n: number; resolve: () => void }[]) {
-  return (n: number, timeoutMs = 5000): Promise<T[]> =>
-    new Promise((resolve, reject) => {
-      if (list.length >= n) return resolve(list);
-      const t = setTimeout(
-        () => reject(new Error(`timed out waiting for ${n}, got ${list.length}`)),
-        timeoutMs,
-      );
-      waiters.push({
-        n,
-        resolve: () => {
-          clearTimeout(t);
-          resolve(list);
-        },
-      });
-    });
+// The budget comes from @nanny/testing (scaled by NANNY_TIME_SCALE), not a constant of its own.
+function waiter<T>(list: T[], waiters: { n: number; resolve: () => void }[], what: string) {
+  return (n: number, budget: BudgetName | number = 'short'): Promise<T[]> => {
+    if (list.length >= n) return Promise.resolve(list);
+    const arrived = new Promise<T[]>((resolve) => waiters.push({ n, resolve: () => resolve(list) }));
+    return within(arrived, { what: `${n} ${what} (got ${list.length} so far)`, budget });
+  };
 }
 
 export async function startHttpReceiver(): Promise<HttpReceiver> {
@@ -46,7 +38,7 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
     url: '',
     received,
     respond: () => 200,
-    waitFor: waiter(received, waiters),
+    waitFor: waiter(received, waiters, 'requests'),
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -89,7 +81,7 @@ export interface SmtpReceiver {
   mails: Mail[];
   /** SMTP reply code for RCPT TO of this address, if it should be refused */
   refuse: Map<string, number>;
-  waitFor(n: number, timeoutMs?: number): Promise<Mail[]>;
+  waitFor(n: number, budget?: BudgetName | number): Promise<Mail[]>;
   close(): Promise<void>;
 }
 
@@ -130,7 +122,7 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
     port: addr.port,
     mails,
     refuse,
-    waitFor: waiter(mails, waiters),
+    waitFor: waiter(mails, waiters, 'mails'),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -3,7 +3,8 @@
  * describes every answer, the schemas drop nothing a handler returns, query strings are coerced
  * and bounded, bodies other than the spec's are strict.
  */
-import { after, before, describe, test } from 'node:test';
+import { test } from '@nanny/testing';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { makeTestApp, SPEC, type TestApp } from '../testing.ts';

@@ -1,5 +1,5 @@
 /** The alert store on every dialect: idempotent evaluation batches, the delivery queue's claim. */
-import { test } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { DIALECTS } from './testing.ts';
 import { createAlertStore, type AlertRow, type NewDelivery } from './alerts.ts';
@@ -40,7 +40,7 @@ const delivery = (alertId: string, event: string, n = 0): NewDelivery => ({
 for (const d of DIALECTS) {
   test(`${d.name}: applying the same fire and resolve twice stores and queues each once`, async (t) => {
     const opened = await d.open();
-    if (!opened) return t.skip(d.skipReason);
+    if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     try {
       const store = opened.storage.extend(createAlertStore);
       const fire = {
@@ -80,7 +80,7 @@ for (const d of DIALECTS) {
 
   test(`${d.name}: concurrent claims hand each due job to one claimer; an expired lease hands it out again`, async (t) => {
     const opened = await d.open();
-    if (!opened) return t.skip(d.skipReason);
+    if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     try {
       const store = opened.storage.extend(createAlertStore);
       const fires = Array.from({ length: 30 }, (_, i) => ({
@@ -111,7 +111,7 @@ for (const d of DIALECTS) {
 
   test(`${d.name}: alerts list and acknowledge, silences, settings and channels`, async (t) => {
     const opened = await d.open();
-    if (!opened) return t.skip(d.skipReason);
+    if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     try {
       const store = opened.storage.extend(createAlertStore);
       await store.applyEvaluation({

@@ -3,7 +3,7 @@
  * (< 500 lines a file) and no storage code reads the clock — every time comes from the caller
  * (`now`, `created_at`, a job's `receivedAt`), so tests and replicas agree on what "now" was.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

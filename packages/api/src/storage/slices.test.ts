@@ -1,4 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { requires, test } from '@nanny/testing';
+import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import { DIALECTS } from './testing.ts';
@@ -19,10 +20,9 @@ for (const dialect of DIALECTS) {
       if (opened) s = opened.storage;
     });
     after(async () => opened?.cleanup());
-    const skip = (t: { skip: (m: string) => void }) => {
-      if (!opened) t.skip(dialect.skipReason);
-      return !opened;
-    };
+    // the requirement switch: skipped without PostgreSQL, a failure under NANNY_REQUIRE=postgres
+    const skip = (t: { skip: (m?: string) => void }) =>
+      !requires(t, 'postgres', opened !== undefined, dialect.skipReason);
 
     test('creation times are the ones the caller passes, never the clock', async (t) => {
       if (skip(t)) return;

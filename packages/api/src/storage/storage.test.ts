@@ -1,4 +1,5 @@
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import type { PayloadKind } from '@nanny/schema';
 import { DIALECTS } from './testing.ts';
@@ -26,13 +27,9 @@ for (const dialect of DIALECTS) {
     });
     after(async () => opened?.cleanup());
 
-    const skip = (t: { skip: (m: string) => void }) => {
-      if (!opened) {
-        t.skip(dialect.skipReason);
-        return true;
-      }
-      return false;
-    };
+    // the requirement switch: skipped without PostgreSQL, a failure under NANNY_REQUIRE=postgres
+    const skip = (t: { skip: (m?: string) => void }) =>
+      !requires(t, 'postgres', opened !== undefined, dialect.skipReason);
     let n = 0;
     const agent = async (t: Tenant = tenant, extra: Partial<Agent> = {}) =>
       s.createAgent({
