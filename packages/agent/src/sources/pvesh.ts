@@ -83,8 +83,10 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
             // from /proc, which the kernel serves whatever pmxcfs does.
             const warnings: string[] = [];
             const snap = await readProcSnapshot(opts.procRoot, warnings);
-            const d = await detect();
-            if (d.pveVersion) snap.pveversion = d.pveVersion;
+            // pveversion may time out too (the same load or hang that failed the status call): the
+            // /proc report goes out without the version rather than not at all.
+            const d = await detect().catch(() => undefined);
+            if (d?.pveVersion) snap.pveversion = d.pveVersion;
             return {
               status: nodeStatusFromProc(snap),
               error: `${errorText(e)} (node status built from /proc)`,
