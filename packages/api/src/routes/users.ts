@@ -114,7 +114,12 @@ export async function userRoutes(
     async (req, reply) => {
       const sid = req.cookies[SESSION_COOKIE];
       if (sid) await storage.deleteSession(hashToken(sid));
-      reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'strict', secure: isHttps(req) });
+      reply.clearCookie(SESSION_COOKIE, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: isHttps(req),
+      });
       return { success: true as const };
     },
   );
