@@ -205,7 +205,7 @@ export const API_SETTINGS: Schema = [
       v === 'true' ? true : v === 'false' ? false : v,
     ),
     default: 'false',
-    doc: "Behind a reverse proxy: `true`, or the proxy's address/CIDR, so client addresses (rate limits, logs) come from `X-Forwarded-For`",
+    doc: "Behind a reverse proxy: the **proxy's** address/CIDR (never the clients'), so client addresses (rate limits, logs) and https (`Secure` cookie, HSTS) come from its `X-Forwarded-For`/`-Proto`; other peers' `X-Forwarded-*` are ignored. `true` trusts every peer: only when nothing but the proxy reaches the port",
   },
   {
     key: 'tlsCert',
