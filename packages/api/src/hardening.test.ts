@@ -119,3 +119,15 @@ test('the Swagger UI under /docs has a CSP that allows no inline or foreign scri
     assert.match(csp, /object-src 'none'/);
   }
 });
+
+test('the per-token limit counts the token, not the spelling of the Authorization header', async (tt) => {
+  const t = await makeTestApp({ rateLimit: 3, rateLimitIp: 0 });
+  tt.after(() => t.app.close());
+  const read = await t.pat('read');
+  const statuses: number[] = [];
+  for (const authorization of [`Bearer ${read}`, `bearer ${read}`, `BEARER  ${read} `, `Bearer\t${read}`])
+    statuses.push(
+      (await t.app.inject({ method: 'GET', url: '/api/clusters', headers: { authorization } })).statusCode,
+    );
+  assert.deepEqual(statuses, [200, 200, 200, 429]);
+});

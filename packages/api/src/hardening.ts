@@ -160,8 +160,10 @@ export function registerHardening(
       }
       const auth = req.headers.authorization;
       if (perToken && auth) {
-        // The key is a hash: the token itself is never kept outside the request.
-        const key = createHash('sha1').update(auth).digest('base64');
+        // Keyed on the token, not the raw header: `bearer X`, `Bearer  X ` and `Bearer X` are one
+        // bucket. The key is a hash: the token itself is never kept outside the request.
+        const token = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] ?? auth.trim();
+        const key = createHash('sha1').update(token).digest('base64');
         const wait = perToken.hit(key, nowMs);
         if (wait > 0)
           throw apiError('NANNY_ERR_RATE_LIMITED', `Too many requests for this token; retry in ${wait} s`, {
