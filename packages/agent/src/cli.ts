@@ -382,6 +382,16 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         env: io.env as NodeJS.ProcessEnv,
         ...(io.counter ?? {}),
       });
+      try {
+        await agent.state.check();
+      } catch (e) {
+        // An unsafe state directory is an operator's fix, not a crash: say what and how.
+        if (e instanceof AgentError && e.code === 'AGENT_STATE') {
+          io.stderr(`nannyagent: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
       if (!(await agent.state.readCredentials())) {
         if (config.enrollToken && config.apiUrl) {
           if (!(await registerWith(config, log, http, io.env as NodeJS.ProcessEnv))) return 1;

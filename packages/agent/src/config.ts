@@ -192,7 +192,7 @@ export const AGENT_SETTINGS: Schema = [
     arg: 'DIR',
     kind: text(),
     default: '/var/lib/nannyagent',
-    doc: 'credentials (`credentials.json`, mode 0600), `last-cycle.json`, the spool (`spool/`)',
+    doc: "credentials (`credentials.json`, mode 0600), `last-cycle.json`, the spool (`spool/`). Must be owned by the agent's user and mode 0700 (created so when missing); otherwise the agent refuses to start",
   },
   {
     key: 'commandTimeoutMs',

@@ -8,6 +8,7 @@ export type AgentErrorCode =
   | 'AGENT_HTTP' // transport error talking to nannyapi or the PVE API
   | 'AGENT_TLS' // certificate pin mismatch, plain HTTP refused
   | 'AGENT_NOT_REGISTERED'
+  | 'AGENT_STATE' // the state directory or a file in it is unsafe (owner, mode, symbolic link)
   | 'AGENT_REGISTER';
 
 export class AgentError extends Error {

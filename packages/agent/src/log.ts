@@ -13,12 +13,24 @@ export interface Logger {
   error(msg: string): void;
 }
 
+/**
+ * Server answers, guest names and file contents reach log messages. A control character there
+ * could forge a line (`\n[INFO] …`), rewrite the terminal (ESC sequences) or reorder the text
+ * (bidirectional overrides): line breaks and tabs become a space, the rest is removed.
+ */
+const CONTROL =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const BREAKS = /[\t\n\r]+/g;
+
+export const cleanLogText = (msg: string): string => msg.replace(BREAKS, ' ').replace(CONTROL, '');
+
 export function createLogger(level: LogLevel, write: (line: string) => void): Logger {
   const min = LOG_LEVELS.indexOf(level);
   const at =
     (l: LogLevel) =>
     (msg: string): void => {
-      if (LOG_LEVELS.indexOf(l) >= min) write(`[${l.toUpperCase()}] ${msg}\n`);
+      if (LOG_LEVELS.indexOf(l) >= min) write(`[${l.toUpperCase()}] ${cleanLogText(msg)}\n`);
     };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -7,8 +7,10 @@
  * - 5xx, 429, network errors, timeouts → retry with exponential backoff and full jitter, capped,
  *   per item (the item keeps its place: order matters for the API's state history).
  * - other 4xx → the API rejected this body: log its `error_description`, drop the item.
+ * - an item whose endpoint is not one of the four ingest paths is dropped unsent: the spool is a
+ *   file, and what is in it must not choose where the access token goes (`/../admin`, `http://…`).
  */
-import { REFRESH_PATH, type TokenResponse } from '@nanny/schema';
+import { INGEST_PATH_PREFIX, PAYLOAD_KINDS, REFRESH_PATH, type TokenResponse } from '@nanny/schema';
 import type { TlsOptions } from './config.ts';
 import { AgentError, errorText } from './errors.ts';
 import type { HttpClient, HttpResponse } from './http.ts';
@@ -33,6 +35,11 @@ export interface Sender {
   send(item: Pick<SpoolItem, 'endpoint' | 'body'>): Promise<SendOutcome>;
   credentials(): Promise<Credentials>;
 }
+
+/** The only endpoints a spooled item may name. */
+export const INGEST_ENDPOINTS: ReadonlySet<string> = new Set(
+  PAYLOAD_KINDS.map((k) => INGEST_PATH_PREFIX + k),
+);
 
 function describe(res: HttpResponse): string {
   try {
@@ -151,6 +158,12 @@ export function createSender(deps: SenderDeps): Sender {
   return {
     credentials,
     async send(item) {
+      if (typeof item.endpoint !== 'string' || !INGEST_ENDPOINTS.has(item.endpoint)) {
+        deps.log.error(
+          `dropping a spooled item with endpoint ${JSON.stringify(String(item.endpoint)).slice(0, 200)}: not an ingest path`,
+        );
+        return 'dropped';
+      }
       let res: HttpResponse;
       try {
         res = await post(item);

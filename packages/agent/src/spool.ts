@@ -7,11 +7,14 @@
  * file is either complete or absent after a crash. Delivery progress inside the head file is kept
  * in `cursor.json` (rewritten, not fsync'd: after a crash at worst a few items are sent twice, and
  * the API's ingest is an idempotent upsert). The spool is bounded by item count; when full the
- * oldest items are dropped with a warning.
+ * oldest items are dropped with a warning. Like the state directory, the spool directory must be
+ * private (0700, ours) and no file in it is opened through a symbolic link.
  */
-import { mkdir, open, readdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import process from 'node:process';
 import type { Logger } from './log.ts';
+import { checkPrivateDir, createExclusive, readNoFollow } from './state.ts';
 
 export interface SpoolItem {
   endpoint: string;
@@ -79,16 +82,18 @@ export function createSpool(opts: { dir: string; maxItems: number; log: Logger }
 
   const saveCursor = async (): Promise<void> => {
     const head = files[0];
-    await writeFile(cursorPath + '.tmp', JSON.stringify({ file: head?.name ?? null, index: cursor }), {
-      mode: 0o600,
-    });
+    await createExclusive(
+      cursorPath + '.tmp',
+      JSON.stringify({ file: head?.name ?? null, index: cursor }),
+      0o600,
+    );
     await rename(cursorPath + '.tmp', cursorPath);
   };
 
   const loadHead = async (): Promise<SpoolFile | undefined> => {
     const head = files[0];
     if (head && !head.items) {
-      head.items = parseLines(await readFile(join(dir, head.name), 'utf8'), log, head.name);
+      head.items = parseLines(await readNoFollow(join(dir, head.name)), log, head.name);
       // The count read at open() is authoritative only if the file is intact.
       total += head.items.length - head.count;
       head.count = head.items.length;
@@ -105,12 +110,12 @@ export function createSpool(opts: { dir: string; maxItems: number; log: Logger }
   return {
     open: () =>
       locked(async () => {
-        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await checkPrivateDir(dir, process.getuid?.());
         const names = (await readdir(dir)).filter((n) => FILE_RE.test(n)).sort();
         files.length = 0;
         total = 0;
         for (const name of names) {
-          const text = await readFile(join(dir, name), 'utf8');
+          const text = await readNoFollow(join(dir, name));
           const count = text.split('\n').filter((l) => l.trim() !== '').length;
           files.push({ name, seq: Number(FILE_RE.exec(name)![1]), count });
           total += count;
@@ -118,7 +123,7 @@ export function createSpool(opts: { dir: string; maxItems: number; log: Logger }
         nextSeq = (files.at(-1)?.seq ?? 0) + 1;
         cursor = 0;
         try {
-          const c = JSON.parse(await readFile(cursorPath, 'utf8')) as { file: string | null; index: number };
+          const c = JSON.parse(await readNoFollow(cursorPath)) as { file: string | null; index: number };
           if (files[0] && c.file === files[0].name && Number.isInteger(c.index) && c.index > 0) {
             cursor = Math.min(c.index, files[0].count);
             total -= cursor;
@@ -134,13 +139,7 @@ export function createSpool(opts: { dir: string; maxItems: number; log: Logger }
         if (items.length === 0) return;
         const name = String(nextSeq++).padStart(12, '0') + '.jsonl';
         const tmp = join(dir, `.${name}.tmp`);
-        const fh = await open(tmp, 'w', 0o600);
-        try {
-          await fh.writeFile(items.map((i) => JSON.stringify(i)).join('\n') + '\n');
-          await fh.sync();
-        } finally {
-          await fh.close();
-        }
+        await createExclusive(tmp, items.map((i) => JSON.stringify(i)).join('\n') + '\n', 0o600);
         await rename(tmp, join(dir, name));
         await fsyncDir(dir);
         files.push({ name, seq: nextSeq - 1, count: items.length, items: [...items] });

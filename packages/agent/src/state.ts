@@ -2,9 +2,17 @@
  * Files in the state directory (NANNYAGENT_STATE_DIR, default /var/lib/nannyagent): the credentials
  * (mode 0600: they let anyone post as this node), the last cycle's summary for `nannyagent status`,
  * and the spool (spool.ts). Writes are atomic (temp file, fsync, rename).
+ *
+ * The directory holds the agent's credentials and is written by root: another local user who could
+ * plant a symbolic link in it (or read it) could make root overwrite any file, or post as this node.
+ * So the directory must be ours and 0700 (checked before the first use, a clear error otherwise),
+ * files are opened with O_NOFOLLOW, and temporary files are created exclusively (O_EXCL).
  */
-import { chmod, mkdir, open, readFile, rename } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import process from 'node:process';
+import { AgentError } from './errors.ts';
 
 export interface Credentials {
   api_url: string;
@@ -38,6 +46,8 @@ export interface DeliveryState {
 
 export interface StateStore {
   dir: string;
+  /** refuses (AGENT_STATE) a state directory that is a symbolic link, not ours, or open to others; creates it 0700 when missing */
+  check(): Promise<void>;
   readCredentials(): Promise<Credentials | undefined>;
   writeCredentials(c: Credentials): Promise<void>;
   readLastCycle(): Promise<LastCycle | undefined>;
@@ -47,48 +57,117 @@ export interface StateStore {
   spoolDir: string;
 }
 
-async function atomicWrite(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', mode);
+const NOFOLLOW = constants.O_NOFOLLOW;
+
+/** Opens for reading without following a symbolic link (ELOOP becomes a clear AGENT_STATE error). */
+export async function readNoFollow(path: string): Promise<string> {
+  let fh;
   try {
-    await fh.writeFile(text);
-    await fh.sync();
+    fh = await open(path, constants.O_RDONLY | NOFOLLOW);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOOP')
+      throw new AgentError('AGENT_STATE', `${path} is a symbolic link: refused (not followed)`);
+    throw e;
+  }
+  try {
+    return await fh.readFile('utf8');
   } finally {
     await fh.close();
   }
-  // open()'s mode is filtered by the umask; make it exact.
-  await chmod(tmp, mode);
+}
+
+/**
+ * Creates `path` exclusively (O_CREAT|O_EXCL|O_NOFOLLOW) with `mode`, writes and fsyncs it. A
+ * leftover of an earlier crash (or anything planted there) is removed first: unlink removes a
+ * symbolic link itself, never its target.
+ */
+export async function createExclusive(path: string, text: string, mode: number): Promise<void> {
+  await unlink(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT') throw e;
+  });
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW, mode);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+    // open()'s mode is filtered by the umask; make it exact (on the descriptor: no path to follow).
+    await fh.chmod(mode);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function atomicWrite(path: string, text: string, mode: number): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await createExclusive(tmp, text, mode);
+  // rename replaces a symbolic link at `path` by the file; it does not write through it.
   await rename(tmp, path);
 }
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    return JSON.parse(await readNoFollow(path)) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
 }
 
-export function createStateStore(dir: string): StateStore {
-  const ensure = () => mkdir(dir, { recursive: true, mode: 0o700 });
+/**
+ * A private directory: created 0700 when missing; otherwise it must be a real directory (not a
+ * symbolic link), owned by the running user (root for the service) and closed to group and others.
+ */
+export async function checkPrivateDir(dir: string, uid: number | undefined): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask and ignored for an existing directory: checked below.
+  const st = await lstat(dir);
+  const fix = `(fix: chown ${uid ?? 'root'} ${dir} && chmod 0700 ${dir})`;
+  if (st.isSymbolicLink())
+    throw new AgentError('AGENT_STATE', `state directory ${dir} is a symbolic link: refused`);
+  if (!st.isDirectory()) throw new AgentError('AGENT_STATE', `state directory ${dir} is not a directory`);
+  if (uid !== undefined && st.uid !== uid)
+    throw new AgentError(
+      'AGENT_STATE',
+      `state directory ${dir} is owned by uid ${st.uid}, not by this user (uid ${uid}): refused ${fix}`,
+    );
+  if ((st.mode & 0o077) !== 0)
+    throw new AgentError(
+      'AGENT_STATE',
+      `state directory ${dir} has mode 0${(st.mode & 0o777).toString(8)}, must be 0700: refused ${fix}`,
+    );
+}
+
+export function createStateStore(dir: string, opts: { uid?: number } = {}): StateStore {
+  // process.getuid is missing on Windows only; the agent runs on Proxmox VE (Linux).
+  const uid = 'uid' in opts ? opts.uid : process.getuid?.();
+  let checked: Promise<void> | undefined;
+  const check = (): Promise<void> => {
+    checked ??= checkPrivateDir(dir, uid).catch((e: unknown) => {
+      checked = undefined;
+      throw e;
+    });
+    return checked;
+  };
+  const read =
+    <T>(name: string) =>
+    async (): Promise<T | undefined> => {
+      await check();
+      return readJson<T>(join(dir, name));
+    };
+  const write =
+    <T>(name: string) =>
+    async (value: T): Promise<void> => {
+      await check();
+      await atomicWrite(join(dir, name), JSON.stringify(value, null, 2) + '\n', 0o600);
+    };
   return {
     dir,
+    check,
     spoolDir: join(dir, 'spool'),
-    readCredentials: () => readJson<Credentials>(join(dir, 'credentials.json')),
-    async writeCredentials(c) {
-      await ensure();
-      await atomicWrite(join(dir, 'credentials.json'), JSON.stringify(c, null, 2) + '\n', 0o600);
-    },
-    readLastCycle: () => readJson<LastCycle>(join(dir, 'last-cycle.json')),
-    async writeLastCycle(c) {
-      await ensure();
-      await atomicWrite(join(dir, 'last-cycle.json'), JSON.stringify(c, null, 2) + '\n', 0o600);
-    },
-    readDelivery: () => readJson<DeliveryState>(join(dir, 'delivery.json')),
-    async writeDelivery(d) {
-      await ensure();
-      await atomicWrite(join(dir, 'delivery.json'), JSON.stringify(d, null, 2) + '\n', 0o600);
-    },
+    readCredentials: read<Credentials>('credentials.json'),
+    writeCredentials: write<Credentials>('credentials.json'),
+    readLastCycle: read<LastCycle>('last-cycle.json'),
+    writeLastCycle: write<LastCycle>('last-cycle.json'),
+    readDelivery: read<DeliveryState>('delivery.json'),
+    writeDelivery: write<DeliveryState>('delivery.json'),
   };
 }

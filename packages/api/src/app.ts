@@ -30,7 +30,7 @@ import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
-import { registerHardening } from './hardening.ts';
+import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
 import { MODULES } from './modules.ts';
 import type { ApiModule, ModuleContext, ModuleInstance } from './module-contract.ts';
 
@@ -93,13 +93,26 @@ export async function buildApp(
   const now = opts.now ?? (() => new Date());
   const { storage } = deps;
   const verbose = config.logLevel === 'debug' || config.logLevel === 'trace';
+  // Slow clients (M4): the whole request within requestTimeout, its headers within headersTimeout
+  // (slowloris), idle keep-alive connections closed. Node checks the first two on a timer that
+  // ticks every 30 s by default, which would let a slow header live 40 s; tick at a tenth of it.
+  const timeouts = {
+    requestTimeout: config.requestTimeoutMs,
+    headersTimeout: config.headersTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 10))),
+  };
   const app = Fastify({
     logger: opts.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // Per-request log lines cost more than the ingest itself at 10k req/s; errors are still logged.
     logController: new LogController({ disableRequestLogging: !verbose }),
-    ...(config.tlsCert && config.tlsKey ? { https: { cert: config.tlsCert, key: config.tlsKey } } : {}),
+    requestTimeout: config.requestTimeoutMs,
+    keepAliveTimeout: config.keepAliveTimeoutMs,
+    ...(config.tlsCert && config.tlsKey
+      ? { https: { cert: config.tlsCert, key: config.tlsKey, ...timeouts } }
+      : { http: timeouts }),
     // The spec is law: "vmid": "100" is an error, not 100; nothing is stripped or defaulted. Query
     // strings and path parameters are text on the wire, so those alone are coerced.
     schemaController: schemaController({
@@ -110,6 +123,7 @@ export async function buildApp(
     }),
   });
   try {
+    limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress);
     const auth = createAuth({
       storage,
       jwtSecret: deps.jwtSecret,
@@ -149,7 +163,6 @@ export async function buildApp(
     registerHardening(app, {
       rateLimit: config.rateLimit,
       rateLimitIp: config.rateLimitIp,
-      tls: !!config.tlsCert,
       now,
     });
     await app.register(cookie);
@@ -191,7 +204,12 @@ export async function buildApp(
         buildLocalReference: (json, _baseUri, _fragment, i) => String(json['$id'] ?? `def-${i}`),
       },
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      staticCSP: DOCS_CSP,
+      // no badge from validator.swagger.io: the page loads nothing from elsewhere
+      uiConfig: { validatorUrl: null },
+    });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
     await app.register(async (a) => ingestRoutes(a, { auth, committer, now, counters }));
@@ -202,7 +220,6 @@ export async function buildApp(
         auth,
         now,
         sessionTtlHours: config.sessionTtlHours,
-        secureCookie: !!config.tlsCert,
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));

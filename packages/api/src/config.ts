@@ -47,6 +47,14 @@ export interface ApiConfig {
   allowedChannelNetworks: string[];
   /** where `serve` notes the database it opened, so the CLI can tell when it works on another one */
   runtimeDir: string;
+  /** a request (headers and body) must arrive within this; 0 = no limit */
+  requestTimeoutMs: number;
+  /** the request headers must arrive within this (slowloris) */
+  headersTimeoutMs: number;
+  /** an idle keep-alive connection is closed after this */
+  keepAliveTimeoutMs: number;
+  /** open TCP connections per peer address; more are closed at once; 0 = no cap */
+  maxConnectionsPerAddress: number;
 }
 
 export interface ConfigResult {
@@ -197,7 +205,7 @@ export const API_SETTINGS: Schema = [
       v === 'true' ? true : v === 'false' ? false : v,
     ),
     default: 'false',
-    doc: "Behind a reverse proxy: `true`, or the proxy's address/CIDR, so client addresses (rate limits, logs) come from `X-Forwarded-For`",
+    doc: "Behind a reverse proxy: the **proxy's** address/CIDR (never the clients'), so client addresses (rate limits, logs) and https (`Secure` cookie, HSTS) come from its `X-Forwarded-For`/`-Proto`; other peers' `X-Forwarded-*` are ignored. `true` trusts every peer: only when nothing but the proxy reaches the port",
   },
   {
     key: 'tlsCert',
@@ -252,6 +260,42 @@ export const API_SETTINGS: Schema = [
     defaultDoc: '`$XDG_RUNTIME_DIR/nannyapi`, else `<tmp>/nannyapi-<uid>`',
     doc: 'Where a running `serve` notes which database it uses, so a CLI command on another database warns',
   },
+  {
+    key: 'requestTimeout',
+    env: 'NANNYAPI_REQUEST_TIMEOUT',
+    flag: 'request-timeout',
+    arg: 'SECONDS',
+    kind: integer(1, 3600),
+    default: '30',
+    doc: 'A request (headers and body) must arrive within this, else the connection is closed (`408`): a slow-body client cannot hold a connection',
+  },
+  {
+    key: 'headersTimeout',
+    env: 'NANNYAPI_HEADERS_TIMEOUT',
+    flag: 'headers-timeout',
+    arg: 'SECONDS',
+    kind: integer(1, 3600),
+    default: '10',
+    doc: 'The request headers must arrive within this (slowloris); at most `NANNYAPI_REQUEST_TIMEOUT`',
+  },
+  {
+    key: 'keepAliveTimeout',
+    env: 'NANNYAPI_KEEP_ALIVE_TIMEOUT',
+    flag: 'keep-alive-timeout',
+    arg: 'SECONDS',
+    kind: integer(1, 3600),
+    default: '5',
+    doc: 'An idle keep-alive connection is closed after this',
+  },
+  {
+    key: 'maxConnectionsPerAddress',
+    env: 'NANNYAPI_MAX_CONNECTIONS_PER_ADDRESS',
+    flag: 'max-connections-per-address',
+    arg: 'N',
+    kind: integer(0, 1_000_000),
+    default: '64',
+    doc: 'Open TCP connections one peer address may hold; more are closed at once; `0` = no cap. Behind a reverse proxy every connection comes from the proxy: raise it (or `0`) there and cap at the proxy',
+  },
 ];
 
 /**
@@ -305,6 +349,10 @@ export function loadConfig(
       `${r.from.tlsCert ?? r.from.tlsKey}: NANNYAPI_TLS_CERT (--tls-cert) and NANNYAPI_TLS_KEY (--tls-key) go together`,
     );
   const rateLimit = v.rateLimit as number;
+  if ((v.headersTimeout as number) > (v.requestTimeout as number))
+    errors.push(
+      `${r.from.headersTimeout ?? r.from.requestTimeout ?? 'settings'}: NANNYAPI_HEADERS_TIMEOUT must not exceed NANNYAPI_REQUEST_TIMEOUT`,
+    );
   const config: ApiConfig = {
     host: v.host as string,
     port: v.port as number,
@@ -328,6 +376,10 @@ export function loadConfig(
     publicUrl: v.publicUrl as string | undefined,
     allowedChannelNetworks: v.allowedChannelNetworks as string[],
     runtimeDir: resolve((v.runtimeDir as string | undefined) ?? defaultRuntimeDir(env)),
+    requestTimeoutMs: (v.requestTimeout as number) * 1000,
+    headersTimeoutMs: (v.headersTimeout as number) * 1000,
+    keepAliveTimeoutMs: (v.keepAliveTimeout as number) * 1000,
+    maxConnectionsPerAddress: v.maxConnectionsPerAddress as number,
   };
   return { config: Object.freeze(config), errors, warnings: r.warnings };
 }

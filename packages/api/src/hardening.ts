@@ -8,8 +8,10 @@
  * `/%61pi/clusters` is routed to /api/clusters and must be limited and get the API's headers too.
  */
 import { createHash } from 'node:crypto';
+import type { Server } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiError } from './errors.ts';
+import { SESSION_COOKIE } from './auth/auth.ts';
 
 export interface FixedWindowLimiter {
   /** counts one hit; returns seconds to wait when over the limit, else 0 */
@@ -47,9 +49,97 @@ export function routePath(req: FastifyRequest): string {
 
 const isApi = (req: FastifyRequest): boolean => routePath(req).startsWith('/api/');
 
+/**
+ * Whether the client reached us over TLS: direct TLS, or a trusted proxy's `X-Forwarded-Proto`
+ * (Fastify reads that header only when NANNYAPI_TRUST_PROXY trusts the peer).
+ */
+export const isHttps = (req: FastifyRequest): boolean => req.protocol === 'https';
+
+/** The Content-Security-Policy of the Swagger UI under /docs: its own files only, no inline script. */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "script-src-attr 'none'",
+  // Swagger UI sets inline styles on its elements; styles cannot run code.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** `Origin` names this server: same host and port (default ports spelt or not); `null` is not. */
+function sameOrigin(origin: string, host: string): boolean {
+  try {
+    const o = new URL(origin);
+    // req.host is the Host header, or X-Forwarded-Host from a trusted proxy.
+    return o.host === new URL(`${o.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Same-site request forgery on cookie sessions. SameSite=Strict keeps the cookie off cross-site
+ * requests, but a sibling subdomain (evil.example.com → nanny.example.com) is "same-site" and gets
+ * it. So a write that is not Bearer-authenticated (a session, or a login) must not come from another
+ * origin (`Sec-Fetch-Site`, `Origin`), and a session write must be a JSON body, which a plain HTML
+ * form or a "simple" cross-origin fetch cannot send. Clients without these headers (agents, curl,
+ * scripts) are not browsers and are not affected.
+ */
+function checkForgery(req: FastifyRequest): void {
+  if (SAFE_METHODS.has(req.method) || !isApi(req)) return;
+  if (/^Bearer\s/i.test(req.headers.authorization ?? '')) return;
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none')
+    throw apiError('NANNY_ERR_FORBIDDEN', `Cross-site request refused (Sec-Fetch-Site: ${site})`);
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    if (!sameOrigin(origin, req.host))
+      throw apiError('NANNY_ERR_FORBIDDEN', 'Cross-origin request refused (Origin does not match Host)');
+  }
+  if (req.cookies?.[SESSION_COOKIE] === undefined) return;
+  const type = req.headers['content-type'];
+  const hasBody = type !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !/^application\/json\s*(;|$)/i.test(type ?? ''))
+    throw apiError(
+      'NANNY_ERR_INVALID_REQUEST',
+      'A request with a session cookie must send its body as application/json',
+    );
+}
+
+/**
+ * Caps the open TCP connections per peer address: one client cannot hold every file descriptor
+ * (300 slow connections starved /healthz under a 256-file limit). Over the cap the socket is
+ * destroyed at once, before any byte is read. Counted on `connection`, so TLS handshakes count too.
+ */
+export function limitConnectionsPerAddress(server: Server, cap: number): void {
+  if (cap <= 0) return;
+  const open = new Map<string, number>();
+  server.on('connection', (socket) => {
+    const addr = socket.remoteAddress ?? '';
+    const n = (open.get(addr) ?? 0) + 1;
+    if (n > cap) {
+      socket.destroy();
+      return;
+    }
+    open.set(addr, n);
+    socket.once('close', () => {
+      const left = (open.get(addr) ?? 1) - 1;
+      if (left <= 0) open.delete(addr);
+      else open.set(addr, left);
+    });
+  });
+}
+
 export function registerHardening(
   app: FastifyInstance,
-  opts: { rateLimit: number; rateLimitIp: number; tls: boolean; now: () => Date },
+  opts: { rateLimit: number; rateLimitIp: number; now: () => Date },
 ) {
   const perToken = opts.rateLimit > 0 ? createLimiter(opts.rateLimit) : null;
   const perIp = opts.rateLimitIp > 0 ? createLimiter(opts.rateLimitIp) : null;
@@ -70,8 +160,10 @@ export function registerHardening(
       }
       const auth = req.headers.authorization;
       if (perToken && auth) {
-        // The key is a hash: the token itself is never kept outside the request.
-        const key = createHash('sha1').update(auth).digest('base64');
+        // Keyed on the token, not the raw header: `bearer X`, `Bearer  X ` and `Bearer X` are one
+        // bucket. The key is a hash: the token itself is never kept outside the request.
+        const token = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] ?? auth.trim();
+        const key = createHash('sha1').update(token).digest('base64');
         const wait = perToken.hit(key, nowMs);
         if (wait > 0)
           throw apiError('NANNY_ERR_RATE_LIMITED', `Too many requests for this token; retry in ${wait} s`, {
@@ -80,6 +172,11 @@ export function registerHardening(
       }
     });
   }
+  // preParsing: after the cookie plugin (onRequest) parsed the cookies, before the body is read.
+  app.addHook('preParsing', async (req, _reply, payload) => {
+    checkForgery(req);
+    return payload;
+  });
   app.addHook('onSend', async (req, reply, payload) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
@@ -89,7 +186,9 @@ export function registerHardening(
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
       reply.header('cache-control', 'no-store');
     }
-    if (opts.tls) reply.header('strict-transport-security', 'max-age=31536000');
+    // Only over TLS (direct or per a trusted proxy): on plain HTTP the header is meaningless and,
+    // sent to a browser that reached us over http by mistake, would not be honoured anyway.
+    if (isHttps(req)) reply.header('strict-transport-security', 'max-age=31536000');
     return payload;
   });
 }

@@ -13,6 +13,7 @@ import {
   OkEnvelope,
 } from '@nanny/schema';
 import { apiError } from '../errors.ts';
+import { isHttps } from '../hardening.ts';
 import { SESSION_COOKIE, type AuthHelpers } from '../auth/auth.ts';
 import {
   DUMMY_PASSWORD_HASH,
@@ -65,7 +66,6 @@ export async function userRoutes(
     auth: AuthHelpers;
     now: () => Date;
     sessionTtlHours: number;
-    secureCookie: boolean;
   },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -100,7 +100,8 @@ export async function userRoutes(
         path: '/',
         httpOnly: true,
         sameSite: 'strict',
-        secure: deps.secureCookie,
+        // Secure whenever the browser came over https, direct TLS or via a trusted TLS proxy.
+        secure: isHttps(req),
         expires,
       });
       return { success: true as const, user: { id: user.id, username: user.username, role: user.role } };
@@ -113,7 +114,12 @@ export async function userRoutes(
     async (req, reply) => {
       const sid = req.cookies[SESSION_COOKIE];
       if (sid) await storage.deleteSession(hashToken(sid));
-      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      reply.clearCookie(SESSION_COOKIE, {
+        path: '/',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: isHttps(req),
+      });
       return { success: true as const };
     },
   );
