@@ -1,5 +1,5 @@
 /** Agent host hardening (issue 13): the state directory, symbolic links, spooled endpoints, log text. */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import {
   chmodSync,

@@ -2,7 +2,7 @@
  * M4 attack tests on a real listening server (loopback only): slow bodies, slow headers and a flood
  * of connections from one address are cut, and the server still answers afterwards.
  */
-import { test } from 'node:test';
+import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { makeTestApp } from './testing.ts';
