@@ -70,6 +70,8 @@ export async function userRoutes(
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
+  // M3: enrollment and agents are an administrator's (session or an admin's token)
+  const admin = { admin: true } as const;
 
   app.post(
     '/api/auth/login',
@@ -169,7 +171,11 @@ export async function userRoutes(
       preHandler: auth.requireUser(),
     },
     async (req) => {
-      return { success: true as const, data: await storage.listApiTokens(auth.principal(req).tenantId) };
+      const p = auth.principal(req);
+      const all = await storage.listApiTokens(p.tenantId);
+      // a `user` sees their own tokens; the organisation's are an administrator's business
+      const data = p.kind === 'user' && p.role !== 'admin' ? all.filter((t) => t.user_id === p.userId) : all;
+      return { success: true as const, data };
     },
   );
   app.post(
@@ -186,6 +192,9 @@ export async function userRoutes(
     async (req) => {
       const p = auth.principal(req);
       const body = req.body;
+      // M3: a `user` reads and acknowledges; a write token would let them do more than their session
+      if (body.scope === 'write' && p.kind === 'user' && p.role !== 'admin')
+        throw apiError('NANNY_ERR_FORBIDDEN', 'Only administrators can create write tokens');
       const secret = newToken(TOKEN_PREFIX.personal);
       const t = await storage.createApiToken(
         {
@@ -213,7 +222,10 @@ export async function userRoutes(
     },
     async (req) => {
       const { id } = req.params;
-      if (!(await storage.revokeApiToken(auth.principal(req).tenantId, id, now().toISOString())))
+      const p = auth.principal(req);
+      // a `user` may revoke their own tokens only; someone else's answers as unknown
+      const owner = p.kind === 'user' && p.role !== 'admin' ? p.userId : undefined;
+      if (!(await storage.revokeApiToken(p.tenantId, id, now().toISOString(), owner)))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such token');
       return { success: true as const };
     },
@@ -227,7 +239,7 @@ export async function userRoutes(
         summary: 'Enrollment tokens',
         response: replies(DataEnvelope(Type.Array(EnrollmentTokenView))),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('read', admin),
     },
     async (req) => {
       return {
@@ -245,7 +257,7 @@ export async function userRoutes(
         body: NewEnrollment,
         response: replies(CreatedSecret(EnrollmentTokenView)),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('write', admin),
     },
     async (req) => {
       const body = req.body;
@@ -273,7 +285,7 @@ export async function userRoutes(
         summary: 'Registered agents',
         response: replies(DataEnvelope(Type.Array(AgentView))),
       },
-      preHandler: auth.requireToken('read'),
+      preHandler: auth.requireToken('read', admin),
     },
     async (req) => {
       return { success: true as const, data: await storage.listAgents(auth.principal(req).tenantId) };
@@ -288,7 +300,7 @@ export async function userRoutes(
         params: IdParam,
         response: replies(OkEnvelope),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('write', admin),
     },
     async (req) => {
       const { id } = req.params;

@@ -123,14 +123,15 @@ export function createAccountsStore(db: Db): AccountsStore {
         .orderBy('created_at')
         .execute()) as ApiToken[];
     },
-    async revokeApiToken(tenantId, id, now) {
-      const r = await db
+    async revokeApiToken(tenantId, id, now, userId) {
+      let q = db
         .updateTable('api_tokens')
         .set({ revoked_at: now })
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+        .where('revoked_at', 'is', null);
+      if (userId !== undefined) q = q.where('user_id', '=', userId);
+      const r = await q.executeTakeFirst();
       return affected(r.numUpdatedRows) > 0;
     },
   };

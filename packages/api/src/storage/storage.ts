@@ -271,7 +271,8 @@ export interface AccountsStore {
   ): Promise<ApiToken>;
   apiTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   listApiTokens(tenantId: string): Promise<ApiToken[]>;
-  revokeApiToken(tenantId: string, id: string, now: string): Promise<boolean>;
+  /** `userId` limits the revocation to that user's own tokens */
+  revokeApiToken(tenantId: string, id: string, now: string, userId?: string): Promise<boolean>;
 }
 
 /** Enrollment tokens, agents, refresh tokens (agents.ts). Creation times come from the caller. */
