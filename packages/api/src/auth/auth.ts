@@ -97,7 +97,7 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
     const nowSec = Math.floor(now().getTime() / 1000);
     const hit = cache.get(token, nowSec);
     if (hit) return hit;
-    const claims = verifyJwt(token, opts.jwtSecret, nowSec);
+    const claims = verifyJwt(token, opts.jwtSecret, nowSec, opts.accessTokenTtlSeconds);
     if (claims) cache.set(token, claims);
     return claims;
   };
