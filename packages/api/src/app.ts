@@ -203,6 +203,7 @@ export async function buildApp(
         now,
         sessionTtlHours: config.sessionTtlHours,
         secureCookie: !!config.tlsCert,
+        loginConcurrency: config.loginConcurrency,
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));

@@ -16,6 +16,7 @@ import {
   ValueProblem,
   type Schema,
 } from '@nanny/settings';
+import { passwordProblem } from './auth/login-guard.ts';
 
 export interface ApiConfig {
   host: string;
@@ -37,6 +38,8 @@ export interface ApiConfig {
   sessionTtlHours: number;
   adminUser: string;
   adminPassword: string | undefined;
+  /** scrypt computations (logins, password changes) at once; more answer 503 */
+  loginConcurrency: number;
   trustProxy: boolean | string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -184,9 +187,18 @@ export const API_SETTINGS: Schema = [
     key: 'adminPassword',
     env: 'NANNYAPI_ADMIN_PASSWORD',
     // no flag: a command line is visible to every user in `ps`
-    kind: text({ minLength: 8 }),
+    kind: text({ minLength: 12 }),
     defaultDoc: '*(generated)*',
-    doc: 'Password of that admin (at least 8 characters). Unset: a one-time setup password is generated and printed once at first start',
+    doc: 'Password of that admin (at least 12 characters, not a common password, not containing the name). Unset: a one-time setup password is generated and printed once at first start',
+  },
+  {
+    key: 'loginConcurrency',
+    env: 'NANNYAPI_LOGIN_CONCURRENCY',
+    flag: 'login-concurrency',
+    arg: 'N',
+    kind: integer(1, 64),
+    default: '2',
+    doc: 'Password checks (scrypt, ~50 ms of a core each) run at once; further logins answer 503 with Retry-After',
   },
   {
     key: 'trustProxy',
@@ -304,6 +316,10 @@ export function loadConfig(
     errors.push(
       `${r.from.tlsCert ?? r.from.tlsKey}: NANNYAPI_TLS_CERT (--tls-cert) and NANNYAPI_TLS_KEY (--tls-key) go together`,
     );
+  const adminPassword = v.adminPassword as string | undefined;
+  const weak = adminPassword === undefined ? null : passwordProblem(adminPassword, v.adminUser as string);
+  // the value itself is not echoed: it is a secret
+  if (weak) errors.push(`${r.from.adminPassword}: too weak for the admin password: ${weak}`);
   const rateLimit = v.rateLimit as number;
   const config: ApiConfig = {
     host: v.host as string,
@@ -320,7 +336,8 @@ export function loadConfig(
     refreshTokenTtlDays: v.refreshTokenTtlDays as number,
     sessionTtlHours: v.sessionTtlHours as number,
     adminUser: v.adminUser as string,
-    adminPassword: v.adminPassword as string | undefined,
+    adminPassword,
+    loginConcurrency: v.loginConcurrency as number,
     trustProxy: v.trustProxy as boolean | string,
     tlsCert,
     tlsKey,

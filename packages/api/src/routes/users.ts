@@ -24,6 +24,13 @@ import {
 } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
 import { parseDuration } from '../duration.ts';
+import {
+  MIN_PASSWORD_LENGTH,
+  createLoginThrottle,
+  createSemaphore,
+  passwordProblem,
+  type LoginThrottleOptions,
+} from '../auth/login-guard.ts';
 import { IdParam, replies } from './schemas.ts';
 
 // Bodies are strict: a misspelt field is an error that names it, not silently ignored.
@@ -39,7 +46,7 @@ const Login = Type.Object(
 const Password = Type.Object(
   {
     current_password: Type.String({ maxLength: 1024 }),
-    new_password: Type.String({ minLength: 8, maxLength: 1024 }),
+    new_password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }),
   },
   strict,
 );
@@ -66,10 +73,29 @@ export async function userRoutes(
     now: () => Date;
     sessionTtlHours: number;
     secureCookie: boolean;
+    /** scrypt computations at once (logins and password changes); more answer 503 at once */
+    loginConcurrency: number;
+    /** backoff tuning for tests; defaults in login-guard.ts */
+    loginThrottle?: Omit<LoginThrottleOptions, 'now'>;
   },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
+  const throttle = createLoginThrottle({ now, ...deps.loginThrottle });
+  const scryptSlots = createSemaphore(deps.loginConcurrency);
+  /** runs scrypt work in a slot, or refuses at once: queueing would only move the pile-up */
+  const withScryptSlot = async <T>(work: () => Promise<T>): Promise<T> => {
+    const release = scryptSlots.tryAcquire();
+    if (!release)
+      throw apiError('NANNY_ERR_UNAVAILABLE', 'Too many logins at once; retry in a second', {
+        headers: { 'retry-after': '1' },
+      });
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  };
   // M3: enrollment and agents are an administrator's (session or an admin's token)
   const admin = { admin: true } as const;
 
@@ -85,10 +111,23 @@ export async function userRoutes(
     },
     async (req, reply) => {
       const body = req.body;
+      // Refused before scrypt runs: a locked-out guesser costs no CPU, and a right guess during the
+      // wait is refused too (otherwise the wait would not slow guessing down).
+      const wait = throttle.retryAfter(body.username, req.ip);
+      if (wait > 0)
+        throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed logins; retry in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        });
       const user = await storage.userByName(body.username);
       // Spend the scrypt time for unknown users too, so timing does not tell which names exist.
-      const ok = await verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !ok) throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
+      const ok = await withScryptSlot(() =>
+        verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH),
+      );
+      if (!user || !ok) {
+        throttle.failed(body.username, req.ip);
+        throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
+      }
+      throttle.succeeded(body.username);
       const sid = newToken(TOKEN_PREFIX.session);
       const expires = new Date(now().getTime() + deps.sessionTtlHours * 3600_000);
       await storage.createSession(hashToken(sid), {
@@ -152,10 +191,20 @@ export async function userRoutes(
       const p = auth.principal(req);
       const body = req.body;
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
+      const wait = throttle.retryAfter(p.username, req.ip);
+      if (wait > 0)
+        throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed attempts; retry in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        });
       const user = await storage.userById(p.userId);
-      if (!user || !(await verifyPassword(body.current_password, user.password_hash)))
+      if (!user || !(await withScryptSlot(() => verifyPassword(body.current_password, user.password_hash)))) {
+        // a stolen session must not become an unthrottled password oracle
+        throttle.failed(p.username, req.ip);
         throw apiError('NANNY_ERR_FORBIDDEN', 'Current password is wrong');
-      await storage.setPassword(user.id, await hashPassword(body.new_password));
+      }
+      const weak = passwordProblem(body.new_password, user.username);
+      if (weak) throw apiError('NANNY_ERR_INVALID_REQUEST', `new_password: ${weak}`);
+      await storage.setPassword(user.id, await withScryptSlot(() => hashPassword(body.new_password)));
       return { success: true as const };
     },
   );
