@@ -45,6 +45,13 @@ export function routePath(req: FastifyRequest): string {
   }
 }
 
+/** The token of an `Authorization: Bearer …` header however it is spelt, else the header as sent. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : header.trim();
+}
+
 const isApi = (req: FastifyRequest): boolean => routePath(req).startsWith('/api/');
 
 export function registerHardening(
@@ -68,9 +75,10 @@ export function registerHardening(
             },
           );
       }
-      const auth = req.headers.authorization;
+      const auth = bearerToken(req.headers.authorization);
       if (perToken && auth) {
-        // The key is a hash: the token itself is never kept outside the request.
+        // The key is a hash of the parsed token (not of the raw header, where `bearer  X` would get
+        // a fresh bucket): the token itself is never kept outside the request.
         const key = createHash('sha1').update(auth).digest('base64');
         const wait = perToken.hit(key, nowMs);
         if (wait > 0)
