@@ -22,7 +22,7 @@ import type { CliCommand, CliContext } from './module-contract.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
-import { parseDuration } from './duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, parseDuration } from './duration.ts';
 import { databaseLabel, noteServer, runningServers } from './runtime-file.ts';
 import { CliError } from './errors.ts';
 
@@ -50,6 +50,7 @@ const positive = custom('positive integer', (v) => {
 const duration = custom('duration', (v) => {
   const ms = parseDuration(v);
   if (ms === null) throw new ValueProblem('must be a duration like 30m, 24h, 7d');
+  if (ms > MAX_ENROLLMENT_TTL_MS) throw new ValueProblem('at most 30d');
   return ms;
 });
 const ORG: OptionSpecs = { org: { type: 'string', arg: 'NAME', help: 'organisation (default: "default")' } };
@@ -124,7 +125,11 @@ const BUILTINS: Record<string, Builtin> = {
     options: {
       ...ORG,
       uses: { type: 'string', arg: 'N', help: 'how many agents may register with it (default 1)' },
-      ttl: { type: 'string', arg: 'DURATION', help: 'valid for, e.g. 30m, 24h, 7d (default 24h)' },
+      ttl: {
+        type: 'string',
+        arg: 'DURATION',
+        help: 'valid for, e.g. 30m, 24h, 7d (default 24h, at most 30d)',
+      },
     },
     kinds: { uses: positive, ttl: duration },
     async run(p, ctx) {
@@ -141,6 +146,33 @@ const BUILTINS: Record<string, Builtin> = {
       ctx.out(`enrollment token for organisation ${org ?? 'default'}: ${uses} use(s), expires ${expires}`);
       ctx.out(`register an agent with: nannyagent register --url <API URL> --enroll-token <the token below>`);
       ctx.out(secret);
+      return 0;
+    },
+  },
+  'enroll list': {
+    usage: 'enroll list [--org NAME]',
+    summary: 'list enrollment tokens (id, uses left, expiry, revoked)',
+    options: { ...ORG },
+    async run(p, ctx) {
+      const tid = await tenantId(ctx.storage, str(p, 'org'), ctx.now().toISOString());
+      for (const e of await ctx.storage.listEnrollmentTokens(tid))
+        ctx.out(
+          `${e.id}  ${e.uses_left}/${e.max_uses} left  expires ${e.expires_at}${e.revoked_at ? `  revoked ${e.revoked_at}` : ''}`,
+        );
+      return 0;
+    },
+  },
+  'enroll revoke': {
+    usage: 'enroll revoke TOKEN_ID',
+    summary: 'revoke an enrollment token: no agent registers with it any more',
+    options: {},
+    args: ['TOKEN_ID'],
+    async run(p, ctx) {
+      const id = p.positionals[0];
+      if (!id) throw new CliError('usage: nannyapi enroll revoke TOKEN_ID (see nannyapi enroll list)');
+      if (!(await ctx.storage.revokeEnrollmentToken(undefined, id, ctx.now().toISOString())))
+        throw new CliError(`no unrevoked enrollment token ${id}`);
+      ctx.out(`enrollment token ${id} revoked`);
       return 0;
     },
   },

@@ -23,7 +23,7 @@ import {
   verifyPassword,
 } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
-import { parseDuration } from '../duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, parseDuration } from '../duration.ts';
 import {
   MIN_PASSWORD_LENGTH,
   createLoginThrottle,
@@ -60,7 +60,9 @@ const NewToken = Type.Object(
 const NewEnrollment = Type.Object(
   {
     uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    ttl: Type.Optional(Type.String({ pattern: '^\\d+[smhd]$', description: 'lifetime, e.g. "24h", "7d"' })),
+    ttl: Type.Optional(
+      Type.String({ pattern: '^\\d{1,9}[smhd]$', description: 'lifetime, e.g. "24h", "7d"; at most 30d' }),
+    ),
   },
   strict,
 );
@@ -312,6 +314,11 @@ export async function userRoutes(
       const body = req.body;
       const ttl = parseDuration(body.ttl ?? '24h');
       if (ttl === null) throw apiError('NANNY_ERR_INVALID_REQUEST', 'ttl: use e.g. 30m, 24h, 7d');
+      if (ttl > MAX_ENROLLMENT_TTL_MS)
+        throw apiError(
+          'NANNY_ERR_INVALID_REQUEST',
+          'ttl: at most 30d (an enrollment token is for days, not years)',
+        );
       const secret = newToken(TOKEN_PREFIX.enrollment);
       const t = await storage.createEnrollmentToken(
         {
@@ -323,6 +330,25 @@ export async function userRoutes(
         hashToken(secret),
       );
       return { success: true as const, data: t, token: secret };
+    },
+  );
+
+  app.delete(
+    '/api/enrollment-tokens/:id',
+    {
+      schema: {
+        tags: ['agent'],
+        summary: 'Revoke an enrollment token: no agent registers with it any more',
+        params: IdParam,
+        response: replies(OkEnvelope),
+      },
+      preHandler: auth.requireToken('write', admin),
+    },
+    async (req) => {
+      const { id } = req.params;
+      if (!(await storage.revokeEnrollmentToken(auth.principal(req).tenantId, id, now().toISOString())))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such enrollment token');
+      return { success: true as const };
     },
   );
 

@@ -282,6 +282,8 @@ export interface AgentsStore {
     tokenHash: string,
   ): Promise<EnrollmentToken>;
   listEnrollmentTokens(tenantId: string): Promise<EnrollmentToken[]>;
+  /** false when unknown (in that tenant, if given) or revoked already */
+  revokeEnrollmentToken(tenantId: string | undefined, id: string, now: string): Promise<boolean>;
   /** atomically takes one use; undefined when unknown, used up, expired or revoked */
   consumeEnrollmentToken(tokenHash: string, now: string): Promise<{ tenant_id: string } | undefined>;
   createAgent(
