@@ -22,7 +22,7 @@ import type { CliCommand, CliContext } from './module-contract.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
-import { MAX_ENROLLMENT_TTL_MS, parseDuration } from './duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, MAX_TOKEN_TTL_MS, parseDuration } from './duration.ts';
 import { databaseLabel, noteServer, runningServers } from './runtime-file.ts';
 import { CliError } from './errors.ts';
 
@@ -51,6 +51,12 @@ const duration = custom('duration', (v) => {
   const ms = parseDuration(v);
   if (ms === null) throw new ValueProblem('must be a duration like 30m, 24h, 7d');
   if (ms > MAX_ENROLLMENT_TTL_MS) throw new ValueProblem('at most 30d');
+  return ms;
+});
+const tokenTtl = custom('duration', (v) => {
+  const ms = parseDuration(v);
+  if (ms === null) throw new ValueProblem('must be a duration like 30d, 90d');
+  if (ms > MAX_TOKEN_TTL_MS) throw new ValueProblem('at most 3650d');
   return ms;
 });
 const ORG: OptionSpecs = { org: { type: 'string', arg: 'NAME', help: 'organisation (default: "default")' } };
@@ -177,14 +183,19 @@ const BUILTINS: Record<string, Builtin> = {
     },
   },
   'token create': {
-    usage: 'token create --name NAME [--scope read|write] [--org NAME]',
+    usage: 'token create --name NAME [--scope read|write] [--ttl 90d] [--org NAME]',
     summary: 'create a personal API token (prints it last)',
     options: {
       name: { type: 'string', arg: 'NAME', help: 'what the token is for (required)' },
       scope: { type: 'string', arg: 'SCOPE', help: 'read (default) or write' },
+      ttl: {
+        type: 'string',
+        arg: 'DURATION',
+        help: 'expires after, e.g. 90d (default: never; at most 3650d)',
+      },
       ...ORG,
     },
-    kinds: { scope: oneOf(['read', 'write']) },
+    kinds: { scope: oneOf(['read', 'write']), ttl: tokenTtl },
     async run(p, ctx) {
       const name = str(p, 'name');
       if (!name) throw new UsageError('--name: required (nannyapi token create --name NAME)');
@@ -192,8 +203,10 @@ const BUILTINS: Record<string, Builtin> = {
       const org = str(p, 'org');
       const tid = await tenantId(ctx.storage, org, ctx.now().toISOString());
       const secret = newToken(TOKEN_PREFIX.personal);
+      const ttl = p.values.ttl as number | undefined;
+      const expires_at = ttl === undefined ? null : new Date(ctx.now().getTime() + ttl).toISOString();
       await ctx.storage.createApiToken(
-        { tenant_id: tid, user_id: null, name, scope, created_at: ctx.now().toISOString() },
+        { tenant_id: tid, user_id: null, name, scope, created_at: ctx.now().toISOString(), expires_at },
         hashToken(secret),
       );
       ctx.out(
@@ -234,12 +247,12 @@ const BUILTINS: Record<string, Builtin> = {
     summary: 'set a new generated password (prints it last)',
     options: {},
     args: ['NAME'],
-    async run(p, { storage, out }) {
+    async run(p, { storage, out, now }) {
       const name = p.positionals[0];
       const u = name ? await storage.userByName(name) : undefined;
       if (!u) throw new CliError('usage: nannyapi user password NAME (an existing user)');
       const password = newToken('');
-      await storage.setPassword(u.id, await hashPassword(password));
+      await storage.setPassword(u.id, await hashPassword(password), now().toISOString());
       out(`new password for ${u.username}:`);
       out(password);
       return 0;

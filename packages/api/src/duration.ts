@@ -12,3 +12,5 @@ export function parseDuration(text: string): number | null {
  * used within days. Also keeps `99999999d` from overflowing the date (it was a 500).
  */
 export const MAX_ENROLLMENT_TTL_MS = 30 * 86_400_000;
+/** The longest a personal API token may be given to live (ten years keeps dates in range). */
+export const MAX_TOKEN_TTL_MS = 3650 * 86_400_000;

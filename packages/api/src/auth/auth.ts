@@ -123,6 +123,12 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
     if (!token.startsWith(TOKEN_PREFIX.personal)) return null;
     const t = await storage.apiTokenByHash(hashToken(token));
     if (!t || t.revoked_at) return null;
+    const at = now();
+    if (t.expires_at !== null && t.expires_at <= at.toISOString()) return null;
+    // last_used_at tells an admin which tokens are dead weight; written at most once a minute
+    const notBefore = new Date(at.getTime() - 60_000).toISOString();
+    if (t.last_used_at === null || t.last_used_at < notBefore)
+      await storage.touchApiToken(t.id, at.toISOString(), notBefore);
     let role: 'admin' | 'user' = 'admin';
     if (t.user_id !== null) {
       const u = await storage.userById(t.user_id);

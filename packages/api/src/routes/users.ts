@@ -23,7 +23,7 @@ import {
   verifyPassword,
 } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
-import { MAX_ENROLLMENT_TTL_MS, parseDuration } from '../duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, MAX_TOKEN_TTL_MS, parseDuration } from '../duration.ts';
 import {
   MIN_PASSWORD_LENGTH,
   createLoginThrottle,
@@ -54,6 +54,12 @@ const NewToken = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
     scope: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('write')])),
+    ttl: Type.Optional(
+      Type.String({
+        pattern: '^\\d{1,9}[smhd]$',
+        description: 'expires after, e.g. "90d"; default never; at most 3650d',
+      }),
+    ),
   },
   strict,
 );
@@ -206,7 +212,11 @@ export async function userRoutes(
       }
       const weak = passwordProblem(body.new_password, user.username);
       if (weak) throw apiError('NANNY_ERR_INVALID_REQUEST', `new_password: ${weak}`);
-      await storage.setPassword(user.id, await withScryptSlot(() => hashPassword(body.new_password)));
+      await storage.setPassword(
+        user.id,
+        await withScryptSlot(() => hashPassword(body.new_password)),
+        now().toISOString(),
+      );
       return { success: true as const };
     },
   );
@@ -246,9 +256,13 @@ export async function userRoutes(
       // M3: a `user` reads and acknowledges; a write token would let them do more than their session
       if (body.scope === 'write' && p.kind === 'user' && p.role !== 'admin')
         throw apiError('NANNY_ERR_FORBIDDEN', 'Only administrators can create write tokens');
+      const ttl = body.ttl === undefined ? undefined : parseDuration(body.ttl);
+      if (ttl === null || (ttl !== undefined && ttl > MAX_TOKEN_TTL_MS))
+        throw apiError('NANNY_ERR_INVALID_REQUEST', 'ttl: a duration like 90d, at most 3650d');
       const secret = newToken(TOKEN_PREFIX.personal);
       const t = await storage.createApiToken(
         {
+          expires_at: ttl === undefined ? null : new Date(now().getTime() + ttl).toISOString(),
           tenant_id: p.tenantId,
           user_id: p.kind === 'user' ? p.userId : null,
           name: body.name,

@@ -40,6 +40,8 @@ export interface ApiToken {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** null = never */
+  expires_at: string | null;
 }
 export interface EnrollmentToken {
   id: string;
@@ -260,17 +262,20 @@ export interface AccountsStore {
   createUser(u: Omit<User, 'id'>): Promise<User>;
   userByName(username: string): Promise<User | undefined>;
   userById(id: string): Promise<User | undefined>;
-  setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** also ends the user's sessions and revokes their personal tokens (at `now`) */
+  setPassword(userId: string, passwordHash: string, now: string): Promise<void>;
   createSession(idHash: string, s: Session & { created_at: string }): Promise<void>;
   sessionByHash(idHash: string, now: string): Promise<Session | undefined>;
   deleteSession(idHash: string): Promise<void>;
 
   createApiToken(
-    t: Omit<ApiToken, 'id' | 'last_used_at' | 'revoked_at'>,
+    t: Omit<ApiToken, 'id' | 'last_used_at' | 'revoked_at' | 'expires_at'> & { expires_at?: string | null },
     tokenHash: string,
   ): Promise<ApiToken>;
   apiTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   listApiTokens(tenantId: string): Promise<ApiToken[]>;
+  /** notes a use; only when the last noted one is older than `notBefore` (one write a minute, not one per request) */
+  touchApiToken(id: string, now: string, notBefore: string): Promise<void>;
   /** `userId` limits the revocation to that user's own tokens */
   revokeApiToken(tenantId: string, id: string, now: string, userId?: string): Promise<boolean>;
 }
