@@ -17,6 +17,7 @@ import {
   type Schema,
 } from '@nanny/settings';
 import { passwordProblem } from './auth/login-guard.ts';
+import { parseSecretKey } from './auth/secret-box.ts';
 
 export interface ApiConfig {
   host: string;
@@ -48,6 +49,9 @@ export interface ApiConfig {
   publicUrl: string | undefined;
   /** CIDRs a notification channel may reach although they are internal (NANNYAPI_ALLOWED_CHANNEL_NETWORKS) */
   allowedChannelNetworks: string[];
+  /** NANNYAPI_SECRET_KEY: seals channel secrets at rest (else a key file beside the database) */
+  secretKey: string | undefined;
+  secretKeyFile: string | undefined;
   /** where `serve` notes the database it opened, so the CLI can tell when it works on another one */
   runtimeDir: string;
 }
@@ -192,6 +196,22 @@ export const API_SETTINGS: Schema = [
     doc: 'Password of that admin (at least 12 characters, not a common password, not containing the name). Unset: a one-time setup password is generated and printed once at first start',
   },
   {
+    key: 'secretKey',
+    env: 'NANNYAPI_SECRET_KEY',
+    // no flag: a command line is visible to every user in `ps`
+    kind: text(),
+    defaultDoc: '*(key file)*',
+    doc: 'Key (64 hex characters, `openssl rand -hex 32`) that seals notification channel secrets in the database. Unset: `secret.key` beside the database, created 0600 on first start — back it up with the database',
+  },
+  {
+    key: 'secretKeyFile',
+    env: 'NANNYAPI_SECRET_KEY_FILE',
+    flag: 'secret-key-file',
+    arg: 'FILE',
+    kind: text(),
+    doc: 'Read that key from this file instead (e.g. a systemd credential)',
+  },
+  {
     key: 'loginConcurrency',
     env: 'NANNYAPI_LOGIN_CONCURRENCY',
     flag: 'login-concurrency',
@@ -316,6 +336,8 @@ export function loadConfig(
     errors.push(
       `${r.from.tlsCert ?? r.from.tlsKey}: NANNYAPI_TLS_CERT (--tls-cert) and NANNYAPI_TLS_KEY (--tls-key) go together`,
     );
+  if (v.secretKey !== undefined && !parseSecretKey(v.secretKey as string))
+    errors.push(`${r.from.secretKey}: must be 64 hex characters (openssl rand -hex 32)`);
   const adminPassword = v.adminPassword as string | undefined;
   const weak = adminPassword === undefined ? null : passwordProblem(adminPassword, v.adminUser as string);
   // the value itself is not echoed: it is a secret
@@ -344,6 +366,8 @@ export function loadConfig(
     logLevel: v.logLevel as string,
     publicUrl: v.publicUrl as string | undefined,
     allowedChannelNetworks: v.allowedChannelNetworks as string[],
+    secretKey: v.secretKey as string | undefined,
+    secretKeyFile: v.secretKeyFile as string | undefined,
     runtimeDir: resolve((v.runtimeDir as string | undefined) ?? defaultRuntimeDir(env)),
   };
   return { config: Object.freeze(config), errors, warnings: r.warnings };
