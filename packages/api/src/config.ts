@@ -4,6 +4,7 @@
  * (DESIGN.md §7). API_SETTINGS is the one list: flags, variables, defaults, checks, `--help` and
  * the table in docs/api-configuration.md (`npm run docs:settings`, checked by a test) come from it.
  */
+import { readFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -196,6 +197,14 @@ export const API_SETTINGS: Schema = [
     doc: 'Password of that admin (at least 12 characters, not a common password, not containing the name). Unset: a one-time setup password is generated and printed once at first start',
   },
   {
+    key: 'adminPasswordFile',
+    env: 'NANNYAPI_ADMIN_PASSWORD_FILE',
+    flag: 'admin-password-file',
+    arg: 'FILE',
+    kind: text(),
+    doc: 'Read the admin password from this file (`-` = standard input; one trailing newline is dropped) instead of `NANNYAPI_ADMIN_PASSWORD`',
+  },
+  {
     key: 'secretKey',
     env: 'NANNYAPI_SECRET_KEY',
     // no flag: a command line is visible to every user in `ps`
@@ -338,10 +347,28 @@ export function loadConfig(
     );
   if (v.secretKey !== undefined && !parseSecretKey(v.secretKey as string))
     errors.push(`${r.from.secretKey}: must be 64 hex characters (openssl rand -hex 32)`);
-  const adminPassword = v.adminPassword as string | undefined;
-  const weak = adminPassword === undefined ? null : passwordProblem(adminPassword, v.adminUser as string);
+  let adminPassword = v.adminPassword as string | undefined;
+  const passwordFile = v.adminPasswordFile as string | undefined;
+  if (passwordFile !== undefined) {
+    if (adminPassword !== undefined)
+      errors.push(`${r.from.adminPasswordFile}: give NANNYAPI_ADMIN_PASSWORD or a password file, not both`);
+    else
+      try {
+        adminPassword = readSecretFile(passwordFile);
+        if (adminPassword === '') errors.push(`${r.from.adminPasswordFile}: ${passwordFile} is empty`);
+      } catch (e) {
+        errors.push(`${r.from.adminPasswordFile}: cannot read ${passwordFile}: ${(e as Error).message}`);
+      }
+  }
+  const weak =
+    adminPassword === undefined || adminPassword === ''
+      ? null
+      : passwordProblem(adminPassword, v.adminUser as string);
   // the value itself is not echoed: it is a secret
-  if (weak) errors.push(`${r.from.adminPassword}: too weak for the admin password: ${weak}`);
+  if (weak)
+    errors.push(
+      `${r.from.adminPassword ?? r.from.adminPasswordFile}: too weak for the admin password: ${weak}`,
+    );
   const rateLimit = v.rateLimit as number;
   const config: ApiConfig = {
     host: v.host as string,
@@ -371,6 +398,11 @@ export function loadConfig(
     runtimeDir: resolve((v.runtimeDir as string | undefined) ?? defaultRuntimeDir(env)),
   };
   return { config: Object.freeze(config), errors, warnings: r.warnings };
+}
+
+/** A secret from a file (`-` = standard input), without the one trailing newline editors add. */
+export function readSecretFile(path: string): string {
+  return readFileSync(path === '-' ? 0 : path, 'utf8').replace(/\r?\n$/, '');
 }
 
 /** A config for tests: in-memory SQLite, quiet, limits off unless given. */

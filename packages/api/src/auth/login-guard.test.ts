@@ -1,6 +1,9 @@
 /** M6 attack tests: login backoff per username and per address, the scrypt cap, password strength. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { makeTestApp } from '../testing.ts';
 import { loadConfig } from '../config.ts';
 import { createLoginThrottle, createSemaphore, passwordProblem } from './login-guard.ts';
@@ -149,4 +152,27 @@ test('throttle and semaphore units', () => {
   rel();
   assert.ok(s.tryAcquire());
   now += 1;
+});
+
+test('NANNYAPI_ADMIN_PASSWORD_FILE: read without its newline; weak, empty, missing or doubled are errors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nanny-pwfile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'pw');
+  writeFileSync(file, 'plum tractor violet 7\n', { mode: 0o600 });
+  const ok = loadConfig({ NANNYAPI_ADMIN_PASSWORD_FILE: file });
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.config.adminPassword, 'plum tractor violet 7');
+  writeFileSync(file, 'password1234\n');
+  assert.match(
+    loadConfig({}, { 'admin-password-file': file }).errors.join(),
+    /--admin-password-file: too weak/,
+  );
+  assert.match(loadConfig({ NANNYAPI_ADMIN_PASSWORD_FILE: join(dir, 'nope') }).errors.join(), /cannot read/);
+  assert.match(
+    loadConfig({
+      NANNYAPI_ADMIN_PASSWORD_FILE: file,
+      NANNYAPI_ADMIN_PASSWORD: 'plum tractor violet 7',
+    }).errors.join(),
+    /not both/,
+  );
 });
