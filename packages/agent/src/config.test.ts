@@ -113,3 +113,28 @@ test('a pinned fingerprint is normalised', () => {
   const c = loadConfig({ env: { NANNYAPI_FINGERPRINT: fp }, readFile: files({}) });
   assert.equal(c.apiTls.fingerprint, 'ab'.repeat(32));
 });
+
+test('--enroll-token-file / NANNYAPI_ENROLL_TOKEN_FILE: the token from a file, trimmed; both or a missing file are errors', () => {
+  const read = files({ '/run/enroll': 'nanny_enr_abc\n' });
+  assert.equal(
+    loadConfig({ env: {}, flags: { 'enroll-token-file': '/run/enroll' }, readFile: read }).enrollToken,
+    'nanny_enr_abc',
+  );
+  assert.equal(
+    loadConfig({ env: { NANNYAPI_ENROLL_TOKEN_FILE: '/run/enroll' }, readFile: read }).enrollToken,
+    'nanny_enr_abc',
+  );
+  assert.throws(
+    () => loadConfig({ env: {}, flags: { 'enroll-token-file': '/nope' }, readFile: read }),
+    /--enroll-token-file: cannot read \/nope/,
+  );
+  assert.throws(
+    () =>
+      loadConfig({
+        env: { NANNYAPI_ENROLL_TOKEN: 'x' },
+        flags: { 'enroll-token-file': '/run/enroll' },
+        readFile: read,
+      }),
+    /not both/,
+  );
+});

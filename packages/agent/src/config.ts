@@ -105,6 +105,14 @@ export const AGENT_SETTINGS: Schema = [
     doc: 'one-time enrollment token (`register`; `run` registers with it when no credentials exist yet)',
   },
   {
+    key: 'enrollTokenFile',
+    env: 'NANNYAPI_ENROLL_TOKEN_FILE',
+    flag: 'enroll-token-file',
+    arg: 'FILE',
+    kind: text(),
+    doc: 'read the enrollment token from this file (`-` = standard input) instead: a flag shows in `ps`',
+  },
+  {
     key: 'apiCaFile',
     env: 'NANNYAPI_CA_FILE',
     flag: 'api-ca-file',
@@ -426,6 +434,23 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     errors.push(
       `${from('retryMaxMs', 'NANNYAGENT_RETRY_MAX')}: must not be smaller than ${from('retryBaseMs', 'NANNYAGENT_RETRY_BASE')}`,
     );
+
+  const tokenFile = r.values.enrollTokenFile as string | undefined;
+  if (tokenFile !== undefined) {
+    const name = from('enrollTokenFile', 'NANNYAPI_ENROLL_TOKEN_FILE');
+    if (d.enrollToken !== undefined)
+      errors.push(`${name}: give the enrollment token or a token file, not both`);
+    else
+      try {
+        const text = (tokenFile === '-' ? readFileSync(0, 'utf8') : read(tokenFile)).trim();
+        if (text === '') errors.push(`${name}: ${tokenFile} is empty`);
+        else d.enrollToken = text;
+      } catch (err) {
+        errors.push(
+          `${name}: cannot read ${tokenFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
+        );
+      }
+  }
 
   if (errors.length > 0) throw new AgentError('AGENT_CONFIG', errors.join('\n'));
 

@@ -220,6 +220,7 @@ export async function buildApp(
         auth,
         now,
         sessionTtlHours: config.sessionTtlHours,
+        loginConcurrency: config.loginConcurrency,
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));

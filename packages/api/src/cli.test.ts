@@ -230,7 +230,10 @@ describe('nannyapi CLI against a running server', () => {
     assert.ok(top.out.some((l) => l.includes('--allowed-channel-networks')));
     const tc = await cli(['token', 'create', '--help'], env);
     assert.equal(tc.code, 0);
-    assert.equal(tc.out[0], 'Usage: nannyapi token create --name NAME [--scope read|write] [--org NAME]');
+    assert.equal(
+      tc.out[0],
+      'Usage: nannyapi token create --name NAME [--scope read|write] [--ttl 90d] [--org NAME]',
+    );
     assert.ok(tc.out.some((l) => l.startsWith('  --scope SCOPE')));
   });
 });

@@ -22,7 +22,7 @@ import type { CliCommand, CliContext } from './module-contract.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/storage.ts';
 import { TOKEN_PREFIX, hashPassword, hashToken, newToken } from './auth/tokens.ts';
-import { parseDuration } from './duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, MAX_TOKEN_TTL_MS, parseDuration } from './duration.ts';
 import { databaseLabel, noteServer, runningServers } from './runtime-file.ts';
 import { CliError } from './errors.ts';
 
@@ -50,6 +50,13 @@ const positive = custom('positive integer', (v) => {
 const duration = custom('duration', (v) => {
   const ms = parseDuration(v);
   if (ms === null) throw new ValueProblem('must be a duration like 30m, 24h, 7d');
+  if (ms > MAX_ENROLLMENT_TTL_MS) throw new ValueProblem('at most 30d');
+  return ms;
+});
+const tokenTtl = custom('duration', (v) => {
+  const ms = parseDuration(v);
+  if (ms === null) throw new ValueProblem('must be a duration like 30d, 90d');
+  if (ms > MAX_TOKEN_TTL_MS) throw new ValueProblem('at most 3650d');
   return ms;
 });
 const ORG: OptionSpecs = { org: { type: 'string', arg: 'NAME', help: 'organisation (default: "default")' } };
@@ -124,7 +131,11 @@ const BUILTINS: Record<string, Builtin> = {
     options: {
       ...ORG,
       uses: { type: 'string', arg: 'N', help: 'how many agents may register with it (default 1)' },
-      ttl: { type: 'string', arg: 'DURATION', help: 'valid for, e.g. 30m, 24h, 7d (default 24h)' },
+      ttl: {
+        type: 'string',
+        arg: 'DURATION',
+        help: 'valid for, e.g. 30m, 24h, 7d (default 24h, at most 30d)',
+      },
     },
     kinds: { uses: positive, ttl: duration },
     async run(p, ctx) {
@@ -144,15 +155,47 @@ const BUILTINS: Record<string, Builtin> = {
       return 0;
     },
   },
+  'enroll list': {
+    usage: 'enroll list [--org NAME]',
+    summary: 'list enrollment tokens (id, uses left, expiry, revoked)',
+    options: { ...ORG },
+    async run(p, ctx) {
+      const tid = await tenantId(ctx.storage, str(p, 'org'), ctx.now().toISOString());
+      for (const e of await ctx.storage.listEnrollmentTokens(tid))
+        ctx.out(
+          `${e.id}  ${e.uses_left}/${e.max_uses} left  expires ${e.expires_at}${e.revoked_at ? `  revoked ${e.revoked_at}` : ''}`,
+        );
+      return 0;
+    },
+  },
+  'enroll revoke': {
+    usage: 'enroll revoke TOKEN_ID',
+    summary: 'revoke an enrollment token: no agent registers with it any more',
+    options: {},
+    args: ['TOKEN_ID'],
+    async run(p, ctx) {
+      const id = p.positionals[0];
+      if (!id) throw new CliError('usage: nannyapi enroll revoke TOKEN_ID (see nannyapi enroll list)');
+      if (!(await ctx.storage.revokeEnrollmentToken(undefined, id, ctx.now().toISOString())))
+        throw new CliError(`no unrevoked enrollment token ${id}`);
+      ctx.out(`enrollment token ${id} revoked`);
+      return 0;
+    },
+  },
   'token create': {
-    usage: 'token create --name NAME [--scope read|write] [--org NAME]',
+    usage: 'token create --name NAME [--scope read|write] [--ttl 90d] [--org NAME]',
     summary: 'create a personal API token (prints it last)',
     options: {
       name: { type: 'string', arg: 'NAME', help: 'what the token is for (required)' },
       scope: { type: 'string', arg: 'SCOPE', help: 'read (default) or write' },
+      ttl: {
+        type: 'string',
+        arg: 'DURATION',
+        help: 'expires after, e.g. 90d (default: never; at most 3650d)',
+      },
       ...ORG,
     },
-    kinds: { scope: oneOf(['read', 'write']) },
+    kinds: { scope: oneOf(['read', 'write']), ttl: tokenTtl },
     async run(p, ctx) {
       const name = str(p, 'name');
       if (!name) throw new UsageError('--name: required (nannyapi token create --name NAME)');
@@ -160,8 +203,10 @@ const BUILTINS: Record<string, Builtin> = {
       const org = str(p, 'org');
       const tid = await tenantId(ctx.storage, org, ctx.now().toISOString());
       const secret = newToken(TOKEN_PREFIX.personal);
+      const ttl = p.values.ttl as number | undefined;
+      const expires_at = ttl === undefined ? null : new Date(ctx.now().getTime() + ttl).toISOString();
       await ctx.storage.createApiToken(
-        { tenant_id: tid, user_id: null, name, scope, created_at: ctx.now().toISOString() },
+        { tenant_id: tid, user_id: null, name, scope, created_at: ctx.now().toISOString(), expires_at },
         hashToken(secret),
       );
       ctx.out(
@@ -202,12 +247,12 @@ const BUILTINS: Record<string, Builtin> = {
     summary: 'set a new generated password (prints it last)',
     options: {},
     args: ['NAME'],
-    async run(p, { storage, out }) {
+    async run(p, { storage, out, now }) {
       const name = p.positionals[0];
       const u = name ? await storage.userByName(name) : undefined;
       if (!u) throw new CliError('usage: nannyapi user password NAME (an existing user)');
       const password = newToken('');
-      await storage.setPassword(u.id, await hashPassword(password));
+      await storage.setPassword(u.id, await hashPassword(password), now().toISOString());
       out(`new password for ${u.username}:`);
       out(password);
       return 0;

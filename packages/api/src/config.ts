@@ -4,6 +4,7 @@
  * (DESIGN.md §7). API_SETTINGS is the one list: flags, variables, defaults, checks, `--help` and
  * the table in docs/api-configuration.md (`npm run docs:settings`, checked by a test) come from it.
  */
+import { readFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -16,6 +17,8 @@ import {
   ValueProblem,
   type Schema,
 } from '@nanny/settings';
+import { passwordProblem } from './auth/login-guard.ts';
+import { parseSecretKey } from './auth/secret-box.ts';
 
 export interface ApiConfig {
   host: string;
@@ -37,6 +40,8 @@ export interface ApiConfig {
   sessionTtlHours: number;
   adminUser: string;
   adminPassword: string | undefined;
+  /** scrypt computations (logins, password changes) at once; more answer 503 */
+  loginConcurrency: number;
   trustProxy: boolean | string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -45,6 +50,9 @@ export interface ApiConfig {
   publicUrl: string | undefined;
   /** CIDRs a notification channel may reach although they are internal (NANNYAPI_ALLOWED_CHANNEL_NETWORKS) */
   allowedChannelNetworks: string[];
+  /** NANNYAPI_SECRET_KEY: seals channel secrets at rest (else a key file beside the database) */
+  secretKey: string | undefined;
+  secretKeyFile: string | undefined;
   /** where `serve` notes the database it opened, so the CLI can tell when it works on another one */
   runtimeDir: string;
   /** a request (headers and body) must arrive within this; 0 = no limit */
@@ -192,9 +200,42 @@ export const API_SETTINGS: Schema = [
     key: 'adminPassword',
     env: 'NANNYAPI_ADMIN_PASSWORD',
     // no flag: a command line is visible to every user in `ps`
-    kind: text({ minLength: 8 }),
+    kind: text({ minLength: 12 }),
     defaultDoc: '*(generated)*',
-    doc: 'Password of that admin (at least 8 characters). Unset: a one-time setup password is generated and printed once at first start',
+    doc: 'Password of that admin (at least 12 characters, not a common password, not containing the name). Unset: a one-time setup password is generated and printed once at first start',
+  },
+  {
+    key: 'adminPasswordFile',
+    env: 'NANNYAPI_ADMIN_PASSWORD_FILE',
+    flag: 'admin-password-file',
+    arg: 'FILE',
+    kind: text(),
+    doc: 'Read the admin password from this file (`-` = standard input; one trailing newline is dropped) instead of `NANNYAPI_ADMIN_PASSWORD`',
+  },
+  {
+    key: 'secretKey',
+    env: 'NANNYAPI_SECRET_KEY',
+    // no flag: a command line is visible to every user in `ps`
+    kind: text(),
+    defaultDoc: '*(key file)*',
+    doc: 'Key (64 hex characters, `openssl rand -hex 32`) that seals notification channel secrets in the database. Unset: `secret.key` beside the database, created 0600 on first start — back it up with the database',
+  },
+  {
+    key: 'secretKeyFile',
+    env: 'NANNYAPI_SECRET_KEY_FILE',
+    flag: 'secret-key-file',
+    arg: 'FILE',
+    kind: text(),
+    doc: 'Read that key from this file instead (e.g. a systemd credential)',
+  },
+  {
+    key: 'loginConcurrency',
+    env: 'NANNYAPI_LOGIN_CONCURRENCY',
+    flag: 'login-concurrency',
+    arg: 'N',
+    kind: integer(1, 64),
+    default: '2',
+    doc: 'Password checks (scrypt, ~50 ms of a core each) run at once; further logins answer 503 with Retry-After',
   },
   {
     key: 'trustProxy',
@@ -348,6 +389,30 @@ export function loadConfig(
     errors.push(
       `${r.from.tlsCert ?? r.from.tlsKey}: NANNYAPI_TLS_CERT (--tls-cert) and NANNYAPI_TLS_KEY (--tls-key) go together`,
     );
+  if (v.secretKey !== undefined && !parseSecretKey(v.secretKey as string))
+    errors.push(`${r.from.secretKey}: must be 64 hex characters (openssl rand -hex 32)`);
+  let adminPassword = v.adminPassword as string | undefined;
+  const passwordFile = v.adminPasswordFile as string | undefined;
+  if (passwordFile !== undefined) {
+    if (adminPassword !== undefined)
+      errors.push(`${r.from.adminPasswordFile}: give NANNYAPI_ADMIN_PASSWORD or a password file, not both`);
+    else
+      try {
+        adminPassword = readSecretFile(passwordFile);
+        if (adminPassword === '') errors.push(`${r.from.adminPasswordFile}: ${passwordFile} is empty`);
+      } catch (e) {
+        errors.push(`${r.from.adminPasswordFile}: cannot read ${passwordFile}: ${(e as Error).message}`);
+      }
+  }
+  const weak =
+    adminPassword === undefined || adminPassword === ''
+      ? null
+      : passwordProblem(adminPassword, v.adminUser as string);
+  // the value itself is not echoed: it is a secret
+  if (weak)
+    errors.push(
+      `${r.from.adminPassword ?? r.from.adminPasswordFile}: too weak for the admin password: ${weak}`,
+    );
   const rateLimit = v.rateLimit as number;
   if ((v.headersTimeout as number) > (v.requestTimeout as number))
     errors.push(
@@ -368,13 +433,16 @@ export function loadConfig(
     refreshTokenTtlDays: v.refreshTokenTtlDays as number,
     sessionTtlHours: v.sessionTtlHours as number,
     adminUser: v.adminUser as string,
-    adminPassword: v.adminPassword as string | undefined,
+    adminPassword,
+    loginConcurrency: v.loginConcurrency as number,
     trustProxy: v.trustProxy as boolean | string,
     tlsCert,
     tlsKey,
     logLevel: v.logLevel as string,
     publicUrl: v.publicUrl as string | undefined,
     allowedChannelNetworks: v.allowedChannelNetworks as string[],
+    secretKey: v.secretKey as string | undefined,
+    secretKeyFile: v.secretKeyFile as string | undefined,
     runtimeDir: resolve((v.runtimeDir as string | undefined) ?? defaultRuntimeDir(env)),
     requestTimeoutMs: (v.requestTimeout as number) * 1000,
     headersTimeoutMs: (v.headersTimeout as number) * 1000,
@@ -382,6 +450,11 @@ export function loadConfig(
     maxConnectionsPerAddress: v.maxConnectionsPerAddress as number,
   };
   return { config: Object.freeze(config), errors, warnings: r.warnings };
+}
+
+/** A secret from a file (`-` = standard input), without the one trailing newline editors add. */
+export function readSecretFile(path: string): string {
+  return readFileSync(path === '-' ? 0 : path, 'utf8').replace(/\r?\n$/, '');
 }
 
 /** A config for tests: in-memory SQLite, quiet, limits off unless given. */

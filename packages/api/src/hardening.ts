@@ -47,6 +47,13 @@ export function routePath(req: FastifyRequest): string {
   }
 }
 
+/** The token of an `Authorization: Bearer …` header however it is spelt, else the header as sent. */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^\s*Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : header.trim();
+}
+
 const isApi = (req: FastifyRequest): boolean => routePath(req).startsWith('/api/');
 
 /**
@@ -158,12 +165,11 @@ export function registerHardening(
             },
           );
       }
-      const auth = req.headers.authorization;
+      const auth = bearerToken(req.headers.authorization);
       if (perToken && auth) {
-        // Keyed on the token, not the raw header: `bearer X`, `Bearer  X ` and `Bearer X` are one
-        // bucket. The key is a hash: the token itself is never kept outside the request.
-        const token = /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] ?? auth.trim();
-        const key = createHash('sha1').update(token).digest('base64');
+        // Keyed on the parsed token, not the raw header: `bearer X`, `Bearer  X ` and `Bearer X` are
+        // one bucket. The key is a hash: the token itself is never kept outside the request.
+        const key = createHash('sha1').update(auth).digest('base64');
         const wait = perToken.hit(key, nowMs);
         if (wait > 0)
           throw apiError('NANNY_ERR_RATE_LIMITED', `Too many requests for this token; retry in ${wait} s`, {

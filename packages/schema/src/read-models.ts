@@ -187,6 +187,7 @@ export const ApiTokenView = Type.Object({
   created_at: Time(),
   last_used_at: NullTime(),
   revoked_at: NullTime(),
+  expires_at: NullTime(),
 });
 export const EnrollmentTokenView = Type.Object({
   id: Str(),

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { parseCommandLine, type OptionSpec, type OptionSpecs } from '@nanny/settings';
 import type { CliCommand, CliContext } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
+import { loadSecretKey, secretBoxFor } from '../auth/secret-box.ts';
 import { createNotifiers, NOTIFIERS } from '../notify/channels/index.ts';
 import { testNotification } from '../notify/message.ts';
 import { CHANNEL_TYPES, type ChannelType } from '../notify/types.ts';
@@ -107,7 +108,8 @@ async function run(args: string[], cli: CliContext): Promise<number> {
     cli.err(`no organisation named "${org}"`);
     return 1;
   }
-  const store = cli.storage.extend(createAlertStore);
+  const box = secretBoxFor(loadSecretKey(cli.config));
+  const store = cli.storage.extend((h) => createAlertStore(h, box));
   // the same address guard as the server: NANNYAPI_ALLOWED_CHANNEL_NETWORKS
   const notifiers = () => createNotifiers({ allowedNetworks: cli.config.allowedChannelNetworks });
   const find = async (ref: string | undefined) => {

@@ -5,6 +5,7 @@
  */
 import type { ApiModule, ModuleContext, ModuleInstance } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
+import { loadSecretKey, secretBoxFor } from '../auth/secret-box.ts';
 import { createNotifiers } from '../notify/channels/index.ts';
 import { channelCommand } from './cli.ts';
 import { alertRoutes } from './routes.ts';
@@ -15,7 +16,8 @@ export interface AlertsInstance extends ModuleInstance {
 }
 
 export function createAlerts(ctx: ModuleContext): AlertsInstance {
-  const store = ctx.storage.extend(createAlertStore);
+  const box = secretBoxFor(loadSecretKey(ctx.config));
+  const store = ctx.storage.extend((h) => createAlertStore(h, box));
   const service = createAlertService({
     store,
     now: () => ctx.now().getTime(),

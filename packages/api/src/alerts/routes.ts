@@ -1,6 +1,7 @@
 /**
  * HTTP API of alerts, silences, settings and notification channels. Read endpoints need a read
- * token (or a session), changes a write token. Every query is scoped by the caller's tenant.
+ * token (or a session); acknowledging needs write; settings, silences and channels need an
+ * administrator. Every query is scoped by the caller's tenant.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -74,6 +75,10 @@ export async function alertRoutes(
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const read = ctx.auth.requireToken('read');
   const write = ctx.auth.requireToken('write');
+  // M3: a `user` reads alerts and acknowledges them; settings, silences and channels (whose
+  // configuration holds secrets and outbound addresses) are an administrator's.
+  const adminRead = ctx.auth.requireToken('read', { admin: true });
+  const adminWrite = ctx.auth.requireToken('write', { admin: true });
   const tenant = (req: FastifyRequest) => ctx.auth.principal(req).tenantId;
   const nowIso = () => ctx.now().toISOString();
   /** who did it: a user's name, or the token's owner, or the token id */
@@ -155,7 +160,7 @@ export async function alertRoutes(
         body: AlertSettingsSchema,
         response: replies(DataEnvelope(AlertSettingsSchema)),
       },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req) => {
       const settings: AlertSettings = req.body;
@@ -189,7 +194,7 @@ export async function alertRoutes(
         body: SilenceBody,
         response: replies(DataEnvelope(SilenceView), 201),
       },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req, reply) => {
       const b = req.body;
@@ -225,7 +230,7 @@ export async function alertRoutes(
     '/api/alerts/silences/:id',
     {
       schema: { tags, summary: 'End a silence', params: IdParam, response: replies(IdData) },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req) => {
       const { id } = req.params;
@@ -283,7 +288,7 @@ export async function alertRoutes(
         body: ChannelBody,
         response: replies(DataEnvelope(ChannelView), 201),
       },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req, reply) => {
       const b = req.body;
@@ -312,7 +317,7 @@ export async function alertRoutes(
         summary: 'Notification channels (secrets hidden)',
         response: replies(DataEnvelope(Type.Array(ChannelView))),
       },
-      preHandler: read,
+      preHandler: adminRead,
     },
     async (req) => ({
       success: true as const,
@@ -328,7 +333,7 @@ export async function alertRoutes(
         params: IdParam,
         response: replies(DataEnvelope(ChannelView)),
       },
-      preHandler: read,
+      preHandler: adminRead,
     },
     async (req) => {
       const { id } = req.params;
@@ -346,7 +351,7 @@ export async function alertRoutes(
         params: IdParam,
         response: replies(IdData),
       },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req) => {
       const { id } = req.params;
@@ -364,7 +369,7 @@ export async function alertRoutes(
         params: IdParam,
         response: replies(DataEnvelope(Type.Object({ delivered: Type.Boolean() }))),
       },
-      preHandler: write,
+      preHandler: adminWrite,
     },
     async (req) => {
       const { id } = req.params;
@@ -392,7 +397,7 @@ export async function alertRoutes(
         params: IdParam,
         response: replies(DataEnvelope(Type.Array(DeliveryView))),
       },
-      preHandler: read,
+      preHandler: adminRead,
     },
     async (req) => {
       const { id } = req.params;

@@ -18,7 +18,18 @@ export type Principal =
       role: 'admin' | 'user';
       scope: TokenScope;
     }
-  | { kind: 'token'; tenantId: string; tokenId: string; userId: string | null; scope: TokenScope }
+  | {
+      kind: 'token';
+      tenantId: string;
+      tokenId: string;
+      userId: string | null;
+      /**
+       * A personal token acts with its creator's role (a CLI-made token, with no user, is an
+       * administrator's); a `user` can only make read tokens, so a write token is an admin's.
+       */
+      role: 'admin' | 'user';
+      scope: TokenScope;
+    }
   | { kind: 'agent'; tenantId: string; agentId: string; tokenVersion: number };
 
 declare module 'fastify' {
@@ -30,8 +41,11 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'nannyapi_session';
 
 export interface AuthHelpers {
-  /** a logged-in user (session cookie) or a personal API token (Bearer) with at least `scope` */
-  requireToken(scope: TokenScope): preHandlerAsyncHookHandler;
+  /**
+   * a logged-in user (session cookie) or a personal API token (Bearer) with at least `scope`;
+   * `admin: true` also demands the admin role (of the session's user or of the token's creator)
+   */
+  requireToken(scope: TokenScope, opts?: { admin?: boolean }): preHandlerAsyncHookHandler;
   /** a logged-in user (session cookie or a user's personal token); `admin: true` demands the admin role */
   requireUser(opts?: { admin?: boolean }): preHandlerAsyncHookHandler;
   /**
@@ -83,7 +97,7 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
     const nowSec = Math.floor(now().getTime() / 1000);
     const hit = cache.get(token, nowSec);
     if (hit) return hit;
-    const claims = verifyJwt(token, opts.jwtSecret, nowSec);
+    const claims = verifyJwt(token, opts.jwtSecret, nowSec, opts.accessTokenTtlSeconds);
     if (claims) cache.set(token, claims);
     return claims;
   };
@@ -109,10 +123,23 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
     if (!token.startsWith(TOKEN_PREFIX.personal)) return null;
     const t = await storage.apiTokenByHash(hashToken(token));
     if (!t || t.revoked_at) return null;
-    return { kind: 'token', tenantId: t.tenant_id, tokenId: t.id, userId: t.user_id, scope: t.scope };
+    const at = now();
+    if (t.expires_at !== null && t.expires_at <= at.toISOString()) return null;
+    // last_used_at tells an admin which tokens are dead weight; written at most once a minute
+    const notBefore = new Date(at.getTime() - 60_000).toISOString();
+    if (t.last_used_at === null || t.last_used_at < notBefore)
+      await storage.touchApiToken(t.id, at.toISOString(), notBefore);
+    let role: 'admin' | 'user' = 'admin';
+    if (t.user_id !== null) {
+      const u = await storage.userById(t.user_id);
+      // the creator is gone: their tokens go with them
+      if (!u) return null;
+      role = u.role;
+    }
+    return { kind: 'token', tenantId: t.tenant_id, tokenId: t.id, userId: t.user_id, role, scope: t.scope };
   }
 
-  const requireToken = (scope: TokenScope): preHandlerAsyncHookHandler =>
+  const requireToken = (scope: TokenScope, o?: { admin?: boolean }): preHandlerAsyncHookHandler =>
     async function (req: FastifyRequest, _reply: FastifyReply) {
       const tok = bearer(req);
       const p = tok ? await tokenPrincipal(tok) : await sessionPrincipal(req);
@@ -123,6 +150,8 @@ export function createAuth(opts: AuthOptions): AuthHelpers {
         );
       if (p.kind !== 'agent' && scope === 'write' && p.scope !== 'write')
         throw apiError('NANNY_ERR_FORBIDDEN', 'This token has the read scope only');
+      if (o?.admin && p.kind !== 'agent' && p.role !== 'admin')
+        throw apiError('NANNY_ERR_FORBIDDEN', 'Administrators only');
       req.principal = p;
     };
 

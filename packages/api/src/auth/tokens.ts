@@ -53,8 +53,20 @@ export function signJwt(claims: AgentClaims, secret: string): string {
   return `${HEADER}.${body}.${sig}`;
 }
 
-/** Verifies signature, algorithm and expiry; returns the claims or null. */
-export function verifyJwt(token: string, secret: string, nowSeconds: number): AgentClaims | null {
+/** Clock difference between replicas tolerated on `iat` and on a token's lifetime. */
+export const JWT_SKEW_SECONDS = 60;
+
+/**
+ * Verifies signature, algorithm and expiry; returns the claims or null. With `maxLifetimeSeconds`,
+ * a token living longer than that (exp - iat) or issued in the future is refused too: whoever holds
+ * the key (a copied database) cannot mint a ten-year token that outlives a key rotation's notice.
+ */
+export function verifyJwt(
+  token: string,
+  secret: string,
+  nowSeconds: number,
+  maxLifetimeSeconds?: number,
+): AgentClaims | null {
   const parts = token.split('.');
   if (parts.length !== 3) return null;
   const [h, b, s] = parts as [string, string, string];
@@ -78,6 +90,10 @@ export function verifyJwt(token: string, secret: string, nowSeconds: number): Ag
   )
     return null;
   if (typeof c.exp !== 'number' || c.exp <= nowSeconds) return null;
+  if (maxLifetimeSeconds !== undefined) {
+    if (typeof c.iat !== 'number' || c.iat > nowSeconds + JWT_SKEW_SECONDS) return null;
+    if (c.exp - c.iat > maxLifetimeSeconds + JWT_SKEW_SECONDS) return null;
+  }
   return c as AgentClaims;
 }
 

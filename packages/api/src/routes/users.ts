@@ -24,7 +24,14 @@ import {
   verifyPassword,
 } from '../auth/tokens.ts';
 import type { Storage } from '../storage/storage.ts';
-import { parseDuration } from '../duration.ts';
+import { MAX_ENROLLMENT_TTL_MS, MAX_TOKEN_TTL_MS, parseDuration } from '../duration.ts';
+import {
+  MIN_PASSWORD_LENGTH,
+  createLoginThrottle,
+  createSemaphore,
+  passwordProblem,
+  type LoginThrottleOptions,
+} from '../auth/login-guard.ts';
 import { IdParam, replies } from './schemas.ts';
 
 // Bodies are strict: a misspelt field is an error that names it, not silently ignored.
@@ -40,7 +47,7 @@ const Login = Type.Object(
 const Password = Type.Object(
   {
     current_password: Type.String({ maxLength: 1024 }),
-    new_password: Type.String({ minLength: 8, maxLength: 1024 }),
+    new_password: Type.String({ minLength: MIN_PASSWORD_LENGTH, maxLength: 1024 }),
   },
   strict,
 );
@@ -48,13 +55,21 @@ const NewToken = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128 }),
     scope: Type.Optional(Type.Union([Type.Literal('read'), Type.Literal('write')])),
+    ttl: Type.Optional(
+      Type.String({
+        pattern: '^\\d{1,9}[smhd]$',
+        description: 'expires after, e.g. "90d"; default never; at most 3650d',
+      }),
+    ),
   },
   strict,
 );
 const NewEnrollment = Type.Object(
   {
     uses: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
-    ttl: Type.Optional(Type.String({ pattern: '^\\d+[smhd]$', description: 'lifetime, e.g. "24h", "7d"' })),
+    ttl: Type.Optional(
+      Type.String({ pattern: '^\\d{1,9}[smhd]$', description: 'lifetime, e.g. "24h", "7d"; at most 30d' }),
+    ),
   },
   strict,
 );
@@ -66,10 +81,31 @@ export async function userRoutes(
     auth: AuthHelpers;
     now: () => Date;
     sessionTtlHours: number;
+    /** scrypt computations at once (logins and password changes); more answer 503 at once */
+    loginConcurrency: number;
+    /** backoff tuning for tests; defaults in login-guard.ts */
+    loginThrottle?: Omit<LoginThrottleOptions, 'now'>;
   },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
+  const throttle = createLoginThrottle({ now, ...deps.loginThrottle });
+  const scryptSlots = createSemaphore(deps.loginConcurrency);
+  /** runs scrypt work in a slot, or refuses at once: queueing would only move the pile-up */
+  const withScryptSlot = async <T>(work: () => Promise<T>): Promise<T> => {
+    const release = scryptSlots.tryAcquire();
+    if (!release)
+      throw apiError('NANNY_ERR_UNAVAILABLE', 'Too many logins at once; retry in a second', {
+        headers: { 'retry-after': '1' },
+      });
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  };
+  // M3: enrollment and agents are an administrator's (session or an admin's token)
+  const admin = { admin: true } as const;
 
   app.post(
     '/api/auth/login',
@@ -83,10 +119,23 @@ export async function userRoutes(
     },
     async (req, reply) => {
       const body = req.body;
+      // Refused before scrypt runs: a locked-out guesser costs no CPU, and a right guess during the
+      // wait is refused too (otherwise the wait would not slow guessing down).
+      const wait = throttle.retryAfter(body.username, req.ip);
+      if (wait > 0)
+        throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed logins; retry in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        });
       const user = await storage.userByName(body.username);
       // Spend the scrypt time for unknown users too, so timing does not tell which names exist.
-      const ok = await verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH);
-      if (!user || !ok) throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
+      const ok = await withScryptSlot(() =>
+        verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH),
+      );
+      if (!user || !ok) {
+        throttle.failed(body.username, req.ip);
+        throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
+      }
+      throttle.succeeded(body.username);
       const sid = newToken(TOKEN_PREFIX.session);
       const expires = new Date(now().getTime() + deps.sessionTtlHours * 3600_000);
       await storage.createSession(hashToken(sid), {
@@ -156,10 +205,24 @@ export async function userRoutes(
       const p = auth.principal(req);
       const body = req.body;
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
+      const wait = throttle.retryAfter(p.username, req.ip);
+      if (wait > 0)
+        throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed attempts; retry in ${wait} s`, {
+          headers: { 'retry-after': String(wait) },
+        });
       const user = await storage.userById(p.userId);
-      if (!user || !(await verifyPassword(body.current_password, user.password_hash)))
+      if (!user || !(await withScryptSlot(() => verifyPassword(body.current_password, user.password_hash)))) {
+        // a stolen session must not become an unthrottled password oracle
+        throttle.failed(p.username, req.ip);
         throw apiError('NANNY_ERR_FORBIDDEN', 'Current password is wrong');
-      await storage.setPassword(user.id, await hashPassword(body.new_password));
+      }
+      const weak = passwordProblem(body.new_password, user.username);
+      if (weak) throw apiError('NANNY_ERR_INVALID_REQUEST', `new_password: ${weak}`);
+      await storage.setPassword(
+        user.id,
+        await withScryptSlot(() => hashPassword(body.new_password)),
+        now().toISOString(),
+      );
       return { success: true as const };
     },
   );
@@ -175,7 +238,11 @@ export async function userRoutes(
       preHandler: auth.requireUser(),
     },
     async (req) => {
-      return { success: true as const, data: await storage.listApiTokens(auth.principal(req).tenantId) };
+      const p = auth.principal(req);
+      const all = await storage.listApiTokens(p.tenantId);
+      // a `user` sees their own tokens; the organisation's are an administrator's business
+      const data = p.kind === 'user' && p.role !== 'admin' ? all.filter((t) => t.user_id === p.userId) : all;
+      return { success: true as const, data };
     },
   );
   app.post(
@@ -192,9 +259,16 @@ export async function userRoutes(
     async (req) => {
       const p = auth.principal(req);
       const body = req.body;
+      // M3: a `user` reads and acknowledges; a write token would let them do more than their session
+      if (body.scope === 'write' && p.kind === 'user' && p.role !== 'admin')
+        throw apiError('NANNY_ERR_FORBIDDEN', 'Only administrators can create write tokens');
+      const ttl = body.ttl === undefined ? undefined : parseDuration(body.ttl);
+      if (ttl === null || (ttl !== undefined && ttl > MAX_TOKEN_TTL_MS))
+        throw apiError('NANNY_ERR_INVALID_REQUEST', 'ttl: a duration like 90d, at most 3650d');
       const secret = newToken(TOKEN_PREFIX.personal);
       const t = await storage.createApiToken(
         {
+          expires_at: ttl === undefined ? null : new Date(now().getTime() + ttl).toISOString(),
           tenant_id: p.tenantId,
           user_id: p.kind === 'user' ? p.userId : null,
           name: body.name,
@@ -219,7 +293,10 @@ export async function userRoutes(
     },
     async (req) => {
       const { id } = req.params;
-      if (!(await storage.revokeApiToken(auth.principal(req).tenantId, id, now().toISOString())))
+      const p = auth.principal(req);
+      // a `user` may revoke their own tokens only; someone else's answers as unknown
+      const owner = p.kind === 'user' && p.role !== 'admin' ? p.userId : undefined;
+      if (!(await storage.revokeApiToken(p.tenantId, id, now().toISOString(), owner)))
         throw apiError('NANNY_ERR_NOT_FOUND', 'No such token');
       return { success: true as const };
     },
@@ -233,7 +310,7 @@ export async function userRoutes(
         summary: 'Enrollment tokens',
         response: replies(DataEnvelope(Type.Array(EnrollmentTokenView))),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('read', admin),
     },
     async (req) => {
       return {
@@ -251,12 +328,17 @@ export async function userRoutes(
         body: NewEnrollment,
         response: replies(CreatedSecret(EnrollmentTokenView)),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('write', admin),
     },
     async (req) => {
       const body = req.body;
       const ttl = parseDuration(body.ttl ?? '24h');
       if (ttl === null) throw apiError('NANNY_ERR_INVALID_REQUEST', 'ttl: use e.g. 30m, 24h, 7d');
+      if (ttl > MAX_ENROLLMENT_TTL_MS)
+        throw apiError(
+          'NANNY_ERR_INVALID_REQUEST',
+          'ttl: at most 30d (an enrollment token is for days, not years)',
+        );
       const secret = newToken(TOKEN_PREFIX.enrollment);
       const t = await storage.createEnrollmentToken(
         {
@@ -271,6 +353,25 @@ export async function userRoutes(
     },
   );
 
+  app.delete(
+    '/api/enrollment-tokens/:id',
+    {
+      schema: {
+        tags: ['agent'],
+        summary: 'Revoke an enrollment token: no agent registers with it any more',
+        params: IdParam,
+        response: replies(OkEnvelope),
+      },
+      preHandler: auth.requireToken('write', admin),
+    },
+    async (req) => {
+      const { id } = req.params;
+      if (!(await storage.revokeEnrollmentToken(auth.principal(req).tenantId, id, now().toISOString())))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such enrollment token');
+      return { success: true as const };
+    },
+  );
+
   app.get(
     '/api/agents',
     {
@@ -279,7 +380,7 @@ export async function userRoutes(
         summary: 'Registered agents',
         response: replies(DataEnvelope(Type.Array(AgentView))),
       },
-      preHandler: auth.requireToken('read'),
+      preHandler: auth.requireToken('read', admin),
     },
     async (req) => {
       return { success: true as const, data: await storage.listAgents(auth.principal(req).tenantId) };
@@ -294,7 +395,7 @@ export async function userRoutes(
         params: IdParam,
         response: replies(OkEnvelope),
       },
-      preHandler: auth.requireToken('write'),
+      preHandler: auth.requireToken('write', admin),
     },
     async (req) => {
       const { id } = req.params;

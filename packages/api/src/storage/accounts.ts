@@ -12,6 +12,7 @@ const TOKEN_COLUMNS = [
   'created_at',
   'last_used_at',
   'revoked_at',
+  'expires_at',
 ] as const;
 
 export function createAccountsStore(db: Db): AccountsStore {
@@ -63,9 +64,19 @@ export function createAccountsStore(db: Db): AccountsStore {
       return (await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst()) as
         User | undefined;
     },
-    async setPassword(userId, passwordHash) {
-      await db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
-      await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    async setPassword(userId, passwordHash, now) {
+      // one transaction: a password change that ended the sessions but left a stolen token would
+      // leave the thief in
+      await db.transaction().execute(async (tx) => {
+        await tx.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', userId).execute();
+        await tx.deleteFrom('sessions').where('user_id', '=', userId).execute();
+        await tx
+          .updateTable('api_tokens')
+          .set({ revoked_at: now })
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .execute();
+      });
     },
     async createSession(idHash, s) {
       await db
@@ -101,6 +112,7 @@ export function createAccountsStore(db: Db): AccountsStore {
         created_at: t.created_at,
         last_used_at: null,
         revoked_at: null,
+        expires_at: t.expires_at ?? null,
       };
       await db
         .insertInto('api_tokens')
@@ -123,14 +135,23 @@ export function createAccountsStore(db: Db): AccountsStore {
         .orderBy('created_at')
         .execute()) as ApiToken[];
     },
-    async revokeApiToken(tenantId, id, now) {
-      const r = await db
+    async touchApiToken(id, now, notBefore) {
+      await db
+        .updateTable('api_tokens')
+        .set({ last_used_at: now })
+        .where('id', '=', id)
+        .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', notBefore)]))
+        .execute();
+    },
+    async revokeApiToken(tenantId, id, now, userId) {
+      let q = db
         .updateTable('api_tokens')
         .set({ revoked_at: now })
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .executeTakeFirst();
+        .where('revoked_at', 'is', null);
+      if (userId !== undefined) q = q.where('user_id', '=', userId);
+      const r = await q.executeTakeFirst();
       return affected(r.numUpdatedRows) > 0;
     },
   };

@@ -29,6 +29,15 @@ export function createAgentsStore(db: Db): AgentsStore {
         .orderBy('created_at')
         .execute();
     },
+    async revokeEnrollmentToken(tenantId, id, now) {
+      let q = db
+        .updateTable('enrollment_tokens')
+        .set({ revoked_at: now })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null);
+      if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
+      return affected((await q.executeTakeFirst()).numUpdatedRows) > 0;
+    },
     consumeEnrollmentToken(tokenHash, now) {
       // One UPDATE … WHERE uses_left > 0: two agents racing for the last use cannot both win.
       return db

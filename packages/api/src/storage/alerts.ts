@@ -2,6 +2,7 @@
  * All SQL of the alert engine and notifications (tables of migration 0100_alerts), for SQLite and
  * PostgreSQL. Built with `storage.extend(createAlertStore)`.
  */
+import type { SecretBox } from '../auth/secret-box.ts';
 import { sql, type Kysely } from 'kysely';
 import type { AlertSettings, RuleId, Severity } from '../alerts/types.ts';
 import type { DeliveryJob, DeliveryStore } from '../notify/queue.ts';
@@ -144,21 +145,41 @@ export interface AlertStore extends DeliveryStore {
   ): Promise<DeliveryView[]>;
 }
 
-function toChannel(r: ChannelTable): Channel & { createdAt: string } {
+function toChannel(r: ChannelTable, box: SecretBox | undefined): Channel & { createdAt: string } {
   return {
     id: r.id,
     tenantId: r.tenant_id,
     type: r.type as ChannelType,
     name: r.name,
-    config: JSON.parse(r.config) as Record<string, unknown>,
+    config: JSON.parse(box ? box.open(r.config) : r.config) as Record<string, unknown>,
     minSeverity: r.min_severity as Severity,
     createdAt: r.created_at,
   };
 }
 
-export function createAlertStore(handle: StorageHandle): AlertStore {
+/**
+ * `box` seals each channel's configuration (its secrets) at rest; a row stored in clear before is
+ * sealed the first time it is read.
+ */
+export function createAlertStore(handle: StorageHandle, box?: SecretBox): AlertStore {
   const db = handle.db as Kysely<AlertsDatabase>;
   const pg = handle.dialect === 'postgres';
+
+  /** migrates channels stored in clear (before sealing existed) to sealed, in place */
+  const sealClear = async (rows: ChannelTable[]): Promise<void> => {
+    if (!box) return;
+    for (const r of rows) {
+      if (box.isSealed(r.config)) continue;
+      const sealed = box.seal(r.config);
+      await db
+        .updateTable('notification_channels')
+        .set({ config: sealed })
+        .where('id', '=', r.id)
+        .where('config', '=', r.config)
+        .execute();
+      r.config = sealed;
+    }
+  };
 
   const insertDeliveries = async (trx: Kysely<AlertsDatabase>, ds: NewDelivery[]): Promise<number> => {
     if (ds.length === 0) return 0;
@@ -320,7 +341,7 @@ export function createAlertStore(handle: StorageHandle): AlertStore {
           tenant_id: c.tenantId,
           type: c.type,
           name: c.name,
-          config: JSON.stringify(c.config),
+          config: box ? box.seal(JSON.stringify(c.config)) : JSON.stringify(c.config),
           min_severity: c.minSeverity,
           created_at: createdAt,
         })
@@ -335,7 +356,8 @@ export function createAlertStore(handle: StorageHandle): AlertStore {
         .where('tenant_id', '=', tenantId)
         .orderBy('name')
         .execute();
-      return rows.map(toChannel);
+      await sealClear(rows);
+      return rows.map((r) => toChannel(r, box));
     },
     async getChannel(tenantId, id) {
       const r = await db
@@ -344,7 +366,8 @@ export function createAlertStore(handle: StorageHandle): AlertStore {
         .where('tenant_id', '=', tenantId)
         .where('id', '=', id)
         .executeTakeFirst();
-      return r ? toChannel(r) : undefined;
+      if (r) await sealClear([r]);
+      return r ? toChannel(r, box) : undefined;
     },
     async deleteChannel(tenantId, id) {
       return db.transaction().execute(async (trx) => {

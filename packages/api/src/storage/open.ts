@@ -10,7 +10,7 @@ import {
 } from 'kysely';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.ts';
 import type { Dialect, MigrationContext } from './migrations/types.ts';
@@ -73,7 +73,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
   } else {
     dialect = 'sqlite';
     const file = opts.sqliteFile ?? ':memory:';
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    if (file !== ':memory:') prepareSqliteFile(file);
     const sqlite = new Database(file);
     // WAL lets the CLI and the server share the file; busy_timeout makes the loser of a write race
     // wait instead of failing with SQLITE_BUSY.
@@ -81,6 +81,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('foreign_keys = ON');
+    // The WAL and shared-memory files now exist; SQLite gives new ones the database's mode, these
+    // may predate the fix.
+    if (file !== ':memory:') restrictModes(file);
     db = new Kysely<CoreDatabase>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   }
   const ctx = migrationContext(dialect);
@@ -106,6 +109,29 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`, { cause: error });
   }
   return { db, dialect };
+}
+
+/**
+ * M5: the database holds the JWT key, password hashes and channel secrets. A data folder we create
+ * is 0700 (an existing one is left alone: it may be a shared folder the operator chose), and the
+ * file is created 0600 before SQLite opens it, whatever the umask.
+ */
+function prepareSqliteFile(file: string): void {
+  const dir = dirname(file);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  restrictModes(file);
+}
+
+/** the database and its -wal/-shm files to 0600 */
+export function restrictModes(file: string): void {
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
 }
 
 /**

@@ -40,6 +40,8 @@ export interface ApiToken {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** null = never */
+  expires_at: string | null;
 }
 export interface EnrollmentToken {
   id: string;
@@ -260,18 +262,22 @@ export interface AccountsStore {
   createUser(u: Omit<User, 'id'>): Promise<User>;
   userByName(username: string): Promise<User | undefined>;
   userById(id: string): Promise<User | undefined>;
-  setPassword(userId: string, passwordHash: string): Promise<void>;
+  /** also ends the user's sessions and revokes their personal tokens (at `now`) */
+  setPassword(userId: string, passwordHash: string, now: string): Promise<void>;
   createSession(idHash: string, s: Session & { created_at: string }): Promise<void>;
   sessionByHash(idHash: string, now: string): Promise<Session | undefined>;
   deleteSession(idHash: string): Promise<void>;
 
   createApiToken(
-    t: Omit<ApiToken, 'id' | 'last_used_at' | 'revoked_at'>,
+    t: Omit<ApiToken, 'id' | 'last_used_at' | 'revoked_at' | 'expires_at'> & { expires_at?: string | null },
     tokenHash: string,
   ): Promise<ApiToken>;
   apiTokenByHash(tokenHash: string): Promise<ApiToken | undefined>;
   listApiTokens(tenantId: string): Promise<ApiToken[]>;
-  revokeApiToken(tenantId: string, id: string, now: string): Promise<boolean>;
+  /** notes a use; only when the last noted one is older than `notBefore` (one write a minute, not one per request) */
+  touchApiToken(id: string, now: string, notBefore: string): Promise<void>;
+  /** `userId` limits the revocation to that user's own tokens */
+  revokeApiToken(tenantId: string, id: string, now: string, userId?: string): Promise<boolean>;
 }
 
 /** Enrollment tokens, agents, refresh tokens (agents.ts). Creation times come from the caller. */
@@ -281,6 +287,8 @@ export interface AgentsStore {
     tokenHash: string,
   ): Promise<EnrollmentToken>;
   listEnrollmentTokens(tenantId: string): Promise<EnrollmentToken[]>;
+  /** false when unknown (in that tenant, if given) or revoked already */
+  revokeEnrollmentToken(tenantId: string | undefined, id: string, now: string): Promise<boolean>;
   /** atomically takes one use; undefined when unknown, used up, expired or revoked */
   consumeEnrollmentToken(tokenHash: string, now: string): Promise<{ tenant_id: string } | undefined>;
   createAgent(

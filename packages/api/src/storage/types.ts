@@ -36,6 +36,7 @@ export interface ApiTokenTable {
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
+  expires_at: string | null;
 }
 export interface EnrollmentTokenTable {
   id: string;

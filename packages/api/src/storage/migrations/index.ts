@@ -11,6 +11,7 @@ import type { Migration } from './types.ts';
 import { core0001 } from './0001_core.ts';
 import { guestReports0002 } from './0002_guest_reports.ts';
 import { guestFilterIndexes0003 } from './0003_guest_filter_indexes.ts';
+import { tokenExpiry0004 } from './0004_token_expiry.ts';
 import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
 
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   guestReports0002,
   guestFilterIndexes0003,
   nodeSampleOnce0101,
+  tokenExpiry0004,
 ];

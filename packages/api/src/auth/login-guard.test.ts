@@ -1,0 +1,178 @@
+/** M6 attack tests: login backoff per username and per address, the scrypt cap, password strength. */
+import { test } from '@nanny/testing';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestApp } from '../testing.ts';
+import { loadConfig } from '../config.ts';
+import { createLoginThrottle, createSemaphore, passwordProblem } from './login-guard.ts';
+
+const ADMIN_PASSWORD = 'admin-password-1';
+
+test('after 5 wrong passwords for a name, even the right one waits (429, Retry-After, envelope)', async (t) => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD }, { now: () => new Date(clock) });
+  t.after(() => a.app.close());
+  const login = (username: string, password: string, ip = '127.0.0.1') =>
+    a.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username, password },
+      remoteAddress: ip,
+    });
+  for (let i = 0; i < 5; i++) assert.equal((await login('admin', `wrong-${i}`)).statusCode, 401);
+  const locked = await login('ADMIN', ADMIN_PASSWORD, '127.0.0.2');
+  assert.equal(locked.statusCode, 429);
+  assert.equal(locked.json().error, 'rate_limited');
+  assert.equal(locked.json().success, false);
+  assert.ok(Number(locked.headers['retry-after']) >= 1);
+  // the wait passes: the right password works and clears the count
+  clock += 2000;
+  assert.equal((await login('admin', ADMIN_PASSWORD)).statusCode, 200);
+  // the waits double: after the 6th failure the wait is 2 s, so 1.5 s later it still holds
+  for (let i = 0; i < 5; i++) assert.equal((await login('admin', 'nope')).statusCode, 401);
+  clock += 1100;
+  assert.equal((await login('admin', 'nope')).statusCode, 401);
+  clock += 1500;
+  assert.equal((await login('admin', ADMIN_PASSWORD)).statusCode, 429);
+  clock += 600;
+  assert.equal((await login('admin', ADMIN_PASSWORD)).statusCode, 200);
+});
+
+test('one address guessing many names is slowed down too', async (t) => {
+  const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD });
+  t.after(() => a.app.close());
+  const statuses: number[] = [];
+  for (let i = 0; i < 22; i++) {
+    const r = await a.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username: `user${i}`, password: 'guess' },
+      remoteAddress: '127.0.0.9',
+    });
+    statuses.push(r.statusCode);
+  }
+  assert.equal(statuses.filter((s) => s === 401).length, 20);
+  assert.equal(statuses.at(-1), 429);
+  // another address is not affected
+  const other = await a.app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { username: 'admin', password: ADMIN_PASSWORD },
+    remoteAddress: '127.0.0.10',
+  });
+  assert.equal(other.statusCode, 200);
+});
+
+test('concurrent scrypt work is capped: the excess answers 503 at once', async (t) => {
+  const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD, loginConcurrency: 1 });
+  t.after(() => a.app.close());
+  const rs = await Promise.all(
+    Array.from({ length: 6 }, (_, i) =>
+      a.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username: `n${i}`, password: 'whatever-guess' },
+        remoteAddress: `127.0.1.${i}`,
+      }),
+    ),
+  );
+  const codes = rs.map((r) => r.statusCode);
+  assert.ok(codes.includes(401), codes.join());
+  const busy = rs.filter((r) => r.statusCode === 503);
+  assert.ok(busy.length > 0, codes.join());
+  assert.equal(busy[0]!.json().error, 'unavailable');
+  assert.equal(busy[0]!.headers['retry-after'], '1');
+});
+
+test('weak new passwords are refused; a good one is taken', async (t) => {
+  const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD });
+  t.after(() => a.app.close());
+  const r = await a.app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { username: 'admin', password: ADMIN_PASSWORD },
+  });
+  const cookie = `nannyapi_session=${r.cookies.find((c) => c.name === 'nannyapi_session')!.value}`;
+  const change = (new_password: string) =>
+    a.app.inject({
+      method: 'POST',
+      url: '/api/auth/password',
+      headers: { cookie },
+      payload: { current_password: ADMIN_PASSWORD, new_password },
+    });
+  for (const weak of [
+    'aaaaaaaa',
+    'aaaaaaaaaaaaaaaa',
+    'password1234',
+    'Admin2024!!!!',
+    'abcabcabcabc',
+    '123456789012',
+  ]) {
+    const w = await change(weak);
+    assert.equal(w.statusCode, 400, weak);
+    assert.equal(w.json().error, 'invalid_request');
+  }
+  assert.equal((await change('plum tractor violet 7')).statusCode, 200);
+});
+
+test('passwordProblem rules', () => {
+  assert.match(passwordProblem('aaaaaaaa', 'x')!, /12 characters/);
+  assert.ok(passwordProblem('operator-2024', 'operator'));
+  assert.ok(passwordProblem('qwertyuiop12', 'x'));
+  assert.ok(passwordProblem('xyxyxyxyxyxy', 'x'));
+  assert.equal(passwordProblem('plum tractor violet 7', 'admin'), null);
+});
+
+test('a weak NANNYAPI_ADMIN_PASSWORD is a clear settings error that does not echo it', () => {
+  const { errors } = loadConfig({ NANNYAPI_ADMIN_PASSWORD: 'password1234' });
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /NANNYAPI_ADMIN_PASSWORD: too weak/);
+  assert.ok(!errors[0]!.includes('password1234'));
+  assert.deepEqual(loadConfig({ NANNYAPI_ADMIN_PASSWORD: 'admin-password-1' }).errors, []);
+});
+
+test('throttle and semaphore units', () => {
+  let now = 0;
+  const th = createLoginThrottle({ now: () => new Date(now), userFreeFailures: 2, baseDelayMs: 1000 });
+  th.failed('u', 'a');
+  assert.equal(th.retryAfter('u', 'b'), 0);
+  th.failed('u', 'a');
+  assert.equal(th.retryAfter('u', 'b'), 1);
+  th.failed('u', 'a');
+  assert.equal(th.retryAfter('u', 'b'), 2);
+  th.succeeded('u');
+  assert.equal(th.retryAfter('u', 'b'), 0);
+  const s = createSemaphore(1);
+  const rel = s.tryAcquire();
+  assert.ok(rel);
+  assert.equal(s.tryAcquire(), null);
+  rel();
+  rel();
+  assert.ok(s.tryAcquire());
+  now += 1;
+});
+
+test('NANNYAPI_ADMIN_PASSWORD_FILE: read without its newline; weak, empty, missing or doubled are errors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nanny-pwfile-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'pw');
+  writeFileSync(file, 'plum tractor violet 7\n', { mode: 0o600 });
+  const ok = loadConfig({ NANNYAPI_ADMIN_PASSWORD_FILE: file });
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.config.adminPassword, 'plum tractor violet 7');
+  writeFileSync(file, 'password1234\n');
+  assert.match(
+    loadConfig({}, { 'admin-password-file': file }).errors.join(),
+    /--admin-password-file: too weak/,
+  );
+  assert.match(loadConfig({ NANNYAPI_ADMIN_PASSWORD_FILE: join(dir, 'nope') }).errors.join(), /cannot read/);
+  assert.match(
+    loadConfig({
+      NANNYAPI_ADMIN_PASSWORD_FILE: file,
+      NANNYAPI_ADMIN_PASSWORD: 'plum tractor violet 7',
+    }).errors.join(),
+    /not both/,
+  );
+});

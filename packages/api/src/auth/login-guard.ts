@@ -1,0 +1,176 @@
+/**
+ * M6: what stands between a password guesser and scrypt. Per-username and per-address backoff
+ * (after a few free failures, each further failure doubles the wait, capped), a cap on concurrent
+ * scrypt work (scrypt takes ~50 ms of a core and 16 MB; unbounded, a flood of logins starves
+ * ingest), and a minimum strength for new passwords. All state is in memory, per app: a restart
+ * forgets it, which costs an attacker a restart per few guesses — acceptable for one node.
+ */
+
+export interface LoginThrottleOptions {
+  now: () => Date;
+  /** failures per username before waits start */
+  userFreeFailures?: number;
+  /** failures per address before waits start (higher: many users may share one NAT address) */
+  addressFreeFailures?: number;
+  /** the first wait; doubles with each further failure */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export interface LoginThrottle {
+  /** seconds to wait before another attempt for these keys, or 0 */
+  retryAfter(username: string, address: string): number;
+  failed(username: string, address: string): void;
+  /** a correct password clears the username's count (the address keeps its count: it may be guessing many names) */
+  succeeded(username: string): void;
+}
+
+interface Entry {
+  failures: number;
+  lastFailureMs: number;
+}
+
+/** bounded maps: a flood of made-up usernames must not grow memory without end */
+const MAX_ENTRIES = 50_000;
+
+export function createLoginThrottle(o: LoginThrottleOptions): LoginThrottle {
+  const userFree = o.userFreeFailures ?? 5;
+  const addrFree = o.addressFreeFailures ?? 20;
+  const base = o.baseDelayMs ?? 1000;
+  const max = o.maxDelayMs ?? 15 * 60_000;
+  const users = new Map<string, Entry>();
+  const addrs = new Map<string, Entry>();
+
+  const waitMs = (e: Entry | undefined, free: number, nowMs: number): number => {
+    if (!e || e.failures < free) return 0;
+    const delay = Math.min(max, base * 2 ** Math.min(30, e.failures - free));
+    return Math.max(0, e.lastFailureMs + delay - nowMs);
+  };
+  const bump = (m: Map<string, Entry>, key: string, nowMs: number) => {
+    const e = m.get(key);
+    // an entry whose last failure is older than the longest wait has served its purpose
+    if (e && nowMs - e.lastFailureMs < max) {
+      e.failures += 1;
+      e.lastFailureMs = nowMs;
+      return;
+    }
+    if (m.size >= MAX_ENTRIES) {
+      for (const [k, v] of m) if (nowMs - v.lastFailureMs >= max) m.delete(k);
+      // still full of fresh entries: drop the oldest inserted
+      if (m.size >= MAX_ENTRIES) m.delete(m.keys().next().value as string);
+    }
+    m.set(key, { failures: 1, lastFailureMs: nowMs });
+  };
+  // usernames are matched case-insensitively by nobody else, but `Admin` and `admin` must share a count
+  const u = (name: string) => name.toLowerCase();
+
+  return {
+    retryAfter(username, address) {
+      const nowMs = o.now().getTime();
+      const ms = Math.max(
+        waitMs(users.get(u(username)), userFree, nowMs),
+        waitMs(addrs.get(address), addrFree, nowMs),
+      );
+      return ms > 0 ? Math.ceil(ms / 1000) : 0;
+    },
+    failed(username, address) {
+      const nowMs = o.now().getTime();
+      bump(users, u(username), nowMs);
+      bump(addrs, address, nowMs);
+    },
+    succeeded(username) {
+      users.delete(u(username));
+    },
+  };
+}
+
+export interface Semaphore {
+  /** a release function, or null when `max` holders are busy (the caller answers fast instead of queueing) */
+  tryAcquire(): (() => void) | null;
+}
+
+export function createSemaphore(max: number): Semaphore {
+  let held = 0;
+  return {
+    tryAcquire() {
+      if (held >= max) return null;
+      held += 1;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        held -= 1;
+      };
+    },
+  };
+}
+
+export const MIN_PASSWORD_LENGTH = 12;
+
+/**
+ * The passwords tried first by every guesser (and what they look like padded to 12 characters).
+ * Compared after lower-casing and stripping digits and symbols at the end.
+ */
+const COMMON = new Set([
+  'password',
+  'passw0rd',
+  'qwerty',
+  'qwertyuiop',
+  'asdfghjkl',
+  'letmein',
+  'welcome',
+  'admin',
+  'administrator',
+  'root',
+  'toor',
+  'changeme',
+  'secret',
+  'iloveyou',
+  'monkey',
+  'dragon',
+  'football',
+  'baseball',
+  'sunshine',
+  'princess',
+  'master',
+  'shadow',
+  'superman',
+  'trustno',
+  'abc',
+  'abcdef',
+  'abcdefgh',
+  'abcdefghijkl',
+  'proxmox',
+  'pve',
+  'nanny',
+  'nannyapi',
+  'default',
+  'login',
+  'passwordpassword',
+  'qwertyqwerty',
+  'correcthorsebatterystaple',
+  'hunter',
+  'starwars',
+  'whatever',
+  'computer',
+  'internet',
+  'zaq',
+  'qazwsx',
+  'q1w2e3r4t5y6',
+]);
+
+/** Why `password` is too weak for `username`, or null when it will do. */
+export function passwordProblem(password: string, username: string): string | null {
+  if ([...password].length < MIN_PASSWORD_LENGTH) return `use at least ${MIN_PASSWORD_LENGTH} characters`;
+  const lower = password.toLowerCase();
+  if (new Set(lower).size < 4) return 'use more than three different characters';
+  if (/^(.+?)\1+$/.test(lower)) return 'do not repeat a short pattern';
+  if (/^(0123456789|1234567890|9876543210)+\d*$/.test(lower) || /^\d+$/.test(lower))
+    return 'do not use digits only';
+  const name = username.toLowerCase();
+  const core = lower.replace(/[^a-z]+$/, '').replace(/^[^a-z]+/, '');
+  if (lower === name || core === name) return 'do not use the username as the password';
+  if (COMMON.has(core) || COMMON.has(lower.replace(/[^a-z0-9]/g, '')))
+    return 'this is one of the most common passwords';
+  return null;
+}
