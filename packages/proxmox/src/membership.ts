@@ -34,7 +34,7 @@ export interface MembershipView {
 export interface NodeLiveness {
   name: string;
   /** the last report of any kind from this node's agent (ms since the epoch); absent: no agent */
-  lastReportAt?: number;
+  lastReportAt?: number | undefined;
 }
 
 export type NodeState = 'online' | 'offline' | 'partitioned' | 'silent';
@@ -64,6 +64,8 @@ export interface Membership {
   /** more than one partition, or none quorate while views exist */
   split: boolean;
   nodes: NodeMembership[];
+  /** the views that counted (fresh, the newest per reporter), sorted by reporter */
+  views: MembershipView[];
 }
 
 export interface MembershipInput {
@@ -186,5 +188,6 @@ export function deriveMembership(input: MembershipInput): Membership {
     quorate: quorateIdx >= 0 ? quorateIdx : null,
     split: partitions.length > 1 || (fresh.size > 0 && quorateIdx < 0),
     nodes,
+    views: [...fresh.values()].sort((a, b) => (a.reporter < b.reporter ? -1 : 1)),
   };
 }
