@@ -36,3 +36,6 @@ export function describePartitions(
 ): string {
   return partitions.map((p) => `{${p.nodes.join(',')}}${p.quorate ? ' quorate' : ''}`).join(', ');
 }
+
+/** The spec's default PROXMOX_INTERVAL: assumed for an agent that does not send `interval_seconds`. */
+export const DEFAULT_REPORT_INTERVAL_SECONDS = 300;

@@ -4,6 +4,7 @@ import { clusterEvents, nodeEvents } from '../domain/derive.ts';
 import { siteKey } from '../domain/site.ts';
 import { bindAgent } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
+import { recordView, refreshMembership } from './membership.ts';
 import type { IngestApplied } from './storage.ts';
 
 export async function applyCluster(c: JobContext): Promise<IngestApplied> {
@@ -50,6 +51,15 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
   await bindAgent(c, clusterId);
 
   const members = Array.isArray(p['members']) ? (p['members'] as Json[]) : [];
+  // Who sent this view: without a reporter it cannot be placed in a partition (old agents), and the
+  // members' online flags are taken as before (last report wins).
+  const reporter = str(p['reporting_node']) ?? str(members.find((m) => m['local'] === 1)?.['name']);
+  if (reporter !== null && members.length > 0) {
+    const seen = members
+      .filter((m) => str(m['name']) !== null)
+      .map((m) => ({ name: String(m['name']), online: m['online'] === 1 }));
+    await recordView(c.trx, clusterId, reporter, c.at, fields.quorate === 1, seen);
+  }
   if (members.length > 0) {
     const existing = new Map(
       (
@@ -84,12 +94,16 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
       c.pendingNodes.push([`${clusterId}|${mname}`, r.id]);
       const drafts = nodeEvents(
         mname,
-        before ? { online: before.online, pve_version: null, uptime_seconds: null } : undefined,
+        // with a reporter, offline/online events come from the derived membership below
+        before
+          ? { online: reporter !== null ? online : before.online, pve_version: null, uptime_seconds: null }
+          : undefined,
         { online, pve_version: null, uptime_seconds: null },
         true,
       );
       c.event('node', { cluster_id: clusterId, node_id: r.id }, drafts);
     }
   }
+  if (reporter !== null && members.length > 0) await refreshMembership(c, clusterId);
   return { ok: true as const, clusterId, events: c.events };
 }
