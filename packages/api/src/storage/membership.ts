@@ -82,6 +82,12 @@ export async function hasViews(trx: Trx, clusterId: string): Promise<boolean> {
   return r !== undefined;
 }
 
+/** Whether some fresh view of the cluster says its partition is not quorate, at `at`. */
+export async function quorumLost(trx: Trx, clusterId: string, at: string): Promise<boolean> {
+  const { views, nodes } = await rowsOf(trx, clusterId);
+  return derive(views, nodes, ms(at)).views.some((v) => !v.quorate);
+}
+
 /** Keeps `reporter`'s latest view (ingest of a cluster report). */
 export async function recordView(
   trx: Trx,
