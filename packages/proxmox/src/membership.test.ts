@@ -170,3 +170,43 @@ test('only the newest view of a reporter counts', () => {
   assert.equal(m.split, false);
   assert.deepEqual(m.partitions[0]?.nodes, ['a', 'b', 'c']);
 });
+
+test('a silent reporter does not vouch for itself even while its view is within the window', () => {
+  const m = deriveMembership({
+    views: [
+      view('a', ['a', 'b'], true),
+      view('b', ['a', 'b'], true),
+      view('c', ['a', 'b', 'c'], true, 20_000),
+    ],
+    nodes: [...alive('a', 'b'), { name: 'c', lastReportAt: NOW - 20_000 }],
+    now: NOW,
+    ...WINDOWS,
+    silentAfterMsOf: (name) => (name === 'c' ? 10_000 : undefined),
+  });
+  assert.equal(m.nodes.find((n) => n.name === 'c')?.state, 'offline');
+  assert.equal(m.split, false);
+});
+
+test('a view carries its own freshness window (a reporter with a long interval)', () => {
+  const m = deriveMembership({
+    views: [{ ...view('a', ['a', 'b', 'c'], true, 100_000), maxAgeMs: 750_000 }],
+    nodes: alive('a'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.deepEqual(m.partitions[0]?.nodes, ['a', 'b', 'c']);
+});
+
+test('a node without an agent that a minority partition sees online is partitioned, not offline', () => {
+  assert.deepEqual(
+    states({
+      views: [
+        view('a', ['a', 'b'], true, 1_000, ['a', 'b', 'c', 'd']),
+        view('b', ['a', 'b'], true, 1_000, ['a', 'b', 'c', 'd']),
+        view('c', ['c', 'd'], false, 1_000, ['a', 'b', 'c', 'd']),
+      ],
+      nodes: alive('a', 'b', 'c'),
+    }),
+    { a: 'online', b: 'online', c: 'partitioned', d: 'partitioned' },
+  );
+});

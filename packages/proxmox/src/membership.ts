@@ -26,13 +26,15 @@ export interface MembershipView {
   at: number;
   quorate: boolean;
   members: ReadonlyArray<{ name: string; online: boolean }>;
+  /** this view's own freshness window (ms), overriding `viewMaxAgeMs` (reporters differ in interval) */
+  maxAgeMs?: number;
 }
 
 /** What the server knows of one node's own agent. */
 export interface NodeLiveness {
   name: string;
   /** the last report of any kind from this node's agent (ms since the epoch); absent: no agent */
-  lastReportAt?: number;
+  lastReportAt?: number | undefined;
 }
 
 export type NodeState = 'online' | 'offline' | 'partitioned' | 'silent';
@@ -62,6 +64,8 @@ export interface Membership {
   /** more than one partition, or none quorate while views exist */
   split: boolean;
   nodes: NodeMembership[];
+  /** the views that counted (fresh, the newest per reporter), sorted by reporter */
+  views: MembershipView[];
 }
 
 export interface MembershipInput {
@@ -72,23 +76,28 @@ export interface MembershipInput {
   viewMaxAgeMs: number;
   /** an agent quiet for longer than this is silent (ms) */
   silentAfterMs: number;
+  /** per node override of `silentAfterMs` (an agent with a heartbeat is silent sooner) */
+  silentAfterMsOf?: (name: string) => number | undefined;
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
 export function deriveMembership(input: MembershipInput): Membership {
   const { now } = input;
-  const fresh = new Map<string, MembershipView>();
-  for (const v of input.views) {
-    if (now - v.at > input.viewMaxAgeMs) continue;
-    const prev = fresh.get(v.reporter);
-    if (!prev || prev.at < v.at) fresh.set(v.reporter, v);
-  }
   const lastReport = new Map(input.nodes.map((n) => [n.name, n.lastReportAt]));
   const reporting = (name: string): boolean => {
     const at = lastReport.get(name);
-    return at !== undefined && now - at <= input.silentAfterMs;
+    return at !== undefined && now - at <= (input.silentAfterMsOf?.(name) ?? input.silentAfterMs);
   };
+  const fresh = new Map<string, MembershipView>();
+  for (const v of input.views) {
+    if (now - v.at > (v.maxAgeMs ?? input.viewMaxAgeMs)) continue;
+    // A view stands only while its reporter's agent is alive: a dead node must not keep vouching
+    // for itself (and for peers it saw) through its last words.
+    if (lastReport.get(v.reporter) !== undefined && !reporting(v.reporter)) continue;
+    const prev = fresh.get(v.reporter);
+    if (!prev || prev.at < v.at) fresh.set(v.reporter, v);
+  }
   const onlineIn = (v: MembershipView, name: string): boolean =>
     v.members.some((m) => m.name === name && m.online);
 
@@ -164,8 +173,9 @@ export function deriveMembership(input: MembershipInput): Membership {
       state = alive ? 'online' : 'offline';
     } else if (quoratePart?.nodes.includes(name)) {
       state = hasAgent && !alive ? 'silent' : 'online';
-    } else if (alive || (partitionOf(name) && !quoratePart)) {
-      // Alive outside the quorate partition, or in a split where nobody holds quorum.
+    } else if (alive || partitionOf(name)) {
+      // Alive outside the quorate partition: its own agent reports, or a partition of live
+      // reporters sees it online (a node without an agent in the minority is not down either).
       state = 'partitioned';
     } else {
       state = 'offline';
@@ -178,5 +188,6 @@ export function deriveMembership(input: MembershipInput): Membership {
     quorate: quorateIdx >= 0 ? quorateIdx : null,
     split: partitions.length > 1 || (fresh.size > 0 && quorateIdx < 0),
     nodes,
+    views: [...fresh.values()].sort((a, b) => (a.reporter < b.reporter ? -1 : 1)),
   };
 }

@@ -58,6 +58,12 @@ export const ProxmoxNode = Type.Object(
     interval_seconds: Type.Optional(
       Type.Integer({ minimum: 1, description: "the agent's PROXMOX_INTERVAL" }),
     ),
+    heartbeat_interval_seconds: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description: "the agent's heartbeat period (NANNYAGENT_HEARTBEAT_INTERVAL); absent: no heartbeat",
+      }),
+    ),
     cpu_usage_ratio: Type.Optional(Ratio('CPU busy share 0..1 over the last cycle (from /proc/stat deltas)')),
     io_wait_ratio: Type.Optional(Ratio('I/O wait share 0..1')),
     cpu_model: Type.Optional(ShortString()),

@@ -44,6 +44,14 @@ export type OkEnvelope = Static<typeof OkEnvelope>;
 
 // ------------------------------------------------------------------ fleet
 
+const NodeStateSchema = Type.Union(
+  [Type.Literal('online'), Type.Literal('offline'), Type.Literal('partitioned'), Type.Literal('silent')],
+  {
+    description:
+      'derived from every reporter’s view: online; offline (the quorate partition sees it offline, or nobody sees it and it is silent); partitioned (alive outside the quorate partition, or no partition is quorate); silent (its agent is quiet while peers see it online)',
+  },
+);
+
 export const ClusterView = Type.Object({
   id: Str('cluster id (stable, see DESIGN.md §3)'),
   cluster_name: Str(),
@@ -58,6 +66,17 @@ export const ClusterView = Type.Object({
   first_seen: Time(),
   last_seen: Time(),
   collected_at: NullTime(),
+  split: Type.Optional(
+    Type.Boolean({
+      description:
+        'the reporters’ views disagree: more than one partition, or none quorate (GET /api/clusters/{id}/membership)',
+    }),
+  ),
+  partitions: Type.Optional(
+    Type.Array(Type.Object({ nodes: Type.Array(Str()), quorate: Type.Boolean() }), {
+      description: 'who sees whom: groups of nodes that see each other, the quorate one marked',
+    }),
+  ),
 });
 export type ClusterView = Static<typeof ClusterView>;
 
@@ -83,6 +102,8 @@ export const NodeView = Type.Object({
   last_seen: Time(),
   last_report: NullTime('when the node’s own agent last reported; null when only its cluster names it'),
   collected_at: NullTime(),
+  state: Type.Optional(NodeStateSchema),
+  state_since: Type.Optional(NullTime('since when `state` holds; null when it changed by silence alone')),
 });
 export type NodeView = Static<typeof NodeView>;
 
@@ -99,6 +120,41 @@ export const NodeSample = Type.Object({
   uptime_seconds: nullable('number'),
 });
 export type NodeSample = Static<typeof NodeSample>;
+
+/** GET /api/clusters/:id/membership: every reporter's view and the one truth derived from them. */
+export const ClusterMembership = Type.Object({
+  cluster_id: Str(),
+  split: Type.Boolean({ description: 'more than one partition, or none quorate while views exist' }),
+  partitions: Type.Array(
+    Type.Object({
+      nodes: Type.Array(Str(), { description: 'every node of the partition' }),
+      reporters: Type.Array(Str(), { description: 'its nodes whose agents sent a fresh view' }),
+      quorate: Type.Boolean(),
+    }),
+  ),
+  quorate_partition: nullable('integer', 'index into `partitions`; null when no partition holds quorum'),
+  views: Type.Array(
+    Type.Object({
+      reporter: Str('the node whose agent sent the view'),
+      received_at: Time(),
+      quorate: Type.Boolean(),
+      fresh: Type.Boolean({ description: 'still counts: its reporter is alive and the view young enough' }),
+      members: Type.Array(Type.Object({ name: Str(), online: Type.Boolean() })),
+    }),
+  ),
+  nodes: Type.Array(
+    Type.Object({
+      name: Str(),
+      state: NodeStateSchema,
+      since: NullTime('since when the state holds; null when it changed by silence alone'),
+      reporting: Type.Boolean({ description: 'its own agent reported within its silence window' }),
+      last_report: NullTime(),
+      seen_online_by: Type.Array(Str()),
+      seen_offline_by: Type.Array(Str()),
+    }),
+  ),
+});
+export type ClusterMembership = Static<typeof ClusterMembership>;
 
 export const ClusterDetail = Type.Composite([ClusterView, Type.Object({ node_list: Type.Array(NodeView) })]);
 export const NodeDetail = Type.Composite([

@@ -201,6 +201,27 @@ function onlineBadge(online) {
   return h('span', { class: 'badge' }, 'unknown');
 }
 
+/**
+ * 1 alive, 0 down, else unknown. With membership views the server derives a state from every
+ * reporter's view: a `partitioned` node is alive on the other side of a split, not greyed out.
+ */
+function aliveOf(n) {
+  if (n.state === 'offline') return 0;
+  if (n.state) return 1;
+  return n.online;
+}
+
+/** "{pve1,pve2} quorate · {pve3}": who sees whom in a split. */
+function partitionsLine(c) {
+  if (!c.split || !c.partitions || c.partitions.length === 0) return null;
+  return h(
+    'p',
+    { class: 'muted small partitions', 'data-partitions': '' },
+    'partitioned — who sees whom: ',
+    c.partitions.map((p) => `{${p.nodes.join(', ')}}${p.quorate ? ' quorate' : ''}`).join(' · '),
+  );
+}
+
 function dot(online) {
   const cls = online === 1 ? 'dot-ok' : online === 0 ? 'dot-crit' : 'dot-unknown';
   return h('span', { class: ['dot', cls], 'aria-hidden': 'true' });
@@ -314,11 +335,14 @@ function nodeTable(nodes) {
     const stale = n.last_report && Date.now() - Date.parse(n.last_report) > 5 * 60_000;
     return h(
       'tr',
-      { class: n.online === 0 ? 'row-offline' : null, 'data-node': n.name },
+      { class: aliveOf(n) === 0 ? 'row-offline' : null, 'data-node': n.name },
       h(
         'td',
         null,
-        h('a', { href: `#/node/${encodeURIComponent(n.id)}`, class: 'node-link' }, dot(n.online), n.name),
+        h('a', { href: `#/node/${encodeURIComponent(n.id)}`, class: 'node-link' }, dot(aliveOf(n)), n.name),
+        n.state === 'partitioned' || n.state === 'silent'
+          ? h('span', { class: 'badge badge-warn', 'data-state': n.state }, n.state)
+          : null,
         n.ip ? h('span', { class: 'muted small block' }, n.ip) : null,
       ),
       h(
@@ -590,7 +614,7 @@ const views = {
             list.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
           const real = all.filter((c) => !c.standalone);
           const standalone = all.filter((c) => c.standalone);
-          const online = nodes.data.filter((n) => n.online === 1).length;
+          const online = nodes.data.filter((n) => aliveOf(n) === 1).length;
           const alerts = firing.data;
           const crit = alerts.filter((a) => a.severity === 'critical').length;
 
@@ -642,11 +666,17 @@ const views = {
               [c.cluster_name, dups.has(c.cluster_name) ? siteTag(c) : null],
               [
                 quorumBadge(c),
-                h(
-                  'span',
-                  { class: 'badge badge-muted' },
-                  `${c.nodes_online} / ${c.nodes ?? c.nodes_reporting} nodes online`,
-                ),
+                c.split
+                  ? h(
+                      'span',
+                      { class: 'badge badge-crit', title: 'the nodes do not all see each other' },
+                      'partitioned',
+                    )
+                  : h(
+                      'span',
+                      { class: 'badge badge-muted' },
+                      `${c.nodes_online} / ${c.nodes ?? c.nodes_reporting} nodes online`,
+                    ),
                 distinct > 1
                   ? h(
                       'span',
@@ -661,9 +691,10 @@ const views = {
                 ),
                 h('span', { class: 'muted small' }, 'seen ', ago(c.last_seen)),
               ],
+              partitionsLine(c),
               list.length ? nodeTable(list) : emptyState('No node of this cluster has reported yet.'),
             );
-            if (c.quorate === 0) el.classList.add('card-bad');
+            if (c.quorate === 0 || c.split) el.classList.add('card-bad');
             sections.push(el);
           }
           if (standalone.length) {

@@ -352,6 +352,39 @@ test(
       assert.equal(await row.locator('td:nth-child(3)').textContent(), 'pve-solo');
       await page.screenshot({ path: join(shots, 'alerts.png'), fullPage: true });
 
+      // a split: every node of production-cluster sees only itself. The card says "partitioned",
+      // lists who sees whom, and does not grey out nodes that are alive on their side of the split.
+      const trioNames = ['pve-node-01', 'pve-node-02', 'pve-node-03'];
+      for (const [i, name] of trioNames.entries()) {
+        await post(base, '/api/proxmox/cluster', tokens.get(name) ?? '', {
+          ...SPEC.cluster,
+          quorate: 0,
+          reporting_node: name,
+          members: trioNames.map((m, k) => ({
+            name: m,
+            node_id: k + 1,
+            online: m === name ? 1 : 0,
+            local: m === name ? 1 : 0,
+          })),
+        });
+        await post(base, '/api/proxmox/node', tokens.get(name) ?? '', {
+          ...SPEC.node,
+          name,
+          node_id: i + 1,
+          cluster_name: SPEC.cluster.cluster_name,
+        });
+      }
+      await app.app.nanny.committer.drain();
+      await page.click('#nav a[data-view="overview"]');
+      await page.reload();
+      const splitCard = page.locator('section.card', { has: page.locator('tr[data-node="pve-node-01"]') });
+      await splitCard.locator('.partitions').waitFor();
+      assert.equal(await splitCard.locator('.card-extra .badge-crit:text("partitioned")').count(), 1);
+      const who = (await splitCard.locator('.partitions').textContent()) ?? '';
+      for (const name of trioNames) assert.ok(who.includes(`{${name}}`), who);
+      assert.equal(await splitCard.locator('tr.row-offline').count(), 0);
+      assert.equal(await splitCard.locator('[data-state="partitioned"]').count(), 3);
+
       // logging out returns to the form, and the API refuses the old page's requests
       // the dark scheme (prefers-color-scheme) for a look at its contrast
       await page.emulateMedia({ colorScheme: 'dark' });

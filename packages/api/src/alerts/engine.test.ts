@@ -71,7 +71,7 @@ const cases: { name: string; steps: Step[]; expect: string[]; settings?: AlertSe
     expect: ['fire quorum_lost', 'resolve quorum_lost'],
   },
   {
-    name: 'a cut-off node that keeps reporting no quorum keeps one alert firing, without flapping',
+    name: 'a node cut off from a quorate majority: one quorum_lost and one node_offline, no flapping',
     steps: [
       { t: 0, kind: 'cluster', quorate: false, reportingNode: 'pve3', members: members(0, 0, 1) },
       { t: 1, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
@@ -81,7 +81,12 @@ const cases: { name: string; steps: Step[]; expect: string[]; settings?: AlertSe
       { t: 601, kind: 'cluster', quorate: true, reportingNode: 'pve1', members: members(1, 1, 0) },
       { t: 900, kind: 'cluster', quorate: true, reportingNode: 'pve3', members: members(1, 1, 1) },
     ],
-    expect: ['fire quorum_lost', 'resolve quorum_lost'],
+    expect: [
+      'fire quorum_lost',
+      'fire node_offline pve3',
+      'resolve quorum_lost',
+      'resolve node_offline pve3',
+    ],
   },
   {
     name: 'a non-quorate reporter that goes quiet is settled by quorate reports after 2.5 intervals',
@@ -383,4 +388,114 @@ test('a standalone node is named "standalone" in summaries, never by its interna
   assert.ok(fired, 'rootfs_high fired');
   assert.match(fired.summary, /on node pve-solo \(standalone\)/);
   assert.doesNotMatch(fired.summary, /site-uuid-1234/);
+});
+
+/** Membership scenarios: three agents with the watch and heartbeats on (interval 300 s, heartbeat 60 s). */
+const trio = ['pve1', 'pve2', 'pve3'];
+const sees = (...online: string[]) => trio.map((name) => ({ name, online: online.includes(name) }));
+const beat = (t: number, node: string): Step => ({
+  t,
+  kind: 'node',
+  node,
+  intervalSeconds: 300,
+  heartbeatSeconds: 60,
+});
+const view = (t: number, reporter: string, quorate: boolean, online: string[]): Step => ({
+  t,
+  kind: 'cluster',
+  reportingNode: reporter,
+  quorate,
+  members: sees(...online),
+  collectedAt: s(t),
+});
+const healthy = (t: number): Step[] => trio.flatMap((r) => [beat(t, r), view(t, r, true, trio)]);
+
+test("the demo's quorum loss (every node isolated, reports alternating for 36 s): one quorum_lost, no node_offline", () => {
+  const steps: Step[] = [...healthy(0)];
+  // Each isolated agent reports what its partition of one sees, in turns, again and again.
+  for (let i = 0, t = 10; t <= 46; i += 1, t += 3) {
+    const r = trio[i % 3] as string;
+    steps.push(beat(t, r), view(t, r, false, [r]));
+    if (i % 3 === 2) steps.push({ t, kind: 'tick' });
+  }
+  steps.push(...healthy(50), { t: 60, kind: 'tick' });
+  const out = run(steps);
+  assert.deepEqual(out, ['fire quorum_lost', 'resolve quorum_lost']);
+});
+
+test('the quorum_lost summary names the partitions', () => {
+  const state = createState();
+  run([...healthy(0), beat(10, 'pve3'), view(10, 'pve3', false, ['pve3'])], {}, state);
+  const r = evaluate(state, fact(view(11, 'pve1', true, ['pve1', 'pve2'])), s(11));
+  assert.equal(r.events.length, 0);
+  assert.match(state.active.get('quorum_lost|c1||')?.summary ?? '', /partitions: .*\{pve3\}/);
+});
+
+test('a node cut off alone from a quorate majority fires node_offline once while the reports alternate', () => {
+  const steps: Step[] = [...healthy(0)];
+  for (let t = 10; t < 300; t += 20) {
+    steps.push(beat(t, 'pve3'), view(t, 'pve3', false, ['pve3']));
+    steps.push(beat(t + 1, 'pve1'), view(t + 1, 'pve1', true, ['pve1', 'pve2']));
+    steps.push(beat(t + 2, 'pve2'), view(t + 2, 'pve2', true, ['pve1', 'pve2']));
+    steps.push({ t: t + 5, kind: 'tick' });
+  }
+  steps.push(...healthy(300));
+  assert.deepEqual(run(steps), [
+    'fire quorum_lost',
+    'fire node_offline pve3',
+    'resolve quorum_lost',
+    'resolve node_offline pve3',
+  ]);
+});
+
+test('a dead node (the quorate partition sees it offline, its agent quiet) is node_offline within seconds', () => {
+  const steps: Step[] = [
+    ...healthy(0),
+    // pve3 dies: the two survivors' watches report at once; pve3 says nothing more.
+    beat(5, 'pve1'),
+    view(5, 'pve1', true, ['pve1', 'pve2']),
+    beat(6, 'pve2'),
+    view(6, 'pve2', true, ['pve1', 'pve2']),
+  ];
+  const state = createState();
+  const out = run(steps, {}, state);
+  assert.deepEqual(out, ['fire node_offline pve3']);
+  // and its agent's silence later does not add agent_silent; its return resolves once
+  assert.deepEqual(
+    run(
+      [
+        ...[100, 200, 300, 390].flatMap((t) => [beat(t, 'pve1'), beat(t, 'pve2')]),
+        { t: 400, kind: 'tick' },
+        beat(410, 'pve3'),
+        ...trio.map((r) => view(410, r, true, trio)),
+        { t: 420, kind: 'tick' },
+      ],
+      {},
+      state,
+    ),
+    ['resolve node_offline pve3'],
+  );
+});
+
+test('one survivor seeing a node offline once is not yet an outage; the node’s silence confirms it', () => {
+  const state = createState();
+  // pve2 has no agent: pve1 is the quorate partition's only reporter.
+  const start = ['pve1', 'pve3'].flatMap((r) => [beat(0, r), view(0, r, true, trio)]);
+  const first = run([...start, beat(5, 'pve1'), view(5, 'pve1', true, ['pve1', 'pve2'])], {}, state);
+  assert.deepEqual(first, []);
+  // pve3 stops beating: 150 s after its last word its silence confirms, on the timer.
+  assert.deepEqual(run([beat(60, 'pve1'), { t: 100, kind: 'tick' }], {}, state), []);
+  assert.deepEqual(run([beat(120, 'pve1'), { t: 160, kind: 'tick' }], {}, state), ['fire node_offline pve3']);
+});
+
+test('with heartbeats, a standalone node whose agent dies is agent_silent within 3 minutes, on the timer', () => {
+  const steps: Step[] = [{ t: 0, kind: 'node', node: 'solo', intervalSeconds: 300, heartbeatSeconds: 60 }];
+  for (let t = 10; t <= 180; t += 10) steps.push({ t, kind: 'tick' });
+  const state = createState();
+  const out: string[] = [];
+  for (const st of steps) {
+    const r = evaluate(state, fact(st), s(st.t));
+    for (const e of r.events) out.push(`${st.t} ${e.type} ${e.rule}`);
+  }
+  assert.deepEqual(out, ['160 fire agent_silent']);
 });

@@ -10,6 +10,7 @@ import { RULES } from './rules/index.ts';
 import { guestKey, nodeKey, type FireInput, type Previous, type Rule, type RuleContext } from './rule.ts';
 import { DEFAULT_INTERVAL_SECONDS, ruleSettings, type Scope } from './settings.ts';
 import { createState, ensureCluster, ensureNode, normalizeVersion } from './state.ts';
+import { rememberView } from './membership.ts';
 
 export { createState } from './state.ts';
 import type {
@@ -191,6 +192,7 @@ function applyCluster(state: EngineState, f: ClusterFact, prev: Previous, change
     prev.duplicate = lr !== undefined && lr.reporter === reporter && lr.collectedAt === f.collectedAt;
     c.lastReport = { reporter, collectedAt: f.collectedAt };
   }
+  if (reporter !== '' && !prev.duplicate) rememberView(c, reporter, f);
   if (!older) {
     c.nodes = f.nodes;
     if (f.configVersion !== undefined) c.configVersion = f.configVersion;
@@ -215,6 +217,7 @@ function applyNode(
     f.collectedAt !== undefined && n.lastCollected !== undefined && f.collectedAt < n.lastCollected;
   n.lastSeen = now;
   if (f.intervalSeconds !== undefined) n.intervalS = f.intervalSeconds;
+  if (f.heartbeatSeconds !== undefined) n.heartbeatS = f.heartbeatSeconds;
   if (!prev.stale) {
     if (f.collectedAt !== undefined) n.lastCollected = f.collectedAt;
     if (f.pveVersion) {

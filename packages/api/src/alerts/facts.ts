@@ -44,6 +44,7 @@ export function factFromPayload(
       collectedAt,
       node: n.name,
       intervalSeconds: n.interval_seconds,
+      heartbeatSeconds: n.heartbeat_interval_seconds,
       pveVersion: n.pve_version,
       uptimeSeconds: n.uptime_seconds,
       cpuRatio: n.cpu_usage_ratio,

@@ -52,6 +52,8 @@ export interface NodeFact extends FactBase {
   kind: 'node';
   node: string;
   intervalSeconds?: number | undefined;
+  /** the agent's heartbeat period (`heartbeat_interval_seconds`), when it sends heartbeats */
+  heartbeatSeconds?: number | undefined;
   pveVersion?: string | undefined;
   uptimeSeconds?: number | undefined;
   cpuRatio?: number | undefined;
@@ -109,6 +111,8 @@ export interface NodeMem {
   lastSeen?: number | undefined;
   lastCollected?: number | undefined;
   intervalS?: number | undefined;
+  /** heartbeat period of the node's agent: its silence is noticed after factor × this */
+  heartbeatS?: number | undefined;
   version?: string | undefined;
   /** estimated boot time (collection time − uptime) */
   bootAt?: number | undefined;
@@ -132,6 +136,18 @@ export interface ClusterMem {
   configVersion?: number | undefined;
   members: string[];
   lastReport?: { reporter: string; collectedAt: number } | undefined;
+  /**
+   * reporter → its latest membership view. Every agent reports what its own corosync partition
+   * sees; keeping them apart (instead of "last report wins") is what lets a split be recognised.
+   * Optional: state persisted before views existed has none.
+   */
+  views?: Record<string, ViewMem> | undefined;
+}
+
+export interface ViewMem {
+  at: number;
+  quorate: boolean;
+  members: ClusterMemberFact[];
 }
 
 export interface GuestMem {

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   ClusterDetail,
+  ClusterMembership,
   ClusterView,
   DataEnvelope,
   FleetEventView,
@@ -16,7 +17,7 @@ import {
 import { guestDisks, guestNetworks, tagKey, type ConfigMap } from '@nanny/proxmox';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
-import type { Storage } from '../storage/storage.ts';
+import type { ClusterView as ClusterRow, NodeView as NodeRow, Storage } from '../storage/storage.ts';
 import { IdParam, Paging, paging, replies } from './schemas.ts';
 
 const Iso = (description: string) => Type.String({ maxLength: 40, description });
@@ -71,6 +72,23 @@ export async function readRoutes(
   const { storage, auth } = deps;
   const read = auth.requireToken('read');
   const tenant = (req: Parameters<AuthHelpers['principal']>[0]) => auth.principal(req).tenantId;
+  // Extra fields from the derived membership: a node's state (+ since), a cluster's split summary.
+  const withStates = async (tenantId: string, nodes: NodeRow[]) => {
+    const states = await storage.membershipStates(tenantId, deps.now().toISOString());
+    return nodes.map((n) => {
+      const s = states.get(n.cluster_id)?.get(n.name);
+      return s ? { ...n, state: s.state, state_since: s.since } : n;
+    });
+  };
+  const withSplit = async <C extends ClusterRow>(tenantId: string, c: C) => {
+    const m = await storage.clusterMembership(tenantId, c.id, deps.now().toISOString());
+    if (!m || m.views.length === 0) return c;
+    return {
+      ...c,
+      split: m.split,
+      partitions: m.partitions.map((p) => ({ nodes: p.nodes, quorate: p.quorate })),
+    };
+  };
 
   app.get(
     '/api/clusters',
@@ -90,7 +108,8 @@ export async function readRoutes(
       // A standalone node is its own site internally (DESIGN.md §3), but it is not a cluster: the
       // spec's single-node scenario sends no cluster info, so by default none is listed.
       const all = await storage.listClusters(tenant(req));
-      return { success: true as const, data: includeStandalone ? all : all.filter((c) => !c.standalone) };
+      const shown = includeStandalone ? all : all.filter((c) => !c.standalone);
+      return { success: true as const, data: await Promise.all(shown.map((c) => withSplit(tenant(req), c))) };
     },
   );
   app.get(
@@ -110,8 +129,29 @@ export async function readRoutes(
       if (!c) throw apiError('NANNY_ERR_NOT_FOUND', 'No such cluster');
       return {
         success: true as const,
-        data: { ...c, node_list: await storage.listNodes(tenant(req), { clusterId: id }) },
+        data: {
+          ...(await withSplit(tenant(req), c)),
+          node_list: await withStates(tenant(req), await storage.listNodes(tenant(req), { clusterId: id })),
+        },
       };
+    },
+  );
+  app.get(
+    '/api/clusters/:id/membership',
+    {
+      schema: {
+        tags: ['read'],
+        summary:
+          'Every reporter’s latest view of the cluster, the partitions (who sees whom) and each node’s derived state',
+        params: IdParam,
+        response: replies(DataEnvelope(ClusterMembership)),
+      },
+      preHandler: read,
+    },
+    async (req) => {
+      const m = await storage.clusterMembership(tenant(req), req.params.id, deps.now().toISOString());
+      if (!m) throw apiError('NANNY_ERR_NOT_FOUND', 'No such cluster');
+      return { success: true as const, data: m };
     },
   );
   app.get(
@@ -129,7 +169,10 @@ export async function readRoutes(
       const q = req.query;
       return {
         success: true as const,
-        data: await storage.listNodes(tenant(req), q.cluster ? { clusterId: q.cluster } : {}),
+        data: await withStates(
+          tenant(req),
+          await storage.listNodes(tenant(req), q.cluster ? { clusterId: q.cluster } : {}),
+        ),
       };
     },
   );
@@ -154,7 +197,11 @@ export async function readRoutes(
       const from = isoParam('from', q.from) ?? new Date(Date.parse(to) - 86400_000).toISOString();
       const limit = q.limit ?? 2000;
       const history = await storage.nodeSamples(tenant(req), id, from, to, limit);
-      return { success: true as const, data: { ...n, history: { from, to, samples: history } } };
+      const [withState] = await withStates(tenant(req), [n]);
+      return {
+        success: true as const,
+        data: { ...(withState ?? n), history: { from, to, samples: history } },
+      };
     },
   );
   app.get(

@@ -4,6 +4,7 @@ import { clusterEvents, nodeEvents } from '../domain/derive.ts';
 import { siteKey } from '../domain/site.ts';
 import { bindAgent } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
+import { quorumLost, recordView, refreshMembership } from './membership.ts';
 import type { IngestApplied } from './storage.ts';
 
 export async function applyCluster(c: JobContext): Promise<IngestApplied> {
@@ -41,15 +42,47 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
     .returning('id')
     .executeTakeFirstOrThrow();
   const clusterId = row.id;
-  // The same quorum state reported by three agents is one fact: events only on a change.
+  const members = Array.isArray(p['members']) ? (p['members'] as Json[]) : [];
+  // Who sent this view: without a reporter it cannot be placed in a partition (old agents), and the
+  // members' online flags are taken as before (last report wins).
+  const reporter = str(p['reporting_node']) ?? str(members.find((m) => m['local'] === 1)?.['name']);
+  const viewed = reporter !== null && members.length > 0;
+  // The same quorum state reported by three agents is one fact: events only on a change. With
+  // views, "lost" means some fresh view says not quorate (derived), so a cut-off minority saying 0
+  // and the majority saying 1 in turns is one quorum_lost, not a lost/regained pair per report.
+  const lostBefore = viewed && before ? await quorumLost(c.trx, clusterId, c.at) : undefined;
   c.event(
     'cluster',
     { cluster_id: clusterId },
-    clusterEvents(name, before, { quorate: fields.quorate, nodes: fields.nodes }, !before),
+    clusterEvents(
+      name,
+      before && lostBefore !== undefined ? { ...before, quorate: fields.quorate } : before,
+      { quorate: fields.quorate, nodes: fields.nodes },
+      !before,
+    ),
   );
   await bindAgent(c, clusterId);
 
-  const members = Array.isArray(p['members']) ? (p['members'] as Json[]) : [];
+  if (reporter !== null && viewed) {
+    const seen = members
+      .filter((m) => str(m['name']) !== null)
+      .map((m) => ({ name: String(m['name']), online: m['online'] === 1 }));
+    await recordView(c.trx, clusterId, reporter, c.at, fields.quorate === 1, seen);
+    if (lostBefore !== undefined) {
+      const lostAfter = await quorumLost(c.trx, clusterId, c.at);
+      if (lostAfter !== lostBefore)
+        c.event(
+          'cluster',
+          { cluster_id: clusterId },
+          clusterEvents(
+            name,
+            { quorate: lostBefore ? 0 : 1, nodes: fields.nodes },
+            { quorate: lostAfter ? 0 : 1, nodes: fields.nodes },
+            false,
+          ),
+        );
+    }
+  }
   if (members.length > 0) {
     const existing = new Map(
       (
@@ -84,12 +117,16 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
       c.pendingNodes.push([`${clusterId}|${mname}`, r.id]);
       const drafts = nodeEvents(
         mname,
-        before ? { online: before.online, pve_version: null, uptime_seconds: null } : undefined,
+        // with a reporter, offline/online events come from the derived membership below
+        before
+          ? { online: reporter !== null ? online : before.online, pve_version: null, uptime_seconds: null }
+          : undefined,
         { online, pve_version: null, uptime_seconds: null },
         true,
       );
       c.event('node', { cluster_id: clusterId, node_id: r.id }, drafts);
     }
   }
+  if (viewed) await refreshMembership(c, clusterId);
   return { ok: true as const, clusterId, events: c.events };
 }

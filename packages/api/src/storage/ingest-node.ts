@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { nodeEvents } from '../domain/derive.ts';
 import { bindAgent, siteOf } from './ingest-site.ts';
 import { flag, num, str, strOrEmpty, type JobContext } from './ingest-context.ts';
+import { hasViews, recordNodeReport, refreshMembership } from './membership.ts';
 import type { IngestApplied } from './storage.ts';
 
 export async function applyNode(c: JobContext): Promise<IngestApplied> {
@@ -59,19 +60,29 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
     nodeId = r.id;
   }
   c.pendingNodes.push([`${site.id}|${name}`, nodeId]);
+  await recordNodeReport(
+    c.trx,
+    site.id,
+    name,
+    c.at,
+    num(p['interval_seconds']),
+    num(p['heartbeat_interval_seconds']),
+  );
+  // In a cluster whose reporters' views are kept, going offline and coming back are decided by the
+  // derived membership (refreshMembership), not by this report contradicting a peer's view.
+  const derived = await hasViews(c.trx, site.id);
+  const prior =
+    before && before.last_report_at !== null
+      ? before
+      : before
+        ? { online: before.online, pve_version: null, uptime_seconds: null }
+        : undefined;
   c.event(
     'node',
     { cluster_id: site.id, node_id: nodeId },
-    nodeEvents(
-      name,
-      before && before.last_report_at !== null
-        ? before
-        : before
-          ? { online: before.online, pve_version: null, uptime_seconds: null }
-          : undefined,
-      fields,
-    ),
+    nodeEvents(name, prior && derived ? { ...prior, online: fields.online } : prior, fields),
   );
+  if (derived) await refreshMembership(c, site.id);
   await c.trx
     .insertInto('node_samples')
     .values({

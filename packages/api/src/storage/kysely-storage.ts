@@ -12,6 +12,7 @@ import { createAgentsStore } from './agents.ts';
 import { createIngestStore } from './ingest.ts';
 import { createGuestTotals, createReadStore } from './reads.ts';
 import { createRetentionStore } from './retention.ts';
+import { createMembershipStore } from './membership.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
   const { db, dialect } = await openDatabase(opts);
@@ -29,6 +30,7 @@ export function storageOn(db: Db, dialect: Dialect): Storage {
     ...createIngestStore(db, createRawSql(dialect), totals),
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
+    ...createMembershipStore(db),
   };
 }
 

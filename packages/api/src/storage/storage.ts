@@ -12,6 +12,8 @@ import type { Dialect } from './migrations/types.ts';
 
 export type { Dialect };
 
+import type { NodeState } from '@nanny/proxmox';
+
 export interface Tenant {
   id: string;
   name: string;
@@ -359,5 +361,50 @@ export interface RetentionStore {
   prune(before: string): Promise<RetentionResult>;
 }
 
+/** Membership slice (membership.ts): one truth from every reporter's view of its cluster. */
+export interface MembershipViewAnswer {
+  reporter: string;
+  received_at: string;
+  quorate: boolean;
+  /** whether the view still counts (its reporter alive, younger than 2.5 of its intervals) */
+  fresh: boolean;
+  members: { name: string; online: boolean }[];
+}
+export interface MembershipNodeAnswer {
+  name: string;
+  state: NodeState;
+  /** since when the derived state holds (null: not derived at ingest yet) */
+  since: string | null;
+  reporting: boolean;
+  last_report: string | null;
+  seen_online_by: string[];
+  seen_offline_by: string[];
+}
+export interface ClusterMembership {
+  cluster_id: string;
+  split: boolean;
+  partitions: { nodes: string[]; reporters: string[]; quorate: boolean }[];
+  /** index into `partitions`, or null when no partition holds quorum */
+  quorate_partition: number | null;
+  views: MembershipViewAnswer[];
+  nodes: MembershipNodeAnswer[];
+}
+
+export interface MembershipStore {
+  /** a cluster's views, partitions and node states as of `now`; undefined: no such cluster */
+  clusterMembership(tenantId: string, clusterId: string, now: string): Promise<ClusterMembership | undefined>;
+  /** node states of the tenant's clusters as of `now`: cluster id → node name → state and since */
+  membershipStates(
+    tenantId: string,
+    now: string,
+  ): Promise<Map<string, Map<string, { state: NodeState; since: string | null }>>>;
+}
+
 /** Every domain operation the API needs: the slices together. */
-export type Storage = CoreStore & AccountsStore & AgentsStore & IngestStore & ReadStore & RetentionStore;
+export type Storage = CoreStore &
+  AccountsStore &
+  AgentsStore &
+  IngestStore &
+  ReadStore &
+  RetentionStore &
+  MembershipStore;

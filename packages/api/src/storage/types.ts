@@ -176,6 +176,24 @@ export interface EventTable {
   received_at: string;
 }
 
+export interface MembershipViewTable {
+  cluster_id: string;
+  reporter: string;
+  received_at: string;
+  quorate: number;
+  /** JSON [{"name", "online"}] */
+  members: string;
+}
+export interface MembershipNodeTable {
+  cluster_id: string;
+  name: string;
+  last_report_at: string | null;
+  interval_seconds: number | null;
+  heartbeat_seconds: number | null;
+  state: string | null;
+  since: string | null;
+}
+
 export interface CoreDatabase {
   nanny_meta: MetaTable;
   tenants: TenantTable;
@@ -193,4 +211,6 @@ export interface CoreDatabase {
   guest_status_changes: GuestStatusChangeTable;
   guest_config_versions: GuestConfigVersionTable;
   events: EventTable;
+  membership_views: MembershipViewTable;
+  membership_nodes: MembershipNodeTable;
 }

@@ -1,16 +1,19 @@
 /**
- * agent_silent (warning): no report from a node's agent for factor (2.5) × its interval, while its
+ * agent_silent (warning): no report from a node's agent for factor (2.5) × its heartbeat period
+ * (`heartbeat_interval_seconds`, 60 s by default: 150 s) or, without heartbeats, × its interval, while its
  * cluster does not say the node is down: the agent (or its path to us) is the problem, not the node.
  * When the cluster confirms the node offline, node_offline speaks for it and this resolves.
  * Evaluated on the timer; resolves on the agent's next report.
  */
+import { silenceWindowMs } from '../../domain/liveness.ts';
 import { alertKey, type Rule } from '../rule.ts';
 import { minutes, where } from './format.ts';
 
 export const agentSilent: Rule = {
   id: 'agent_silent',
   severity: 'warning',
-  title: 'no report from an agent for 2.5 × its interval while the node is not known to be down',
+  title:
+    'no report from an agent for 2.5 × its heartbeat (or interval) while the node is not known to be down',
   onNode(ctx, f, n) {
     ctx.resolve(
       alertKey('agent_silent', f.clusterId, f.node),
@@ -26,9 +29,11 @@ export const agentSilent: Rule = {
         clusterName: n.clusterName,
         node: n.node,
       });
-      const limit = cfg.factor * (n.intervalS ?? ctx.defaultIntervalS) * 1000;
+      const limit = silenceWindowMs(n.intervalS, n.heartbeatS, ctx.defaultIntervalS, cfg.factor);
       const silentFor = ctx.now - n.lastSeen;
-      const nodeDown = n.memberOnline === false && n.offlineStreak >= 2;
+      const nodeDown =
+        (n.memberOnline === false && n.offlineStreak >= 2) ||
+        ctx.isFiring(alertKey('node_offline', n.clusterId, n.node)) !== undefined;
       if (!cfg.enabled || nodeDown) {
         ctx.resolve(key);
         continue;

@@ -1,44 +1,63 @@
 /**
- * quorum_lost (critical): a cluster report says `quorate: 0`. Resolves when every node that said so
- * reports quorate again (or has not repeated its "0" for 2.5 of its intervals while others report
- * quorate). Each reporter is tracked apart: in a network split the minority side says
- * 0 while the majority says 1, and one "1" must not hide the other side's "0" (that would flap).
+ * quorum_lost (critical): some live part of the cluster is without quorum. Derived from every
+ * reporter's latest view (alerts/membership.ts), not from the last report: it fires while a fresh
+ * view says `quorate: 0` (no partition holds quorum, or a live node is cut off from the quorate
+ * one) and resolves once no fresh view says so. During a split the reporters alternate; each one's
+ * view is kept apart, so their order cannot make the alert flap. One alert per cluster; its summary
+ * names the partitions ("{a,b} quorate, {c}").
+ *
+ * A report without a reporter (an agent that names neither `reporting_node` nor a local member)
+ * cannot be placed in a partition: it is tracked as before, until 2.5 intervals pass without it.
  */
-import { alertKey, type Rule } from '../rule.ts';
+import { describePartitions } from '../../domain/liveness.ts';
+import { clusterMembership } from '../membership.ts';
+import { alertKey, type Rule, type RuleContext } from '../rule.ts';
+import type { ClusterMem } from '../types.ts';
 import { where } from './format.ts';
+
+function evaluateQuorum(ctx: RuleContext, c: ClusterMem): void {
+  for (const [who, at] of Object.entries(c.nonQuorate)) {
+    if (ctx.now - at > 2.5 * ctx.defaultIntervalS * 1000) {
+      delete c.nonQuorate[who];
+      ctx.touch(`c:${c.clusterId}`);
+    }
+  }
+  const m = clusterMembership(ctx, c);
+  const without = m?.views.filter((v) => !v.quorate).map((v) => v.reporter) ?? [];
+  const key = alertKey('quorum_lost', c.clusterId);
+  const name = where(c.name, c.clusterId);
+  const cfg = ctx.config('quorum_lost', { clusterId: c.clusterId, clusterName: c.name });
+  if ((without.length > 0 || '' in c.nonQuorate) && cfg.enabled) {
+    const parts = m && m.partitions.length > 0 ? `; partitions: ${describePartitions(m.partitions)}` : '';
+    const by = without.length > 0 ? ` (reported by ${without.join(', ')})` : '';
+    ctx.fire(quorumLost, {
+      key,
+      summary: `Cluster ${name} has lost quorum${by}${parts}`,
+      clusterId: c.clusterId,
+      clusterName: c.name,
+    });
+  } else {
+    ctx.resolve(key, `Cluster ${name} is quorate again`);
+  }
+}
 
 export const quorumLost: Rule = {
   id: 'quorum_lost',
   severity: 'critical',
-  title: 'a cluster reports quorate = 0',
+  title: 'a live part of the cluster is without quorum (derived from every reporter’s latest view)',
   onCluster(ctx, f) {
     const c = ctx.cluster(f);
     if (!c) return;
-    const reporter = f.reportingNode ?? '';
-    if (f.quorate) {
-      delete c.nonQuorate[reporter];
-      // A quorate report settles a reporter that has not repeated its "not quorate" for 2.5 of its
-      // intervals: it recovered without telling us, or went silent (agent_silent / node_offline
-      // speak for it). A cut-off node that keeps saying 0 keeps the alert firing: no flapping.
-      for (const [who, at] of Object.entries(c.nonQuorate)) {
-        const interval = ctx.node(f.clusterId, who)?.intervalS ?? ctx.defaultIntervalS;
-        if (ctx.now - at > 2.5 * interval * 1000) delete c.nonQuorate[who];
-      }
-    } else c.nonQuorate[reporter] = ctx.now;
-    const key = alertKey('quorum_lost', f.clusterId);
-    const name = where(c.name, f.clusterId);
-    const cfg = ctx.config('quorum_lost', { clusterId: f.clusterId, clusterName: c.name });
-    const bad = Object.keys(c.nonQuorate);
-    if (bad.length > 0 && cfg.enabled) {
-      const by = bad.filter((b) => b !== '');
-      ctx.fire(quorumLost, {
-        key,
-        summary: `Cluster ${name} has lost quorum${by.length ? ` (reported by ${by.join(', ')})` : ''}`,
-        clusterId: f.clusterId,
-        clusterName: c.name,
-      });
-    } else {
-      ctx.resolve(key, `Cluster ${name} is quorate again`);
+    if (f.reportingNode === undefined) {
+      if (f.quorate) delete c.nonQuorate[''];
+      else c.nonQuorate[''] = ctx.now;
+    }
+    evaluateQuorum(ctx, c);
+  },
+  onTick(ctx) {
+    // Views expire with their reporters' silence: a cut-off node that died stops holding the alert.
+    for (const c of ctx.state.clusters.values()) {
+      if (c.views || Object.keys(c.nonQuorate).length > 0) evaluateQuorum(ctx, c);
     }
   },
 };

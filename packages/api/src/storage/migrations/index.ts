@@ -14,6 +14,7 @@ import { guestFilterIndexes0003 } from './0003_guest_filter_indexes.ts';
 import { tokenExpiry0004 } from './0004_token_expiry.ts';
 import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
+import { membership0102 } from './0102_membership.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly Migration[] = [
   guestFilterIndexes0003,
   nodeSampleOnce0101,
   tokenExpiry0004,
+  membership0102,
 ];

@@ -1,0 +1,243 @@
+/**
+ * Membership slice: every reporter's latest view of its cluster, each node's own-agent liveness, and
+ * the node states derived from them (deriveMembership, windows from domain/liveness.ts) with since
+ * when each holds. Ingest calls the `record*` / `refreshMembership` helpers inside its transaction;
+ * the reads derive again at the time they are asked (`now` comes in: storage reads no clock).
+ */
+import { deriveMembership, type Membership, type NodeState } from '@nanny/proxmox';
+import { DEFAULT_REPORT_INTERVAL_SECONDS as DEF, silenceWindowMs, viewWindowMs } from '../domain/liveness.ts';
+import type { EventDraft } from '../domain/derive.ts';
+import type { JobContext } from './ingest-context.ts';
+import type { Db, Trx } from './sql.ts';
+import type { ClusterMembership, MembershipStore } from './storage.ts';
+
+type ViewRow = { reporter: string; received_at: string; quorate: number; members: string };
+type NodeRow = {
+  name: string;
+  last_report_at: string | null;
+  interval_seconds: number | null;
+  heartbeat_seconds: number | null;
+  state: string | null;
+  since: string | null;
+};
+
+const ms = (iso: string): number => Date.parse(iso);
+const opt = (v: number | null): number | undefined => v ?? undefined;
+const parseMembers = (text: string): { name: string; online: boolean }[] => {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? (v as { name: string; online: boolean }[]) : [];
+  } catch {
+    return [];
+  }
+};
+
+/** Derives a cluster's membership from its stored rows at `now` (pure). */
+function derive(views: ViewRow[], nodes: NodeRow[], now: number): Membership {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  return deriveMembership({
+    views: views.map((v) => ({
+      reporter: v.reporter,
+      at: ms(v.received_at),
+      quorate: v.quorate === 1,
+      members: parseMembers(v.members),
+      maxAgeMs: viewWindowMs(opt(byName.get(v.reporter)?.interval_seconds ?? null), DEF),
+    })),
+    nodes: nodes.map((n) => ({
+      name: n.name,
+      lastReportAt: n.last_report_at === null ? undefined : ms(n.last_report_at),
+    })),
+    now,
+    viewMaxAgeMs: viewWindowMs(undefined, DEF),
+    silentAfterMs: silenceWindowMs(undefined, undefined, DEF),
+    silentAfterMsOf: (name) => {
+      const n = byName.get(name);
+      return n ? silenceWindowMs(opt(n.interval_seconds), opt(n.heartbeat_seconds), DEF) : undefined;
+    },
+  });
+}
+
+async function rowsOf(db: Db | Trx, clusterId: string): Promise<{ views: ViewRow[]; nodes: NodeRow[] }> {
+  const views = await db
+    .selectFrom('membership_views')
+    .select(['reporter', 'received_at', 'quorate', 'members'])
+    .where('cluster_id', '=', clusterId)
+    .execute();
+  const nodes = await db
+    .selectFrom('membership_nodes')
+    .select(['name', 'last_report_at', 'interval_seconds', 'heartbeat_seconds', 'state', 'since'])
+    .where('cluster_id', '=', clusterId)
+    .execute();
+  return { views, nodes };
+}
+
+/** Whether any reporter of the cluster has sent a view (then node states are derived). */
+export async function hasViews(trx: Trx, clusterId: string): Promise<boolean> {
+  const r = await trx
+    .selectFrom('membership_views')
+    .select('reporter')
+    .where('cluster_id', '=', clusterId)
+    .limit(1)
+    .executeTakeFirst();
+  return r !== undefined;
+}
+
+/** Whether some fresh view of the cluster says its partition is not quorate, at `at`. */
+export async function quorumLost(trx: Trx, clusterId: string, at: string): Promise<boolean> {
+  const { views, nodes } = await rowsOf(trx, clusterId);
+  return derive(views, nodes, ms(at)).views.some((v) => !v.quorate);
+}
+
+/** Keeps `reporter`'s latest view (ingest of a cluster report). */
+export async function recordView(
+  trx: Trx,
+  clusterId: string,
+  reporter: string,
+  at: string,
+  quorate: boolean,
+  members: { name: string; online: boolean }[],
+): Promise<void> {
+  const vals = { received_at: at, quorate: quorate ? 1 : 0, members: JSON.stringify(members) };
+  await trx
+    .insertInto('membership_views')
+    .values({ cluster_id: clusterId, reporter, ...vals })
+    .onConflict((oc) => oc.columns(['cluster_id', 'reporter']).doUpdateSet(vals))
+    .execute();
+}
+
+/** Notes that `name`'s own agent reported (ingest of a node report, heartbeats included). */
+export async function recordNodeReport(
+  trx: Trx,
+  clusterId: string,
+  name: string,
+  at: string,
+  intervalSeconds: number | null,
+  heartbeatSeconds: number | null,
+): Promise<void> {
+  const vals = { last_report_at: at, interval_seconds: intervalSeconds, heartbeat_seconds: heartbeatSeconds };
+  await trx
+    .insertInto('membership_nodes')
+    .values({ cluster_id: clusterId, name, ...vals, state: null, since: null })
+    .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet(vals))
+    .execute();
+}
+
+/** The fleet event a change of derived state is, if any. */
+function transition(name: string, before: string | null, after: NodeState): EventDraft[] {
+  if (before === null || before === after) return [];
+  const down = (s: string): boolean => s === 'offline';
+  if (after === 'offline') return [{ type: 'went_offline', message: `node ${name} went offline` }];
+  if (down(before)) {
+    const how = after === 'partitioned' ? ' (cut off from the quorate partition)' : '';
+    return [{ type: 'came_back', message: `node ${name} came back online${how}` }];
+  }
+  if (after === 'partitioned')
+    return [{ type: 'partitioned', message: `node ${name} is cut off from the quorate partition` }];
+  if (before === 'partitioned' && (after === 'online' || after === 'silent'))
+    return [{ type: 'rejoined', message: `node ${name} rejoined the quorate partition` }];
+  return [];
+}
+
+/**
+ * Derives the cluster's node states after a report, stores the changed ones with their new
+ * `since` and records the events they imply: went_offline/came_back only for a node that really
+ * went down (the quorate partition sees it offline, or nobody sees it and it is silent),
+ * partitioned/rejoined for a node that stayed alive on the other side of a split.
+ */
+export async function refreshMembership(c: JobContext, clusterId: string): Promise<void> {
+  const { views, nodes } = await rowsOf(c.trx, clusterId);
+  if (views.length === 0) return;
+  const m = derive(views, nodes, ms(c.at));
+  const stored = new Map(nodes.map((n) => [n.name, n]));
+  const changed = m.nodes.filter((n) => stored.get(n.name)?.state !== n.state);
+  if (changed.length === 0) return;
+  const ids = new Map(
+    (
+      await c.trx.selectFrom('nodes').select(['id', 'name']).where('cluster_id', '=', clusterId).execute()
+    ).map((r) => [r.name, r.id]),
+  );
+  for (const n of changed) {
+    const before = stored.get(n.name)?.state ?? null;
+    await c.trx
+      .insertInto('membership_nodes')
+      .values({
+        cluster_id: clusterId,
+        name: n.name,
+        last_report_at: null,
+        interval_seconds: null,
+        heartbeat_seconds: null,
+        state: n.state,
+        since: c.at,
+      })
+      .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet({ state: n.state, since: c.at }))
+      .execute();
+    c.event(
+      'node',
+      { cluster_id: clusterId, node_id: ids.get(n.name) ?? null },
+      transition(n.name, before, n.state),
+    );
+  }
+}
+
+export function createMembershipStore(db: Db): MembershipStore {
+  async function answer(clusterId: string, now: string): Promise<ClusterMembership> {
+    const { views, nodes } = await rowsOf(db, clusterId);
+    const m = derive(views, nodes, ms(now));
+    const fresh = new Set(m.views.map((v) => v.reporter));
+    const stored = new Map(nodes.map((n) => [n.name, n]));
+    return {
+      cluster_id: clusterId,
+      split: m.split,
+      partitions: m.partitions,
+      quorate_partition: m.quorate,
+      views: views
+        .map((v) => ({
+          reporter: v.reporter,
+          received_at: v.received_at,
+          quorate: v.quorate === 1,
+          fresh: fresh.has(v.reporter),
+          members: parseMembers(v.members),
+        }))
+        .sort((a, b) => (a.reporter < b.reporter ? -1 : 1)),
+      nodes: m.nodes.map((n) => {
+        const s = stored.get(n.name);
+        return {
+          name: n.name,
+          state: n.state,
+          // a state that changed by the clock alone (silence) since the last report has no stored since
+          since: s?.state === n.state ? (s.since ?? null) : null,
+          reporting: n.reporting,
+          last_report: s?.last_report_at ?? null,
+          seen_online_by: n.seenOnlineBy,
+          seen_offline_by: n.seenOfflineBy,
+        };
+      }),
+    };
+  }
+  return {
+    async clusterMembership(tenantId, clusterId, now) {
+      const c = await db
+        .selectFrom('clusters')
+        .select('id')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', clusterId)
+        .executeTakeFirst();
+      return c ? answer(c.id, now) : undefined;
+    },
+    async membershipStates(tenantId, now) {
+      const ids = await db
+        .selectFrom('membership_views')
+        .innerJoin('clusters', 'clusters.id', 'membership_views.cluster_id')
+        .select('clusters.id')
+        .distinct()
+        .where('clusters.tenant_id', '=', tenantId)
+        .execute();
+      const out = new Map<string, Map<string, { state: NodeState; since: string | null }>>();
+      for (const { id } of ids) {
+        const a = await answer(id, now);
+        out.set(id, new Map(a.nodes.map((n) => [n.name, { state: n.state, since: n.since }])));
+      }
+      return out;
+    },
+  };
+}
