@@ -29,6 +29,12 @@ export interface Config {
   apiUrl?: string;
   apiTls: TlsOptions;
   intervalSeconds: number;
+  /** seconds between membership/quorum checks between cycles; 0 = off (DESIGN.md §9) */
+  watchIntervalSeconds: number;
+  /** seconds between /proc-only node reports; 0 = off */
+  heartbeatIntervalSeconds: number;
+  /** dpkg's status file: pveversion runs again only when it changed */
+  dpkgStatus: string;
   source: SourceName;
   pveRoot: string;
   procRoot: string;
@@ -131,6 +137,18 @@ export const SETTINGS: readonly Setting[] = [
   // Fractions are accepted so tests can run cycles every few hundred milliseconds; a node uses whole
   // seconds (the payload's interval_seconds is rounded).
   { env: 'PROXMOX_INTERVAL', flag: 'interval', apply: number('intervalSeconds', { min: 0.05, max: 86400 }) },
+  // 0 turns each off; fractions are for tests, as for PROXMOX_INTERVAL.
+  {
+    env: 'NANNYAGENT_WATCH_INTERVAL',
+    flag: 'watch-interval',
+    apply: number('watchIntervalSeconds', { min: 0, max: 86400 }),
+  },
+  {
+    env: 'NANNYAGENT_HEARTBEAT_INTERVAL',
+    flag: 'heartbeat-interval',
+    apply: number('heartbeatIntervalSeconds', { min: 0, max: 86400 }),
+  },
+  { env: 'NANNYAGENT_DPKG_STATUS', flag: 'dpkg-status', apply: text('dpkgStatus') },
   {
     env: 'NANNYAGENT_SOURCE',
     flag: 'source',
@@ -328,6 +346,9 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     configFile,
     apiTls,
     intervalSeconds: d.intervalSeconds ?? 300,
+    watchIntervalSeconds: d.watchIntervalSeconds ?? 5,
+    heartbeatIntervalSeconds: d.heartbeatIntervalSeconds ?? 60,
+    dpkgStatus: d.dpkgStatus ?? '/var/lib/dpkg/status',
     source: d.source ?? 'auto',
     pveRoot: d.pveRoot ?? '/etc/pve',
     procRoot: d.procRoot ?? '/proc',
