@@ -198,7 +198,9 @@ export function createAgent(deps: AgentDeps): Agent {
     const before = view;
     view = status;
     collector.noteClusterStatus(status);
-    if (before === undefined || membershipKey(before) === membershipKey(status)) return false;
+    // No view before: the cycles could not read membership (pmxcfs hung since start); the first one
+    // the watch gets is news too.
+    if (before !== undefined && membershipKey(before) === membershipKey(status)) return false;
     log.info(`membership changed (${describeChange(before, status)}): sending cluster and node reports`);
     let nodeStatus;
     if (!source.local) {

@@ -373,7 +373,10 @@ export function createCollector(deps: CollectorDeps): Collector {
       if (opts.clusterStatus) known.clusterStatus = opts.clusterStatus;
       const entry = status ? findClusterEntry(status) : undefined;
       const clusterName = entry ? String(entry.name) : status ? undefined : known.clusterName;
-      const nodeName = known.nodeName;
+      // The view names the local node; a cycle that could not read membership only guessed.
+      const localEntry = status?.find((e) => e.type === 'node' && toInt(e.local) === 1);
+      const nodeName = deps.nodeName ?? localEntry?.name ?? known.nodeName;
+      known.nodeName = nodeName;
       let nodeStatus = opts.nodeStatus;
       let cpu: { busyRatio: number; ioWaitRatio: number } | undefined;
       if (!nodeStatus && deps.readProcSnapshot) {
