@@ -4,6 +4,8 @@
 // interval is the default 300 s wherever the test is about what happens between cycles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
 import { createAgent, type Agent } from './agent.ts';
 import { main } from './cli.ts';
 import { loadConfig } from './config.ts';
@@ -38,7 +40,7 @@ async function startAgent(
   sim: Parameters<typeof makeSim>[1],
   node: string,
   settings: Record<string, string>,
-  opts: { tickMs?: number } = {},
+  opts: { tickMs?: number; env?: (f: SimFixture) => Promise<Record<string, string>> } = {},
 ): Promise<Running> {
   // after-hooks run in registration order: this one stops the agent (and the clock) before the
   // simulator's folder is removed
@@ -56,6 +58,7 @@ async function startAgent(
     NANNYAGENT_RETRY_BASE: '0.01',
     NANNYAGENT_RETRY_MAX: '0.05',
     ...settings,
+    ...(opts.env ? await opts.env(f) : {}),
   };
   let err = '';
   const reg = await main(['register', '--enroll-token', api.enrollToken], {
@@ -263,4 +266,46 @@ test('pveversion runs once, then again only after the dpkg status file changed',
   const n = nodeReports().length;
   await waitFor('three more cycles', () => nodeReports().length >= n + 3);
   assert.equal(pveversion(), 2);
+});
+
+test('api source: a node going offline → change reports with the node status from the API; no heartbeat, no process', async (t) => {
+  if (missing) return t.skip(missing);
+  let close: (() => Promise<void>) | undefined;
+  const r = await startAgent(
+    t,
+    { nodes: 3, guests: 2, seed: 9, clock: 'frozen' },
+    'pve1',
+    {
+      PROXMOX_INTERVAL: '300',
+      NANNYAGENT_WATCH_INTERVAL: '0.2',
+      NANNYAGENT_HEARTBEAT_INTERVAL: '0.2', // no /proc of the polled node: no heartbeat
+      NANNYAGENT_SOURCE: 'api',
+      NANNYAGENT_NODE: 'pve1',
+    },
+    {
+      env: async (f) => {
+        const servers = await startServers(f.sim, { nodes: ['pve1'] });
+        close = () => servers.close();
+        const served = servers.list[0]!;
+        return {
+          NANNYAGENT_PVE_API_URL: served.url,
+          NANNYAGENT_PVE_API_TOKEN: `${DEFAULT_TOKEN.tokenId}=${DEFAULT_TOKEN.secret}`,
+          NANNYAGENT_PVE_API_FINGERPRINT: served.fingerprint,
+          NANNYAGENT_PVE_API_CA_FILE: join(f.sim.paths('pve1').etcPve, 'pve-root-ca.pem'),
+        };
+      },
+    },
+  );
+  t.after(() => close?.()); // after the agent stopped (hooks run in registration order)
+  await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'cluster'));
+  r.f.sim.apply({ type: 'node-offline', node: 'pve3' });
+  await waitFor('change reports', () => r.byTrigger('change').length >= 2, 8000);
+  const cluster = r.byTrigger('change').find((x) => x.kind === 'cluster')!.body;
+  const members = cluster.members as Array<{ name: string; online: number }>;
+  assert.equal(members.find((m) => m.name === 'pve3')!.online, 0);
+  const node = r.byTrigger('change').find((x) => x.kind === 'node')!.body;
+  assert.equal(node.name, 'pve1');
+  assert.equal(typeof node.mem_total_bytes, 'number', 'node status read from the API');
+  assert.equal(r.byTrigger('heartbeat').length, 0);
+  assert.deepEqual(r.spawns, [], 'the api source starts no process');
 });
