@@ -270,7 +270,6 @@ test('pveversion runs once, then again only after the dpkg status file changed',
 
 test('api source: a node going offline → change reports with the node status from the API; no heartbeat, no process', async (t) => {
   if (missing) return t.skip(missing);
-  let close: (() => Promise<void>) | undefined;
   const r = await startAgent(
     t,
     { nodes: 3, guests: 2, seed: 9, clock: 'frozen' },
@@ -285,7 +284,7 @@ test('api source: a node going offline → change reports with the node status f
     {
       env: async (f) => {
         const servers = await startServers(f.sim, { nodes: ['pve1'] });
-        close = () => servers.close();
+        t.after(() => servers.close()); // after the agent stopped (hooks run in registration order)
         const served = servers.list[0]!;
         return {
           NANNYAGENT_PVE_API_URL: served.url,
@@ -296,7 +295,6 @@ test('api source: a node going offline → change reports with the node status f
       },
     },
   );
-  t.after(() => close?.()); // after the agent stopped (hooks run in registration order)
   await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'cluster'));
   r.f.sim.apply({ type: 'node-offline', node: 'pve3' });
   await waitFor('change reports', () => r.byTrigger('change').length >= 2, 8000);
