@@ -7,8 +7,12 @@
  * - processes the daemon started, split into those inside a cycle and those between cycles (the
  *   daemon logs each spawn at debug level; a cycle's span is known from its "cycle done in N ms");
  * - CPU of the daemon (utime+stime of /proc/<pid>/stat, and of its children such as the pmxcfs
- *   reader), as % of one core, over the whole run and between cycles only (sampled every 5 s);
- * - RSS (VmRSS) sampled every 5 s: start, max, end.
+ *   reader), as % of one core, over the whole run and between cycles only: sampled every second,
+ *   a second counts as "in a cycle" when a cycle ran in it or the cycle's reports were still being
+ *   delivered (the fake API received one);
+ * - RSS (VmRSS) sampled every second: start, max, end;
+ * - the floor: a bare `node -e "setInterval(() => {}, <watch>)"`, measured the same way over the same
+ *   window — what merely waking a Node.js process that often costs on this machine.
  *
  * The simulator's clock ticks (its /proc and .rrd move every second) in this process, so its cost is
  * not the agent's.
@@ -93,6 +97,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(tmpdir(), 'agent-idle-'));
 const api = await startFakeApi();
 let child: ReturnType<typeof spawn> | undefined;
+let bare: ReturnType<typeof spawn> | undefined;
 let stopTicker: (() => void) | undefined;
 try {
   const sim = createLayout({
@@ -166,28 +171,50 @@ try {
   }
   await sleep(2000); // delivery of the first cycle
   const allCpu = () => cpuTicks(pid) + descendants(pid).reduce((a, c) => a + cpuTicks(c), 0);
-  const start = { at: Date.now(), own: cpuTicks(pid), all: allCpu(), spawns: spawns.length };
+  const ms = Math.max(1, Number(watch) * 1000 || 5000);
+  bare = spawn(nodeBin, ['-e', `setInterval(() => {}, ${ms})`], { stdio: 'ignore' });
+  await sleep(2000); // its start-up is not the floor
+  const start = {
+    at: Date.now(),
+    own: cpuTicks(pid),
+    all: allCpu(),
+    spawns: spawns.length,
+    bare: cpuTicks(bare.pid!),
+  };
   const rss: number[] = [rssMb(pid)];
   const received0 = api.received.length;
-  /** CPU ticks per 5 s sample and whether a cycle overlapped it */
-  const samples: Array<{ from: number; to: number; own: number }> = [];
-  let last = { at: start.at, own: start.own };
+  /** CPU ticks per 1 s sample, and whether a cycle or its delivery overlapped it */
+  const samples: Array<{ from: number; to: number; own: number; delivering: boolean }> = [];
+  const cycleReports = () => api.received.filter((r) => r.body.trigger === 'cycle').length;
+  let last = { at: start.at, own: start.own, delivered: cycleReports() };
   process.stderr.write(
     `idle: measuring pid ${pid} for ${duration} s (cycle ${interval} s, watch ${watch} s, heartbeat ${heartbeat} s, ${guests} guests on ${nodes} nodes)\n`,
   );
   while (Date.now() - start.at < duration * 1000) {
-    await sleep(Math.min(5000, start.at + duration * 1000 - Date.now()));
-    const now = { at: Date.now(), own: cpuTicks(pid) };
-    samples.push({ from: last.at, to: now.at, own: now.own - last.own });
+    await sleep(Math.min(1000, start.at + duration * 1000 - Date.now()));
+    const now = { at: Date.now(), own: cpuTicks(pid), delivered: cycleReports() };
+    samples.push({
+      from: last.at,
+      to: now.at,
+      own: now.own - last.own,
+      delivering: now.delivered !== last.delivered,
+    });
     last = now;
     rss.push(rssMb(pid));
   }
-  const end = { at: Date.now(), own: cpuTicks(pid), all: allCpu() };
+  const end = { at: Date.now(), own: cpuTicks(pid), all: allCpu(), bare: cpuTicks(bare.pid!) };
+  bare.kill('SIGKILL');
   const wall = (end.at - start.at) / 1000;
   const inCycle = (t: number) => cycles.some((c) => t >= c.start && t <= c.end);
   const measured = spawns.slice(start.spawns).filter((t) => t <= end.at);
   const between = measured.filter((t) => !inCycle(t));
-  const quiet = samples.filter((s) => !cycles.some((c) => c.end >= s.from && c.start <= s.to));
+  const quiet = samples.filter(
+    (s) => !s.delivering && !cycles.some((c) => c.end >= s.from && c.start <= s.to),
+  );
+  if (process.argv.includes('--trace'))
+    process.stderr.write(
+      `ticks per second: ${samples.map((s) => `${s.own}${s.delivering ? 'd' : ''}`).join(' ')}\n`,
+    );
   const quietTicks = quiet.reduce((a, s) => a + s.own, 0);
   const quietWall = quiet.reduce((a, s) => a + (s.to - s.from), 0) / 1000;
   const pct = (ticks: number, seconds: number) =>
@@ -206,6 +233,8 @@ try {
     cpu_pct_one_core: pct(end.own - start.own, wall),
     cpu_pct_with_children: pct(end.all - start.all, wall),
     cpu_pct_between_cycles: pct(quietTicks, quietWall),
+    seconds_between_cycles: Math.round(quietWall),
+    cpu_pct_bare_node_floor: pct(end.bare - start.bare, wall),
     rss_mb: { start: rss[0]!.toFixed(1), max: Math.max(...rss).toFixed(1), end: rss.at(-1)!.toFixed(1) },
     reports_by_trigger: byTrigger,
   };
@@ -215,6 +244,7 @@ try {
   if (code === 'timeout') child.kill('SIGKILL');
 } finally {
   if (child && child.exitCode === null) child.kill('SIGKILL');
+  if (bare && bare.exitCode === null) bare.kill('SIGKILL');
   stopTicker?.();
   await api.close();
   rmSync(dir, { recursive: true, force: true });

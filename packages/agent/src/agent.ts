@@ -17,7 +17,7 @@ import { createDelivery, createSender, type Delivery, type Sender } from './send
 import { createApiSource, createFilesSource, createPveshSource, type Source } from './sources/index.ts';
 import { createAutoSource } from './sources/auto.ts';
 import { createVersionDetector } from './sources/detect.ts';
-import { readCpuTimes, readProcSnapshot } from './sources/local.ts';
+import { createLightProcReader, readCpuTimes } from './sources/local.ts';
 import type { Detection } from './sources/types.ts';
 import { createSpool, type Spool } from './spool.ts';
 import { createStateStore, type StateStore } from './state.ts';
@@ -136,6 +136,7 @@ export function createAgent(deps: AgentDeps): Agent {
     ...counter,
   });
   const source = createSource(config, log, http, counter, deps.env, { pmxcfs, detect });
+  const lightProc = createLightProcReader(config.procRoot);
   const collector = createCollector({
     source,
     log,
@@ -143,11 +144,11 @@ export function createAgent(deps: AgentDeps): Agent {
     intervalSeconds: config.intervalSeconds,
     ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
     readCpuTimes: () => readCpuTimes(config.procRoot),
-    readProcSnapshot: async () => {
+    readProcLight: () => {
       const warnings: string[] = [];
-      const snap = await readProcSnapshot(config.procRoot, warnings);
+      const r = lightProc(warnings);
       for (const w of warnings) log.debug(w);
-      return snap;
+      return r;
     },
     hostname: shortHostname,
     ...(deps.now ? { now: deps.now } : {}),
@@ -179,6 +180,7 @@ export function createAgent(deps: AgentDeps): Agent {
   };
 
   let view: ReturnType<typeof collector.known>['clusterStatus'];
+  let viewKey: string | undefined; // membershipKey(view), computed once per view
   let filesWatch: MembershipProbe | undefined;
   let otherWatch: MembershipProbe | undefined;
   const probe = (): MembershipProbe =>
@@ -196,11 +198,13 @@ export function createAgent(deps: AgentDeps): Agent {
     if (collector.known().nodeName === undefined || collector.known().proxmox === false) return false;
     const status = await probe().check();
     const before = view;
+    const key = membershipKey(status);
     view = status;
     collector.noteClusterStatus(status);
     // No view before: the cycles could not read membership (pmxcfs hung since start); the first one
     // the watch gets is news too.
-    if (before !== undefined && membershipKey(before) === membershipKey(status)) return false;
+    if (before !== undefined && (viewKey ??= membershipKey(before)) === key) return false;
+    viewKey = key;
     log.info(`membership changed (${describeChange(before, status)}): sending cluster and node reports`);
     let nodeStatus;
     if (!source.local) {
@@ -221,7 +225,10 @@ export function createAgent(deps: AgentDeps): Agent {
   const cycle = async (): Promise<CycleSummary> => {
     const s = await collector.runCycle();
     const learned = collector.known().clusterStatus;
-    if (learned) view = learned;
+    if (learned && learned !== view) {
+      view = learned;
+      viewKey = undefined;
+    }
     await state
       .writeLastCycle(s)
       .catch((e: unknown) => log.warn(`cannot write last-cycle.json: ${errorText(e)}`));

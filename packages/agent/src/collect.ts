@@ -66,8 +66,11 @@ export interface CollectorDeps {
   emit: (items: CycleItem[]) => Promise<void> | void;
   /** guest config reads in flight at once (pvesh/api; the files source answers from memory) */
   guestConcurrency?: number;
-  /** /proc without rootfs/cpu/pveversion (local sources): what heartbeat and change reports use */
-  readProcSnapshot?: () => Promise<ProcSnapshot>;
+  /**
+   * /proc without rootfs/pveversion, and the /proc/stat cpu times (local sources): what heartbeat
+   * and change reports are built from
+   */
+  readProcLight?: () => { snap: ProcSnapshot; cpu?: CpuTimes };
 }
 
 export type Trigger = 'cycle' | 'change' | 'heartbeat';
@@ -379,11 +382,10 @@ export function createCollector(deps: CollectorDeps): Collector {
       known.nodeName = nodeName;
       let nodeStatus = opts.nodeStatus;
       let cpu: { busyRatio: number; ioWaitRatio: number } | undefined;
-      if (!nodeStatus && deps.readProcSnapshot) {
-        const snap = await deps.readProcSnapshot().catch(() => ({}) as ProcSnapshot);
+      if (!nodeStatus && deps.readProcLight) {
+        const { snap, cpu: cur } = deps.readProcLight();
         if (known.version !== undefined) snap.pveversion = known.version;
         nodeStatus = nodeStatusFromProc(snap);
-        const cur = deps.readCpuTimes ? await deps.readCpuTimes().catch(() => undefined) : undefined;
         if (cur && prevLightCpu) cpu = cpuUsageBetween(prevLightCpu, cur);
         if (cur) prevLightCpu = cur;
       }
