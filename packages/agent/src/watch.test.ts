@@ -215,20 +215,23 @@ test('a hung pmxcfs during the watch: the reader is replaced, the daemon keeps r
     PROXMOX_INTERVAL: '300',
     NANNYAGENT_WATCH_INTERVAL: '0.1',
     NANNYAGENT_HEARTBEAT_INTERVAL: '0.5',
-    NANNYAGENT_PMXCFS_TIMEOUT: '1',
+    // long enough for a first cycle on a loaded machine, short enough for the test
+    NANNYAGENT_PMXCFS_TIMEOUT: '3',
   });
-  await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'cluster'));
+  await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'cluster'), 30000);
   const readers = () => r.spawns.filter((s) => s.args.includes('<pmxcfs-reader>')).length;
   assert.equal(readers(), 1);
   r.f.sim.apply({ type: 'pmxcfs-hang', node: 'pve1' });
-  await waitFor('a failed check', () =>
-    r.log.lines.some((l) => l.includes('watch: membership check failed')),
+  await waitFor(
+    'a failed check',
+    () => r.log.lines.some((l) => l.includes('watch: membership check failed')),
+    20000,
   );
   const hbBefore = r.byTrigger('heartbeat').length;
-  await waitFor('a heartbeat while pmxcfs hangs', () => r.byTrigger('heartbeat').length > hbBefore, 5000);
+  await waitFor('a heartbeat while pmxcfs hangs', () => r.byTrigger('heartbeat').length > hbBefore, 10000);
   r.f.sim.apply({ type: 'quorum-lost' });
   r.f.sim.apply({ type: 'pmxcfs-release', node: 'pve1' });
-  await waitFor('the change after the release', () => r.byTrigger('change').length >= 2, 10000).catch((e) => {
+  await waitFor('the change after the release', () => r.byTrigger('change').length >= 2, 30000).catch((e) => {
     throw new Error(`${(e as Error).message}\n${r.log.lines.join('\n')}`);
   });
   assert.equal(r.byTrigger('change').find((x) => x.kind === 'cluster')!.body.quorate, 0);
