@@ -17,12 +17,15 @@ import {
   cpuUsageBetween,
   findClusterEntry,
   looksLikePemCertificate,
+  nodeStatusFromProc,
   toInt,
   type ClusterResource,
   type ClusterStatusEntry,
   type CpuTimes,
   type NodeStatus,
   type Parsed,
+  type ProcSnapshot,
+  type ReportMeta,
 } from '@nanny/proxmox';
 import { describeIssues, INGEST_PATH_PREFIX, validatePayload, type PayloadKind } from '@nanny/schema';
 import { errorText } from './errors.ts';
@@ -63,10 +66,41 @@ export interface CollectorDeps {
   emit: (items: CycleItem[]) => Promise<void> | void;
   /** guest config reads in flight at once (pvesh/api; the files source answers from memory) */
   guestConcurrency?: number;
+  /**
+   * /proc without rootfs/pveversion, and the /proc/stat cpu times (local sources): what heartbeat
+   * and change reports are built from
+   */
+  readProcLight?: () => { snap: ProcSnapshot; cpu?: CpuTimes };
+}
+
+export type Trigger = 'cycle' | 'change' | 'heartbeat';
+
+/** What the last cycle (and the watch since) learned: the identity out-of-cycle reports carry. */
+export interface Known {
+  nodeName?: string;
+  clusterName?: string;
+  fingerprint?: string;
+  version?: string;
+  /** the latest membership view (the cycle's /cluster/status, or the watch's newer one) */
+  clusterStatus?: ClusterStatusEntry[];
+  /** false when the last cycle found no Proxmox VE */
+  proxmox?: boolean;
 }
 
 export interface Collector {
   runCycle(): Promise<CycleSummary>;
+  /**
+   * The node report (and, with a cluster entry in `clusterStatus`, the cluster report) out of
+   * cycle, emitted at once: `change` after the watch saw membership move, `heartbeat` from /proc
+   * alone. Node status: `nodeStatus` when given (api source), else /proc. Returns the reports sent.
+   */
+  outOfCycle(
+    trigger: Exclude<Trigger, 'cycle'>,
+    opts?: { clusterStatus?: ClusterStatusEntry[]; nodeStatus?: NodeStatus },
+  ): Promise<number>;
+  known(): Readonly<Known>;
+  /** the watch's newer membership view, carried by later heartbeats */
+  noteClusterStatus(status: ClusterStatusEntry[]): void;
 }
 
 const item = (kind: PayloadKind, body: unknown): CycleItem => ({
@@ -96,6 +130,9 @@ export function createCollector(deps: CollectorDeps): Collector {
   let detected: boolean | undefined;
   let membership: string | undefined; // cluster name, '' = standalone
   let lastNode: string | undefined;
+  const known: Known = {};
+  // Out-of-cycle reports keep their own /proc/stat sample: the cycle's delta spans one cycle.
+  let prevLightCpu: CpuTimes | undefined;
 
   const validated = (
     kind: PayloadKind,
@@ -112,6 +149,46 @@ export function createCollector(deps: CollectorDeps): Collector {
       return undefined;
     }
     return item(kind, built.data);
+  };
+
+  /** The node and cluster reports, the same way for the cycle and for out-of-cycle reports. */
+  const nodeItemOf = (
+    nodeName: string,
+    input: {
+      clusterStatus?: ClusterStatusEntry[];
+      nodeStatus?: NodeStatus;
+      version?: string;
+      cpu?: { busyRatio: number; ioWaitRatio: number };
+    },
+    meta: ReportMeta,
+    errors: string[],
+  ): CycleItem | undefined =>
+    validated(
+      'node',
+      buildNodePayload(
+        {
+          nodeName,
+          ...(input.clusterStatus ? { clusterStatus: input.clusterStatus } : {}),
+          ...(input.nodeStatus ? { nodeStatus: input.nodeStatus } : {}),
+          ...(input.version !== undefined ? { version: input.version } : {}),
+          ...(input.cpu ? { cpu: input.cpu } : {}),
+          intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
+        },
+        meta,
+      ),
+      `node ${nodeName}`,
+      errors,
+    );
+  const clusterItemOf = (
+    nodeName: string,
+    clusterStatus: ClusterStatusEntry[],
+    meta: ReportMeta,
+    errors: string[],
+  ): CycleItem | undefined => {
+    const entry = findClusterEntry(clusterStatus);
+    if (!entry) return undefined; // standalone: no cluster report
+    const built = buildClusterPayload(clusterStatus, { ...meta, reportingNode: nodeName });
+    return built ? validated('cluster', built, `cluster ${String(entry.name)}`, errors) : undefined;
   };
 
   return {
@@ -157,6 +234,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         try {
           const d = await reader.detect();
           if (!d.installed) {
+            known.proxmox = false;
             if (detected !== false)
               log.warn(
                 `Proxmox VE not detected (${d.reason ?? 'pveversion failed'}); checking again every cycle`,
@@ -206,9 +284,10 @@ export function createCollector(deps: CollectorDeps): Collector {
         } catch (e) {
           fail('pve-root-ca.pem', e);
         }
-        const meta = {
+        const meta: ReportMeta = {
           collectedAt: t0.toISOString(),
           agentVersion: deps.agentVersion,
+          trigger: 'cycle',
           ...(fingerprint !== undefined ? { clusterFingerprint: fingerprint } : {}),
           ...(clusterName !== undefined ? { clusterName } : {}),
         };
@@ -222,28 +301,32 @@ export function createCollector(deps: CollectorDeps): Collector {
         } catch (e) {
           fail(`node status of ${nodeName}`, e);
         }
-        const nodeItem = validated(
-          'node',
-          buildNodePayload(
-            {
-              nodeName,
-              ...(clusterStatus ? { clusterStatus } : {}),
-              ...(nodeStatus ? { nodeStatus } : {}),
-              ...(version !== undefined ? { version } : {}),
-              ...(cpu ? { cpu } : {}),
-              intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
-            },
-            meta,
-          ),
-          `node ${nodeName}`,
+        const nodeItem = nodeItemOf(
+          nodeName,
+          {
+            ...(clusterStatus ? { clusterStatus } : {}),
+            ...(nodeStatus ? { nodeStatus } : {}),
+            ...(version !== undefined ? { version } : {}),
+            ...(cpu ? { cpu } : {}),
+          },
+          meta,
           errors,
         );
         if (nodeItem) await emit([nodeItem]);
+        // What out-of-cycle reports carry until the next cycle (identity, version, membership).
+        known.nodeName = nodeName;
+        known.proxmox = detected !== false;
+        if (clusterStatus) known.clusterStatus = clusterStatus;
+        if (clusterStatus) {
+          if (clusterName !== undefined) known.clusterName = clusterName;
+          else delete known.clusterName;
+        }
+        if (fingerprint !== undefined) known.fingerprint = fingerprint;
+        if (version !== undefined) known.version = version;
 
         // 4. The cluster report (none on a standalone node).
-        if (clusterStatus && clusterEntry) {
-          const built = buildClusterPayload(clusterStatus, { ...meta, reportingNode: nodeName });
-          const ci = built ? validated('cluster', built, `cluster ${clusterName ?? ''}`, errors) : undefined;
+        if (clusterStatus) {
+          const ci = clusterItemOf(nodeName, clusterStatus, meta, errors);
           if (ci) await emit([ci]);
         }
 
@@ -283,6 +366,61 @@ export function createCollector(deps: CollectorDeps): Collector {
       } finally {
         reader.close();
       }
+    },
+
+    async outOfCycle(trigger, opts = {}) {
+      // Nothing to say before a cycle learned who we are, or when Proxmox VE is not there.
+      if (known.nodeName === undefined || known.proxmox === false) return 0;
+      const errors: string[] = [];
+      const status = opts.clusterStatus ?? known.clusterStatus;
+      if (opts.clusterStatus) known.clusterStatus = opts.clusterStatus;
+      const entry = status ? findClusterEntry(status) : undefined;
+      const clusterName = entry ? String(entry.name) : status ? undefined : known.clusterName;
+      // The view names the local node; a cycle that could not read membership only guessed.
+      const localEntry = status?.find((e) => e.type === 'node' && toInt(e.local) === 1);
+      const nodeName = deps.nodeName ?? localEntry?.name ?? known.nodeName;
+      known.nodeName = nodeName;
+      let nodeStatus = opts.nodeStatus;
+      let cpu: { busyRatio: number; ioWaitRatio: number } | undefined;
+      if (!nodeStatus && deps.readProcLight) {
+        const { snap, cpu: cur } = deps.readProcLight();
+        if (known.version !== undefined) snap.pveversion = known.version;
+        nodeStatus = nodeStatusFromProc(snap);
+        if (cur && prevLightCpu) cpu = cpuUsageBetween(prevLightCpu, cur);
+        if (cur) prevLightCpu = cur;
+      }
+      const meta: ReportMeta = {
+        collectedAt: now().toISOString(),
+        agentVersion: deps.agentVersion,
+        trigger,
+        ...(known.fingerprint !== undefined ? { clusterFingerprint: known.fingerprint } : {}),
+        ...(clusterName !== undefined ? { clusterName } : {}),
+      };
+      const items: CycleItem[] = [];
+      const ni = nodeItemOf(
+        nodeName,
+        {
+          ...(status ? { clusterStatus: status } : {}),
+          ...(nodeStatus ? { nodeStatus } : {}),
+          ...(known.version !== undefined ? { version: known.version } : {}),
+          ...(cpu ? { cpu } : {}),
+        },
+        meta,
+        errors,
+      );
+      if (ni) items.push(ni);
+      if (trigger === 'change' && status) {
+        const ci = clusterItemOf(nodeName, status, meta, errors);
+        if (ci) items.push(ci);
+      }
+      if (items.length > 0) await deps.emit(items);
+      return items.length;
+    },
+
+    known: () => known,
+
+    noteClusterStatus(status) {
+      known.clusterStatus = status;
     },
   };
 }

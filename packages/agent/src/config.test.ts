@@ -138,3 +138,29 @@ test('--enroll-token-file / NANNYAPI_ENROLL_TOKEN_FILE: the token from a file, t
     /not both/,
   );
 });
+
+test('watch, heartbeat and dpkg status: defaults, 0 turns a rhythm off, bad values listed', () => {
+  const d = loadConfig({ env: {}, readFile: files({}) });
+  assert.equal(d.watchIntervalSeconds, 5);
+  assert.equal(d.heartbeatIntervalSeconds, 60);
+  assert.equal(d.dpkgStatus, '/var/lib/dpkg/status');
+  const c = loadConfig({
+    env: { NANNYAGENT_WATCH_INTERVAL: '0', NANNYAGENT_DPKG_STATUS: '/tmp/status' },
+    flags: { 'heartbeat-interval': '0' },
+    readFile: files({}),
+  });
+  assert.equal(c.watchIntervalSeconds, 0);
+  assert.equal(c.heartbeatIntervalSeconds, 0);
+  assert.equal(c.dpkgStatus, '/tmp/status');
+  assert.throws(
+    () =>
+      loadConfig({
+        env: { NANNYAGENT_WATCH_INTERVAL: '-1', NANNYAGENT_HEARTBEAT_INTERVAL: 'often' },
+        readFile: files({}),
+      }),
+    (e: unknown) =>
+      e instanceof AgentError &&
+      /NANNYAGENT_WATCH_INTERVAL/.test(e.message) &&
+      /NANNYAGENT_HEARTBEAT_INTERVAL/.test(e.message),
+  );
+});

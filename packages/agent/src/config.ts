@@ -44,6 +44,12 @@ export interface Config {
   apiUrl?: string;
   apiTls: TlsOptions;
   intervalSeconds: number;
+  /** seconds between membership/quorum checks between cycles; 0 = off (DESIGN.md §9) */
+  watchIntervalSeconds: number;
+  /** seconds between /proc-only node reports; 0 = off */
+  heartbeatIntervalSeconds: number;
+  /** dpkg's status file: pveversion runs again only when it changed */
+  dpkgStatus: string;
   source: SourceName;
   pveRoot: string;
   procRoot: string;
@@ -147,6 +153,33 @@ export const AGENT_SETTINGS: Schema = [
     kind: decimal(0.05, 86400),
     default: '300',
     doc: 'seconds between collection cycles; the first cycle runs at start. Fractions are accepted (tests use `0.15`); reports carry it rounded as `interval_seconds`',
+  },
+  {
+    key: 'watchIntervalSeconds',
+    env: 'NANNYAGENT_WATCH_INTERVAL',
+    flag: 'watch-interval',
+    arg: 'SECONDS',
+    kind: decimal(0, 86400),
+    default: '5',
+    doc: 'seconds between cheap membership and quorum checks between cycles (one long-lived `/etc/pve` reader, or one `GET /cluster/status`; `pvesh` at most every 30 s); a change sends the cluster and node reports at once. `0` = off. See [detection.md](detection.md)',
+  },
+  {
+    key: 'heartbeatIntervalSeconds',
+    env: 'NANNYAGENT_HEARTBEAT_INTERVAL',
+    flag: 'heartbeat-interval',
+    arg: 'SECONDS',
+    kind: decimal(0, 86400),
+    default: '60',
+    doc: 'seconds between node reports built from `/proc` alone (no Proxmox call, no process): node history at one-minute resolution and a dead agent noticed within minutes. `0` = off',
+  },
+  {
+    key: 'dpkgStatus',
+    env: 'NANNYAGENT_DPKG_STATUS',
+    flag: 'dpkg-status',
+    arg: 'FILE',
+    kind: text(),
+    default: '/var/lib/dpkg/status',
+    doc: "dpkg's status file: `pveversion --verbose` runs again only when it changed (mtime, size, inode)",
   },
   {
     key: 'source',
@@ -458,6 +491,9 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     configFile,
     apiTls,
     intervalSeconds: d.intervalSeconds!,
+    watchIntervalSeconds: d.watchIntervalSeconds!,
+    heartbeatIntervalSeconds: d.heartbeatIntervalSeconds!,
+    dpkgStatus: d.dpkgStatus!,
     source: d.source!,
     pveRoot: d.pveRoot!,
     procRoot: d.procRoot!,

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openPmxcfsSession, runCommand } from './host.ts';
+import { createPmxcfsReader, openPmxcfsSession, runCommand } from './host.ts';
 
 test('a command that outlives its deadline is abandoned and reported as timed out', async () => {
   // The command would run forever: only its deadline can end it, within this test's own limit.
@@ -59,4 +59,36 @@ test('a read that blocks (a hung pmxcfs) times out and later reads fail at once'
   assert.equal(s.timedOut, true);
   await assert.rejects(s.read([join(dir, 'x')])[0]!, /longer than/);
   s.close();
+});
+
+test('the long-lived pmxcfs reader serves many sessions with one process, and is replaced after a hang', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-reader-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, '.members'), '{"nodename":"a","version":1}');
+  execFileSync('mkfifo', [join(dir, 'hung')]); // open() blocks: a hung FUSE read
+  const spawns: string[] = [];
+  const reader = createPmxcfsReader({ onSpawn: (c, a) => spawns.push(`${c} ${a.join(' ')}`) });
+  t.after(() => reader.close());
+  for (let i = 0; i < 5; i++) {
+    const s = reader.session(5000);
+    assert.match(await s.read([join(dir, '.members')])[0]!, /"nodename":"a"/);
+    s.close();
+  }
+  assert.equal(spawns.length, 1, 'one helper for five sessions');
+
+  const stuck = reader.session(300);
+  await assert.rejects(stuck.read([join(dir, 'hung')])[0]!, /longer than 300 ms/);
+  assert.equal(stuck.timedOut, true);
+  await assert.rejects(
+    stuck.read([join(dir, '.members')])[0]!,
+    /longer than 300 ms/,
+    'the session stays failed',
+  );
+  stuck.close();
+
+  const next = reader.session(5000);
+  assert.match(await next.read([join(dir, '.members')])[0]!, /"nodename":"a"/, 'the next session works');
+  next.close();
+  assert.equal(spawns.length, 2, 'the stuck helper was replaced once');
+  assert.equal(reader.started, 2);
 });

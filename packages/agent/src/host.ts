@@ -236,3 +236,170 @@ export function openPmxcfsSession(opts: { timeoutMs: number } & SpawnCounter): P
     },
   };
 }
+
+export interface PmxcfsReader {
+  /**
+   * A view with one deadline for all its reads, like one cycle's helper: when it passes with reads
+   * still pending, the helper is abandoned (the next session starts a new one) and every pending
+   * and later read of this session rejects with AGENT_TIMEOUT.
+   */
+  session(timeoutMs: number): PmxcfsSession;
+  /** helper processes started so far (1 in steady state) */
+  readonly started: number;
+  /** ends the helper (daemon shutdown) */
+  close(): void;
+}
+
+interface Helper {
+  child: ChildProcess;
+  waiting: Map<string, Array<{ resolve: (t: string) => void; reject: (e: Error) => void }>>;
+  dead: boolean;
+}
+
+/**
+ * The daemon's /etc/pve reader: ONE helper process (the HELPER above) kept for the daemon's life
+ * and shared by the watch's checks and the cycles, so steady state starts no process at all. The
+ * isolation is the same as the per-cycle helper's: each session has a deadline, and a helper that
+ * misses one is abandoned (it may sit in an uninterruptible FUSE read forever) and replaced by a
+ * fresh one on the next read — never a new process per read while pmxcfs answers.
+ */
+export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
+  let helper: Helper | undefined;
+  let started = 0;
+  let closed = false;
+
+  const kill = (h: Helper, e: Error): void => {
+    if (h.dead) return;
+    h.dead = true;
+    if (helper === h) helper = undefined;
+    for (const list of h.waiting.values()) for (const w of list) w.reject(e);
+    h.waiting.clear();
+    abandon(h.child);
+  };
+
+  const start = (): Helper => {
+    opts.onSpawn?.(process.execPath, ['-e', '<pmxcfs-reader>']);
+    started++;
+    const c = spawn(process.execPath, ['-e', HELPER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h: Helper = { child: c, waiting: new Map(), dead: false };
+    let buf = '';
+    let stderr = '';
+    c.stdout!.setEncoding('utf8');
+    c.stdout!.on('data', (s: string) => {
+      buf += s;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        let rec: { p: string; t?: string; e?: string };
+        try {
+          rec = JSON.parse(line) as typeof rec;
+        } catch {
+          continue;
+        }
+        const list = h.waiting.get(rec.p);
+        const w = list?.shift();
+        if (list && list.length === 0) h.waiting.delete(rec.p);
+        if (!w) continue;
+        if (rec.t !== undefined) w.resolve(rec.t);
+        else w.reject(new AgentError('AGENT_PMXCFS', `${rec.p}: ${rec.e ?? 'read failed'}`));
+      }
+    });
+    c.stderr!.on('data', (b: Buffer) => {
+      if (stderr.length < 4096) stderr += b.toString('utf8');
+    });
+    c.stdin!.on('error', () => undefined);
+    c.on('error', (e) =>
+      kill(h, new AgentError('AGENT_PMXCFS', `pmxcfs reader: ${e.message}`, { cause: e })),
+    );
+    c.on('close', (code) =>
+      kill(
+        h,
+        new AgentError('AGENT_PMXCFS', `pmxcfs reader exited (${code}): ${stderr.trim().slice(0, 500)}`),
+      ),
+    );
+    // Idle between checks: the helper must not keep a stopping daemon alive. Pending reads are
+    // covered by their session's timer, which does keep the loop alive.
+    c.unref();
+    (c.stdout as { unref?: () => void }).unref?.();
+    (c.stderr as { unref?: () => void }).unref?.();
+    (c.stdin as { unref?: () => void }).unref?.();
+    return h;
+  };
+
+  return {
+    get started() {
+      return started;
+    },
+    session(timeoutMs) {
+      const mine = new Set<{ reject: (e: Error) => void }>();
+      let failed: Error | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      let used: Helper | undefined;
+      const fail = (e: Error): void => {
+        failed ??= e;
+        for (const m of mine) m.reject(failed);
+        mine.clear();
+      };
+      return {
+        get timedOut() {
+          return failed instanceof AgentError && failed.code === 'AGENT_TIMEOUT';
+        },
+        read(paths) {
+          if (failed) return paths.map(() => Promise.reject(failed!));
+          if (closed) return paths.map(() => Promise.reject(new AgentError('AGENT_PMXCFS', 'reader closed')));
+          helper ??= start();
+          const h = helper;
+          used = h;
+          timer ??= setTimeout(() => {
+            const e = new AgentError(
+              'AGENT_TIMEOUT',
+              `reading /etc/pve took longer than ${timeoutMs} ms (pmxcfs unresponsive?)`,
+            );
+            // Replace the helper only if it still owes this session an answer: it is stuck.
+            if (mine.size > 0 && used) kill(used, e);
+            fail(e);
+          }, timeoutMs);
+          const ps = paths.map(
+            (p) =>
+              new Promise<string>((resolve, reject) => {
+                const self = {
+                  reject: (e: Error) => reject(e),
+                };
+                mine.add(self);
+                const list = h.waiting.get(p) ?? [];
+                list.push({
+                  resolve: (t) => {
+                    mine.delete(self);
+                    resolve(t);
+                  },
+                  reject: (e) => {
+                    mine.delete(self);
+                    reject(e);
+                  },
+                });
+                h.waiting.set(p, list);
+              }),
+          );
+          h.child.stdin!.write(JSON.stringify(paths) + '\n');
+          return ps;
+        },
+        close() {
+          if (timer) clearTimeout(timer);
+          // Answers still owed stay queued in the helper (its replies keep their order); only this
+          // session's promises are settled now.
+          if (mine.size > 0) fail(new AgentError('AGENT_PMXCFS', 'pmxcfs session closed with reads pending'));
+        },
+      };
+    },
+    close() {
+      closed = true;
+      const h = helper;
+      helper = undefined;
+      if (h && !h.dead) {
+        h.dead = true;
+        h.child.stdin!.end();
+      }
+    },
+  };
+}

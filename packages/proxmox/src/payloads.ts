@@ -36,6 +36,8 @@ export interface ReportMeta {
   agentVersion: string;
   clusterFingerprint?: string;
   clusterName?: string;
+  /** why the report was sent (the agent's three rhythms, DESIGN.md §9); absent = not said */
+  trigger?: 'cycle' | 'change' | 'heartbeat';
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -45,6 +47,7 @@ function putMeta(out: Obj, meta: ReportMeta): void {
   if (meta.clusterFingerprint !== undefined) out.cluster_fingerprint = meta.clusterFingerprint;
   out.collected_at = meta.collectedAt;
   out.agent_version = meta.agentVersion;
+  if (meta.trigger !== undefined) out.trigger = meta.trigger;
 }
 
 class Reader {

@@ -158,6 +158,16 @@ function binFiles(n: NodeState, opts: RenderOptions): Map<string, FileSpec> {
   return m;
 }
 
+/** The stanzas of /var/lib/dpkg/status an agent may look at (pve-manager and the kernel). */
+export function renderDpkgStatus(n: NodeState): string {
+  const stanza = (pkg: string, version: string) =>
+    `Package: ${pkg}\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nVersion: ${version}\n`;
+  return [
+    stanza('pve-manager', n.pveVersion),
+    stanza(`proxmox-kernel-${n.installedKernel}-signed`, n.installedKernelBuild || n.installedKernel),
+  ].join('\n');
+}
+
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
@@ -225,6 +235,9 @@ export function renderAll(
       content: `127.0.0.1 localhost.localdomain localhost\n${n.ip} ${n.name}.sim.lan ${n.name}\n`,
       mode: 0o444,
     });
+    // dpkg's status file: rewritten only when the installed packages change (version-upgrade),
+    // so its mtime tells an agent when `pveversion` has something new to say
+    track(`${n.name}/var-lib-dpkg-status`, { content: renderDpkgStatus(n), mode: 0o644 });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

@@ -324,3 +324,19 @@ test('--standalone with several nodes gives separate standalone nodes', async ()
     ['pve2'],
   );
 });
+
+test('dpkg status per node: rewritten (new mtime) by version-upgrade only; quorum-lost shows in .members', async () => {
+  const sim = layout({ nodes: 2, guests: 2, seed: 31, clock: 'frozen' });
+  const p = sim.paths('pve1');
+  assert.match(readFileSync(p.dpkgStatus, 'utf8'), /^Package: pve-manager\n(?:.*\n)*?Version: 9\.1\.1\n/);
+  const before = statSync(p.dpkgStatus);
+  await new Promise((r) => setTimeout(r, 20));
+  sim.apply({ type: 'guest-stop', vmid: sim.state().guests.find((g) => g.status === 'running')!.vmid });
+  assert.equal(statSync(p.dpkgStatus).mtimeMs, before.mtimeMs, 'other events leave it alone');
+  sim.apply({ type: 'version-upgrade', node: 'pve1', version: '9.2.4' });
+  assert.match(readFileSync(p.dpkgStatus, 'utf8'), /Version: 9\.2\.4\n/);
+  assert.notEqual(statSync(p.dpkgStatus).mtimeMs, before.mtimeMs);
+  assert.match(readFileSync(sim.paths('pve2').dpkgStatus, 'utf8'), /Version: 9\.1\.1\n/, 'per node');
+  sim.apply({ type: 'quorum-lost' });
+  assert.match(readFileSync(join(p.etcPve, '.members'), 'utf8'), /"quorate": 0/);
+});

@@ -38,6 +38,8 @@ export interface NodePaths {
   proc: string;
   /** the node's /etc/hosts */
   hosts: string;
+  /** the node's /var/lib/dpkg/status (rewritten by version-upgrade) */
+  dpkgStatus: string;
 }
 
 export interface Simulator {
@@ -138,6 +140,7 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         etcPve: join(d, 'etc-pve'),
         proc: join(d, 'proc'),
         hosts: join(d, 'etc-hosts'),
+        dpkgStatus: join(d, 'var-lib-dpkg-status'),
       };
     },
     run(tool, node, args, o = {}) {

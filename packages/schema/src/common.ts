@@ -58,4 +58,10 @@ export const ReportMeta = {
   ),
   collected_at: Type.Optional(IsoTimestamp),
   agent_version: Type.Optional(ShortString('nannyagent version that built the report')),
+  trigger: Type.Optional(
+    Type.Union([Type.Literal('cycle'), Type.Literal('change'), Type.Literal('heartbeat')], {
+      description:
+        'why the agent sent it: its full cycle, a membership/quorum change seen between cycles, or the /proc-only heartbeat',
+    }),
+  ),
 };

@@ -1,4 +1,5 @@
 /** Detection as the spec does it: `pveversion --verbose` (found on PATH). */
+import { stat } from 'node:fs/promises';
 import { parsePveversion } from '@nanny/proxmox';
 import { AgentError, errorText } from '../errors.ts';
 import { runCommand, type SpawnCounter } from '../host.ts';
@@ -32,4 +33,40 @@ export async function detectWithPveversion(
   const v = parsed.data?.manager;
   if (v) d.pveVersion = v;
   return d;
+}
+
+/**
+ * `pveversion --verbose` again only when the package state changed (DESIGN.md §9: no process in
+ * steady state). The key is the dpkg status file's mtime, size and inode — dpkg rewrites it (new
+ * file, rename) on every install, upgrade and removal, so an upgrade of pve-manager is seen on the
+ * next cycle. The file is on local disk, not FUSE: a plain stat is safe on the main thread.
+ * When it cannot be stat'ed (not Debian) nothing is cached and detection runs every cycle, as
+ * before. A timeout is never cached.
+ */
+export function createVersionDetector(
+  opts: { commandTimeoutMs: number; env?: NodeJS.ProcessEnv; dpkgStatus?: string } & SpawnCounter,
+): () => Promise<Detection> {
+  let cached: { key: string; detection: Detection } | undefined;
+  let inFlight: Promise<Detection> | undefined;
+  const keyOf = async (): Promise<string | undefined> => {
+    if (opts.dpkgStatus === undefined) return undefined;
+    try {
+      const s = await stat(opts.dpkgStatus);
+      return `${s.mtimeMs}:${s.size}:${s.ino}`;
+    } catch {
+      return undefined;
+    }
+  };
+  return () =>
+    (inFlight ??= (async () => {
+      try {
+        const key = await keyOf();
+        if (key !== undefined && cached?.key === key) return cached.detection;
+        const d = await detectWithPveversion(opts);
+        cached = key === undefined ? undefined : { key, detection: d };
+        return d;
+      } finally {
+        inFlight = undefined;
+      }
+    })());
 }

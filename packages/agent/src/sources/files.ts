@@ -1,7 +1,9 @@
 /**
  * The pmxcfs virtual files and the guest config files, plus /proc: no process per guest. All
- * /etc/pve reads of a cycle go through ONE helper process (host.ts) with one deadline; with
- * `pveversion --verbose` for detection that makes two spawns per cycle whatever the guest count.
+ * /etc/pve reads of a cycle go through ONE helper process (host.ts) with one deadline. In the
+ * daemon that helper is long-lived (shared with the watch) and `pveversion --verbose` runs only
+ * when the dpkg state changed, so a steady-state cycle starts no process; a one-shot `collect`
+ * starts its own helper and runs pveversion (two spawns, whatever the guest count).
  *
  * What is read (../shared/pve-reference/PMXCFS.md): `.members` (membership, quorum, node ids and
  * ips), `.vmlist` (which guest is on which node), `.rrd` (status, uptime, usage of guests and nodes,
@@ -42,10 +44,12 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
     name: 'files',
     local: true,
     open(): CycleReader {
-      const session = openPmxcfsSession({
-        timeoutMs: opts.pmxcfsTimeoutMs,
-        ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-      });
+      const session =
+        opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
+        openPmxcfsSession({
+          timeoutMs: opts.pmxcfsTimeoutMs,
+          ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+        });
       const path = (f: string) => join(opts.pveRoot, f);
       let first: Map<string, Promise<string>> | undefined;
       const firstBatch = (): Map<string, Promise<string>> => {
@@ -115,7 +119,8 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
       };
 
       let detection: Promise<Detection> | undefined;
-      const detect = (): Promise<Detection> => (detection ??= detectWithPveversion(opts));
+      const detect = (): Promise<Detection> =>
+        (detection ??= opts.detect ? opts.detect() : detectWithPveversion(opts));
 
       const clusterStatus = async (): Promise<ClusterStatusEntry[]> => {
         const m = await members();

@@ -2,6 +2,7 @@
  * What a local source reads from /proc (NANNYAGENT_PROC_ROOT). /proc is not FUSE: reading it through
  * Node's fs is safe, unlike /etc/pve.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -60,4 +61,53 @@ export async function readProcSnapshot(procRoot: string, warnings: string[]): Pr
 export async function readLocalIp(hostsFile: string, node: string): Promise<string | undefined> {
   const text = await tryRead(hostsFile);
   return text === undefined ? undefined : ipFromHostsFile(text, node);
+}
+
+/**
+ * The /proc reader of heartbeats and change reports, built for running every minute for weeks:
+ * synchronous reads (/proc is served by the kernel and never blocks like FUSE; a sync read of these
+ * small files costs microseconds, an fs.promises read four thread-pool round trips), and
+ * `cpuinfo` and `version` read once — they change with a reboot, which restarts the agent too.
+ */
+export function createLightProcReader(procRoot: string): (warnings: string[]) => {
+  snap: ProcSnapshot;
+  cpu?: CpuTimes;
+} {
+  const read = (f: string): string | undefined => {
+    try {
+      return readFileSync(join(procRoot, f), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  let fixed: Pick<ProcSnapshot, 'cpuinfo' | 'kernel'> | undefined;
+  return (warnings) => {
+    const take = <T>(r: { data: T | undefined; warnings: string[] } | undefined): T | undefined => {
+      if (!r) return undefined;
+      warnings.push(...r.warnings);
+      return r.data;
+    };
+    if (!fixed) {
+      fixed = {};
+      const cpuinfo = read('cpuinfo');
+      const c = take(cpuinfo === undefined ? undefined : parseCpuinfo(cpuinfo));
+      if (c) fixed.cpuinfo = c;
+      const version = read('version');
+      const v = take(version === undefined ? undefined : parseProcVersion(version));
+      if (v) fixed.kernel = v;
+    }
+    const snap: ProcSnapshot = { ...fixed };
+    const meminfo = read('meminfo');
+    const m = take(meminfo === undefined ? undefined : parseMeminfo(meminfo));
+    if (m) snap.meminfo = m;
+    const loadavg = read('loadavg');
+    const l = take(loadavg === undefined ? undefined : parseLoadavg(loadavg));
+    if (l) snap.loadavg = l;
+    const uptime = read('uptime');
+    const u = take(uptime === undefined ? undefined : parseUptime(uptime));
+    if (u) snap.uptimeSeconds = u.uptimeSeconds;
+    const stat = read('stat');
+    const cpu = stat === undefined ? undefined : parseProcStat(stat).data?.cpu;
+    return cpu ? { snap, cpu } : { snap };
+  };
 }

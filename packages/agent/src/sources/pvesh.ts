@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { nodeStatusFromProc, type NodeStatus } from '@nanny/proxmox';
 import { AgentError, errorText } from '../errors.ts';
-import { openPmxcfsSession, runCommand, type SpawnCounter } from '../host.ts';
+import { openPmxcfsSession, runCommand, type PmxcfsReader, type SpawnCounter } from '../host.ts';
 import { cachedGet, pathReaderParts } from './path-reader.ts';
 import { detectWithPveversion } from './detect.ts';
 import { readProcSnapshot } from './local.ts';
@@ -22,6 +22,10 @@ export interface LocalSourceOptions extends SpawnCounter {
   pmxcfsTimeoutMs: number;
   /** environment of the spawned tools (PATH finds pvesh/pveversion) */
   env?: NodeJS.ProcessEnv;
+  /** the daemon's long-lived /etc/pve reader; without it each cycle starts its own helper */
+  pmxcfs?: PmxcfsReader;
+  /** detection shared across cycles (createVersionDetector); without it pveversion runs per cycle */
+  detect?: () => Promise<Detection>;
 }
 
 export function pveshArgs(path: string, params?: Params): string[] {
@@ -62,17 +66,20 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
       });
       const parts = pathReaderParts(get);
       let detection: Promise<Detection> | undefined;
-      const detect = (): Promise<Detection> => (detection ??= detectWithPveversion(opts));
+      const detect = (): Promise<Detection> =>
+        (detection ??= opts.detect ? opts.detect() : detectWithPveversion(opts));
       let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
       return {
         ...parts,
         detect,
         localNode: async () => undefined,
         async clusterCa() {
-          pmx ??= openPmxcfsSession({
-            timeoutMs: opts.pmxcfsTimeoutMs,
-            ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-          });
+          pmx ??=
+            opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
+            openPmxcfsSession({
+              timeoutMs: opts.pmxcfsTimeoutMs,
+              ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+            });
           return await pmx.read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
         },
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {

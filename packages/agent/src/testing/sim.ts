@@ -48,6 +48,7 @@ export function makeSim(
         NANNYAGENT_PVE_ROOT: p.etcPve,
         NANNYAGENT_PROC_ROOT: p.proc,
         NANNYAGENT_HOSTS_FILE: p.hosts,
+        NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,

@@ -12,7 +12,7 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
   const site = await siteOf(c, name, true);
   const before = await c.trx
     .selectFrom('nodes')
-    .select(['id', 'online', 'pve_version', 'uptime_seconds', 'cycle_started_at', 'last_report_at'])
+    .select(['id', 'online', 'pve_version', 'uptime_seconds', 'cycle_started_at', 'last_report_at', 'report'])
     .where('cluster_id', '=', site.id)
     .where('name', '=', name)
     .executeTakeFirst();
@@ -39,10 +39,15 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
     collected_at: str(p['collected_at']),
     cycle_started_at: c.at,
   };
+  // Only a cycle's node report opens a cycle (guests follow it). A watch `change` or a `heartbeat`
+  // report (agent's `trigger`) carries what it measured, from /proc alone: a field it leaves out is
+  // "not measured", so the stored value stays, and the guests are not judged gone.
+  const cycle = p['trigger'] === undefined || p['trigger'] === 'cycle';
+  const update: Partial<typeof fields> = cycle ? fields : measuredOnly(fields, before?.report, p);
   let nodeId: string;
   if (before) {
     nodeId = before.id;
-    await c.trx.updateTable('nodes').set(fields).where('id', '=', nodeId).execute();
+    await c.trx.updateTable('nodes').set(update).where('id', '=', nodeId).execute();
   } else {
     const r = await c.trx
       .insertInto('nodes')
@@ -80,7 +85,11 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
   c.event(
     'node',
     { cluster_id: site.id, node_id: nodeId },
-    nodeEvents(name, prior && derived ? { ...prior, online: fields.online } : prior, fields),
+    nodeEvents(
+      name,
+      prior && derived ? { ...prior, online: fields.online } : prior,
+      cycle || !before ? fields : { ...fields, ...before, ...update },
+    ),
   );
   if (derived) await refreshMembership(c, site.id);
   await c.trx
@@ -108,7 +117,7 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
   // guests is the agent's order). A guest of this node not reported since the previous cycle
   // began was absent from a complete cycle.
   const prevCycle = before?.cycle_started_at;
-  if (prevCycle) {
+  if (prevCycle && cycle) {
     const gone = await c.trx
       .updateTable('guests')
       .set({ gone_at: c.at })
@@ -127,4 +136,24 @@ export async function applyNode(c: JobContext): Promise<IngestApplied> {
       ]);
   }
   return { ok: true as const, clusterId: site.id, nodeId, events: c.events };
+}
+
+/** The fields an out-of-cycle report measured; its JSON laid over the stored report's. */
+function measuredOnly<F extends Record<string, unknown>>(
+  fields: F,
+  storedReport: string | null | undefined,
+  payload: Record<string, unknown>,
+): Partial<F> {
+  const out: Partial<F> = {};
+  for (const [k, v] of Object.entries(fields) as [keyof F, F[keyof F]][]) {
+    if (v !== null && v !== undefined && k !== 'cycle_started_at') out[k] = v;
+  }
+  let stored: Record<string, unknown> = {};
+  try {
+    stored = storedReport ? (JSON.parse(storedReport) as Record<string, unknown>) : {};
+  } catch {
+    stored = {};
+  }
+  (out as Record<string, unknown>)['report'] = JSON.stringify({ ...stored, ...payload });
+  return out;
 }

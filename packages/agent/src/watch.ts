@@ -1,0 +1,118 @@
+/**
+ * The watch between cycles (DESIGN.md §9, docs/detection.md): a cheap membership and quorum check
+ * every NANNYAGENT_WATCH_INTERVAL seconds. What a check costs depends on the source:
+ *
+ * - files: one read of `/etc/pve/.members` through the daemon's long-lived pmxcfs reader (no
+ *   process; under the pmxcfs deadline, and the reader is replaced when pmxcfs hangs);
+ * - api: one `GET /cluster/status`;
+ * - pvesh: one `pvesh get /cluster/status` — a Perl start-up, ~0.3-1 s of CPU — so pvesh is checked
+ *   at most every {@link PVESH_MIN_WATCH_SECONDS} s.
+ *
+ * Only what identifies a change goes into the comparison: quorate, the cluster name, the member
+ * set and each member's online flag. Ids, ips and subscription levels do not count.
+ */
+import { join } from 'node:path';
+import {
+  clusterStatusFromMembers,
+  findClusterEntry,
+  parseMembers,
+  toInt,
+  type ClusterStatusEntry,
+  type MembersFile,
+} from '@nanny/proxmox';
+import { AgentError } from './errors.ts';
+import type { PmxcfsReader } from './host.ts';
+import type { Source } from './sources/types.ts';
+
+/** pvesh costs a Perl start-up per call: checking it more often than this is not cheap. */
+export const PVESH_MIN_WATCH_SECONDS = 30;
+
+/** The comparable part of a membership view. */
+export function membershipKey(status: readonly ClusterStatusEntry[]): string {
+  const c = findClusterEntry(status);
+  const nodes = status
+    .filter((e) => e.type === 'node')
+    .map((e) => `${e.name}=${toInt(e.online) ?? '?'}`)
+    .sort();
+  return JSON.stringify([c ? String(c.name) : null, c ? (toInt(c.quorate) ?? '?') : null, nodes]);
+}
+
+/** A short human description for the log: "quorate 1 → 0; pve2 online 1 → 0". */
+export function describeChange(
+  before: readonly ClusterStatusEntry[] | undefined,
+  after: readonly ClusterStatusEntry[],
+): string {
+  if (!before) return 'first view';
+  const parts: string[] = [];
+  const q = (s: readonly ClusterStatusEntry[]) => toInt(findClusterEntry(s)?.quorate);
+  if (q(before) !== q(after)) parts.push(`quorate ${q(before) ?? '-'} → ${q(after) ?? '-'}`);
+  const online = (s: readonly ClusterStatusEntry[]) =>
+    new Map(s.filter((e) => e.type === 'node').map((e) => [e.name, toInt(e.online)]));
+  const a = online(before);
+  const b = online(after);
+  for (const [n, v] of b) {
+    if (!a.has(n)) parts.push(`${n} joined`);
+    else if (a.get(n) !== v) parts.push(`${n} online ${a.get(n) ?? '-'} → ${v ?? '-'}`);
+  }
+  for (const n of a.keys()) if (!b.has(n)) parts.push(`${n} left`);
+  return parts.join('; ') || 'cluster changed';
+}
+
+export interface MembershipProbe {
+  check(): Promise<ClusterStatusEntry[]>;
+}
+
+/**
+ * `.members` through the long-lived reader. The result has the shape the files source's cycle
+ * gives; subscription levels and a standalone node's ip (which `.members` lacks) are carried over
+ * from the previous view so that a change report does not blank them.
+ */
+export function filesProbe(opts: {
+  reader: PmxcfsReader;
+  pveRoot: string;
+  timeoutMs: number;
+  previous: () => readonly ClusterStatusEntry[] | undefined;
+}): MembershipProbe {
+  const path = join(opts.pveRoot, '.members');
+  return {
+    async check() {
+      const session = opts.reader.session(opts.timeoutMs);
+      let m: MembersFile | undefined;
+      try {
+        let r = parseMembers(await session.read([path])[0]!);
+        // pmxcfs rebuilds the file per read (direct_io): a torn read is re-read once
+        if (r.data === undefined) r = parseMembers(await session.read([path])[0]!);
+        m = r.data;
+        if (m === undefined) throw new AgentError('AGENT_PMXCFS', `${path}: ${r.warnings.join('; ')}`);
+      } finally {
+        session.close();
+      }
+      const prev = opts.previous() ?? [];
+      const levels: Record<string, string> = {};
+      let localIp: string | undefined;
+      for (const e of prev) {
+        if (e.type !== 'node') continue;
+        if (typeof e.level === 'string') levels[e.name] = e.level;
+        if (e.name === m.nodename && typeof e.ip === 'string') localIp = e.ip;
+      }
+      return clusterStatusFromMembers(m, m.nodename, {
+        levels,
+        ...(localIp !== undefined ? { localIp } : {}),
+      });
+    },
+  };
+}
+
+/** One `/cluster/status` read through a fresh reader of the source (api: one GET; pvesh: one call). */
+export function sourceProbe(source: Source): MembershipProbe {
+  return {
+    async check() {
+      const reader = source.open();
+      try {
+        return await reader.clusterStatus();
+      } finally {
+        reader.close();
+      }
+    },
+  };
+}
