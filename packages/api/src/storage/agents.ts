@@ -67,15 +67,22 @@ export function createAgentsStore(db: Db): AgentsStore {
       if (tenantId) q = q.where('tenant_id', '=', tenantId);
       return q.orderBy('created_at').execute();
     },
-    async revokeAgent(tenantId, id, now) {
-      let q = db
-        .updateTable('agents')
-        .set((eb) => ({ revoked_at: now, token_version: eb('token_version', '+', 1) }))
-        .where('id', '=', id);
-      if (tenantId) q = q.where('tenant_id', '=', tenantId);
-      const r = await q.executeTakeFirst();
-      await db.deleteFrom('refresh_tokens').where('agent_id', '=', id).execute();
-      return affected(r.numUpdatedRows) > 0;
+    revokeAgent(tenantId, id, now) {
+      // One transaction, and the refresh tokens go only when this tenant's agent was revoked:
+      // another tenant's agent id must not sign that agent out (issue 13, M9).
+      return db.transaction().execute(async (trx) => {
+        let q = trx
+          .updateTable('agents')
+          .set((eb) => ({ revoked_at: now, token_version: eb('token_version', '+', 1) }))
+          .where('id', '=', id);
+        if (tenantId) q = q.where('tenant_id', '=', tenantId);
+        const r = await q.executeTakeFirst();
+        if (affected(r.numUpdatedRows) === 0) return false;
+        let d = trx.deleteFrom('refresh_tokens').where('agent_id', '=', id);
+        if (tenantId) d = d.where('tenant_id', '=', tenantId);
+        await d.execute();
+        return true;
+      });
     },
     async agentAuthStates(ids) {
       const out = new Map<string, AgentAuthState>();
