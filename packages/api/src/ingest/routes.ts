@@ -66,7 +66,11 @@ export async function ingestRoutes(
         if (!outcome.ok) {
           deps.counters.rejected++;
           if (outcome.reason === 'revoked') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Access token revoked');
-          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', { cause: outcome.error });
+          if (outcome.reason === 'forbidden') throw apiError('NANNY_ERR_FORBIDDEN', outcome.message);
+          if (outcome.reason === 'quota') throw apiError('NANNY_ERR_QUOTA_EXCEEDED', outcome.message);
+          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', {
+            cause: 'error' in outcome ? outcome.error : undefined,
+          });
         }
         deps.counters.accepted[kind]++;
         return SUCCESS;

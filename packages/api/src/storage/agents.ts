@@ -55,6 +55,7 @@ export function createAgentsStore(db: Db): AgentsStore {
         created_at: a.created_at,
         last_seen_at: null,
         cluster_id: null,
+        bound_node: null,
       };
       await db.insertInto('agents').values(row).execute();
       return row;
@@ -83,6 +84,11 @@ export function createAgentsStore(db: Db): AgentsStore {
         await d.execute();
         return true;
       });
+    },
+    async unbindAgent(tenantId, id) {
+      let q = db.updateTable('agents').set({ cluster_id: null, bound_node: null }).where('id', '=', id);
+      if (tenantId) q = q.where('tenant_id', '=', tenantId);
+      return affected((await q.executeTakeFirst()).numUpdatedRows) > 0;
     },
     async agentAuthStates(ids) {
       const out = new Map<string, AgentAuthState>();

@@ -30,6 +30,7 @@ export interface AgentRow {
   cluster_id: string | null;
   cluster_name: string | null;
   cluster_fingerprint: string | null;
+  bound_node: string | null;
 }
 
 export interface Site {

@@ -13,6 +13,7 @@ import { guestReports0002 } from './0002_guest_reports.ts';
 import { guestFilterIndexes0003 } from './0003_guest_filter_indexes.ts';
 import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
+import { agentBinding0120 } from './0120_agent_binding.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   guestReports0002,
   guestFilterIndexes0003,
   nodeSampleOnce0101,
+  agentBinding0120,
 ];
