@@ -242,9 +242,11 @@ const BUILTINS: Record<string, Builtin> = {
       ctx.out(`agent ${id} revoked: its next request is refused; it must enroll again`);
       return 0;
     },
-  },  'agent rebind': {
+  },
+  'agent rebind': {
     usage: 'agent rebind AGENT_ID',
-    summary: 'forget the node and cluster an agent is bound to (a reinstalled node): its next report binds it',
+    summary:
+      'forget the node and cluster an agent is bound to (a reinstalled node): its next report binds it',
     options: {},
     args: ['AGENT_ID'],
     async run(p, ctx) {
@@ -255,7 +257,6 @@ const BUILTINS: Record<string, Builtin> = {
       return 0;
     },
   },
-
 };
 
 /** A mistake in how the command was called: exit 2 (CliError, a refusal of the operation, is 1). */

@@ -104,7 +104,7 @@ for (const dialect of DIALECTS) {
         }),
       );
       const [y] = await ok(
-        job(await agent(), 'cluster', {
+        job(b, 'cluster', {
           cluster_name: 'samename',
           cluster_id: 'cluster',
           nodes: 2,
