@@ -38,6 +38,6 @@ export function registerJsonBodyParser(app: FastifyInstance, maxDepth = MAX_JSON
       done(apiError('NANNY_ERR_INVALID_REQUEST', `JSON nested deeper than ${maxDepth} levels`), undefined);
       return;
     }
-    parse(req, text, done);
+    void parse(req, text, done);
   });
 }
