@@ -64,3 +64,18 @@ test('collected_at in year 9999 is kept as sent but files events at most minutes
   assert.ok(events.length > 0);
   for (const e of events) assert.ok(Date.parse(e.occurred_at) < Date.now() + 3600_000, e.occurred_at);
 });
+
+test('config keys with a newline or 1,000 characters are a 400', async (t) => {
+  const ta = await makeTestApp();
+  t.after(() => ta.app.close());
+  const { access } = await ta.register('pve-node-01');
+  for (const key of ['net0\nevil', 'k'.repeat(1000)]) {
+    const r = await ta.post('/api/proxmox/lxc', access, {
+      ...SPEC.lxc,
+      config: { ...SPEC.lxc.config, [key]: 'x' },
+    });
+    assert.equal(r.status, 400, key.slice(0, 20));
+    assert.equal(r.json.error, 'invalid_request');
+  }
+  assert.equal((await ta.post('/api/proxmox/lxc', access, SPEC.lxc)).status, 200);
+});
