@@ -62,7 +62,8 @@ test('the "required" column of each body table is what the schema requires', () 
 
 test('every curl command of "Try it with curl" gets the answer the page prints under it', async () => {
   t ??= await makeTestApp();
-  const { access } = await t.register('pve-node-01');
+  // its own organisation: pve-node-01 of the default one is bound to an earlier test's agent
+  const { access } = await t.register('pve-node-01', {}, 'curl-docs');
   const script = blocks(section('Try it with curl'), 'bash')[0]!;
   // one command per curl, continuation lines joined; the "# {...}" line after it is its answer
   const lines = script.replace(/\\\n\s*/g, ' ').split('\n');

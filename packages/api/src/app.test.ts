@@ -210,7 +210,14 @@ for (const dialect of DIALECTS) {
             cluster_name: 'production-cluster',
             name: `pve${i + 1}`,
           }),
-          app.post('/api/proxmox/lxc', a.access, { ...SPEC.lxc, ...fp, cluster_name: 'production-cluster' }),
+          // each agent reports its own node's guests (issue 13, M2); one guest, migrated to pve1
+          app.post('/api/proxmox/lxc', a.access, {
+            ...SPEC.lxc,
+            ...fp,
+            cluster_name: 'production-cluster',
+            node: `pve${i + 1}`,
+            vmid: 100 + i,
+          }),
         ]),
       );
       assert.deepEqual(
@@ -221,7 +228,7 @@ for (const dialect of DIALECTS) {
       const clusters = (await app.get('/api/clusters', read)).json.data as { nodes_reporting: number }[];
       assert.equal(clusters.length, 1);
       assert.equal(clusters[0]!.nodes_reporting, 3);
-      assert.equal((await app.get('/api/guests', read)).json['total'], 1);
+      assert.equal((await app.get('/api/guests', read)).json['total'], 3);
     } finally {
       await app.app.close();
       await opened.cleanup();

@@ -3,6 +3,7 @@
  * It has no side effects: no database is opened, no user or secret created, no timer started. The
  * first-start work and the background work are bootstrap.ts's (serve and the test helper call it).
  */
+import { registerJsonBodyParser } from './json-body.ts';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
@@ -151,7 +152,11 @@ export async function buildApp(
     });
     app.decorateRequest('principal', null);
 
-    const counters: IngestCounters = { accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 }, rejected: 0 };
+    const counters: IngestCounters = {
+      accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 },
+      rejected: 0,
+      extraDropped: 0,
+    };
     const server: ServerCounters = { requests: new Map(), started: now().getTime() };
     app.addHook('onResponse', async (_req, reply) => {
       const k = String(reply.statusCode);
@@ -159,6 +164,8 @@ export async function buildApp(
     });
 
     registerErrorHandlers(app, { bodyLimitBytes: config.bodyLimitBytes });
+    app.removeContentTypeParser('application/json');
+    registerJsonBodyParser(app);
 
     registerHardening(app, {
       rateLimit: config.rateLimit,

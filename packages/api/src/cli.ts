@@ -269,7 +269,7 @@ const BUILTINS: Record<string, Builtin> = {
       if (agents.length === 0) out('no agents registered');
       for (const a of agents)
         out(
-          `${a.id}  ${a.hostname.padEnd(20)} ${a.revoked_at ? 'REVOKED ' : 'active  '} last seen ${a.last_seen_at ?? 'never'}${a.cluster_name ? `  cluster ${a.cluster_name}` : ''}`,
+          `${a.id}  ${a.hostname.padEnd(20)} ${a.revoked_at ? 'REVOKED ' : 'active  '} last seen ${a.last_seen_at ?? 'never'}${a.cluster_name ? `  cluster ${a.cluster_name}` : ''}${a.bound_node ? `  node ${a.bound_node}` : ''}`,
         );
       return 0;
     },
@@ -285,6 +285,20 @@ const BUILTINS: Record<string, Builtin> = {
       if (!(await ctx.storage.revokeAgent(undefined, id, ctx.now().toISOString())))
         throw new CliError(`no agent ${id}`);
       ctx.out(`agent ${id} revoked: its next request is refused; it must enroll again`);
+      return 0;
+    },
+  },
+  'agent rebind': {
+    usage: 'agent rebind AGENT_ID',
+    summary:
+      'forget the node and cluster an agent is bound to (a reinstalled node): its next report binds it',
+    options: {},
+    args: ['AGENT_ID'],
+    async run(p, ctx) {
+      const id = p.positionals[0];
+      if (!id) throw new CliError('usage: nannyapi agent rebind AGENT_ID (see nannyapi agent list)');
+      if (!(await ctx.storage.unbindAgent(undefined, id))) throw new CliError(`no agent ${id}`);
+      ctx.out(`agent ${id} unbound: its next report binds it to the node and cluster it names`);
       return 0;
     },
   },

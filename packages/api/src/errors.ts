@@ -22,6 +22,8 @@ export const ERRORS = {
   NANNY_ERR_CONFLICT: { status: 409, code: 'conflict' },
   NANNY_ERR_PAYLOAD_TOO_LARGE: { status: 413, code: 'payload_too_large' },
   NANNY_ERR_RATE_LIMITED: { status: 429, code: 'rate_limited' },
+  /** an organisation holds as many clusters, nodes or guests as its quota allows */
+  NANNY_ERR_QUOTA_EXCEEDED: { status: 403, code: 'quota_exceeded' },
   NANNY_ERR_SERVER: { status: 500, code: 'server_error' },
   NANNY_ERR_UNAVAILABLE: { status: 503, code: 'unavailable' },
   /** a notification was not delivered (the queue retries it unless `retryable` is false) */

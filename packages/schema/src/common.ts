@@ -30,6 +30,7 @@ export const ErrorCode = Type.Union(
     Type.Literal('invalid_request'),
     Type.Literal('payload_too_large'),
     Type.Literal('rate_limited'),
+    Type.Literal('quota_exceeded'),
     Type.Literal('not_found'),
     Type.Literal('forbidden'),
     Type.Literal('conflict'),

@@ -131,14 +131,19 @@ export const GuestDisk = Type.Object({
 });
 export type GuestDisk = Static<typeof GuestDisk>;
 
+/** a Proxmox config property name: letters, digits, `.`, `_`, `-`; at most 128 characters */
+export const CONFIG_KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+
 /**
  * The config map as Proxmox returns it: scalar values only. Bounded so a hostile body stays cheap.
  * (PVE allows 256 `unused[n]` and ~30 of each bus: far below 1024 keys.)
  */
 export const GuestConfigMap = Type.Record(
-  Type.String({ maxLength: 128 }),
+  // A key is a Proxmox property name (`net0`, `lxc.apparmor.profile`): a Record's key schema is a
+  // pattern, and without `additionalProperties: false` any other key would pass (issue 13, Low).
+  Type.String({ pattern: CONFIG_KEY_PATTERN }),
   Type.Union([LongString(), Type.Number(), Type.Boolean(), Type.Null()]),
-  { maxProperties: 1024, description: 'the full config map (running values)' },
+  { maxProperties: 1024, additionalProperties: false, description: 'the full config map (running values)' },
 );
 
 const GuestStatus = ShortString('"running", "stopped", "paused", ... as Proxmox reports it');

@@ -271,6 +271,7 @@ export const AgentView = Type.Object({
   created_at: Time(),
   last_seen_at: NullTime(),
   cluster_id: nullable('string'),
+  bound_node: Type.Optional(nullable('string')),
 });
 
 // ------------------------------------------------------------------ alerts and notifications

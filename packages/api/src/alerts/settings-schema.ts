@@ -17,7 +17,13 @@ const RuleMapT = Type.Object(
   Object.fromEntries(Object.keys(RULE_DEFAULTS).map((id) => [id, Type.Optional(RuleSettingsT)])),
   { additionalProperties: false },
 );
-const Scoped = Type.Record(Type.String({ maxLength: 300 }), RuleMapT, { maxProperties: 10_000 });
+// A Record's key schema is only a pattern: without it and `additionalProperties: false`, keys with
+// newlines or of any length were accepted (issue 13, Low). Printable, 1–300 characters.
+const SCOPE_KEY = '^[^\\u0000-\\u001f\\u007f]{1,300}$';
+const Scoped = Type.Record(Type.String({ pattern: SCOPE_KEY }), RuleMapT, {
+  maxProperties: 10_000,
+  additionalProperties: false,
+});
 
 export const AlertSettingsSchema = Type.Object(
   {

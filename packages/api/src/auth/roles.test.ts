@@ -80,12 +80,13 @@ describe('roles: what a `user` session may do', () => {
     assert.equal(still?.revoked_at, null);
   });
 
-  test('cannot create or list enrollment tokens, list or revoke agents', async () => {
+  test('cannot create or list enrollment tokens, list, revoke or rebind agents', async () => {
     refused(await as(userCookie, 'POST', '/api/enrollment-tokens', { uses: 100000, ttl: '3650d' }));
     refused(await as(userCookie, 'GET', '/api/enrollment-tokens'));
     refused(await as(userCookie, 'GET', '/api/agents'));
     const a = await t.register('pve-roles');
     refused(await as(userCookie, 'POST', `/api/agents/${a.agentId}/revoke`));
+    refused(await as(userCookie, 'POST', `/api/agents/${a.agentId}/rebind`));
   });
 
   test('cannot add channels, change alert settings or silence', async () => {

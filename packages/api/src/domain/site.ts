@@ -12,6 +12,10 @@ export interface ReportingAgent {
   /** what the agent said at registration */
   cluster_name: string | null;
   cluster_fingerprint: string | null;
+  /** the node this agent reports for (issue 13, M2), null until its first report */
+  bound_node?: string | null;
+  /** the name it registered with (the node name its agent detected) */
+  hostname?: string;
 }
 
 /** a key to look up or create the site by, or the site the agent is already bound to */
@@ -45,4 +49,19 @@ export function siteKey(
   if (agent.cluster_name)
     return { key: `name:${agent.cluster_name}`, name: agent.cluster_name, clustered: true };
   return { key: `agent:${agent.id}`, name: nodeName, clustered: false };
+}
+
+/**
+ * The node a report speaks for: a node report's `name`, a guest's `node`, a cluster report's
+ * `reporting_node`; else (a cluster report without one) the agent's bound node, else the name it
+ * registered with. `stated` tells whether the report named it itself.
+ */
+export function boundNodeOf(
+  kind: PayloadKind,
+  payload: Record<string, unknown>,
+  agent: ReportingAgent,
+): { node: string; stated: boolean } {
+  const stated = text(payload[kind === 'node' ? 'name' : kind === 'cluster' ? 'reporting_node' : 'node']);
+  if (stated !== null) return { node: stated, stated: true };
+  return { node: agent.bound_node ?? agent.hostname ?? agent.id, stated: false };
 }

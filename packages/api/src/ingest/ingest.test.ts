@@ -51,8 +51,9 @@ describe('ingest endpoints', () => {
   });
 
   test('upstream aliases are accepted', async () => {
+    // The agent's own node (it is bound to pve-node-01 by its first report, issue 13 M2).
     const r = await t.post('/api/proxmox/node', token, {
-      name: 'pve-node-02',
+      name: 'pve-node-01',
       nodeid: 2,
       pveversion: 'pve-manager/8.2.2/x',
       online: 1,

@@ -11,6 +11,7 @@ import {
   type SuccessEnvelope,
 } from '@nanny/schema';
 import { apiError } from '../errors.ts';
+import { boundReport } from '../domain/extra.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { GroupCommitter } from './committer.ts';
 import { replies } from '../routes/schemas.ts';
@@ -18,6 +19,8 @@ import { replies } from '../routes/schemas.ts';
 export interface IngestCounters {
   accepted: Record<PayloadKind, number>;
   rejected: number;
+  /** unknown report fields not stored (domain/extra.ts) */
+  extraDropped: number;
 }
 
 const SUCCESS = { success: true as const, message: INGEST_SUCCESS_MESSAGE };
@@ -55,18 +58,25 @@ export async function ingestRoutes(
       async (req) => {
         const p = deps.auth.principal(req);
         if (p.kind !== 'agent') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Agent token required');
+        // Stored: the known fields and a bounded map of unknown scalars (issue 13, M7).
+        const bounded = boundReport(kind, req.body);
+        deps.counters.extraDropped += bounded.dropped;
         const outcome = await deps.committer.submit({
           tenantId: p.tenantId,
           agentId: p.agentId,
           tokenVersion: p.tokenVersion,
           kind,
-          payload: req.body,
+          payload: bounded.payload,
           receivedAt: deps.now().toISOString(),
         });
         if (!outcome.ok) {
           deps.counters.rejected++;
           if (outcome.reason === 'revoked') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Access token revoked');
-          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', { cause: outcome.error });
+          if (outcome.reason === 'forbidden') throw apiError('NANNY_ERR_FORBIDDEN', outcome.message);
+          if (outcome.reason === 'quota') throw apiError('NANNY_ERR_QUOTA_EXCEEDED', outcome.message);
+          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', {
+            cause: 'error' in outcome ? outcome.error : undefined,
+          });
         }
         deps.counters.accepted[kind]++;
         return SUCCESS;

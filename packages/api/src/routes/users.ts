@@ -404,4 +404,24 @@ export async function userRoutes(
       return { success: true as const };
     },
   );
+  app.post(
+    '/api/agents/:id/rebind',
+    {
+      schema: {
+        tags: ['agent'],
+        summary:
+          'Forget the node and cluster an agent is bound to (a reinstalled or re-clustered node): its next report binds it again',
+        params: IdParam,
+        response: replies(OkEnvelope),
+      },
+      // the same guard as revoke (admins): whoever may end an agent may re-point it
+      preHandler: auth.requireToken('write', admin),
+    },
+    async (req) => {
+      const { id } = req.params;
+      if (!(await storage.unbindAgent(auth.principal(req).tenantId, id)))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such agent');
+      return { success: true as const };
+    },
+  );
 }

@@ -64,6 +64,7 @@ export function createAgentsStore(db: Db): AgentsStore {
         created_at: a.created_at,
         last_seen_at: null,
         cluster_id: null,
+        bound_node: null,
       };
       await db.insertInto('agents').values(row).execute();
       return row;
@@ -76,15 +77,27 @@ export function createAgentsStore(db: Db): AgentsStore {
       if (tenantId) q = q.where('tenant_id', '=', tenantId);
       return q.orderBy('created_at').execute();
     },
-    async revokeAgent(tenantId, id, now) {
-      let q = db
-        .updateTable('agents')
-        .set((eb) => ({ revoked_at: now, token_version: eb('token_version', '+', 1) }))
-        .where('id', '=', id);
+    revokeAgent(tenantId, id, now) {
+      // One transaction, and the refresh tokens go only when this tenant's agent was revoked:
+      // another tenant's agent id must not sign that agent out (issue 13, M9).
+      return db.transaction().execute(async (trx) => {
+        let q = trx
+          .updateTable('agents')
+          .set((eb) => ({ revoked_at: now, token_version: eb('token_version', '+', 1) }))
+          .where('id', '=', id);
+        if (tenantId) q = q.where('tenant_id', '=', tenantId);
+        const r = await q.executeTakeFirst();
+        if (affected(r.numUpdatedRows) === 0) return false;
+        let d = trx.deleteFrom('refresh_tokens').where('agent_id', '=', id);
+        if (tenantId) d = d.where('tenant_id', '=', tenantId);
+        await d.execute();
+        return true;
+      });
+    },
+    async unbindAgent(tenantId, id) {
+      let q = db.updateTable('agents').set({ cluster_id: null, bound_node: null }).where('id', '=', id);
       if (tenantId) q = q.where('tenant_id', '=', tenantId);
-      const r = await q.executeTakeFirst();
-      await db.deleteFrom('refresh_tokens').where('agent_id', '=', id).execute();
-      return affected(r.numUpdatedRows) > 0;
+      return affected((await q.executeTakeFirst()).numUpdatedRows) > 0;
     },
     async agentAuthStates(ids) {
       const out = new Map<string, AgentAuthState>();

@@ -376,13 +376,16 @@ export function createAlertStore(handle: StorageHandle, box?: SecretBox): AlertS
           .where('tenant_id', '=', tenantId)
           .where('id', '=', id)
           .executeTakeFirst();
+        // Only when this tenant's channel went: another tenant's id must not fail its deliveries.
+        if (Number(r.numDeletedRows) === 0) return false;
         await trx
           .updateTable('alert_deliveries')
           .set({ status: 'failed', last_error: 'channel deleted' })
+          .where('tenant_id', '=', tenantId)
           .where('channel_id', '=', id)
           .where('status', 'in', ['pending', 'sending'])
           .execute();
-        return Number(r.numDeletedRows) > 0;
+        return true;
       });
     },
 

@@ -3,6 +3,7 @@
  * the batch transaction: the job, its agent, the clock of the report, the events it implies.
  */
 import type { ConfigMap, EventDraft } from '../domain/derive.ts';
+import { occurredAt } from '../domain/report-time.ts';
 import type { FleetEvent, IngestJob } from './storage.ts';
 import type { RawSql, Trx } from './sql.ts';
 import type { NodeTable } from './types.ts';
@@ -30,6 +31,7 @@ export interface AgentRow {
   cluster_id: string | null;
   cluster_name: string | null;
   cluster_fingerprint: string | null;
+  bound_node: string | null;
 }
 
 export interface Site {
@@ -50,7 +52,7 @@ export class JobContext {
   readonly p: Json;
   /** when the server received the report: the clock of everything it writes */
   readonly at: string;
-  /** when the report says it was collected (history timestamps), else `at` */
+  /** when the report says it was collected, within a skew of `at` (history timestamps), else `at` */
   readonly occurred: string;
   readonly events: FleetEvent[] = [];
 
@@ -65,7 +67,8 @@ export class JobContext {
   ) {
     this.p = job.payload;
     this.at = job.receivedAt;
-    this.occurred = str(this.p['collected_at']) ?? job.receivedAt;
+    // clamped (domain/report-time.ts); the report's own collected_at is stored as sent
+    this.occurred = occurredAt(str(this.p['collected_at']), job.receivedAt);
   }
 
   event(

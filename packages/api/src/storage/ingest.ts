@@ -9,6 +9,7 @@ import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-co
 import { applyCluster } from './ingest-cluster.ts';
 import { applyNode } from './ingest-node.ts';
 import { applyGuest } from './ingest-guest.ts';
+import { checkBinding } from './ingest-binding.ts';
 import type { GuestTotals } from './reads.ts';
 
 const CACHE_LIMIT = 100_000;
@@ -49,6 +50,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             'cluster_id',
             'cluster_name',
             'cluster_fingerprint',
+            'bound_node',
           ])
           .where('id', 'in', ids)
           .execute())
@@ -68,6 +70,11 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             continue;
           }
           const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes);
+          const refused = await checkBinding(ctx);
+          if (refused) {
+            out.push(refused);
+            continue;
+          }
           const applied = await apply(ctx);
           events.push(...applied.events);
           seen.set(a.id, job.receivedAt);
@@ -106,5 +113,14 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
     return outcomes;
   }
 
-  return { ingest };
+  // One batch at a time in this process: a node's binding check (ingest-binding.ts) must see the
+  // previous batch's binding committed, or two agents racing for one node would both win.
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    ingest(jobs) {
+      const run = chain.then(() => ingest(jobs));
+      chain = run.catch(() => undefined);
+      return run;
+    },
+  };
 }

@@ -110,8 +110,14 @@ for (const dialect of DIALECTS) {
         }),
       );
       assert.notEqual(x!.clusterId, y!.clusterId);
+      // An agent is bound to one cluster (issue 13, M2): the third cluster is another agent's.
       const [z] = await ok(
-        job(b, 'cluster', { cluster_name: 'another', cluster_id: 'cluster', nodes: 1, quorate: 1 }),
+        job(await agent(), 'cluster', {
+          cluster_name: 'another',
+          cluster_id: 'cluster',
+          nodes: 1,
+          quorate: 1,
+        }),
       );
       assert.notEqual(z!.clusterId, y!.clusterId);
     });
@@ -146,10 +152,17 @@ for (const dialect of DIALECTS) {
           s.ingest([job(a, 'node', { name: 'racer', cluster_fingerprint: fp, cluster_name: 'race' })]),
         ),
       );
-      const ids = new Set(outs.map((o) => (o[0] as IngestApplied).clusterId));
-      assert.equal(ids.size, 1);
-      const nodes = new Set(outs.map((o) => (o[0] as IngestApplied).nodeId));
-      assert.equal(nodes.size, 1);
+      // One node has one agent (issue 13, M2): the first report binds it, the others are refused.
+      const applied = outs.map((o) => o[0]).filter((o): o is IngestApplied => o?.ok === true);
+      assert.equal(applied.length, 1);
+      assert.deepEqual(outs.map((o) => (o[0]?.ok ? 'ok' : o[0]?.reason)).sort(), [
+        'forbidden',
+        'forbidden',
+        'forbidden',
+        'forbidden',
+        'forbidden',
+        'ok',
+      ]);
       assert.equal((await s.listClusters(tenant.id)).filter((c) => c.fingerprint === fp).length, 1);
     });
 
@@ -165,7 +178,8 @@ for (const dialect of DIALECTS) {
         name: 'vm300',
       };
       const [g1] = await ok(job(a, 'qemu', { ...base, node: 'm1' }));
-      const [g2] = await ok(job(a, 'qemu', { ...base, node: 'm2' }));
+      // m2's own agent reports the migrated guest (an agent reports the guests of its node only)
+      const [g2] = await ok(job(await agent(), 'qemu', { ...base, node: 'm2' }));
       assert.equal(g1!.guestId, g2!.guestId);
       assert.deepEqual(
         g2!.events.map((e) => e.type),
@@ -357,12 +371,15 @@ for (const dialect of DIALECTS) {
 
     test('guest filters and paging', async (t) => {
       if (skip(t)) return;
-      const a = await agent(await s.createTenant(`filters-${dialect.name}`, new Date().toISOString()));
-      const tid = a.tenant_id;
+      const ft = await s.createTenant(`filters-${dialect.name}`, new Date().toISOString());
+      // one agent per node (issue 13, M2)
+      const f1 = await agent(ft);
+      const f2 = await agent(ft);
+      const tid = ft.id;
       const cl = { cluster_name: 'flt' };
       for (let i = 1; i <= 25; i++)
         await ok(
-          job(a, i % 2 ? 'lxc' : 'qemu', {
+          job(i <= 10 ? f1 : f2, i % 2 ? 'lxc' : 'qemu', {
             ...cl,
             vmid: 100 + i,
             node: i <= 10 ? 'f1' : 'f2',

@@ -66,7 +66,10 @@ export interface Agent {
   revoked_at: string | null;
   created_at: string;
   last_seen_at: string | null;
+  /** the cluster (site) this agent is bound to, from its first report */
   cluster_id: string | null;
+  /** the node this agent is bound to, from its first report; cleared by an admin's rebind */
+  bound_node: string | null;
 }
 export interface AgentAuthState {
   token_version: number;
@@ -111,7 +114,11 @@ export interface IngestApplied {
   guestId?: string;
   events: FleetEvent[];
 }
-export type IngestOutcome = IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown };
+export type IngestOutcome =
+  | IngestApplied
+  | { ok: false; reason: 'revoked' | 'error'; error?: unknown }
+  /** the report is about a node or cluster the agent is not bound to (M2), or over a quota (M7) */
+  | { ok: false; reason: 'forbidden' | 'quota'; message: string };
 
 export interface ClusterView {
   id: string;
@@ -294,12 +301,14 @@ export interface AgentsStore {
   /** atomically takes one use; undefined when unknown, used up, expired or revoked */
   consumeEnrollmentToken(tokenHash: string, now: string): Promise<{ tenant_id: string } | undefined>;
   createAgent(
-    a: Omit<Agent, 'id' | 'token_version' | 'revoked_at' | 'last_seen_at' | 'cluster_id'>,
+    a: Omit<Agent, 'id' | 'token_version' | 'revoked_at' | 'last_seen_at' | 'cluster_id' | 'bound_node'>,
   ): Promise<Agent>;
   agentById(id: string): Promise<Agent | undefined>;
   listAgents(tenantId?: string): Promise<Agent[]>;
   /** marks the agent revoked and invalidates every token it holds */
   revokeAgent(tenantId: string | undefined, id: string, now: string): Promise<boolean>;
+  /** forgets an agent's node and cluster binding: its next report binds it again (a reinstalled node) */
+  unbindAgent(tenantId: string | undefined, id: string): Promise<boolean>;
   agentAuthStates(ids: readonly string[]): Promise<Map<string, AgentAuthState>>;
   storeRefreshToken(t: {
     tokenHash: string;

@@ -15,6 +15,7 @@ import { tokenExpiry0004 } from './0004_token_expiry.ts';
 import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
 import { membership0102 } from './0102_membership.ts';
+import { agentBinding0120 } from './0120_agent_binding.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -26,4 +27,5 @@ export const MIGRATIONS: readonly Migration[] = [
   nodeSampleOnce0101,
   tokenExpiry0004,
   membership0102,
+  agentBinding0120,
 ];
