@@ -172,6 +172,7 @@ async function main() {
       NANNYAGENT_PVE_ROOT: join(layout, node, 'etc-pve'),
       NANNYAGENT_PROC_ROOT: join(layout, node, 'proc'),
       NANNYAGENT_HOSTS_FILE: join(layout, node, 'etc-hosts'),
+      NANNYAGENT_DPKG_STATUS: join(layout, node, 'var-lib-dpkg-status'),
       NANNYAGENT_STATE_DIR: join(dir, 'agents', node),
       NANNYAGENT_NODE: node,
       PROXMOX_INTERVAL: interval,

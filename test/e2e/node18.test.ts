@@ -21,7 +21,7 @@ import {
 } from './harness.ts';
 
 const runtimes = [
-  { label: 'Node 18 (NANNY_NODE18)', bin: process.env.NANNY_NODE18, major: 18 },
+  { label: 'Node 18 (NANNY_NODE18)', bin: process.env.NANNY_NODE18 || undefined, major: 18 },
   { label: 'the Node running the tests', bin: process.execPath, major: undefined },
 ];
 

@@ -36,6 +36,7 @@ const env: Record<string, string> = {
   NANNYAGENT_CONFIG: '/dev/null',
   NANNYAGENT_PVE_ROOT: join(nodeDir, 'etc-pve'),
   NANNYAGENT_PROC_ROOT: join(nodeDir, 'proc'),
+  NANNYAGENT_DPKG_STATUS: join(nodeDir, 'var-lib-dpkg-status'),
   NANNYAGENT_STATE_DIR: '/tmp/nannyagent-bench-state',
   NANNYAGENT_COMMAND_TIMEOUT: '60',
   NANNYAGENT_LOG_LEVEL: 'error',
