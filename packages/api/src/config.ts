@@ -4,6 +4,7 @@
  * (DESIGN.md §7). API_SETTINGS is the one list: flags, variables, defaults, checks, `--help` and
  * the table in docs/api-configuration.md (`npm run docs:settings`, checked by a test) come from it.
  */
+import { errorMessage } from './errors.ts';
 import { readFileSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -401,7 +402,7 @@ export function loadConfig(
         adminPassword = readSecretFile(passwordFile);
         if (adminPassword === '') errors.push(`${r.from.adminPasswordFile}: ${passwordFile} is empty`);
       } catch (e) {
-        errors.push(`${r.from.adminPasswordFile}: cannot read ${passwordFile}: ${(e as Error).message}`);
+        errors.push(`${r.from.adminPasswordFile}: cannot read ${passwordFile}: ${errorMessage(e)}`);
       }
   }
   const weak =

@@ -1,5 +1,6 @@
 // `pve-sim` command line: layout, event, serve, tick, info — `main(argv, io)`, testable in-process
 // like the agent's and the API's; main.ts wires it to the process (entry of dist/pve-sim.mjs).
+import { errorMessage } from './errors.ts';
 import { readFileSync } from 'node:fs';
 import { optionsHelp, parseCommandLine, type OptionSpecs } from '@nanny/settings';
 import { createLayout, openLayout } from './sim.ts';
@@ -207,7 +208,7 @@ function cmdLayout(a: Args, io: SimIo): void {
     try {
       scenario = JSON.parse(readFileSync(file, 'utf8')) as Scenario;
     } catch (e) {
-      throw new UsageError(`cannot read scenario '${file}': ${(e as Error).message}`);
+      throw new UsageError(`cannot read scenario '${file}': ${errorMessage(e)}`);
     }
     if (a.v.has('clock') || a.v.has('epoch')) {
       scenario.clock = { ...scenario.clock };
@@ -250,7 +251,7 @@ function eventFrom(a: Args): SimEvent {
     try {
       return JSON.parse(json) as SimEvent;
     } catch (e) {
-      throw new UsageError(`--json: ${(e as Error).message}`);
+      throw new UsageError(`--json: ${errorMessage(e)}`);
     }
   }
   const type = a.pos[0];
@@ -360,7 +361,7 @@ async function cmdServe(a: Args, io: SimIo): Promise<void> {
         const st = sim.state();
         if (st.clock.mode === 'live') sim.refresh();
       } catch (e) {
-        io.stderr(`tick: ${(e as Error).message}\n`);
+        io.stderr(`tick: ${errorMessage(e)}\n`);
       }
     }, 1000);
   }
@@ -452,7 +453,7 @@ export async function main(argv: readonly string[], io: SimIo): Promise<number> 
       );
       return 2;
     }
-    io.stderr(`pve-sim ${cmd}: ${(e as Error).message}\n`);
+    io.stderr(`pve-sim ${cmd}: ${errorMessage(e)}\n`);
     return 1;
   }
 }

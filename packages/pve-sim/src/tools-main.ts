@@ -1,4 +1,5 @@
 // Entry of dist/pve-tools.mjs, exec'd by the DIR/<node>/bin wrappers (see tools-cli.ts).
+import { errorMessage } from './errors.ts';
 import process from 'node:process';
 import { toolsMain } from './tools-cli.ts';
 
@@ -10,7 +11,7 @@ toolsMain(process.argv.slice(2), {
     process.exitCode = code;
   },
   (e: unknown) => {
-    process.stderr.write(`pve-sim: ${(e as Error).message}\n`);
+    process.stderr.write(`pve-sim: ${errorMessage(e)}\n`);
     process.exitCode = 2;
   },
 );
