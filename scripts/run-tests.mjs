@@ -10,8 +10,8 @@
 // Exit status: non-zero when any test failed or any file hit its limit.
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { budgets, testingConfig } from '@nanny/testing';
 
@@ -30,9 +30,12 @@ function findTests(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = [...findTests(join(root, 'packages'), []), ...findTests(join(root, 'test'), [])]
-  .filter((f) => filters.length === 0 || filters.some((flt) => relative(root, f).includes(flt)))
-  .sort();
+// An argument naming an existing file is run as given, even outside the test folders (a fixture).
+const explicit = filters.map((f) => resolve(f)).filter((f) => existsSync(f) && statSync(f).isFile());
+const found = [...findTests(join(root, 'packages'), []), ...findTests(join(root, 'test'), [])].filter(
+  (f) => filters.length === 0 || filters.some((flt) => relative(root, f).includes(flt)),
+);
+const files = [...new Set([...found, ...explicit])].sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -44,6 +47,69 @@ console.log(
   `running ${files.length} test files, ${concurrency} at a time; limits: ${budgets.file / 1000} s per file, ` +
     `${budgets.test / 1000} s per test (NANNY_TIME_SCALE=${testingConfig.timeScale}); NANNY_REQUIRE=${required}`,
 );
+
+// When the runner itself is stopped (Ctrl-C, CI's timeout, `kill`), node:test does not stop the test
+// files' processes: they would run on, holding ports and temp folders. Each file is a direct child
+// of this process; SIGTERM lets it run its own cleanup (@nanny/testing kills the processes it
+// spawned), and whatever is still there after a grace period is killed.
+function childPids() {
+  const pids = [];
+  let entries = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids; // no procfs: nothing to enumerate
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === process.pid) pids.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+function stopFilesAndExit(signal) {
+  const code = signal === 'SIGINT' ? 130 : 143;
+  const pids = childPids();
+  console.error(`run-tests: ${signal}: stopping ${pids.length} running test file(s)`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const graceMs = 5_000;
+  const started = Date.now();
+  const poll = setInterval(() => {
+    const left = pids.filter((pid) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (left.length === 0 || Date.now() - started > graceMs) {
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      clearInterval(poll);
+      process.exit(code);
+    }
+  }, 100);
+}
+for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.once(sig, () => stopFilesAndExit(sig));
 
 const t0 = Date.now();
 let failed = 0;
