@@ -73,7 +73,12 @@ export function lineChart(spec: ChartSpec): HTMLElement {
   const plot = h('div', { class: 'plot', role: 'img', 'aria-label': `${spec.title} chart` });
   const fig = h(
     'figure',
-    { class: 'chart-card', 'data-chart': spec.title, 'data-points': String(points) },
+    {
+      class: 'chart-card',
+      'data-chart': spec.title,
+      'data-points': String(points),
+      'data-y-max': String(yMax),
+    },
     h(
       'figcaption',
       null,
