@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestApp } from '@nanny/api/testing';
 import { CHROMIUM, GiB, domRows, launch, login, screenshotDir, startApi } from './testing.ts';
+import type { PageDoc } from './testing.ts';
 
 const CLUSTERS = 10;
 const PER_CLUSTER = 20;
@@ -98,7 +99,7 @@ test(
     if (!requires(t, 'chromium', existsSync(CHROMIUM), `${CHROMIUM} is absent; the scale test did not run`))
       return;
     const dir = tempDir(t, 'web-scale');
-    const shots = screenshotDir();
+    const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
     const { app, base } = await startApi(dir);
     t.after(() => app.app.close());
     const nodes = await seedFleet(app);
@@ -113,8 +114,8 @@ test(
     await page.goto(`${base}/#/`);
     await page.waitForFunction(
       (n) =>
-        (globalThis as unknown as { document: Document }).document.querySelectorAll('tr[data-node]')
-          .length === n,
+        (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('tr[data-node]').length ===
+        n,
       CLUSTERS * PER_CLUSTER,
     );
     const overviewMs = await page.evaluate(() => performance.now());
@@ -144,7 +145,7 @@ test(
     assert.ok(first > 0 && first < 200, `${first} rows in the DOM`);
     // scroll to the end: the last guest is shown, and still only a window of rows exists
     await page.evaluate(() => {
-      const s = (globalThis as unknown as { document: Document }).document.querySelector('.vscroll');
+      const s = (globalThis as unknown as { document: PageDoc }).document.querySelector('.vscroll');
       if (s) s.scrollTop = s.scrollHeight;
     });
     const lastVmid = String(1000 + (CLUSTERS * PER_CLUSTER - 1) * 100 + 49);

@@ -21,6 +21,7 @@ import {
   screenshotDir,
   startApi,
 } from './testing.ts';
+import type { PageCanvas, PageDoc } from './testing.ts';
 
 const XSS_NAME = '<img src=x onerror="window.__xss=1">';
 
@@ -156,7 +157,7 @@ test(
     const why = `${CHROMIUM} is absent (apt-get install chromium); the browser test did not run`;
     if (!requires(t, 'chromium', existsSync(CHROMIUM), why)) return;
     const dir = tempDir(t, 'web-e2e');
-    const shots = screenshotDir();
+    const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
     const { app, base } = await startApi(dir);
     t.after(() => app.app.close());
     const { context, page, problems } = await launch(dir);
@@ -254,7 +255,7 @@ test(
       await page.selectOption('select[name=type]', 'qemu');
       await page.waitForFunction(
         () =>
-          (globalThis as unknown as { document: Document }).document.querySelectorAll('tr[data-guest]')
+          (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('tr[data-guest]')
             .length === 2,
       );
       await page.selectOption('select[name=type]', '');
@@ -308,7 +309,7 @@ test(
       // the memory axis ends at the node's 64 GiB, not at a rounded-up 80
       assert.equal(Number(await page.getAttribute('figure[data-chart="Memory"]', 'data-y-max')), 64 * GiB);
       const inked = await page.evaluate(() => {
-        const c = (globalThis as unknown as { document: Document }).document.querySelector<HTMLCanvasElement>(
+        const c = (globalThis as unknown as { document: PageDoc }).document.querySelector<PageCanvas>(
           'figure[data-chart="CPU"] canvas',
         );
         const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
@@ -325,7 +326,7 @@ test(
       await plot.hover({ position: { x: 200, y: 50 } });
       await page.waitForFunction(() =>
         /%/.test(
-          (globalThis as unknown as { document: Document }).document.querySelector(
+          (globalThis as unknown as { document: PageDoc }).document.querySelector(
             'figure[data-chart="CPU"] .u-legend .u-series:nth-child(2) .u-value',
           )?.textContent ?? '',
         ),
@@ -351,7 +352,7 @@ test(
       await page.selectOption('select[name=type]', 'rebooted');
       await page.waitForFunction(
         () =>
-          (globalThis as unknown as { document: Document }).document.querySelectorAll('ol.timeline li')
+          (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('ol.timeline li')
             .length === 1,
       );
       await shot('events');
@@ -449,7 +450,7 @@ test(
         await page.click(`#nav a[data-view="${v}"]`);
         await page.waitForSelector(sel);
         const overflow = await page.evaluate(() => {
-          const d = (globalThis as unknown as { document: Document }).document.documentElement;
+          const d = (globalThis as unknown as { document: PageDoc }).document.documentElement;
           return d.scrollWidth - d.clientWidth;
         });
         assert.ok(overflow <= 1, `${v}: the page is ${overflow} px wider than a 390 px window`);

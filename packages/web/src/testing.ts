@@ -18,9 +18,8 @@ export const GiB = 1024 ** 3;
  * Where screenshots go: NANNY_WEB_SCREENSHOTS, else `.cache/screenshots/` at the repository root
  * (git-ignored), so a reviewer finds them after `npm test`.
  */
-export function screenshotDir(): string {
-  const dir =
-    process.env['NANNY_WEB_SCREENSHOTS'] || new URL('../../../.cache/screenshots/', import.meta.url).pathname;
+export function screenshotDir(fromEnv: string | undefined): string {
+  const dir = fromEnv || new URL('../../../.cache/screenshots/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
   return dir;
 }
@@ -112,6 +111,25 @@ export async function axeSerious(page: Page): Promise<string[]> {
           .slice(0, 3)
           .join(', ')})`,
     );
+}
+
+/**
+ * The page's document as the functions passed to page.evaluate see it (these files are type-checked
+ * without the DOM library; the functions run in the browser).
+ */
+export interface PageDoc {
+  querySelectorAll(s: string): ArrayLike<unknown>;
+  querySelector<T = { textContent: string | null; scrollTop: number; scrollHeight: number }>(
+    s: string,
+  ): T | null;
+  documentElement: { scrollWidth: number; clientWidth: number };
+}
+export interface PageCanvas {
+  width: number;
+  height: number;
+  getContext(
+    kind: '2d',
+  ): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
 }
 
 /** how many rows the guest table has in the DOM (a function: the CSP forbids eval of strings) */

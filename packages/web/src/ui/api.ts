@@ -18,9 +18,6 @@ export interface Page<T> {
   limit: number;
   offset: number;
 }
-export interface Data<T> {
-  data: T;
-}
 
 export type Json = Record<string, unknown>;
 

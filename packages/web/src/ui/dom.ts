@@ -13,8 +13,6 @@ type AttrValue =
   | ((ev: Event) => void);
 export type Attrs = Record<string, AttrValue> | null;
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-
 export function append<E extends Node>(el: E, children: readonly Child[]): E {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;
@@ -43,10 +41,6 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   ...children: Child[]
 ): HTMLElementTagNameMap[K] {
   return append(setAttrs(document.createElement(tag), attrs ?? null), children);
-}
-
-export function svg(tag: string, attrs?: Attrs, ...children: Child[]): SVGElement {
-  return append(setAttrs(document.createElementNS(SVG_NS, tag) as SVGElement, attrs ?? null), children);
 }
 
 export function clear<E extends Element>(el: E): E {
