@@ -221,6 +221,16 @@ test(
       assert.equal(await other.locator('h2 .site-tag').textContent(), 'fingerprint b7e3c1d0');
       assert.equal(await other.locator('.badge-crit:text("no quorum")').count(), 1);
       assert.equal(await page.textContent('#user-name'), 'admin');
+      // the Alerts tab counts the firing alerts the overview lists
+      const firing =
+        (await page.locator('.stat', { hasText: 'Firing alerts' }).locator('.stat-value').textContent()) ??
+        '';
+      await page.waitForFunction(
+        (n) =>
+          (globalThis as unknown as { document: PageDoc }).document.querySelector('#nav-alerts')
+            ?.textContent === n,
+        firing,
+      );
       await accessible('the overview');
       await shot('overview');
 

@@ -1,5 +1,5 @@
 /** Alerts: firing or resolved, filtered by severity and text; acknowledge; silence for a duration. */
-import { api, qs, type Alert, type ClusterView, type Page, type Silence } from '../api.ts';
+import { api, qs, type Alert, type ClusterView, type Silence } from '../api.ts';
 import { ago, card, emptyState, loading, segmented, severityBadge, table } from '../components.ts';
 import { fill, h } from '../dom.ts';
 import { fmtTime, localizeTimes } from '../format.ts';
@@ -163,13 +163,13 @@ export const alerts: Mount = (root, ctx, params) => {
 
   async function refresh() {
     const [r, cl, si] = await Promise.all([
-      api<Page<Alert>>(`/api/alerts${qs({ state, limit: 500 })}`),
+      api<{ data: Alert[] }>(`/api/alerts${qs({ state, limit: 1000 })}`),
       api<{ data: ClusterView[] }>('/api/clusters?include_standalone=true'),
       api<{ data: Silence[] }>('/api/alerts/silences'),
     ]);
     list = r.data;
     names = new Map(cl.data.map((c) => [c.id, c.cluster_name]));
-    if (state === 'firing') ctx.setAlertCount(r.total);
+    if (state === 'firing') ctx.setAlertCount(r.data.length);
     draw();
     const rows = si.data.map((s) => {
       const end = h(

@@ -59,7 +59,7 @@ export const overview: Mount = (root, ctx) => {
       const [clusters, nodes, firing, events, guests, running] = await Promise.all([
         api<{ data: ClusterView[] }>('/api/clusters?include_standalone=true'),
         api<{ data: NodeView[] }>('/api/nodes'),
-        api<Page<Alert>>('/api/alerts?state=firing&limit=1000'),
+        api<{ data: Alert[] }>('/api/alerts?state=firing&limit=1000'),
         api<Page<FleetEvent>>('/api/events?limit=8'),
         api<Page<unknown>>('/api/guests?limit=1'),
         api<Page<unknown>>('/api/guests?limit=1&status=running'),
