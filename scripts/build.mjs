@@ -5,6 +5,7 @@
 // The agent bundle carries everything it needs: a Proxmox host has no npm (DESIGN.md §4).
 import { build } from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -47,5 +48,43 @@ for (const e of entries) {
     logLevel: 'warning',
   });
   built++;
+}
+// The dashboard: browser code (packages/web/src/ui, TypeScript) into packages/web/dist/app.js and
+// app.css (uPlot's stylesheet), served by nannyapi beside packages/web/public. Its budget is checked
+// here: a build over it fails, so the page cannot grow unnoticed.
+const WEB_BUDGET_GZIP_BYTES = 150 * 1024;
+const webEntry = join(root, 'packages/web/src/ui/main.ts');
+if (existsSync(webEntry)) {
+  const outdir = join(root, 'packages/web/dist');
+  await build({
+    entryPoints: { app: webEntry },
+    outdir,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: ['chrome109', 'firefox115', 'safari16'],
+    minify: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    logLevel: 'warning',
+  });
+  built++;
+  let total = 0;
+  const parts = [];
+  for (const f of ['app.js', 'app.css']) {
+    const p = join(outdir, f);
+    if (!existsSync(p)) continue;
+    const body = readFileSync(p);
+    const gz = gzipSync(body, { level: 9 }).length;
+    total += gz;
+    parts.push(`${f} ${(body.length / 1024).toFixed(1)} KB (${(gz / 1024).toFixed(1)} KB gzip)`);
+  }
+  console.log(
+    `build: dashboard ${parts.join(', ')}; ${(total / 1024).toFixed(1)} KB gzip of ${WEB_BUDGET_GZIP_BYTES / 1024} KB budget`,
+  );
+  if (total > WEB_BUDGET_GZIP_BYTES) {
+    console.error(`build: the dashboard is over its budget (${total} > ${WEB_BUDGET_GZIP_BYTES} bytes gzip)`);
+    process.exit(1);
+  }
 }
 console.log(`build: ${built} bundle(s) written`);

@@ -5,6 +5,7 @@
 import { webModule } from '@nanny/web';
 import type { ApiModule } from './module-contract.ts';
 import { alertsModule } from './alerts/module.ts';
+import { liveModule } from './live/module.ts';
 import { retentionModule } from './retention/module.ts';
 
-export const MODULES: readonly ApiModule[] = [retentionModule, alertsModule, webModule];
+export const MODULES: readonly ApiModule[] = [retentionModule, alertsModule, liveModule, webModule];

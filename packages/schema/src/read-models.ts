@@ -161,6 +161,11 @@ export const NodeDetail = Type.Composite([
   NodeView,
   Type.Object({
     history: Type.Object({ from: Time(), to: Time(), samples: Type.Array(NodeSample) }),
+    report: Type.Optional(
+      AnyObject(
+        'the node’s last report as received (canonical names): CPU model, swap, load 5/15, I/O wait…',
+      ),
+    ),
   }),
 ]);
 
@@ -184,6 +189,11 @@ export const GuestView = Type.Object({
   first_seen: Time(),
   last_seen: Time(),
   collected_at: NullTime(),
+  cpu_usage_ratio: Type.Optional(
+    nullable('number', 'with `usage=true`: CPU share of its allocation, last report'),
+  ),
+  mem_used_bytes: Type.Optional(nullable('number', 'with `usage=true`: memory used, last report')),
+  disk_used_bytes: Type.Optional(nullable('number', 'with `usage=true`: disk used, last report')),
 });
 export type GuestView = Static<typeof GuestView>;
 

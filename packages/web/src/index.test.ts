@@ -1,7 +1,8 @@
 import { describe, before, after } from 'node:test';
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -51,7 +52,8 @@ describe('dashboard routes in the API', () => {
 
   test('assets are served with their content types, an ETag and a 304 on revalidation', async () => {
     const cases: [string, string, RegExp][] = [
-      ['/assets/app.js', 'text/javascript; charset=utf-8', /function h\(/],
+      ['/assets/app.js', 'text/javascript; charset=utf-8', /\/api\/stream/],
+      ['/assets/app.css', 'text/css; charset=utf-8', /\.uplot/],
       ['/assets/style.css', 'text/css; charset=utf-8', /--bg:/],
       ['/assets/favicon.svg', 'image/svg+xml', /<svg/],
     ];
@@ -108,6 +110,23 @@ describe('dashboard routes in the API', () => {
     const r = await t.app.inject({ method: 'HEAD', url: '/' });
     assert.equal(r.statusCode, 200);
     assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+  });
+});
+
+describe('the bundle (scripts/build.mjs writes packages/web/dist)', () => {
+  const dist = new URL('../dist/', import.meta.url).pathname;
+  test('stays within its budget: 150 KB gzip for app.js and app.css together', () => {
+    const sizes = ['app.js', 'app.css'].map(
+      (f) => gzipSync(readFileSync(join(dist, f)), { level: 9 }).length,
+    );
+    const total = sizes.reduce((a, b) => a + b, 0);
+    assert.ok(total <= 150 * 1024, `the dashboard is ${total} bytes gzip`);
+  });
+  test('needs no eval (the CSP has no unsafe-eval) and builds its DOM without innerHTML', () => {
+    const js = readFileSync(join(dist, 'app.js'), 'utf8');
+    assert.doesNotMatch(js, /\beval\(|new Function\(/);
+    // text from the API reaches the page as text nodes only: nothing in the bundle parses HTML
+    assert.doesNotMatch(js, /\.(innerHTML|outerHTML)\s*=|insertAdjacentHTML|document\.write/);
   });
 });
 

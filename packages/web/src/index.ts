@@ -1,7 +1,7 @@
 /**
- * The web dashboard: hand-written static files in `../public` served by nannyapi at `/` and
- * `/assets/*`. No framework and no build step: the page is plain ES modules that read the API with
- * the session cookie.
+ * The web dashboard, served by nannyapi at `/` and `/assets/*`: the hand-written files in `../public`
+ * (index.html, style.css, the icon) and the bundle `../dist/app.js` + `app.css` that
+ * scripts/build.mjs makes from the TypeScript in `./ui` (`npm install` and `npm test` build it).
  *
  * Registered as one entry of the API's module list (packages/api/src/modules.ts). The module is
  * typed structurally so that this package never imports @nanny/api (which depends on it).
@@ -64,8 +64,7 @@ interface Asset {
 }
 
 /** Reads every file of `dir` (flat: the page has a handful of files) into memory once. */
-export function loadAssets(dir: string): Map<string, Asset> {
-  const assets = new Map<string, Asset>();
+export function loadAssets(dir: string, assets = new Map<string, Asset>()): Map<string, Asset> {
   if (!existsSync(dir)) return assets;
   for (const name of readdirSync(dir)) {
     const full = join(dir, name);
@@ -80,8 +79,10 @@ export function loadAssets(dir: string): Map<string, Asset> {
 }
 
 export interface WebOptions {
-  /** folder of index.html, app.js, style.css; default webAssetsDir() */
+  /** folder of index.html, style.css; default webAssetsDir() */
   assetsDir?: string;
+  /** folder of the built app.js and app.css; default `dist` beside the assets folder */
+  bundleDir?: string;
 }
 
 function send(req: FastifyRequest, reply: FastifyReply, a: Asset) {
@@ -99,9 +100,15 @@ function send(req: FastifyRequest, reply: FastifyReply, a: Asset) {
 /** The Fastify routes of the dashboard: `GET /` and `GET /assets/<file>`. */
 export async function webRoutes(app: FastifyInstance, opts: WebOptions = {}): Promise<void> {
   const dir = opts.assetsDir ?? webAssetsDir();
-  const assets = loadAssets(dir);
+  const bundleDir = opts.bundleDir ?? join(dir, '..', 'dist');
+  const assets = loadAssets(bundleDir, loadAssets(dir));
   const index = assets.get('index.html');
   if (!index) app.log.warn({ dir }, 'web dashboard: no index.html found; GET / answers 503');
+  else if (!assets.has('app.js'))
+    app.log.warn(
+      { bundleDir },
+      'web dashboard: app.js is not built (run `npm run build`); the page stays empty',
+    );
 
   app.get('/', { schema: { hide: true } }, async (req, reply) => {
     if (!index) {

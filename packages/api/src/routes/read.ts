@@ -29,6 +29,11 @@ const GuestQuery = Type.Object({
   status: Type.Optional(Type.String({ maxLength: 64 })),
   tag: Type.Optional(Type.String({ maxLength: 128 })),
   q: Type.Optional(Type.String({ maxLength: 256, description: 'name substring or exact VMID' })),
+  usage: Type.Optional(
+    Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')], {
+      description: 'add cpu_usage_ratio, mem_used_bytes, disk_used_bytes from each guest’s last report',
+    }),
+  ),
   include_gone: Type.Optional(
     Type.Union([Type.Literal('true'), Type.Literal('false'), Type.Literal('1'), Type.Literal('0')]),
   ),
@@ -196,11 +201,14 @@ export async function readRoutes(
       const to = isoParam('to', q.to) ?? deps.now().toISOString();
       const from = isoParam('from', q.from) ?? new Date(Date.parse(to) - 86400_000).toISOString();
       const limit = q.limit ?? 2000;
-      const history = await storage.nodeSamples(tenant(req), id, from, to, limit);
+      const [history, report] = await Promise.all([
+        storage.nodeSamples(tenant(req), id, from, to, limit),
+        storage.nodeReport(tenant(req), id),
+      ]);
       const [withState] = await withStates(tenant(req), [n]);
       return {
         success: true as const,
-        data: { ...(withState ?? n), history: { from, to, samples: history } },
+        data: { ...(withState ?? n), history: { from, to, samples: history }, report: report ?? {} },
       };
     },
   );
@@ -230,7 +238,15 @@ export async function readRoutes(
         offset,
         now: deps.now().toISOString(),
       });
-      return { success: true as const, data: r.data, total: r.total, limit, offset };
+      if (q.usage !== 'true' && q.usage !== '1')
+        return { success: true as const, data: r.data, total: r.total, limit, offset };
+      const use = await storage.guestUsage(
+        tenant(req),
+        r.data.map((g) => g.id),
+      );
+      const none = { cpu_usage_ratio: null, mem_used_bytes: null, disk_used_bytes: null };
+      const data = r.data.map((g) => ({ ...g, ...(use.get(g.id) ?? none) }));
+      return { success: true as const, data, total: r.total, limit, offset };
     },
   );
   app.get(

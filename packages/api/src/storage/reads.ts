@@ -1,6 +1,6 @@
 /** Reads slice: the read API's queries, always tenant-scoped. Rows become views in views.ts. */
 import { sql } from 'kysely';
-import type { ClusterView, GuestFilter, NodeView, ReadStore } from './storage.ts';
+import type { ClusterView, GuestFilter, GuestUsage, NodeView, ReadStore } from './storage.ts';
 import { escapeLike, type Db } from './sql.ts';
 import { clusterView, eventView, guestView, nodeView, parseJson, type ClusterCounts } from './views.ts';
 
@@ -178,6 +178,37 @@ export function createReadStore(db: Db, totals: GuestTotals): ReadStore {
         .offset(f.offset)
         .execute();
       return { data: rows.map(guestView), total };
+    },
+    async guestUsage(tenantId, guestIds) {
+      const out = new Map<string, GuestUsage>();
+      const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+      // in slices: one IN list per 500 ids keeps every dialect under its parameter limit
+      for (let i = 0; i < guestIds.length; i += 500) {
+        const rows = await db
+          .selectFrom('guest_reports')
+          .select(['guest_id', 'report'])
+          .where('tenant_id', '=', tenantId)
+          .where('guest_id', 'in', guestIds.slice(i, i + 500))
+          .execute();
+        for (const r of rows) {
+          const rep = parseJson(r.report);
+          out.set(r.guest_id, {
+            cpu_usage_ratio: num(rep['cpu_usage_ratio']),
+            mem_used_bytes: num(rep['mem_used_bytes']),
+            disk_used_bytes: num(rep['disk_used_bytes']),
+          });
+        }
+      }
+      return out;
+    },
+    async nodeReport(tenantId, nodeId) {
+      const r = await db
+        .selectFrom('nodes')
+        .select('report')
+        .where('tenant_id', '=', tenantId)
+        .where('id', '=', nodeId)
+        .executeTakeFirst();
+      return r ? parseJson(r.report) : undefined;
     },
     async getGuest(tenantId, id) {
       const r = await db

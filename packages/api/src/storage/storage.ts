@@ -197,6 +197,13 @@ export interface GuestDetail extends GuestView {
   config_versions: { ts: string; config_hash: string; diff: Record<string, unknown> | null }[];
   status_changes: { ts: string; from_status: string | null; to_status: string }[];
 }
+/** What a guest used at its last report (every guest report carries these). */
+export interface GuestUsage {
+  cpu_usage_ratio: number | null;
+  mem_used_bytes: number | null;
+  disk_used_bytes: number | null;
+}
+
 export interface GuestFilter {
   clusterId?: string;
   /** node name or node id */
@@ -358,6 +365,10 @@ export interface ReadStore {
     limit: number,
   ): Promise<NodeSample[]>;
   listGuests(tenantId: string, filter: GuestFilter): Promise<{ data: GuestView[]; total: number }>;
+  /** the usage figures of these guests' last reports (absent: no report kept) */
+  guestUsage(tenantId: string, guestIds: readonly string[]): Promise<Map<string, GuestUsage>>;
+  /** a node's last report as received, canonical field names */
+  nodeReport(tenantId: string, nodeId: string): Promise<Record<string, unknown> | undefined>;
   getGuest(tenantId: string, id: string): Promise<GuestDetail | undefined>;
   listEvents(tenantId: string, filter: EventFilter): Promise<{ data: FleetEvent[]; total: number }>;
   /** everything /metrics shows for a tenant */

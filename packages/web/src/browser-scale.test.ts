@@ -1,0 +1,170 @@
+/**
+ * The dashboard with a big fleet in Chromium: 200 nodes (10 clusters of 20) with 5,000 guests for
+ * the overview, then 10,000 guests for the guest list. The list must keep fewer than 200 rows in
+ * the DOM however far it is scrolled (asserted). How long the overview takes to show its content is
+ * measured and printed, not asserted (no wall-clock thresholds in tests); docs/dashboard.md records it.
+ */
+import { requires, test, tempDir, waitFor } from '@nanny/testing';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestApp } from '@nanny/api/testing';
+import { CHROMIUM, GiB, domRows, launch, login, screenshotDir, startApi } from './testing.ts';
+import type { PageDoc } from './testing.ts';
+
+const CLUSTERS = 10;
+const PER_CLUSTER = 20;
+
+async function inParallel<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>) {
+  for (let i = 0; i < items.length; i += n) await Promise.all(items.slice(i, i + n).map(fn));
+}
+
+async function ok(app: TestApp, path: string, token: string, body: unknown) {
+  const r = await app.post(path, token, body);
+  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json)}`);
+}
+
+/** 200 nodes, each with `guests` guests numbered from `firstVmid` upward per node. */
+async function seedFleet(app: TestApp) {
+  const nodes: { token: string; name: string; cluster: string; index: number }[] = [];
+  for (let c = 0; c < CLUSTERS; c++) {
+    const cluster = `dc-${c}`;
+    const members = Array.from({ length: PER_CLUSTER }, (_, k) => ({
+      name: `${cluster}-n${k}`,
+      node_id: k + 1,
+      online: 1,
+    }));
+    for (let k = 0; k < PER_CLUSTER; k++) {
+      const name = `${cluster}-n${k}`;
+      const { access } = await app.register(name);
+      nodes.push({ token: access, name, cluster, index: c * PER_CLUSTER + k });
+      await ok(app, '/api/proxmox/cluster', access, {
+        cluster_name: cluster,
+        cluster_id: cluster,
+        nodes: PER_CLUSTER,
+        quorate: 1,
+        version: 3,
+        reporting_node: name,
+        members,
+      });
+      await ok(app, '/api/proxmox/node', access, {
+        name,
+        node_id: k + 1,
+        online: 1,
+        cluster_name: cluster,
+        pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+        cpu_usage_ratio: 0.1 + (k % 10) / 20,
+        mem_total_bytes: 256 * GiB,
+        mem_used_bytes: (40 + k) * GiB,
+        rootfs_total_bytes: 100 * GiB,
+        rootfs_used_bytes: 20 * GiB,
+        load_avg_1m: 1.5,
+        uptime_seconds: 86400,
+      });
+    }
+  }
+  return nodes;
+}
+
+async function addGuests(
+  app: TestApp,
+  nodes: Awaited<ReturnType<typeof seedFleet>>,
+  from: number,
+  per: number,
+) {
+  const jobs = nodes.flatMap((n) => Array.from({ length: per }, (_, j) => ({ n, j: from + j })));
+  await inParallel(jobs, 100, async ({ n, j }) => {
+    const vmid = 1000 + n.index * 100 + j;
+    await ok(app, j % 2 ? '/api/proxmox/qemu' : '/api/proxmox/lxc', n.token, {
+      name: `g-${vmid}`,
+      ...(j % 2 ? { qemu_id: `qemu/${vmid}` } : { lxc_id: `lxc/${vmid}` }),
+      vmid,
+      node: n.name,
+      cluster_name: n.cluster,
+      status: j % 5 === 0 ? 'stopped' : 'running',
+      cpu_cores: 2,
+      memory_mb: 4096,
+      cpu_usage_ratio: (vmid % 97) / 100,
+      mem_used_bytes: (vmid % 40) * 100 * 1048576,
+      tags: j % 3 ? 'web' : 'db',
+    });
+  });
+  await app.app.nanny.committer.drain();
+}
+
+test(
+  '200 nodes and 10,000 guests: the overview shows them, the guest list keeps under 200 rows in the DOM',
+  { timeout: 900_000 },
+  async (t) => {
+    if (!requires(t, 'chromium', existsSync(CHROMIUM), `${CHROMIUM} is absent; the scale test did not run`))
+      return;
+    const dir = tempDir(t, 'web-scale');
+    const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
+    const { app, base } = await startApi(dir);
+    t.after(() => app.app.close());
+    const nodes = await seedFleet(app);
+    await addGuests(app, nodes, 0, 25);
+    const { context, page } = await launch(dir);
+    t.after(() => context.close());
+    await login(page, base);
+
+    // the overview, loaded fresh: from navigation start to every node row on screen
+    // a new document, so performance.now() counts from its navigation start
+    await page.goto('about:blank');
+    await page.goto(`${base}/#/`);
+    await page.waitForFunction(
+      (n) =>
+        (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('tr[data-node]').length ===
+        n,
+      CLUSTERS * PER_CLUSTER,
+    );
+    const overviewMs = await page.evaluate(() => performance.now());
+    const timings = await page.evaluate(() =>
+      performance
+        .getEntriesByType('resource')
+        .map(
+          (e) =>
+            `${e.name.replace(/^https?:\/\/[^/]+/, '')} ${Math.round(e.startTime)}+${Math.round(e.duration)}`,
+        ),
+    );
+    t.diagnostic(`requests (start+duration ms): ${timings.join(', ')}`);
+    assert.match((await page.locator('.stats').textContent()) ?? '', /Guests running4000 \/ 5000/);
+    await page.screenshot({ path: join(shots, 'scale-overview.png') });
+    t.diagnostic(
+      `overview with 200 nodes and 5,000 guests: content after ${Math.round(overviewMs)} ms (navigation start → all node rows)`,
+    );
+    console.log(`# scale: overview 200 nodes / 5000 guests in ${Math.round(overviewMs)} ms`);
+
+    await addGuests(app, nodes, 25, 25);
+    await page.goto('about:blank');
+    await page.goto(`${base}/#/guests`);
+    await page.waitForSelector('tr[data-guest]');
+    const listMs = await page.evaluate(() => performance.now());
+    assert.equal(await page.locator('.card-extra [aria-live]').textContent(), '10000');
+    const first = await domRows(page);
+    assert.ok(first > 0 && first < 200, `${first} rows in the DOM`);
+    // scroll to the end: the last guest is shown, and still only a window of rows exists
+    await page.evaluate(() => {
+      const s = (globalThis as unknown as { document: PageDoc }).document.querySelector('.vscroll');
+      if (s) s.scrollTop = s.scrollHeight;
+    });
+    const lastVmid = String(1000 + (CLUSTERS * PER_CLUSTER - 1) * 100 + 49);
+    await waitFor(
+      async () => (await page.locator(`tr[data-guest] td:first-child:text-is("${lastVmid}")`).count()) === 1,
+      {
+        what: 'the last guest after scrolling',
+      },
+    );
+    const after = await domRows(page);
+    assert.ok(after > 0 && after < 200, `${after} rows in the DOM after scrolling`);
+    // sorting 10,000 rows re-renders the window, not the list
+    await page.click('button.sort[data-sort="cpu"]');
+    await page.waitForSelector('th[aria-sort="ascending"] button[data-sort="cpu"]');
+    assert.ok((await domRows(page)) < 200);
+    await page.screenshot({ path: join(shots, 'scale-guests.png') });
+    t.diagnostic(
+      `guest list with 10,000 guests: first rows after ${Math.round(listMs)} ms; ${first} / ${after} rows in the DOM`,
+    );
+    console.log(`# scale: guest list 10000 guests in ${Math.round(listMs)} ms, ${first}/${after} DOM rows`);
+  },
+);
