@@ -6,7 +6,7 @@
  * Throw `apiError('NANNY_ERR_…', text)` in a route; the one error handler below renders it.
  * docs/api.md's error table lists the same keys (errors.test.ts keeps them in step).
  */
-import type { FastifyError, FastifyInstance, FastifyServerOptions } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, ErrorEnvelope } from '@nanny/schema';
 
 export interface CatalogueEntry {
@@ -175,7 +175,7 @@ export function registerErrorHandlers(app: FastifyInstance, opts: { bodyLimitByt
  * decoded; a path parameter over `maxParamLength`) before any route or error handler runs, with its
  * own JSON. Those answers go through the envelope too, as the 400 they are.
  */
-export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors']> = (err, _req, reply) => {
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
   const text =
     err.code === 'FST_ERR_MAX_PARAM_LENGTH'
       ? 'A path parameter is too long'
@@ -183,4 +183,4 @@ export const frameworkErrors: NonNullable<FastifyServerOptions['frameworkErrors'
         ? 'The path is not valid percent-encoded UTF-8'
         : 'Bad request';
   void reply.code(400).send(envelope('invalid_request', text));
-};
+}
