@@ -220,7 +220,9 @@ export async function buildApp(
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-    await app.register(async (a) => ingestRoutes(a, { auth, committer, now, counters }));
+    await app.register(async (a) =>
+      ingestRoutes(a, { auth, committer, now, counters, quotas: config.quotas }),
+    );
     await app.register(async (a) => agentRoutes(a, { storage, auth, now }));
     await app.register(async (a) =>
       userRoutes(a, {

@@ -106,6 +106,14 @@ export interface IngestJob {
   /** canonical payload (aliases normalised, validated) */
   payload: Record<string, unknown>;
   receivedAt: string;
+  /** the organisation's quotas (M7): a report that would store one more is refused; none = no limit */
+  quotas?: Quotas;
+}
+/** clusters, nodes and guests one organisation may hold; 0 = no limit */
+export interface Quotas {
+  clusters: number;
+  nodes: number;
+  guests: number;
 }
 export interface IngestApplied {
   ok: true;
@@ -115,10 +123,13 @@ export interface IngestApplied {
   events: FleetEvent[];
 }
 export type IngestOutcome =
-  | IngestApplied
-  | { ok: false; reason: 'revoked' | 'error'; error?: unknown }
-  /** the report is about a node or cluster the agent is not bound to (M2), or over a quota (M7) */
-  | { ok: false; reason: 'forbidden' | 'quota'; message: string };
+  IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown } | IngestRefused;
+/** the report is about a node or cluster the agent is not bound to (M2), or over a quota (M7) */
+export interface IngestRefused {
+  ok: false;
+  reason: 'forbidden' | 'quota';
+  message: string;
+}
 
 export interface ClusterView {
   id: string;
