@@ -267,6 +267,12 @@ export interface CoreStore {
   secret(key: string, create: () => string): Promise<string>;
 }
 
+export interface LoginFailures {
+  failures: number;
+  /** epoch milliseconds */
+  last_failure_at: number;
+}
+
 /**
  * Tenants, users, sessions, personal API tokens (accounts.ts). The caller says when a record is
  * created (`now`, `created_at`): storage never reads the clock.
@@ -298,6 +304,15 @@ export interface AccountsStore {
   touchApiToken(id: string, now: string, notBefore: string): Promise<void>;
   /** `userId` limits the revocation to that user's own tokens */
   revokeApiToken(tenantId: string, id: string, now: string, userId?: string): Promise<boolean>;
+
+  /** failed logins per key (`u:name`, `a:address`; M6), shared by every process on the database */
+  loginFailures(keys: readonly string[]): Promise<Map<string, LoginFailures>>;
+  /**
+   * Counts one failure for each key, atomically (replicas may count at once). A count whose last
+   * failure is `windowMs` old starts again at 1; rows that old are deleted now and then.
+   */
+  recordLoginFailure(keys: readonly string[], nowMs: number, windowMs: number): Promise<void>;
+  clearLoginFailures(key: string): Promise<void>;
 }
 
 /** Enrollment tokens, agents, refresh tokens (agents.ts). Creation times come from the caller. */
