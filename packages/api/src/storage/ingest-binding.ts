@@ -5,6 +5,7 @@
  */
 import { boundNodeOf, siteKey } from '../domain/site.ts';
 import type { JobContext } from './ingest-context.ts';
+import { hasViews } from './membership.ts';
 import type { IngestOutcome } from './storage.ts';
 
 type Refusal = Extract<IngestOutcome, { message: string }>;
@@ -37,14 +38,15 @@ export async function checkBinding(c: JobContext): Promise<Refusal | undefined> 
       `this agent reports for another cluster; a report for ${'boundId' in k ? 'it' : k.name} is refused (an admin can rebind the agent)`,
     );
   if (c.agent.bound_node !== null) return undefined;
-  // A fresh agent writing into a cluster that other live agents report for (issue 13): only for a
-  // node those agents' own reports know as a member, and only once it names that node.
+  // A fresh agent writing into a cluster that other live agents report for (issue 13): only once it
+  // names its node, and — when those agents report their membership views (`members`; the spec's
+  // minimal cluster body has none) — only for a node their views list.
   if (siteId !== undefined && (await hasPeers(c, siteId))) {
     if (!stated)
       return refuse(
         `this agent has not reported its node yet; a ${c.job.kind} report naming no node is refused for a cluster other agents report for`,
       );
-    if (!(await knownMember(c, siteId, node)))
+    if ((await hasViews(c.trx, siteId)) && !(await knownMember(c, siteId, node)))
       return refuse(
         `node ${node} is not a member of this cluster as its other agents report it; a new node is accepted once they list it`,
       );
