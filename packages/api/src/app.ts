@@ -20,7 +20,7 @@ import {
   TokenResponse,
 } from '@nanny/schema';
 import type { ApiConfig } from './config.ts';
-import { registerErrorHandlers } from './errors.ts';
+import { frameworkErrors, registerErrorHandlers } from './errors.ts';
 import { createAuth, type AuthHelpers } from './auth/auth.ts';
 import type { Storage } from './storage/storage.ts';
 import { createGroupCommitter, type GroupCommitter } from './ingest/committer.ts';
@@ -107,6 +107,7 @@ export async function buildApp(
     logger: opts.logger ?? (config.logLevel === 'silent' ? false : { level: config.logLevel }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
+    frameworkErrors,
     // Per-request log lines cost more than the ingest itself at 10k req/s; errors are still logged.
     logController: new LogController({ disableRequestLogging: !verbose }),
     requestTimeout: config.requestTimeoutMs,
@@ -219,7 +220,9 @@ export async function buildApp(
     });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-    await app.register(async (a) => ingestRoutes(a, { auth, committer, now, counters }));
+    await app.register(async (a) =>
+      ingestRoutes(a, { auth, committer, now, counters, quotas: config.quotas }),
+    );
     await app.register(async (a) => agentRoutes(a, { storage, auth, now }));
     await app.register(async (a) =>
       userRoutes(a, {

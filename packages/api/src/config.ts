@@ -20,6 +20,8 @@ import {
 } from '@nanny/settings';
 import { passwordProblem } from './auth/login-guard.ts';
 import { parseSecretKey } from './auth/secret-box.ts';
+import { QUOTA_SETTINGS, quotasOf } from './quota-settings.ts';
+import type { Quotas } from './storage/storage.ts';
 
 export interface ApiConfig {
   host: string;
@@ -64,6 +66,8 @@ export interface ApiConfig {
   keepAliveTimeoutMs: number;
   /** open TCP connections per peer address; more are closed at once; 0 = no cap */
   maxConnectionsPerAddress: number;
+  /** clusters, nodes, guests per organisation (0 = no limit) */
+  quotas: Quotas;
 }
 
 export interface ConfigResult {
@@ -338,6 +342,7 @@ export const API_SETTINGS: Schema = [
     default: '64',
     doc: 'Open TCP connections one peer address may hold; more are closed at once; `0` = no cap. Behind a reverse proxy every connection comes from the proxy: raise it (or `0`) there and cap at the proxy',
   },
+  ...QUOTA_SETTINGS,
 ];
 
 /**
@@ -449,6 +454,7 @@ export function loadConfig(
     headersTimeoutMs: (v.headersTimeout as number) * 1000,
     keepAliveTimeoutMs: (v.keepAliveTimeout as number) * 1000,
     maxConnectionsPerAddress: v.maxConnectionsPerAddress as number,
+    quotas: quotasOf(v),
   };
   return { config: Object.freeze(config), errors, warnings: r.warnings };
 }

@@ -6,7 +6,7 @@
  * Throw `apiError('NANNY_ERR_…', text)` in a route; the one error handler below renders it.
  * docs/api.md's error table lists the same keys (errors.test.ts keeps them in step).
  */
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode, ErrorEnvelope } from '@nanny/schema';
 
 export interface CatalogueEntry {
@@ -168,4 +168,19 @@ export function registerErrorHandlers(app: FastifyInstance, opts: { bodyLimitByt
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send(envelope('not_found', `No route ${req.method} ${req.url.split('?')[0]}`));
   });
+}
+
+/**
+ * Fastify answers a URL it cannot route on its own (`/api/nodes/%C0%AF`: not valid UTF-8 once
+ * decoded; a path parameter over `maxParamLength`) before any route or error handler runs, with its
+ * own JSON. Those answers go through the envelope too, as the 400 they are.
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const text =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? 'A path parameter is too long'
+      : err.code === 'FST_ERR_BAD_URL'
+        ? 'The path is not valid percent-encoded UTF-8'
+        : 'Bad request';
+  void reply.code(400).send(envelope('invalid_request', text));
 }

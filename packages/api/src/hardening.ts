@@ -178,6 +178,13 @@ export function registerHardening(
       }
     });
   }
+  // Path parameters and query strings are names, ids, times: never control characters. PostgreSQL
+  // text cannot hold NUL at all (`/api/nodes/%00` was a 500 there, a 404 on SQLite).
+  app.addHook('preValidation', async (req: FastifyRequest) => {
+    const bad = controlCharIn(req.params) ?? controlCharIn(req.query);
+    if (bad !== undefined)
+      throw apiError('NANNY_ERR_INVALID_REQUEST', `${bad}: control characters are not allowed`);
+  });
   // preParsing: after the cookie plugin (onRequest) parsed the cookies, before the body is read.
   app.addHook('preParsing', async (req, _reply, payload) => {
     checkForgery(req);
@@ -197,4 +204,18 @@ export function registerHardening(
     if (isHttps(req)) reply.header('strict-transport-security', 'max-age=31536000');
     return payload;
   });
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** the name of the first parameter (or query field) holding a control character */
+function controlCharIn(values: unknown): string | undefined {
+  if (!values || typeof values !== 'object') return undefined;
+  for (const [k, v] of Object.entries(values)) {
+    const vs: unknown[] = Array.isArray(v) ? v : [v];
+    if (CONTROL.test(k) || vs.some((x) => typeof x === 'string' && CONTROL.test(x)))
+      return JSON.stringify(k).slice(1, -1);
+  }
+  return undefined;
 }

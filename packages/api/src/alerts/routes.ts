@@ -401,6 +401,9 @@ export async function alertRoutes(
     },
     async (req) => {
       const { id } = req.params;
+      // An unknown (or another organisation's) channel is a 404, not an empty log.
+      if (!(await store.getChannel(tenant(req), id)))
+        throw apiError('NANNY_ERR_NOT_FOUND', 'No such channel');
       return {
         success: true as const,
         data: await store.listDeliveries(tenant(req), { channelId: id, limit: 100 }),

@@ -1,11 +1,14 @@
 /** M6 attack tests: login backoff per username and per address, the scrypt cap, password strength. */
-import { test } from '@nanny/testing';
+import { requires, tempDir, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestApp } from '../testing.ts';
 import { loadConfig } from '../config.ts';
+import { createKyselyStorage } from '../storage/kysely-storage.ts';
+import { DIALECTS } from '../storage/testing.ts';
+import type { Storage } from '../storage/storage.ts';
 import { createLoginThrottle, createSemaphore, passwordProblem } from './login-guard.ts';
 
 const ADMIN_PASSWORD = 'admin-password-1';
@@ -133,17 +136,19 @@ test('a weak NANNYAPI_ADMIN_PASSWORD is a clear settings error that does not ech
   assert.deepEqual(loadConfig({ NANNYAPI_ADMIN_PASSWORD: 'admin-password-1' }).errors, []);
 });
 
-test('throttle and semaphore units', () => {
+test('throttle and semaphore units', async (t) => {
   let now = 0;
-  const th = createLoginThrottle({ now: () => new Date(now), userFreeFailures: 2, baseDelayMs: 1000 });
-  th.failed('u', 'a');
-  assert.equal(th.retryAfter('u', 'b'), 0);
-  th.failed('u', 'a');
-  assert.equal(th.retryAfter('u', 'b'), 1);
-  th.failed('u', 'a');
-  assert.equal(th.retryAfter('u', 'b'), 2);
-  th.succeeded('u');
-  assert.equal(th.retryAfter('u', 'b'), 0);
+  const store = await createKyselyStorage({ sqliteFile: ':memory:' });
+  t.after(() => store.close());
+  const th = createLoginThrottle({ now: () => new Date(now), store, userFreeFailures: 2, baseDelayMs: 1000 });
+  await th.failed('u', 'a');
+  assert.equal(await th.retryAfter('u', 'b'), 0);
+  await th.failed('u', 'a');
+  assert.equal(await th.retryAfter('u', 'b'), 1);
+  await th.failed('u', 'a');
+  assert.equal(await th.retryAfter('u', 'b'), 2);
+  await th.succeeded('u');
+  assert.equal(await th.retryAfter('u', 'b'), 0);
   const s = createSemaphore(1);
   const rel = s.tryAcquire();
   assert.ok(rel);
@@ -152,6 +157,74 @@ test('throttle and semaphore units', () => {
   rel();
   assert.ok(s.tryAcquire());
   now += 1;
+});
+
+for (const d of DIALECTS) {
+  test(`two replicas on one database share the login backoff (${d.name})`, async (t) => {
+    let opened: Awaited<ReturnType<typeof d.open>>;
+    let second: Storage;
+    if (d.name === 'sqlite') {
+      // a file both processes open (an in-memory database is one connection's own)
+      const file = join(tempDir(t, 'nanny-login-'), 'nannyapi.db');
+      const first = await createKyselyStorage({ sqliteFile: file });
+      opened = { storage: first, cleanup: () => first.close() };
+      second = await createKyselyStorage({ sqliteFile: file });
+    } else {
+      opened = await d.open();
+      if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
+      second = await createKyselyStorage({
+        databaseUrl: opened.databaseUrl,
+        pgSchema: opened.pgSchema,
+        pgPoolSize: 2,
+      });
+    }
+    t.after(opened.cleanup);
+    t.after(() => second.close());
+    const clock = Date.parse('2026-01-01T00:00:00Z');
+    const one = await makeTestApp(
+      { adminPassword: ADMIN_PASSWORD },
+      { storage: opened.storage, now: () => new Date(clock) },
+    );
+    t.after(() => one.app.close());
+    const two = await makeTestApp(
+      { adminPassword: ADMIN_PASSWORD },
+      { storage: second, now: () => new Date(clock) },
+    );
+    t.after(() => two.app.close());
+    const login = (app: typeof one, password: string, ip: string) =>
+      app.app.inject({
+        method: 'POST',
+        url: '/api/auth/login',
+        payload: { username: 'admin', password },
+        remoteAddress: ip,
+      });
+    // Guesses spread over both replicas (and over addresses) add up to one count for the name.
+    for (let i = 0; i < 5; i++)
+      assert.equal((await login(i % 2 ? one : two, `wrong-${i}`, `127.0.0.${10 + i}`)).statusCode, 401);
+    for (const app of [one, two]) {
+      const r = await login(app, ADMIN_PASSWORD, '127.0.0.99');
+      assert.equal(r.statusCode, 429, r.body);
+      assert.equal(r.json().error, 'rate_limited');
+    }
+  });
+}
+
+test('the failure table stays bounded: counts older than the longest wait are deleted', async (t) => {
+  const store = await createKyselyStorage({ sqliteFile: ':memory:' });
+  t.after(() => store.close());
+  const window = 15 * 60_000;
+  for (let i = 0; i < 50; i++)
+    await store.recordLoginFailure([`u:guess${i}`, 'a:198.51.100.7'], 1000 + i, window);
+  assert.equal((await store.loginFailures(['u:guess0', 'u:guess49'])).size, 2);
+  // a failure after the window: the old rows go, the address's count starts again
+  await store.recordLoginFailure(['u:late', 'a:198.51.100.7'], 1000 + window + 60_000, window);
+  const left = await store.loginFailures([
+    ...Array.from({ length: 50 }, (_, i) => `u:guess${i}`),
+    'u:late',
+    'a:198.51.100.7',
+  ]);
+  assert.deepEqual([...left.keys()].sort(), ['a:198.51.100.7', 'u:late']);
+  assert.equal(left.get('a:198.51.100.7')?.failures, 1);
 });
 
 test('NANNYAPI_ADMIN_PASSWORD_FILE: read without its newline; weak, empty, missing or doubled are errors', (t) => {

@@ -2,12 +2,16 @@
  * M6: what stands between a password guesser and scrypt. Per-username and per-address backoff
  * (after a few free failures, each further failure doubles the wait, capped), a cap on concurrent
  * scrypt work (scrypt takes ~50 ms of a core and 16 MB; unbounded, a flood of logins starves
- * ingest), and a minimum strength for new passwords. All state is in memory, per app: a restart
- * forgets it, which costs an attacker a restart per few guesses — acceptable for one node.
+ * ingest), and a minimum strength for new passwords. The failure counts are in the database
+ * (storage `login_failures`), so replicas on one database share them and a restart keeps them; the
+ * scrypt cap is per process (it protects this process's CPU).
  */
+import type { LoginFailures, Storage } from '../storage/storage.ts';
 
 export interface LoginThrottleOptions {
   now: () => Date;
+  /** where the counts live: the database, so every replica on it shares them */
+  store: Pick<Storage, 'loginFailures' | 'recordLoginFailure' | 'clearLoginFailures'>;
   /** failures per username before waits start */
   userFreeFailures?: number;
   /** failures per address before waits start (higher: many users may share one NAT address) */
@@ -19,67 +23,41 @@ export interface LoginThrottleOptions {
 
 export interface LoginThrottle {
   /** seconds to wait before another attempt for these keys, or 0 */
-  retryAfter(username: string, address: string): number;
-  failed(username: string, address: string): void;
+  retryAfter(username: string, address: string): Promise<number>;
+  failed(username: string, address: string): Promise<void>;
   /** a correct password clears the username's count (the address keeps its count: it may be guessing many names) */
-  succeeded(username: string): void;
+  succeeded(username: string): Promise<void>;
 }
-
-interface Entry {
-  failures: number;
-  lastFailureMs: number;
-}
-
-/** bounded maps: a flood of made-up usernames must not grow memory without end */
-const MAX_ENTRIES = 50_000;
 
 export function createLoginThrottle(o: LoginThrottleOptions): LoginThrottle {
   const userFree = o.userFreeFailures ?? 5;
   const addrFree = o.addressFreeFailures ?? 20;
   const base = o.baseDelayMs ?? 1000;
   const max = o.maxDelayMs ?? 15 * 60_000;
-  const users = new Map<string, Entry>();
-  const addrs = new Map<string, Entry>();
 
-  const waitMs = (e: Entry | undefined, free: number, nowMs: number): number => {
-    if (!e || e.failures < free) return 0;
+  const waitMs = (e: LoginFailures | undefined, free: number, nowMs: number): number => {
+    // a count whose last failure is older than the longest wait has served its purpose
+    if (!e || e.failures < free || nowMs - e.last_failure_at >= max) return 0;
     const delay = Math.min(max, base * 2 ** Math.min(30, e.failures - free));
-    return Math.max(0, e.lastFailureMs + delay - nowMs);
-  };
-  const bump = (m: Map<string, Entry>, key: string, nowMs: number) => {
-    const e = m.get(key);
-    // an entry whose last failure is older than the longest wait has served its purpose
-    if (e && nowMs - e.lastFailureMs < max) {
-      e.failures += 1;
-      e.lastFailureMs = nowMs;
-      return;
-    }
-    if (m.size >= MAX_ENTRIES) {
-      for (const [k, v] of m) if (nowMs - v.lastFailureMs >= max) m.delete(k);
-      // still full of fresh entries: drop the oldest inserted
-      if (m.size >= MAX_ENTRIES) m.delete(m.keys().next().value as string);
-    }
-    m.set(key, { failures: 1, lastFailureMs: nowMs });
+    return Math.max(0, e.last_failure_at + delay - nowMs);
   };
   // usernames are matched case-insensitively by nobody else, but `Admin` and `admin` must share a count
-  const u = (name: string) => name.toLowerCase();
+  const userKey = (name: string) => `u:${name.toLowerCase()}`;
+  const addrKey = (address: string) => `a:${address}`;
 
   return {
-    retryAfter(username, address) {
+    async retryAfter(username, address) {
       const nowMs = o.now().getTime();
-      const ms = Math.max(
-        waitMs(users.get(u(username)), userFree, nowMs),
-        waitMs(addrs.get(address), addrFree, nowMs),
-      );
+      const [uk, ak] = [userKey(username), addrKey(address)];
+      const counts = await o.store.loginFailures([uk, ak]);
+      const ms = Math.max(waitMs(counts.get(uk), userFree, nowMs), waitMs(counts.get(ak), addrFree, nowMs));
       return ms > 0 ? Math.ceil(ms / 1000) : 0;
     },
-    failed(username, address) {
-      const nowMs = o.now().getTime();
-      bump(users, u(username), nowMs);
-      bump(addrs, address, nowMs);
+    async failed(username, address) {
+      await o.store.recordLoginFailure([userKey(username), addrKey(address)], o.now().getTime(), max);
     },
-    succeeded(username) {
-      users.delete(u(username));
+    async succeeded(username) {
+      await o.store.clearLoginFailures(userKey(username));
     },
   };
 }

@@ -109,3 +109,40 @@ test('a revoked agent frees its node for the next one', async (t) => {
   const next = await ta.register('pve1');
   await ok('node', next.access, { name: 'pve1', ...base });
 });
+
+test('a fresh agent may join a cluster others report for only as a member they list', async (t) => {
+  const { ta, base, ok, read } = await setup(t);
+  const evil = await ta.register('evil');
+  const refused = async (kind: string, body: Record<string, unknown>, why: RegExp) => {
+    const r = await ta.post(`/api/proxmox/${kind}`, evil.access, body);
+    assert.equal(r.status, 403, `${kind}: ${JSON.stringify(r.json)}`);
+    assert.equal(r.json.error, 'forbidden');
+    assert.match(String(r.json.error_description), why);
+  };
+  // A name pve1's reports never listed: no new node, no guests, no view of the cluster under it.
+  await refused('node', { name: 'pve9', ...base }, /pve9 is not a member of this cluster/);
+  await refused('lxc', { vmid: 900, node: 'pve9', status: 'running', ...base }, /not a member/);
+  await refused('cluster', cluster({ reporting_node: 'pve9', quorate: 0 }), /not a member/);
+  // Naming no node at all: before this rule the fresh agent's "view" set pve1 and pve2 offline.
+  await refused(
+    'cluster',
+    cluster({
+      reporting_node: undefined,
+      quorate: 0,
+      members: [
+        { name: 'pve1', node_id: 1, online: 0, local: 1 },
+        { name: 'pve2', node_id: 2, online: 0 },
+      ],
+    }),
+    /has not reported its node yet/,
+  );
+  const nodes = (await ta.get('/api/nodes', read)).json.data as { name: string; online: number | boolean }[];
+  assert.deepEqual(nodes.map((n) => n.name).sort(), ['pve1', 'pve2']);
+  assert.ok(nodes.every((n) => n.online === 1 || n.online === true));
+  // pve2 is a member pve1 lists and nobody reports yet: its agent binds (the residual risk that
+  // docs/security.md names: whoever holds an enrollment token can be that agent first).
+  await ok('node', evil.access, { name: 'pve2', ...base });
+  // A cluster nobody reports for yet takes any first node.
+  const fresh = await ta.register('solo');
+  await ok('node', fresh.access, { name: 'solo', cluster_fingerprint: FP_OTHER });
+});

@@ -14,6 +14,7 @@ import { apiError } from '../errors.ts';
 import { boundReport } from '../domain/extra.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { GroupCommitter } from './committer.ts';
+import type { Quotas } from '../storage/storage.ts';
 import { replies } from '../routes/schemas.ts';
 
 export interface IngestCounters {
@@ -32,7 +33,13 @@ const Success = Type.Unsafe<SuccessEnvelope>({ $ref: 'SuccessEnvelope#' });
 
 export async function ingestRoutes(
   fastify: FastifyInstance,
-  deps: { auth: AuthHelpers; committer: GroupCommitter; now: () => Date; counters: IngestCounters },
+  deps: {
+    auth: AuthHelpers;
+    committer: GroupCommitter;
+    now: () => Date;
+    counters: IngestCounters;
+    quotas: Quotas;
+  },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const requireAgent = deps.auth.requireAgent({ deferRevocation: true });
@@ -68,6 +75,7 @@ export async function ingestRoutes(
           kind,
           payload: bounded.payload,
           receivedAt: deps.now().toISOString(),
+          quotas: deps.quotas,
         });
         if (!outcome.ok) {
           deps.counters.rejected++;

@@ -18,7 +18,7 @@ import { guestDisks, guestNetworks, tagKey, type ConfigMap } from '@nanny/proxmo
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { ClusterView as ClusterRow, NodeView as NodeRow, Storage } from '../storage/storage.ts';
-import { IdParam, Paging, paging, replies } from './schemas.ts';
+import { IdParam, isoParam, Paging, paging, replies } from './schemas.ts';
 
 const Iso = (description: string) => Type.String({ maxLength: 40, description });
 
@@ -61,13 +61,6 @@ const ClusterListQuery = Type.Object({
   ),
 });
 const ClusterQuery = Type.Object({ cluster: Type.Optional(Type.String({ maxLength: 64 })) });
-
-function isoParam(name: string, v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw apiError('NANNY_ERR_INVALID_REQUEST', `${name}: not an ISO-8601 time`);
-  return new Date(t).toISOString();
-}
 
 export async function readRoutes(
   fastify: FastifyInstance,

@@ -84,12 +84,12 @@ export async function userRoutes(
     /** scrypt computations at once (logins and password changes); more answer 503 at once */
     loginConcurrency: number;
     /** backoff tuning for tests; defaults in login-guard.ts */
-    loginThrottle?: Omit<LoginThrottleOptions, 'now'>;
+    loginThrottle?: Omit<LoginThrottleOptions, 'now' | 'store'>;
   },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const { storage, auth, now } = deps;
-  const throttle = createLoginThrottle({ now, ...deps.loginThrottle });
+  const throttle = createLoginThrottle({ now, store: storage, ...deps.loginThrottle });
   const scryptSlots = createSemaphore(deps.loginConcurrency);
   /** runs scrypt work in a slot, or refuses at once: queueing would only move the pile-up */
   const withScryptSlot = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -121,7 +121,7 @@ export async function userRoutes(
       const body = req.body;
       // Refused before scrypt runs: a locked-out guesser costs no CPU, and a right guess during the
       // wait is refused too (otherwise the wait would not slow guessing down).
-      const wait = throttle.retryAfter(body.username, req.ip);
+      const wait = await throttle.retryAfter(body.username, req.ip);
       if (wait > 0)
         throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed logins; retry in ${wait} s`, {
           headers: { 'retry-after': String(wait) },
@@ -132,10 +132,10 @@ export async function userRoutes(
         verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH),
       );
       if (!user || !ok) {
-        throttle.failed(body.username, req.ip);
+        await throttle.failed(body.username, req.ip);
         throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
       }
-      throttle.succeeded(body.username);
+      await throttle.succeeded(body.username);
       const sid = newToken(TOKEN_PREFIX.session);
       const expires = new Date(now().getTime() + deps.sessionTtlHours * 3600_000);
       await storage.createSession(hashToken(sid), {
@@ -205,7 +205,7 @@ export async function userRoutes(
       const p = auth.principal(req);
       const body = req.body;
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
-      const wait = throttle.retryAfter(p.username, req.ip);
+      const wait = await throttle.retryAfter(p.username, req.ip);
       if (wait > 0)
         throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed attempts; retry in ${wait} s`, {
           headers: { 'retry-after': String(wait) },
@@ -213,7 +213,7 @@ export async function userRoutes(
       const user = await storage.userById(p.userId);
       if (!user || !(await withScryptSlot(() => verifyPassword(body.current_password, user.password_hash)))) {
         // a stolen session must not become an unthrottled password oracle
-        throttle.failed(p.username, req.ip);
+        await throttle.failed(p.username, req.ip);
         throw apiError('NANNY_ERR_FORBIDDEN', 'Current password is wrong');
       }
       const weak = passwordProblem(body.new_password, user.username);

@@ -24,7 +24,9 @@ export function schemaController(
     const strict = pool(externalSchemas, { ...shared, customOptions });
     const coercing = pool(externalSchemas, {
       ...shared,
-      customOptions: { ...customOptions, coerceTypes: true },
+      // Ajv's strictNumbers (its default) skips `maximum` for a value coercion made non-finite:
+      // `?limit=1e400` became Infinity, passed, and reached SQL (500). Without it the bound holds.
+      customOptions: { ...customOptions, coerceTypes: true, strictNumbers: false },
     });
     return (route) =>
       (route.httpPart === 'querystring' || route.httpPart === 'params' ? coercing : strict)(route);

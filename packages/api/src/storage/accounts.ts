@@ -1,6 +1,7 @@
 /** Accounts slice: tenants, users, sessions and personal API tokens. */
 import { randomUUID } from 'node:crypto';
-import type { AccountsStore, ApiToken, Tenant, User } from './storage.ts';
+import { sql } from 'kysely';
+import type { AccountsStore, ApiToken, LoginFailures, Tenant, User } from './storage.ts';
 import { affected, type Db } from './sql.ts';
 
 const TOKEN_COLUMNS = [
@@ -16,6 +17,8 @@ const TOKEN_COLUMNS = [
 ] as const;
 
 export function createAccountsStore(db: Db): AccountsStore {
+  // Old login-failure rows are deleted at most once a minute per process, not on every failure.
+  let prunedAtMs = -Infinity;
   const tenantByName = (name: string): Promise<Tenant | undefined> =>
     db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
 
@@ -153,6 +156,40 @@ export function createAccountsStore(db: Db): AccountsStore {
       if (userId !== undefined) q = q.where('user_id', '=', userId);
       const r = await q.executeTakeFirst();
       return affected(r.numUpdatedRows) > 0;
+    },
+    async loginFailures(keys) {
+      const out = new Map<string, LoginFailures>();
+      if (keys.length === 0) return out;
+      const rows = await db
+        .selectFrom('login_failures')
+        .select(['key', 'failures', 'last_failure_at'])
+        .where('key', 'in', [...keys])
+        .execute();
+      for (const r of rows)
+        out.set(r.key, { failures: Number(r.failures), last_failure_at: Number(r.last_failure_at) });
+      return out;
+    },
+    async recordLoginFailure(keys, nowMs, windowMs) {
+      if (keys.length === 0) return;
+      const stale = nowMs - windowMs;
+      // One statement per failure: two replicas counting the same key both count.
+      await db
+        .insertInto('login_failures')
+        .values(keys.map((key) => ({ key, failures: 1, last_failure_at: nowMs })))
+        .onConflict((oc) =>
+          oc.column('key').doUpdateSet((eb) => ({
+            failures: sql<number>`case when ${eb.ref('login_failures.last_failure_at')} > ${stale} then ${eb.ref('login_failures.failures')} + 1 else 1 end`,
+            last_failure_at: eb.ref('excluded.last_failure_at'),
+          })),
+        )
+        .execute();
+      if (nowMs - prunedAtMs >= 60_000) {
+        prunedAtMs = nowMs;
+        await db.deleteFrom('login_failures').where('last_failure_at', '<=', stale).execute();
+      }
+    },
+    async clearLoginFailures(key) {
+      await db.deleteFrom('login_failures').where('key', '=', key).execute();
     },
   };
 }

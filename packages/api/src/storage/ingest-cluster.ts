@@ -5,9 +5,9 @@ import { siteKey } from '../domain/site.ts';
 import { bindAgent } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
 import { quorumLost, recordView, refreshMembership } from './membership.ts';
-import type { IngestApplied } from './storage.ts';
+import type { IngestApplied, IngestRefused } from './storage.ts';
 
-export async function applyCluster(c: JobContext): Promise<IngestApplied> {
+export async function applyCluster(c: JobContext): Promise<IngestApplied | IngestRefused> {
   const p = c.p;
   const name = String(p['cluster_name']);
   const k = siteKey(c.job.kind, c.p, c.agent, name);
@@ -18,6 +18,10 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
     .where('tenant_id', '=', c.job.tenantId)
     .where('key', '=', k.key)
     .executeTakeFirst();
+  if (!before) {
+    const over = await c.overQuota({ clusters: 1 }, `new cluster ${name}`);
+    if (over) return over;
+  }
   const fields = {
     name,
     standalone: 0,
@@ -97,6 +101,9 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied> {
       const mname = str(m['name']);
       if (!mname) continue;
       const before = existing.get(mname);
+      // A member new to us over the node quota is left out (M7); the report's other facts, and the
+      // members already stored, are kept. Its own agent's node report is the one refused.
+      if (!before && (await c.overQuota({ nodes: 1 }, `new node ${mname}`))) continue;
       const online = flag(m['online']);
       const vals = { node_id: num(m['node_id']), ip: str(m['ip']), online, level: strOrEmpty(m['level']) };
       const r = await c.trx

@@ -4,9 +4,10 @@
  */
 import type { ConfigMap, EventDraft } from '../domain/derive.ts';
 import { occurredAt } from '../domain/report-time.ts';
-import type { FleetEvent, IngestJob } from './storage.ts';
+import type { FleetEvent, IngestJob, IngestRefused } from './storage.ts';
 import type { RawSql, Trx } from './sql.ts';
 import type { NodeTable } from './types.ts';
+import type { QuotaLedger } from './ingest-quota.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -64,11 +65,22 @@ export class JobContext {
     readonly caches: IdCaches,
     readonly pendingSites: [string, Site][],
     readonly pendingNodes: [string, string][],
+    /** the batch's quota counts (ingest-quota.ts) */
+    readonly quota: QuotaLedger,
   ) {
     this.p = job.payload;
     this.at = job.receivedAt;
     // clamped (domain/report-time.ts); the report's own collected_at is stored as sent
     this.occurred = occurredAt(str(this.p['collected_at']), job.receivedAt);
+  }
+
+  /** undefined when the tenant has room for what this report adds (reserved), else the refusal */
+  async overQuota(
+    want: Partial<Record<'clusters' | 'nodes' | 'guests', number>>,
+    what: string,
+  ): Promise<IngestRefused | undefined> {
+    const message = await this.quota.take(this.job.tenantId, this.job.quotas, want, what);
+    return message === undefined ? undefined : { ok: false, reason: 'quota', message };
   }
 
   event(

@@ -1,26 +1,42 @@
 /** Ingest, guest part: an LXC or QEMU report, its status history and config versions. */
 import { randomUUID } from 'node:crypto';
 import { configHash, diffConfig, guestEvents, normalizeTags, type ConfigMap } from '../domain/derive.ts';
-import { nodeIdFor, siteOf } from './ingest-site.ts';
+import { findNode, findSite, nodeIdFor, siteOf } from './ingest-site.ts';
 import { configOf, num, str, type JobContext } from './ingest-context.ts';
-import type { IngestApplied } from './storage.ts';
+import type { IngestApplied, IngestRefused } from './storage.ts';
 import type { GuestTable } from './types.ts';
 import { parseJson } from './views.ts';
 
-export async function applyGuest(c: JobContext, type: 'lxc' | 'qemu'): Promise<IngestApplied> {
+export async function applyGuest(
+  c: JobContext,
+  type: 'lxc' | 'qemu',
+): Promise<IngestApplied | IngestRefused> {
   const p = c.p;
   const nodeName = String(p['node']);
-  const site = await siteOf(c, nodeName, false);
-  const nodeId = await nodeIdFor(c, site.id, nodeName);
   const vmid = Number(p['vmid']);
+  // What exists already is read first: a report that would add a cluster, node or guest over the
+  // organisation's quota is refused before it writes anything (M7).
+  const known = await findSite(c, nodeName);
+  const knownNode = known ? await findNode(c, known.id, nodeName) : undefined;
   // The steady-state path (a known guest reports again) runs precompiled SQL: building and
   // compiling three Kysely queries per report cost more CPU than executing them.
-  const before = (
-    await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
-      site.id,
-      vmid,
-    ])
-  ).rows[0];
+  const before = known
+    ? (
+        await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
+          known.id,
+          vmid,
+        ])
+      ).rows[0]
+    : undefined;
+  if (!before) {
+    const over = await c.overQuota(
+      { clusters: known ? 0 : 1, nodes: knownNode ? 0 : 1, guests: 1 },
+      `new ${type} ${vmid} on node ${nodeName}`,
+    );
+    if (over) return over;
+  }
+  const site = await siteOf(c, nodeName, false);
+  const nodeId = knownNode ?? (await nodeIdFor(c, site.id, nodeName));
   const config = configOf(p);
   const hash = config ? configHash(config) : (before?.config_hash ?? null);
   const status = String(p['status']);

@@ -1,21 +1,37 @@
 /** Ingest, node part: a node's own report, its history sample, and the guests its cycle left out. */
 import { randomUUID } from 'node:crypto';
 import { nodeEvents } from '../domain/derive.ts';
-import { bindAgent, siteOf } from './ingest-site.ts';
+import { bindAgent, findSite, siteOf } from './ingest-site.ts';
 import { flag, num, str, strOrEmpty, type JobContext } from './ingest-context.ts';
 import { hasViews, recordNodeReport, refreshMembership } from './membership.ts';
-import type { IngestApplied } from './storage.ts';
+import type { IngestApplied, IngestRefused } from './storage.ts';
 
-export async function applyNode(c: JobContext): Promise<IngestApplied> {
+export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRefused> {
   const p = c.p;
   const name = String(p['name']);
+  // Read before writing: a new cluster or node over the organisation's quota is refused (M7).
+  const known = await findSite(c, name);
+  const before = known
+    ? await c.trx
+        .selectFrom('nodes')
+        .select([
+          'id',
+          'online',
+          'pve_version',
+          'uptime_seconds',
+          'cycle_started_at',
+          'last_report_at',
+          'report',
+        ])
+        .where('cluster_id', '=', known.id)
+        .where('name', '=', name)
+        .executeTakeFirst()
+    : undefined;
+  if (!before) {
+    const over = await c.overQuota({ clusters: known ? 0 : 1, nodes: 1 }, `new node ${name}`);
+    if (over) return over;
+  }
   const site = await siteOf(c, name, true);
-  const before = await c.trx
-    .selectFrom('nodes')
-    .select(['id', 'online', 'pve_version', 'uptime_seconds', 'cycle_started_at', 'last_report_at', 'report'])
-    .where('cluster_id', '=', site.id)
-    .where('name', '=', name)
-    .executeTakeFirst();
   // The spec's node body has no `online`: a node whose own agent reports is online.
   const online = flag(p['online']) ?? 1;
   const fields = {

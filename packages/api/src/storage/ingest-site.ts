@@ -6,6 +6,33 @@ import { randomUUID } from 'node:crypto';
 import { siteKey } from '../domain/site.ts';
 import { emptyNode, type JobContext, type Site } from './ingest-context.ts';
 
+/** The site a report files under when it is stored already (read only), else undefined: it is new. */
+export async function findSite(c: JobContext, nodeName: string): Promise<Site | undefined> {
+  const k = siteKey(c.job.kind, c.p, c.agent, nodeName);
+  if ('boundId' in k) return { id: k.boundId, name: '' };
+  const hit = c.caches.sites.get(`${c.job.tenantId}|${k.key}`);
+  if (hit) return hit;
+  return c.trx
+    .selectFrom('clusters')
+    .select(['id', 'name'])
+    .where('tenant_id', '=', c.job.tenantId)
+    .where('key', '=', k.key)
+    .executeTakeFirst();
+}
+
+/** The id of a node stored already (read only), else undefined: it is new. */
+export async function findNode(c: JobContext, siteId: string, nodeName: string): Promise<string | undefined> {
+  const hit = c.caches.nodes.get(`${siteId}|${nodeName}`);
+  if (hit) return hit;
+  const row = await c.trx
+    .selectFrom('nodes')
+    .select('id')
+    .where('cluster_id', '=', siteId)
+    .where('name', '=', nodeName)
+    .executeTakeFirst();
+  return row?.id;
+}
+
 export async function siteOf(c: JobContext, nodeName: string, touch: boolean): Promise<Site> {
   const k = siteKey(c.job.kind, c.p, c.agent, nodeName);
   if ('boundId' in k) return { id: k.boundId, name: '' };

@@ -10,6 +10,7 @@ import { applyCluster } from './ingest-cluster.ts';
 import { applyNode } from './ingest-node.ts';
 import { applyGuest } from './ingest-guest.ts';
 import { checkBinding } from './ingest-binding.ts';
+import { QuotaLedger } from './ingest-quota.ts';
 import type { GuestTotals } from './reads.ts';
 
 const CACHE_LIMIT = 100_000;
@@ -58,6 +59,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
         const out: IngestOutcome[] = [];
         const events: FleetEvent[] = [];
         const seen = new Map<string, string>();
+        const quota = new QuotaLedger(trx);
         for (const job of jobs) {
           const a = agents.get(job.agentId);
           if (
@@ -69,13 +71,17 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             out.push({ ok: false, reason: 'revoked' });
             continue;
           }
-          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes);
+          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes, quota);
           const refused = await checkBinding(ctx);
           if (refused) {
             out.push(refused);
             continue;
           }
           const applied = await apply(ctx);
+          if (!applied.ok) {
+            out.push(applied);
+            continue;
+          }
           events.push(...applied.events);
           seen.set(a.id, job.receivedAt);
           out.push(applied);

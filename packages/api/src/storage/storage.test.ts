@@ -66,6 +66,11 @@ for (const dialect of DIALECTS) {
       const ids = new Set<string>();
       for (const node of ['n1', 'n2', 'n3']) {
         const a = await agent();
+        // the agent's order: its node report binds it, then its view of the cluster (a fresh
+        // agent's cluster report naming no node is refused once others report for the cluster)
+        const [nd] = await ok(
+          job(a, 'node', { name: node, cluster_fingerprint: FP_A, cluster_name: 'prod' }),
+        );
         const [c] = await ok(
           job(a, 'cluster', {
             cluster_name: 'prod',
@@ -74,9 +79,6 @@ for (const dialect of DIALECTS) {
             quorate: 1,
             cluster_fingerprint: FP_A,
           }),
-        );
-        const [nd] = await ok(
-          job(a, 'node', { name: node, cluster_fingerprint: FP_A, cluster_name: 'prod' }),
         );
         ids.add(c!.clusterId);
         ids.add(nd!.clusterId);

@@ -106,6 +106,14 @@ export interface IngestJob {
   /** canonical payload (aliases normalised, validated) */
   payload: Record<string, unknown>;
   receivedAt: string;
+  /** the organisation's quotas (M7): a report that would store one more is refused; none = no limit */
+  quotas?: Quotas;
+}
+/** clusters, nodes and guests one organisation may hold; 0 = no limit */
+export interface Quotas {
+  clusters: number;
+  nodes: number;
+  guests: number;
 }
 export interface IngestApplied {
   ok: true;
@@ -115,10 +123,13 @@ export interface IngestApplied {
   events: FleetEvent[];
 }
 export type IngestOutcome =
-  | IngestApplied
-  | { ok: false; reason: 'revoked' | 'error'; error?: unknown }
-  /** the report is about a node or cluster the agent is not bound to (M2), or over a quota (M7) */
-  | { ok: false; reason: 'forbidden' | 'quota'; message: string };
+  IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown } | IngestRefused;
+/** the report is about a node or cluster the agent is not bound to (M2), or over a quota (M7) */
+export interface IngestRefused {
+  ok: false;
+  reason: 'forbidden' | 'quota';
+  message: string;
+}
 
 export interface ClusterView {
   id: string;
@@ -263,6 +274,12 @@ export interface CoreStore {
   secret(key: string, create: () => string): Promise<string>;
 }
 
+export interface LoginFailures {
+  failures: number;
+  /** epoch milliseconds */
+  last_failure_at: number;
+}
+
 /**
  * Tenants, users, sessions, personal API tokens (accounts.ts). The caller says when a record is
  * created (`now`, `created_at`): storage never reads the clock.
@@ -294,6 +311,15 @@ export interface AccountsStore {
   touchApiToken(id: string, now: string, notBefore: string): Promise<void>;
   /** `userId` limits the revocation to that user's own tokens */
   revokeApiToken(tenantId: string, id: string, now: string, userId?: string): Promise<boolean>;
+
+  /** failed logins per key (`u:name`, `a:address`; M6), shared by every process on the database */
+  loginFailures(keys: readonly string[]): Promise<Map<string, LoginFailures>>;
+  /**
+   * Counts one failure for each key, atomically (replicas may count at once). A count whose last
+   * failure is `windowMs` old starts again at 1; rows that old are deleted now and then.
+   */
+  recordLoginFailure(keys: readonly string[], nowMs: number, windowMs: number): Promise<void>;
+  clearLoginFailures(key: string): Promise<void>;
 }
 
 /** Enrollment tokens, agents, refresh tokens (agents.ts). Creation times come from the caller. */

@@ -194,6 +194,23 @@ export interface MembershipNodeTable {
   since: string | null;
 }
 
+/** which agent speaks for a node (migration 0130): the database decides, across replicas */
+export interface NodeClaimTable {
+  tenant_id: string;
+  cluster_key: string;
+  node_name: string;
+  agent_id: string;
+  claimed_at: string;
+}
+
+/** failed logins per username or client address (migration 0131), shared by replicas */
+export interface LoginFailureTable {
+  /** `u:<lower-case username>` or `a:<address>` */
+  key: string;
+  failures: number;
+  last_failure_at: number;
+}
+
 export interface CoreDatabase {
   nanny_meta: MetaTable;
   tenants: TenantTable;
@@ -213,4 +230,6 @@ export interface CoreDatabase {
   events: EventTable;
   membership_views: MembershipViewTable;
   membership_nodes: MembershipNodeTable;
+  node_claims: NodeClaimTable;
+  login_failures: LoginFailureTable;
 }

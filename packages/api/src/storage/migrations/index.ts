@@ -16,6 +16,8 @@ import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
 import { membership0102 } from './0102_membership.ts';
 import { agentBinding0120 } from './0120_agent_binding.ts';
+import { nodeClaims0130 } from './0130_node_claims.ts';
+import { loginFailures0131 } from './0131_login_failures.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -28,4 +30,6 @@ export const MIGRATIONS: readonly Migration[] = [
   tokenExpiry0004,
   membership0102,
   agentBinding0120,
+  nodeClaims0130,
+  loginFailures0131,
 ];
