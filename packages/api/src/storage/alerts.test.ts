@@ -1,7 +1,7 @@
 /** The alert store on every dialect: idempotent evaluation batches, the delivery queue's claim. */
 import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { DIALECTS } from './testing.ts';
+import { DIALECTS, applyBatch } from './testing.ts';
 import { createAlertStore, type AlertRow, type NewDelivery } from './alerts.ts';
 import type { Notification } from '../notify/types.ts';
 
@@ -50,8 +50,8 @@ for (const d of DIALECTS) {
         fires: [{ alert: row('a1'), deliveries: [delivery('a1', 'fire')] }],
         resolves: [],
       };
-      assert.equal((await store.applyEvaluation(fire)).queued, 1);
-      assert.equal((await store.applyEvaluation(fire)).queued, 0);
+      assert.equal((await applyBatch(store, fire)).queued, 1);
+      assert.equal((await applyBatch(store, fire)).queued, 0);
       const resolve = {
         tenantId: 't1',
         upserts: [],
@@ -66,8 +66,8 @@ for (const d of DIALECTS) {
           },
         ],
       };
-      assert.equal((await store.applyEvaluation(resolve)).queued, 1);
-      assert.equal((await store.applyEvaluation(resolve)).queued, 0);
+      assert.equal((await applyBatch(store, resolve)).queued, 1);
+      assert.equal((await applyBatch(store, resolve)).queued, 0);
       const a = await store.getAlert('t1', 'a1');
       assert.equal(a?.state, 'resolved');
       assert.equal(a?.resolved_at, '2026-11-25T00:05:00.000Z');
@@ -87,7 +87,7 @@ for (const d of DIALECTS) {
         alert: row(`b${i}`),
         deliveries: [delivery(`b${i}`, 'fire')],
       }));
-      await store.applyEvaluation({ tenantId: 't1', upserts: [], deletes: [], fires, resolves: [] });
+      await applyBatch(store, { tenantId: 't1', upserts: [], deletes: [], fires, resolves: [] });
       const claims = await Promise.all([0, 1, 2].map(() => store.claimDeliveries(5000, 20, 60_000)));
       const ids = claims.flat().map((j) => j.id);
       assert.equal(ids.length, 30);
@@ -114,7 +114,7 @@ for (const d of DIALECTS) {
     if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     try {
       const store = opened.storage.extend(createAlertStore);
-      await store.applyEvaluation({
+      await applyBatch(store, {
         tenantId: 't1',
         upserts: [],
         deletes: [],

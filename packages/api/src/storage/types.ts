@@ -194,6 +194,14 @@ export interface MembershipNodeTable {
   since: string | null;
 }
 
+/** the durable ingest queue (migration 0200): rows leave it in their reader's transaction */
+export interface IngestQueueTable {
+  seq: Generated<number>;
+  topic: string;
+  tenant_id: string;
+  body: string;
+}
+
 export interface CoreDatabase {
   nanny_meta: MetaTable;
   tenants: TenantTable;
@@ -213,4 +221,5 @@ export interface CoreDatabase {
   events: EventTable;
   membership_views: MembershipViewTable;
   membership_nodes: MembershipNodeTable;
+  ingest_queue: IngestQueueTable;
 }
