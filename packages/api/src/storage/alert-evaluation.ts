@@ -107,6 +107,20 @@ interface Tables {
 /** rows per multi-row statement: SQLite allows 32766 bound parameters */
 const CHUNK = 300;
 
+/**
+ * Engine state keys hold NUL ("n:<cluster>\0<node>"), which PostgreSQL's text type refuses; there
+ * the key is stored with U+0001 instead (no cluster id or node name holds either). SQLite keeps the
+ * key as it is, so state stored before this change still loads.
+ */
+export function stateKeyCodec(dialect: StorageHandle['dialect']): {
+  store(key: string): string;
+  load(key: string): string;
+} {
+  return dialect === 'postgres'
+    ? { store: (k) => k.replace(/\0/g, '\u0001'), load: (k) => k.replace(/\u0001/g, '\0') }
+    : { store: (k) => k, load: (k) => k };
+}
+
 function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
@@ -115,6 +129,7 @@ function chunks<T>(xs: readonly T[], n = CHUNK): T[][] {
 
 export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
   const db = handle.db as Kysely<Tables>;
+  const key = stateKeyCodec(handle.dialect);
 
   const insertDeliveries = async (trx: Kysely<Tables>, ds: NewDelivery[]): Promise<number> => {
     if (ds.length === 0) return 0;
@@ -184,7 +199,7 @@ export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
           for (const part of chunks(b.upserts))
             await trx
               .insertInto('alert_engine_state')
-              .values(part.map((u) => ({ tenant_id: b.tenantId, key: u.key, value: u.value })))
+              .values(part.map((u) => ({ tenant_id: b.tenantId, key: key.store(u.key), value: u.value })))
               .onConflict((oc) =>
                 oc.columns(['tenant_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })),
               )
@@ -193,7 +208,7 @@ export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
             await trx
               .deleteFrom('alert_engine_state')
               .where('tenant_id', '=', b.tenantId)
-              .where('key', 'in', part)
+              .where('key', 'in', part.map(key.store))
               .execute();
           for (const f of b.fires) {
             const r = await trx

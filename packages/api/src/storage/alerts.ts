@@ -13,6 +13,7 @@ import {
   ALERTS_TOPIC,
   SETTINGS_CHANGED,
   createEvaluationStore,
+  stateKeyCodec,
   type AlertRow,
   type EvaluationStore,
 } from './alert-evaluation.ts';
@@ -152,11 +153,12 @@ export function createAlertStore(handle: StorageHandle, box?: SecretBox): AlertS
     ...createEvaluationStore(handle),
     async loadAllState() {
       const rows = await db.selectFrom('alert_engine_state').selectAll().execute();
+      const key = stateKeyCodec(handle.dialect);
       const out = new Map<string, { key: string; value: string }[]>();
       for (const r of rows) {
         let l = out.get(r.tenant_id);
         if (!l) out.set(r.tenant_id, (l = []));
-        l.push({ key: r.key, value: r.value });
+        l.push({ key: key.load(r.key), value: r.value });
       }
       return out;
     },
