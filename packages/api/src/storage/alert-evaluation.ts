@@ -117,7 +117,8 @@ export function stateKeyCodec(dialect: StorageHandle['dialect']): {
   load(key: string): string;
 } {
   return dialect === 'postgres'
-    ? { store: (k) => k.replace(/\0/g, '\u0001'), load: (k) => k.replace(/\u0001/g, '\0') }
+    ? // eslint-disable-next-line no-control-regex -- U+0001 is the stand-in for NUL
+      { store: (k) => k.replace(/\0/g, '\u0001'), load: (k) => k.replace(/\u0001/g, '\0') }
     : { store: (k) => k, load: (k) => k };
 }
 
