@@ -33,6 +33,7 @@ import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
 import { MODULES } from './modules.ts';
+import { createLeadership, type Leadership } from './leader.ts';
 import type { ApiModule, ModuleContext, ModuleInstance } from './module-contract.ts';
 
 export interface BuildOptions {
@@ -78,6 +79,8 @@ export interface Nanny {
   /** this app's module instances by module name */
   modules: ReadonlyMap<string, ModuleInstance>;
   background: Background;
+  /** which replica leads (leader.ts) */
+  leader: Leadership;
 }
 
 declare module 'fastify' {
@@ -133,7 +136,10 @@ export async function buildApp(
       refreshTokenTtlDays: config.refreshTokenTtlDays,
       now,
     });
-    const ctx: ModuleContext = { config, storage, log: app.log, auth, now };
+    // One leader across the replicas on this database (on SQLite, this process): the alert engine
+    // evaluates there. Started with the background work, after the modules listen for it.
+    const leader = createLeadership({ lock: storage.leaderLock('nanny'), now, log: app.log });
+    const ctx: ModuleContext = { config, storage, log: app.log, auth, now, leader };
     const instances = new Map<string, ModuleInstance>();
     for (const m of opts.modules ?? MODULES) if (m.create) instances.set(m.name, m.create(ctx));
     const listeners = [
@@ -141,7 +147,7 @@ export async function buildApp(
       ...(opts.listeners ?? []),
     ];
     const committer = createGroupCommitter(storage, listeners, app.log);
-    const background = createBackground(instances);
+    const background = createBackground(instances, leader);
     app.decorate('nanny', {
       storage,
       auth,
@@ -150,6 +156,7 @@ export async function buildApp(
       config,
       modules: instances,
       background,
+      leader,
     });
     app.decorateRequest('principal', null);
 
@@ -235,7 +242,7 @@ export async function buildApp(
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
     await app.register(async (a) =>
-      opsRoutes(a, { storage, auth, committer, ingest: counters, server, now }),
+      opsRoutes(a, { storage, auth, committer, ingest: counters, server, now, leader }),
     );
     for (const i of instances.values()) if (i.routes) await app.register(async (a) => i.routes!(a));
 
@@ -253,18 +260,21 @@ export async function buildApp(
   }
 }
 
-function createBackground(instances: ReadonlyMap<string, ModuleInstance>): Background {
+function createBackground(instances: ReadonlyMap<string, ModuleInstance>, leader: Leadership): Background {
   let started: Promise<void> | undefined;
   const stops: (() => Promise<void>)[] = [];
   return {
     start() {
       started ??= (async () => {
         for (const i of instances.values()) if (i.start) stops.push(await i.start());
+        stops.unshift(() => leader.stop());
+        await leader.start();
       })();
       return started;
     },
     async stop() {
       if (started) await started.catch(() => undefined);
+      // modules first, the lock last: a successor takes over at once, with nothing in flight here
       for (const stop of stops.reverse()) await stop();
       stops.length = 0;
     },

@@ -14,6 +14,7 @@ import type { ApiConfig } from './config.ts';
 import type { Storage } from './storage/storage.ts';
 import type { AuthHelpers } from './auth/auth.ts';
 import type { IngestListener } from './ingest/listeners.ts';
+import type { Leadership } from './leader.ts';
 
 export interface ModuleContext {
   config: Readonly<ApiConfig>;
@@ -21,6 +22,11 @@ export interface ModuleContext {
   log: FastifyBaseLogger;
   auth: AuthHelpers;
   now: () => Date;
+  /**
+   * which replica leads (leader.ts): work that must run once across replicas runs while
+   * `leader.role()` is 'leader' (and commits under `leader.epoch()` where a stale leader could harm)
+   */
+  leader: Leadership;
 }
 
 export interface CliContext {

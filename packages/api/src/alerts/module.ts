@@ -5,6 +5,7 @@
  */
 import type { ApiModule, ModuleContext, ModuleInstance } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
+import { ALERTS_TOPIC } from '../storage/alert-evaluation.ts';
 import { loadSecretKey, secretBoxFor } from '../auth/secret-box.ts';
 import { createNotifiers } from '../notify/channels/index.ts';
 import { channelCommand } from './cli.ts';
@@ -22,6 +23,7 @@ export function createAlerts(ctx: ModuleContext): AlertsInstance {
     store,
     now: () => ctx.now().getTime(),
     log: ctx.log,
+    leader: ctx.leader,
     notifiers: createNotifiers({ allowedNetworks: ctx.config.allowedChannelNetworks }),
   });
   return {
@@ -29,15 +31,20 @@ export function createAlerts(ctx: ModuleContext): AlertsInstance {
     routes: (app) => alertRoutes(app, { ctx, store, service }),
     ingestListener: {
       name: 'alerts',
-      afterIngest: (rec) =>
-        service.onIngest({
-          tenantId: rec.tenantId,
-          kind: rec.kind,
-          clusterId: rec.clusterId,
-          payload: rec.payload,
-          receivedAt: rec.receivedAt,
-          events: rec.events,
-        }),
+      // the report's facts, in its own transaction: whichever replica leads evaluates them
+      queue: (rec) =>
+        service
+          .queueRows({
+            tenantId: rec.tenantId,
+            kind: rec.kind,
+            clusterId: rec.clusterId,
+            payload: rec.payload,
+            receivedAt: rec.receivedAt,
+            events: rec.events,
+          })
+          .map((r) => ({ topic: ALERTS_TOPIC, tenant_id: r.tenantId, body: r.body })),
+      // on the leader, evaluate at once instead of at the next look at the queue
+      afterIngest: () => service.kick(),
     },
     start: async () => {
       await service.start();

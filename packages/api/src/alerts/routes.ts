@@ -165,7 +165,7 @@ export async function alertRoutes(
     async (req) => {
       const settings: AlertSettings = req.body;
       await store.putSettings(tenant(req), settings, nowIso());
-      service.settingsChanged(tenant(req), settings);
+      service.settingsChanged(tenant(req));
       return { success: true as const, data: settings };
     },
   );

@@ -1,33 +1,58 @@
 /**
- * The alert lifecycle around the pure engine: one engine state per tenant, kept in memory and in the
- * database; evaluation on every ingest and on a timer; alerts firing → resolved; silences;
- * notifications queued in the same transaction as the change that caused them.
- *
- * Persistence rule: state entries touched by an evaluation that produced events are written in the
- * same transaction as those events (so a restart neither repeats nor loses a notification); entries
- * touched by quiet evaluations (a node's "last seen", a threshold's pending start) are written within
- * `flushMs`, in order behind them, and always on stop().
+ * The alert lifecycle around the pure engine, for one server or many replicas on one database
+ * (issue 14). Every report's facts are queued in the database in the report's own transaction
+ * (`queueRows`, through the ingest listener). The leader — the replica holding the leader lock
+ * (leader.ts); on SQLite the one process — keeps each tenant's engine state in memory, reads the
+ * queue in order, evaluates, and stores in ONE transaction the state entries that changed, the alert
+ * rows, the delivery jobs and the removal of the facts it consumed, under its epoch. So no fact is
+ * evaluated twice or lost whichever replica dies when: a failed or fenced commit leaves the facts
+ * queued, and the state is read back from the database before evaluating again. The timer rules
+ * (silence, elapsed time) run on the leader only.
  */
-import { backoffMs } from '../backoff.ts';
-import { createHash, randomUUID } from 'node:crypto';
 import { evaluate } from './engine.ts';
 import { factFromPayload, type IngestKind } from './facts.ts';
 import { createState } from './state.ts';
-import type { ActiveAlert, AlertEvent, AlertSettings, EngineState, Fact } from './types.ts';
-import type { AlertRow, AlertStore, EvaluationBatch, NewDelivery, SilenceRow } from '../storage/alerts.ts';
+import type { AlertEvent, AlertSettings, EngineState, Fact } from './types.ts';
+import type { AlertStore, EvaluationBatch, QueuedFact } from '../storage/alerts.ts';
 import { createNotifiers, type Notifiers } from '../notify/channels/index.ts';
 import { createDeliveryWorker, type DeliveryWorker, type DeliveryWorkerOptions } from '../notify/queue.ts';
-import { atLeast, notificationOf } from '../notify/message.ts';
-import type { Channel, NotificationState } from '../notify/types.ts';
+import { addEvents, restoreEntry, stateChanges } from './batch.ts';
+import { backoffMs } from '../backoff.ts';
+import type { Role } from '../leader.ts';
+
+export { alertId } from './batch.ts';
+
+/** What the service needs of the app's leadership (leader.ts). */
+export interface LeaderView {
+  readonly name: string;
+  role(): Role;
+  epoch(): number | undefined;
+  onChange(listener: (role: Role) => void | Promise<void>): void;
+  /** a commit found a newer epoch: give the lock up */
+  lost(): Promise<void>;
+}
+
+/** One process, no lock: always the leader, commits unfenced (services made by hand, benchmarks). */
+const ALONE: LeaderView = {
+  name: '',
+  role: () => 'leader',
+  epoch: () => undefined,
+  onChange: () => undefined,
+  lost: () => Promise.resolve(),
+};
 
 export interface AlertServiceOptions {
   store: AlertStore;
+  /** who evaluates (the app's leadership); default: this process alone */
+  leader?: LeaderView;
   now?: () => number;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
   /** timer for silence and elapsed-time rules (default 10 s) */
   tickMs?: number;
-  /** quiet state changes are written within this (default 1 s) */
-  flushMs?: number;
+  /** how often the leader looks at the queue (default 250 ms; a local ingest looks at once) */
+  pollMs?: number;
+  /** facts per evaluation transaction (default 1000) */
+  batchSize?: number;
   /** settings for tenants that stored none */
   defaultSettings?: AlertSettings;
   /** the channel senders (createNotifiers with the app's allow-list); default: internal addresses refused */
@@ -57,73 +82,41 @@ export interface AlertService {
   readonly notifiers: Notifiers;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** the queue rows of one report (pure): the ingest listener writes them in the report's transaction */
+  queueRows(r: IngestInput): { tenantId: string; body: string }[];
+  /** queues one report's facts and, on the leader, evaluates the queue */
   onIngest(r: IngestInput): Promise<void>;
-  /** runs the timer rules now (the timer calls this) */
+  /** looks at the queue soon (coalesced) */
+  kick(): void;
+  /** runs the timer rules now, on the leader (the timer calls this) */
   tick(): Promise<void>;
-  /** waits until everything evaluated so far is committed */
+  /** on the leader: evaluates and commits everything queued so far */
   flush(): Promise<void>;
-  settingsChanged(tenantId: string, settings: AlertSettings): void;
-  /** the state of one tenant, for diagnostics */
-  stats(): { tenants: number; nodes: number; active: number };
+  /** a tenant's settings were stored (their queue row makes the leader reload them) */
+  settingsChanged(tenantId: string): void;
+  /** the leader's state, for diagnostics (zero on a follower) */
+  stats(): { tenants: number; nodes: number; active: number; role: Role };
 }
 
 interface Tenant {
   state: EngineState;
   settings: AlertSettings;
-  dirty: Set<string>;
+  /** entry → the text last committed for it */
+  persisted: Map<string, string>;
 }
 
-/** One id per (tenant, dedup key, start): the fire and the resolve of one alert agree on it without a lookup. */
-export function alertId(tenantId: string, key: string, startedAt: number): string {
-  return createHash('sha256').update(`${tenantId}\n${key}\n${startedAt}`).digest('hex').slice(0, 32);
-}
+type Item = { seq: number; tenantId: string; fact: Fact | undefined };
 
-function entryValue(state: EngineState, entry: string): unknown {
-  const k = entry.slice(2);
-  switch (entry.slice(0, 2)) {
-    case 'c:':
-      return state.clusters.get(k);
-    case 'n:':
-      return state.nodes.get(k);
-    case 'g:':
-      return state.guests.get(k);
-    case 'a:':
-      return state.active.get(k);
-    default:
-      return undefined;
-  }
+function parseItem(q: QueuedFact): Item {
+  const v = JSON.parse(q.body) as Fact | { kind: 'settings' };
+  return { seq: q.seq, tenantId: q.tenantId, fact: v.kind === 'settings' ? undefined : v };
 }
-
-function restore(state: EngineState, entry: string, value: string): void {
-  const k = entry.slice(2);
-  const v: unknown = JSON.parse(value);
-  switch (entry.slice(0, 2)) {
-    case 'c:':
-      state.clusters.set(k, v as EngineState['clusters'] extends Map<string, infer T> ? T : never);
-      break;
-    case 'n:':
-      state.nodes.set(k, v as EngineState['nodes'] extends Map<string, infer T> ? T : never);
-      break;
-    case 'g:':
-      state.guests.set(k, v as EngineState['guests'] extends Map<string, infer T> ? T : never);
-      break;
-    case 'a:':
-      state.active.set(k, v as ActiveAlert);
-      break;
-  }
-}
-
-const silenced = (silences: SilenceRow[], e: AlertEvent): boolean =>
-  silences.some(
-    (s) =>
-      (s.cluster_id === null || s.cluster_id === e.clusterId || s.cluster_id === e.clusterName) &&
-      (s.node === null || s.node === e.node) &&
-      (s.rule === null || s.rule === e.rule),
-  );
 
 export function createAlertService(o: AlertServiceOptions): AlertService {
   const now = o.now ?? Date.now;
   const store = o.store;
+  const leader = o.leader ?? ALONE;
+  const batchSize = o.batchSize ?? 1000;
   const tenants = new Map<string, Tenant>();
   const notifiers = o.notifiers ?? createNotifiers({ allowedNetworks: [] });
   const worker = createDeliveryWorker({
@@ -133,246 +126,228 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     ...(o.log ? { log: o.log } : {}),
     ...o.worker,
   });
+  let loaded = false;
+  let started = false;
+  let failures = 0;
+  let retryAt = 0;
   let chain: Promise<void> = Promise.resolve();
-  let loaded: Promise<void> | undefined;
+  let pending: Promise<void> | undefined;
   let tickTimer: NodeJS.Timeout | undefined;
-  let flushTimer: NodeJS.Timeout | undefined;
+  let pollTimer: NodeJS.Timeout | undefined;
 
-  const enqueue = (step: () => Promise<void>): Promise<void> => {
-    const p = chain.then(step);
-    chain = p.catch((err: unknown) => o.log?.error({ err }, 'alert persistence failed'));
+  /** one pass at a time: evaluation order is queue order */
+  const serial = (f: () => Promise<void>): Promise<void> => {
+    const p = chain.then(f);
+    chain = p.catch((err: unknown) => o.log?.error({ err }, 'alert evaluation failed'));
     return p;
   };
+  const leading = () => started && leader.role() === 'leader';
 
   async function load(): Promise<void> {
+    tenants.clear();
     const all = await store.loadAllState();
+    // The silence clock restarts with the evaluator: while none ran (a restart, a failover) the
+    // agents' reports waited in the queue, and that is not the agents' fault. A silent agent whose
+    // alert already fired stays firing.
+    const started = now();
     for (const [tenantId, entries] of all) {
       const state = createState();
-      for (const e of entries) restore(state, e.key, e.value);
-      // The silence clock restarts with the server: while it was down no agent could report, and
-      // that is not the agents' fault. A silent agent whose alert already fired stays firing.
-      const started = now();
+      const persisted = new Map<string, string>();
+      for (const e of entries) {
+        restoreEntry(state, e.key, e.value);
+        persisted.set(e.key, e.value);
+      }
       for (const n of state.nodes.values())
         if (n.lastSeen !== undefined && n.lastSeen < started) n.lastSeen = started;
-      tenants.set(tenantId, { state, settings: o.defaultSettings ?? {}, dirty: new Set() });
+      tenants.set(tenantId, { state, settings: o.defaultSettings ?? {}, persisted });
     }
     for (const [tenantId, t] of tenants)
       t.settings = (await store.getSettings(tenantId)) ?? o.defaultSettings ?? {};
+    loaded = true;
   }
 
   async function tenant(tenantId: string): Promise<Tenant> {
-    await (loaded ??= load());
     let t = tenants.get(tenantId);
     if (!t) {
       const settings = (await store.getSettings(tenantId)) ?? o.defaultSettings ?? {};
-      t = tenants.get(tenantId); // another call may have created it meanwhile
-      if (!t) tenants.set(tenantId, (t = { state: createState(), settings, dirty: new Set() }));
+      t = { state: createState(), settings, persisted: new Map() };
+      tenants.set(tenantId, t);
     }
     return t;
   }
 
-  const snapshot = (t: Tenant, entries: Iterable<string>) => {
-    const upserts: { key: string; value: string }[] = [];
-    const deletes: string[] = [];
-    for (const e of entries) {
-      const v = entryValue(t.state, e);
-      if (v === undefined) deletes.push(e);
-      else upserts.push({ key: e, value: JSON.stringify(v) });
-    }
-    return { upserts, deletes };
-  };
-
-  function deliveries(
-    tenantId: string,
-    channels: readonly Channel[],
-    alert: Parameters<typeof notificationOf>[0],
-    state: NotificationState,
-    at: number,
-  ): NewDelivery[] {
-    const event = state === 'resolved' ? 'resolve' : state === 'notice' ? 'notice' : 'fire';
-    const payload = notificationOf(alert, state, at);
-    return channels
-      .filter((c) => atLeast(alert.severity, c.minSeverity))
-      .map((c) => ({
-        id: randomUUID(),
-        tenantId,
-        channelId: c.id,
-        alertId: alert.id,
-        event,
-        payload,
-        idempotencyKey: `${alert.id}:${event}:${c.id}`,
-        nextAttemptAt: at,
-        createdAt: new Date(at).toISOString(),
-      }));
-  }
-
-  /** Records what one evaluation did: events now (same transaction as their state), quiet changes later. */
-  function record(
-    tenantId: string,
-    t: Tenant,
-    events: AlertEvent[],
-    changed: Set<string>,
-    at: number,
-  ): Promise<void> {
-    if (events.length === 0) {
-      for (const c of changed) t.dirty.add(c);
-      return Promise.resolve();
-    }
-    for (const c of changed) t.dirty.add(c);
-    const { upserts, deletes } = snapshot(t, t.dirty);
-    t.dirty.clear();
-    return enqueue(async () => {
-      const iso = new Date(at).toISOString();
-      const [silences, channels] = await Promise.all([
-        store.activeSilences(tenantId, iso),
-        store.listChannels(tenantId),
-      ]);
-      const batch: EvaluationBatch = { tenantId, upserts, deletes, fires: [], resolves: [] };
-      for (const e of events) {
-        const id = alertId(tenantId, e.key, e.startedAt);
-        const base = {
-          id,
-          rule: e.rule,
-          severity: e.severity,
-          summary: e.summary,
-          clusterId: e.clusterId,
-          clusterName: e.clusterName,
-          node: e.node,
-          vmid: e.vmid,
-          startedAt: e.startedAt,
-        };
-        if (e.type === 'resolve') {
-          batch.resolves.push({
-            id,
-            resolvedAt: new Date(e.at).toISOString(),
-            resolveSummary: e.summary,
-            // A channel added after the alert started never heard of it: no orphan resolve there.
-            deliveries: deliveries(
-              tenantId,
-              channels.filter((c) => Date.parse(c.createdAt) <= e.startedAt),
-              { ...base, resolvedAt: e.at },
-              'resolved',
-              at,
-            ),
-          });
-          continue;
-        }
-        const quiet = silenced(silences, e);
-        const row: AlertRow = {
-          id,
-          tenant_id: tenantId,
-          dedup_key: e.key,
-          rule: e.rule,
-          severity: e.severity,
-          state: e.type === 'notice' ? 'resolved' : 'firing',
-          summary: e.summary,
-          resolve_summary: null,
-          cluster_id: e.clusterId,
-          cluster_name: e.clusterName ?? null,
-          node: e.node ?? null,
-          vmid: e.vmid ?? null,
-          started_at: new Date(e.startedAt).toISOString(),
-          resolved_at: e.type === 'notice' ? new Date(e.at).toISOString() : null,
-          acknowledged_by: null,
-          acknowledged_at: null,
-          silenced: quiet ? 1 : 0,
-        };
-        batch.fires.push({
-          alert: row,
-          deliveries: quiet
-            ? []
-            : deliveries(tenantId, channels, base, e.type === 'notice' ? 'notice' : 'firing', at),
-        });
-      }
-      const { queued } = await applyWithRetry(batch);
-      if (queued > 0) worker.kick();
-    });
-  }
-
   /**
-   * The in-memory state has already moved on, so a lost batch would lose its notification and later
-   * its resolve: retry a passing failure (SQLITE_BUSY past busy_timeout, a PostgreSQL failover).
-   * Batches are idempotent (alert ids and idempotency keys are deterministic), so a retry of one
-   * that did commit changes nothing.
+   * Evaluates `items` (queue rows, in order) and then `tickAt` (the timer rules for every tenant),
+   * and commits all of it at once. On any failure the memory is dropped: the next pass reads the
+   * state back from the database, and the facts are still queued.
    */
-  async function applyWithRetry(batch: EvaluationBatch): Promise<{ queued: number }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await store.applyEvaluation(batch);
-      } catch (err) {
-        if (attempt >= 4) throw err;
-        o.log?.warn({ err, attempt }, 'alert batch not stored; retrying');
-        await new Promise((r) => setTimeout(r, backoffMs(attempt, 1000, 8000)));
-      }
+  async function evaluateAndCommit(items: readonly Item[], tickAt?: number): Promise<void> {
+    if (!loaded) await load();
+    const work = new Map<string, { t: Tenant; events: AlertEvent[]; changed: Set<string> }>();
+    const run = async (tenantId: string, fact: Fact) => {
+      const t = await tenant(tenantId);
+      let w = work.get(tenantId);
+      if (!w) work.set(tenantId, (w = { t, events: [], changed: new Set() }));
+      const r = evaluate(t.state, fact, fact.at, t.settings);
+      w.events.push(...r.events);
+      for (const c of r.changed) w.changed.add(c);
+    };
+    for (const it of items) {
+      if (it.fact) await run(it.tenantId, it.fact);
+      else
+        (await tenant(it.tenantId)).settings =
+          (await store.getSettings(it.tenantId)) ?? o.defaultSettings ?? {};
     }
+    if (tickAt !== undefined)
+      for (const id of [...tenants.keys()]) await run(id, { kind: 'tick', at: tickAt });
+
+    const batches: EvaluationBatch[] = [];
+    const afters: [Tenant, [string, string | undefined][]][] = [];
+    for (const [tenantId, w] of work) {
+      const { upserts, deletes, after } = stateChanges(w.t.state, w.t.persisted, w.changed);
+      const batch: EvaluationBatch = { tenantId, upserts, deletes, fires: [], resolves: [] };
+      if (w.events.length > 0) {
+        const [silences, channels] = await Promise.all([
+          store.listSilences(tenantId),
+          store.listChannels(tenantId),
+        ]);
+        addEvents(batch, w.events, silences, channels);
+      }
+      if (upserts.length + deletes.length + batch.fires.length + batch.resolves.length > 0)
+        batches.push(batch);
+      afters.push([w.t, after]);
+    }
+    const epoch = leader.epoch();
+    const { queued } = await store.commitEvaluation({
+      batches,
+      consumed: items.map((i) => i.seq),
+      ...(epoch !== undefined ? { fence: { name: leader.name, epoch } } : {}),
+    });
+    for (const [t, after] of afters)
+      for (const [k, v] of after) {
+        if (v === undefined) t.persisted.delete(k);
+        else t.persisted.set(k, v);
+      }
+    if (queued > 0) worker.kick();
   }
 
-  async function flushDirty(): Promise<void> {
-    for (const [tenantId, t] of tenants) {
-      if (t.dirty.size === 0) continue;
-      const { upserts, deletes } = snapshot(t, t.dirty);
-      t.dirty.clear();
-      void enqueue(() =>
-        store.applyEvaluation({ tenantId, upserts, deletes, fires: [], resolves: [] }).then(() => undefined),
+  /** one step of work, with the memory dropped and a backoff after a failure */
+  async function guarded(step: () => Promise<void>): Promise<void> {
+    if (!leading() || Date.now() < retryAt) return;
+    try {
+      await step();
+      failures = 0;
+    } catch (err) {
+      loaded = false;
+      tenants.clear();
+      if (err instanceof Error && err.name === 'LeadershipLost') {
+        o.log?.warn({ err }, 'alert evaluation fenced off: a newer leader exists');
+        await leader.lost();
+        return;
+      }
+      failures++;
+      retryAt = Date.now() + backoffMs(failures, 250, 8000);
+      o.log?.warn(
+        { err, failures },
+        'alert evaluation not stored; the facts stay queued and are evaluated again',
       );
     }
-    await chain;
   }
 
-  function run(tenantId: string, t: Tenant, fact: Fact, at: number): Promise<void> {
-    const r = evaluate(t.state, fact, at, t.settings);
-    return record(tenantId, t, r.events, r.changed, at);
-  }
+  /** evaluates the queue until it is empty */
+  const drainQueue = () =>
+    guarded(async () => {
+      for (;;) {
+        const rows = await store.readQueue(batchSize);
+        if (rows.length === 0) return;
+        await evaluateAndCommit(rows.map(parseItem));
+        if (rows.length < batchSize || !leading()) return;
+      }
+    });
 
-  return {
+  const becomeLeader = () =>
+    serial(async () => {
+      loaded = false;
+      tenants.clear();
+      retryAt = 0;
+      if (!leading()) return;
+      await guarded(load);
+      pollTimer ??= setInterval(() => self.kick(), o.pollMs ?? 250);
+      pollTimer.unref();
+      tickTimer ??= setInterval(() => void self.tick(), o.tickMs ?? 10_000);
+      tickTimer.unref();
+      self.kick();
+    });
+
+  const stopTimers = () => {
+    if (tickTimer) clearInterval(tickTimer);
+    if (pollTimer) clearInterval(pollTimer);
+    tickTimer = pollTimer = undefined;
+  };
+
+  const becomeFollower = () =>
+    serial(async () => {
+      stopTimers();
+      loaded = false;
+      tenants.clear();
+      return Promise.resolve();
+    });
+
+  leader.onChange((role) => {
+    if (!started) return;
+    return role === 'leader' ? becomeLeader() : becomeFollower();
+  });
+
+  const self: AlertService = {
     worker,
     notifiers,
     async start() {
-      await (loaded ??= load());
-      tickTimer = setInterval(() => void this.tick(), o.tickMs ?? 10_000);
-      tickTimer.unref();
-      flushTimer = setInterval(() => void flushDirty(), o.flushMs ?? 1_000);
-      flushTimer.unref();
+      started = true;
       worker.start();
       worker.kick();
+      if (leader.role() === 'leader') await becomeLeader();
     },
     async stop() {
-      if (tickTimer) clearInterval(tickTimer);
-      if (flushTimer) clearInterval(flushTimer);
-      tickTimer = flushTimer = undefined;
-      await flushDirty();
+      started = false;
+      stopTimers();
+      await chain;
       await worker.stop();
     },
-    async onIngest(r) {
-      const t = await tenant(r.tenantId);
+    queueRows(r) {
       const at = typeof r.receivedAt === 'number' ? r.receivedAt : Date.parse(r.receivedAt);
       const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at);
-      const done = [run(r.tenantId, t, fact, fact.at)];
+      const rows = [{ tenantId: r.tenantId, body: JSON.stringify(fact) }];
       for (const ev of r.events ?? []) {
         const vmid = ev.data?.vmid;
-        if (ev.subject === 'guest' && ev.type === 'gone' && typeof vmid === 'number')
-          done.push(
-            run(
-              r.tenantId,
-              t,
-              { kind: 'guest_gone', clusterId: ev.cluster_id ?? r.clusterId, vmid, at: fact.at },
-              fact.at,
-            ),
-          );
+        if (ev.subject === 'guest' && ev.type === 'gone' && typeof vmid === 'number') {
+          const gone: Fact = {
+            kind: 'guest_gone',
+            clusterId: ev.cluster_id ?? r.clusterId,
+            vmid,
+            at: fact.at,
+          };
+          rows.push({ tenantId: r.tenantId, body: JSON.stringify(gone) });
+        }
       }
-      await Promise.all(done);
+      return rows;
     },
-    async tick() {
-      await (loaded ??= load());
-      const at = now();
-      const pending: Promise<void>[] = [];
-      for (const [tenantId, t] of tenants) pending.push(run(tenantId, t, { kind: 'tick', at }, at));
-      await Promise.all(pending);
+    async onIngest(r) {
+      await store.enqueue(self.queueRows(r));
+      await self.flush();
     },
-    flush: flushDirty,
-    settingsChanged(tenantId, settings) {
-      const t = tenants.get(tenantId);
-      if (t) t.settings = settings;
+    kick() {
+      if (pending || !leading()) return;
+      pending = serial(drainQueue).finally(() => (pending = undefined));
+    },
+    tick() {
+      return serial(async () => {
+        await drainQueue();
+        await guarded(() => evaluateAndCommit([], now()));
+      });
+    },
+    flush: () => serial(drainQueue),
+    settingsChanged() {
+      self.kick();
     },
     stats() {
       let nodes = 0;
@@ -381,7 +356,8 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
         nodes += t.state.nodes.size;
         active += t.state.active.size;
       }
-      return { tenants: tenants.size, nodes, active };
+      return { tenants: tenants.size, nodes, active, role: leading() ? 'leader' : 'follower' };
     },
   };
+  return self;
 }

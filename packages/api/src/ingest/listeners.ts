@@ -1,6 +1,6 @@
 /** The ingest listener seam: called after each committed ingest (see packages/api/README.md). */
 import type { PayloadKind } from '@nanny/schema';
-import type { FleetEvent } from '../storage/storage.ts';
+import type { FleetEvent, QueueRow } from '../storage/storage.ts';
 
 export interface IngestRecord {
   tenantId: string;
@@ -20,5 +20,11 @@ export interface IngestRecord {
 export interface IngestListener {
   name: string;
   /** Runs after commit, in ingest order, off the request path. A throw is logged, never answered. */
-  afterIngest(record: IngestRecord): void | Promise<void>;
+  afterIngest?(record: IngestRecord): void | Promise<void>;
+  /**
+   * Rows for the durable ingest queue, written in the report's own transaction (pure, fast: it runs
+   * inside it). What must not be lost when a process dies after the commit goes here, and is read
+   * back by whichever replica does the work (the alert engine's leader).
+   */
+  queue?(record: IngestRecord): readonly QueueRow[];
 }

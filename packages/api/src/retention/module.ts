@@ -8,6 +8,8 @@ export const RETENTION_INTERVAL_MS = 3600_000;
 
 export function createRetention(ctx: ModuleContext, intervalMs = RETENTION_INTERVAL_MS): ModuleInstance {
   const prune = async (): Promise<void> => {
+    // one replica prunes (the others would only repeat its deletes)
+    if (ctx.leader.role() !== 'leader') return;
     try {
       const before = new Date(ctx.now().getTime() - ctx.config.retentionDays * 86400_000).toISOString();
       const r = await ctx.storage.prune(before);

@@ -13,6 +13,19 @@ import type { AuthHelpers } from '../auth/auth.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { GroupCommitter } from '../ingest/committer.ts';
 import type { IngestCounters } from '../ingest/routes.ts';
+import type { Leadership } from '../leader.ts';
+
+/** /readyz: the spec-style status plus this replica's role among replicas (issue 14) */
+const ReadyResponse = Type.Object({
+  ...StatusResponse.properties,
+  database: Type.Literal('ok'),
+  role: Type.Union([Type.Literal('leader'), Type.Literal('follower')], {
+    description: 'leader: this replica evaluates alerts and runs the timer rules',
+  }),
+  leader_epoch: Type.Optional(
+    Type.Integer({ description: 'the leadership term this replica leads in (leader only)' }),
+  ),
+});
 
 export interface ServerCounters {
   requests: Map<string, number>;
@@ -83,6 +96,7 @@ export async function opsRoutes(
     ingest: IngestCounters;
     server: ServerCounters;
     now: () => Date;
+    leader: Pick<Leadership, 'role' | 'epoch'>;
   },
 ) {
   const { storage, auth } = deps;
@@ -101,14 +115,21 @@ export async function opsRoutes(
     {
       schema: {
         tags: ['ops'],
-        summary: 'Readiness: the database answers',
-        response: { 200: StatusResponse, 503: ErrorRef, default: ErrorRef },
+        summary: 'Readiness: the database answers; this replica’s role (leader evaluates alerts)',
+        response: { 200: ReadyResponse, 503: ErrorRef, default: ErrorRef },
       },
     },
     async (_req, reply) => {
       try {
         await storage.ping();
-        return { success: true as const, status: 'ready' };
+        const epoch = deps.leader.epoch();
+        return {
+          success: true as const,
+          status: 'ready',
+          database: 'ok',
+          role: deps.leader.role(),
+          ...(epoch !== undefined ? { leader_epoch: epoch } : {}),
+        };
       } catch (err) {
         app.log.warn({ err }, 'readiness check failed');
         return reply

@@ -8,6 +8,7 @@ import { after, before, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { makeTestApp, SPEC, type TestApp } from '../testing.ts';
+import { applyBatch } from '../storage/testing.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 import { testNotification } from '../notify/message.ts';
 
@@ -188,7 +189,7 @@ describe('route contract', () => {
     const channelId = (ch.json['data'] as { id: string }).id;
     // an alert with a queued delivery, as the engine stores one
     const at = new Date().toISOString();
-    await t.storage.extend(createAlertStore).applyEvaluation({
+    await applyBatch(t.storage.extend(createAlertStore), {
       tenantId: tenant.id,
       upserts: [],
       deletes: [],

@@ -1,7 +1,7 @@
 /** The alert store on every dialect: idempotent evaluation batches, the delivery queue's claim. */
 import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
-import { DIALECTS } from './testing.ts';
+import { DIALECTS, applyBatch } from './testing.ts';
 import { createAlertStore, type AlertRow, type NewDelivery } from './alerts.ts';
 import type { Notification } from '../notify/types.ts';
 
@@ -50,8 +50,8 @@ for (const d of DIALECTS) {
         fires: [{ alert: row('a1'), deliveries: [delivery('a1', 'fire')] }],
         resolves: [],
       };
-      assert.equal((await store.applyEvaluation(fire)).queued, 1);
-      assert.equal((await store.applyEvaluation(fire)).queued, 0);
+      assert.equal((await applyBatch(store, fire)).queued, 1);
+      assert.equal((await applyBatch(store, fire)).queued, 0);
       const resolve = {
         tenantId: 't1',
         upserts: [],
@@ -66,8 +66,8 @@ for (const d of DIALECTS) {
           },
         ],
       };
-      assert.equal((await store.applyEvaluation(resolve)).queued, 1);
-      assert.equal((await store.applyEvaluation(resolve)).queued, 0);
+      assert.equal((await applyBatch(store, resolve)).queued, 1);
+      assert.equal((await applyBatch(store, resolve)).queued, 0);
       const a = await store.getAlert('t1', 'a1');
       assert.equal(a?.state, 'resolved');
       assert.equal(a?.resolved_at, '2026-11-25T00:05:00.000Z');
@@ -87,7 +87,7 @@ for (const d of DIALECTS) {
         alert: row(`b${i}`),
         deliveries: [delivery(`b${i}`, 'fire')],
       }));
-      await store.applyEvaluation({ tenantId: 't1', upserts: [], deletes: [], fires, resolves: [] });
+      await applyBatch(store, { tenantId: 't1', upserts: [], deletes: [], fires, resolves: [] });
       const claims = await Promise.all([0, 1, 2].map(() => store.claimDeliveries(5000, 20, 60_000)));
       const ids = claims.flat().map((j) => j.id);
       assert.equal(ids.length, 30);
@@ -114,7 +114,7 @@ for (const d of DIALECTS) {
     if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     try {
       const store = opened.storage.extend(createAlertStore);
-      await store.applyEvaluation({
+      await applyBatch(store, {
         tenantId: 't1',
         upserts: [],
         deletes: [],
@@ -183,6 +183,78 @@ for (const d of DIALECTS) {
       );
       assert.equal(await store.deleteChannel('t2', 'ch1'), false);
       assert.equal(await store.deleteChannel('t1', 'ch1'), true);
+    } finally {
+      await opened.cleanup();
+    }
+  });
+}
+
+for (const d of DIALECTS) {
+  test(`${d.name}: the alert queue is consumed once, under the current leader's epoch only; state keys with NUL round-trip`, async (t) => {
+    const opened = await d.open();
+    if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
+    try {
+      const store = opened.storage.extend(createAlertStore);
+      const lockA = opened.storage.leaderLock('alerts-test');
+      const lockB = opened.storage.leaderLock('alerts-test');
+      const epochA = await lockA.tryAcquire('a', '2026-11-25T00:00:00Z');
+      assert.equal(typeof epochA, 'number');
+      await store.enqueue([
+        { tenantId: 't1', body: '{"n":1}' },
+        { tenantId: 't1', body: '{"n":2}' },
+      ]);
+      const queued = await store.readQueue(10);
+      assert.deepEqual(
+        queued.map((q) => q.body),
+        ['{"n":1}', '{"n":2}'],
+      );
+      const nodeKey = 'n:cluster\0pve1';
+      const batch = {
+        tenantId: 't1',
+        upserts: [{ key: nodeKey, value: '{}' }],
+        deletes: [],
+        fires: [],
+        resolves: [],
+      };
+      await store.commitEvaluation({
+        batches: [batch],
+        consumed: [queued[0]!.seq],
+        fence: { name: 'alerts-test', epoch: epochA! },
+      });
+      assert.deepEqual(
+        (await store.readQueue(10)).map((q) => q.body),
+        ['{"n":2}'],
+      );
+      assert.deepEqual(await store.loadAllState(), new Map([['t1', [{ key: nodeKey, value: '{}' }]]]));
+      // the same row again: it is gone, so the commit fails and stores nothing
+      await assert.rejects(
+        store.commitEvaluation({
+          batches: [],
+          consumed: [queued[0]!.seq],
+          fence: { name: 'alerts-test', epoch: epochA! },
+        }),
+        /taken by another evaluator/,
+      );
+      // PostgreSQL: B waits while A holds the lock; SQLite has one process, so B simply wins
+      if (d.name === 'postgres') {
+        assert.equal(await lockB.tryAcquire('b', '2026-11-25T00:00:01Z'), undefined);
+        assert.equal(await lockA.held(), true);
+        await lockA.release();
+      }
+      const epochB = await lockB.tryAcquire('b', '2026-11-25T00:00:02Z');
+      assert.equal(epochB, epochA! + 1);
+      await assert.rejects(
+        store.commitEvaluation({
+          batches: [{ ...batch, upserts: [{ key: 'c:x', value: '1' }] }],
+          consumed: [queued[1]!.seq],
+          fence: { name: 'alerts-test', epoch: epochA! },
+        }),
+        { name: 'LeadershipLost' },
+      );
+      assert.equal((await store.readQueue(10)).length, 1, 'the deposed leader consumed nothing');
+      assert.equal((await store.loadAllState()).get('t1')?.length, 1, 'and stored nothing');
+      await lockA.release();
+      await lockB.release();
     } finally {
       await opened.cleanup();
     }

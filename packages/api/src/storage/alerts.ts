@@ -8,28 +8,17 @@ import type { AlertSettings, RuleId, Severity } from '../alerts/types.ts';
 import type { DeliveryJob, DeliveryStore } from '../notify/queue.ts';
 import type { Channel, ChannelType, Notification } from '../notify/types.ts';
 import type { StorageHandle } from './storage.ts';
+import type { IngestQueueTable } from './types.ts';
+import {
+  ALERTS_TOPIC,
+  SETTINGS_CHANGED,
+  createEvaluationStore,
+  stateKeyCodec,
+  type AlertRow,
+  type EvaluationStore,
+} from './alert-evaluation.ts';
 
-export interface AlertRow {
-  id: string;
-  tenant_id: string;
-  dedup_key: string;
-  rule: RuleId;
-  severity: Severity;
-  /** "firing" | "resolved"; one-shot notices are stored resolved at once */
-  state: 'firing' | 'resolved';
-  summary: string;
-  resolve_summary: string | null;
-  cluster_id: string;
-  cluster_name: string | null;
-  node: string | null;
-  vmid: number | null;
-  started_at: string;
-  resolved_at: string | null;
-  acknowledged_by: string | null;
-  acknowledged_at: string | null;
-  /** 1: it started under a silence, so neither its start nor its end was notified */
-  silenced: number;
-}
+export type { AlertRow, EvaluationBatch, NewDelivery, QueuedFact } from './alert-evaluation.ts';
 
 export interface SilenceRow {
   id: string;
@@ -78,28 +67,7 @@ interface AlertsDatabase {
   alert_settings: { tenant_id: string; settings: string; updated_at: string };
   notification_channels: ChannelTable;
   alert_deliveries: DeliveryTable;
-}
-
-export interface NewDelivery {
-  id: string;
-  tenantId: string;
-  channelId: string;
-  alertId: string | null;
-  event: string;
-  payload: Notification;
-  idempotencyKey: string;
-  nextAttemptAt: number;
-  createdAt: string;
-}
-
-export interface EvaluationBatch {
-  tenantId: string;
-  upserts: { key: string; value: string }[];
-  deletes: string[];
-  /** inserted unless the id exists; deliveries are queued only for a new row */
-  fires: { alert: AlertRow; deliveries: NewDelivery[] }[];
-  /** applied only to a firing row; deliveries only when it changed and was not silenced */
-  resolves: { id: string; resolvedAt: string; resolveSummary: string; deliveries: NewDelivery[] }[];
+  ingest_queue: IngestQueueTable;
 }
 
 export interface DeliveryView {
@@ -122,10 +90,9 @@ export interface AlertListFilter {
   offset: number;
 }
 
-export interface AlertStore extends DeliveryStore {
+export interface AlertStore extends DeliveryStore, EvaluationStore {
   /** every tenant's engine state entries */
   loadAllState(): Promise<Map<string, { key: string; value: string }[]>>;
-  applyEvaluation(batch: EvaluationBatch): Promise<{ queued: number }>;
   activeSilences(tenantId: string, at: string): Promise<SilenceRow[]>;
   listAlerts(tenantId: string, f: AlertListFilter): Promise<AlertRow[]>;
   getAlert(tenantId: string, id: string): Promise<AlertRow | undefined>;
@@ -134,6 +101,7 @@ export interface AlertStore extends DeliveryStore {
   listSilences(tenantId: string, activeAt?: string): Promise<SilenceRow[]>;
   deleteSilence(tenantId: string, id: string): Promise<boolean>;
   getSettings(tenantId: string): Promise<AlertSettings | undefined>;
+  /** also queues a "settings changed" row, so the leader applies them in order with the facts */
   putSettings(tenantId: string, settings: AlertSettings, at: string): Promise<void>;
   /** false when the tenant already has a channel of that name */
   createChannel(c: Channel, createdAt: string): Promise<boolean>;
@@ -181,84 +149,18 @@ export function createAlertStore(handle: StorageHandle, box?: SecretBox): AlertS
     }
   };
 
-  const insertDeliveries = async (trx: Kysely<AlertsDatabase>, ds: NewDelivery[]): Promise<number> => {
-    if (ds.length === 0) return 0;
-    await trx
-      .insertInto('alert_deliveries')
-      .values(
-        ds.map((d) => ({
-          id: d.id,
-          tenant_id: d.tenantId,
-          channel_id: d.channelId,
-          alert_id: d.alertId,
-          event: d.event,
-          payload: JSON.stringify(d.payload),
-          idempotency_key: d.idempotencyKey,
-          status: 'pending',
-          attempts: 0,
-          next_attempt_at: d.nextAttemptAt,
-          locked_until: 0,
-          last_error: null,
-          created_at: d.createdAt,
-          done_at: null,
-        })),
-      )
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .execute();
-    return ds.length;
-  };
-
   return {
+    ...createEvaluationStore(handle),
     async loadAllState() {
       const rows = await db.selectFrom('alert_engine_state').selectAll().execute();
+      const key = stateKeyCodec(handle.dialect);
       const out = new Map<string, { key: string; value: string }[]>();
       for (const r of rows) {
         let l = out.get(r.tenant_id);
         if (!l) out.set(r.tenant_id, (l = []));
-        l.push({ key: r.key, value: r.value });
+        l.push({ key: key.load(r.key), value: r.value });
       }
       return out;
-    },
-
-    async applyEvaluation(b) {
-      return db.transaction().execute(async (trx) => {
-        let queued = 0;
-        for (const u of b.upserts) {
-          await trx
-            .insertInto('alert_engine_state')
-            .values({ tenant_id: b.tenantId, key: u.key, value: u.value })
-            .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet({ value: u.value }))
-            .execute();
-        }
-        if (b.deletes.length > 0) {
-          await trx
-            .deleteFrom('alert_engine_state')
-            .where('tenant_id', '=', b.tenantId)
-            .where('key', 'in', b.deletes)
-            .execute();
-        }
-        for (const f of b.fires) {
-          const r = await trx
-            .insertInto('alerts')
-            .values(f.alert)
-            .onConflict((oc) => oc.column('id').doNothing())
-            .executeTakeFirst();
-          if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0)
-            queued += await insertDeliveries(trx, f.deliveries);
-        }
-        for (const r of b.resolves) {
-          const row = await trx
-            .updateTable('alerts')
-            .set({ state: 'resolved', resolved_at: r.resolvedAt, resolve_summary: r.resolveSummary })
-            .where('tenant_id', '=', b.tenantId)
-            .where('id', '=', r.id)
-            .where('state', '=', 'firing')
-            .returning(['silenced'])
-            .executeTakeFirst();
-          if (row && row.silenced === 0) queued += await insertDeliveries(trx, r.deliveries);
-        }
-        return { queued };
-      });
     },
 
     activeSilences(tenantId, at) {
@@ -326,11 +228,17 @@ export function createAlertStore(handle: StorageHandle, box?: SecretBox): AlertS
     },
     async putSettings(tenantId, settings, at) {
       const text = JSON.stringify(settings);
-      await db
-        .insertInto('alert_settings')
-        .values({ tenant_id: tenantId, settings: text, updated_at: at })
-        .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ settings: text, updated_at: at }))
-        .execute();
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('alert_settings')
+          .values({ tenant_id: tenantId, settings: text, updated_at: at })
+          .onConflict((oc) => oc.column('tenant_id').doUpdateSet({ settings: text, updated_at: at }))
+          .execute();
+        await trx
+          .insertInto('ingest_queue')
+          .values({ topic: ALERTS_TOPIC, tenant_id: tenantId, body: SETTINGS_CHANGED })
+          .execute();
+      });
     },
 
     async createChannel(c, createdAt) {

@@ -3,7 +3,7 @@
  * ingest-cluster, ingest-node, ingest-guest), stores the events they imply and marks the agents
  * seen; outcomes come back in job order.
  */
-import type { FleetEvent, IngestJob, IngestOutcome, IngestStore } from './storage.ts';
+import type { FleetEvent, IngestJob, IngestOutcome, IngestStore, QueueRow, QueueRows } from './storage.ts';
 import type { Db, RawSql } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
 import { applyCluster } from './ingest-cluster.ts';
@@ -32,7 +32,7 @@ function apply(c: JobContext) {
 export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): IngestStore {
   const caches: IdCaches = { sites: new Map(), nodes: new Map() };
 
-  async function ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]> {
+  async function ingest(jobs: readonly IngestJob[], queue?: QueueRows): Promise<IngestOutcome[]> {
     const pendingSites: [string, Site][] = [];
     const pendingNodes: [string, string][] = [];
     let outcomes: IngestOutcome[];
@@ -58,6 +58,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
           agents.set(a.id, a);
         const out: IngestOutcome[] = [];
         const events: FleetEvent[] = [];
+        const queued: QueueRow[] = [];
         const seen = new Map<string, string>();
         const quota = new QuotaLedger(trx);
         for (const job of jobs) {
@@ -85,6 +86,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
           events.push(...applied.events);
           seen.set(a.id, job.receivedAt);
           out.push(applied);
+          if (queue) queued.push(...queue(job, applied));
         }
         // One multi-row INSERT per chunk of the batch's events.
         for (let i = 0; i < events.length; i += EVENT_CHUNK) {
@@ -99,6 +101,13 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             if (e) e.id = Number(r.id);
           });
         }
+        // The report's facts for a reader elsewhere (the leader's alert engine), in this transaction:
+        // acknowledged means queued, and a crash after the commit loses nothing.
+        for (let i = 0; i < queued.length; i += EVENT_CHUNK)
+          await trx
+            .insertInto('ingest_queue')
+            .values(queued.slice(i, i + EVENT_CHUNK))
+            .execute();
         for (const [id, at] of seen) {
           await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
         }
@@ -108,7 +117,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
       if (jobs.length === 1) return [{ ok: false, reason: 'error', error: err }];
       // One bad job must not fail its neighbours: replay them one transaction each.
       const each: IngestOutcome[] = [];
-      for (const j of jobs) each.push(...(await ingest([j])));
+      for (const j of jobs) each.push(...(await ingest([j], queue)));
       return each;
     }
     if (outcomes.some((o) => o.ok && o.events.some((e) => e.subject === 'guest'))) totals.clear();
@@ -123,8 +132,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
   // previous batch's binding committed, or two agents racing for one node would both win.
   let chain: Promise<unknown> = Promise.resolve();
   return {
-    ingest(jobs) {
-      const run = chain.then(() => ingest(jobs));
+    ingest(jobs, queue) {
+      const run = chain.then(() => ingest(jobs, queue));
       chain = run.catch(() => undefined);
       return run;
     },

@@ -13,18 +13,19 @@ import { createIngestStore } from './ingest.ts';
 import { createGuestTotals, createReadStore } from './reads.ts';
 import { createRetentionStore } from './retention.ts';
 import { createMembershipStore } from './membership.ts';
+import { createLeaderLock, type PgSessionOptions } from './leader.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
-  const { db, dialect } = await openDatabase(opts);
-  return storageOn(db, dialect);
+  const { db, dialect, session } = await openDatabase(opts);
+  return storageOn(db, dialect, session);
 }
 
 /** the slices on an opened database */
-export function storageOn(db: Db, dialect: Dialect): Storage {
+export function storageOn(db: Db, dialect: Dialect, session?: PgSessionOptions): Storage {
   // ingest clears the guest totals the reads keep, so both get the same cache
   const totals = createGuestTotals();
   return {
-    ...createCoreStore(db, dialect),
+    ...createCoreStore(db, dialect, session),
     ...createAccountsStore(db),
     ...createAgentsStore(db),
     ...createIngestStore(db, createRawSql(dialect), totals),
@@ -34,10 +35,11 @@ export function storageOn(db: Db, dialect: Dialect): Storage {
   };
 }
 
-function createCoreStore(db: Db, dialect: Dialect): CoreStore {
+function createCoreStore(db: Db, dialect: Dialect, session?: PgSessionOptions): CoreStore {
   return {
     dialect,
     extend: (factory) => factory({ db, dialect }),
+    leaderLock: (name) => createLeaderLock(db, dialect, name, session),
     async ping() {
       await sql`select 1`.execute(db);
     },

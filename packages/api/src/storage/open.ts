@@ -15,6 +15,7 @@ import { dirname } from 'node:path';
 import { MIGRATIONS } from './migrations/index.ts';
 import type { Dialect, MigrationContext } from './migrations/types.ts';
 import type { CoreDatabase } from './types.ts';
+import type { PgSessionOptions } from './leader.ts';
 
 export interface DatabaseOptions {
   /** `postgres://…` selects PostgreSQL; otherwise `sqliteFile` is used */
@@ -29,6 +30,8 @@ export interface DatabaseOptions {
 export interface OpenedDatabase {
   db: Kysely<CoreDatabase>;
   dialect: Dialect;
+  /** PostgreSQL: how to open a connection of one's own (the leader lock holds one) */
+  session?: PgSessionOptions;
 }
 
 export function migrationContext(dialect: Dialect): MigrationContext {
@@ -44,8 +47,10 @@ export function isPostgresUrl(url: string | undefined): url is string {
 export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabase> {
   let db: Kysely<CoreDatabase>;
   let dialect: Dialect;
+  let session: PgSessionOptions | undefined;
   if (isPostgresUrl(opts.databaseUrl)) {
     dialect = 'postgres';
+    session = { connectionString: opts.databaseUrl, schema: opts.pgSchema };
     if (opts.pgSchema && !/^[a-z_][a-z0-9_]{0,62}$/.test(opts.pgSchema))
       throw new Error(`bad schema name ${opts.pgSchema}`);
     if (opts.pgSchema) {
@@ -108,7 +113,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`, { cause: error });
   }
-  return { db, dialect };
+  return session ? { db, dialect, session } : { db, dialect };
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import type { PayloadKind } from '@nanny/schema';
 import type { Dialect } from './migrations/types.ts';
+import type { LeaderLock } from './leader.ts';
 
 export type { Dialect };
 
@@ -267,6 +268,11 @@ export interface CoreStore {
   readonly dialect: Dialect;
   /** builds a module's store on the same database (see storage/README in packages/api/README.md) */
   extend<T>(factory: (handle: StorageHandle) => T): T;
+  /**
+   * the lock that makes one replica the leader (storage/leader.ts): a PostgreSQL session advisory
+   * lock on a connection of its own; on SQLite (one process) always won
+   */
+  leaderLock(name: string): LeaderLock;
   ping(): Promise<void>;
   close(): Promise<void>;
 
@@ -360,8 +366,17 @@ export interface AgentsStore {
  * job's `receivedAt` is its clock.
  */
 export interface IngestStore {
-  ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]>;
+  /** `queue` names the rows to add to the ingest queue for each applied job, in its transaction */
+  ingest(jobs: readonly IngestJob[], queue?: QueueRows): Promise<IngestOutcome[]>;
 }
+
+/** A row of the durable ingest queue (`ingest_queue`), read in order by its topic's reader. */
+export interface QueueRow {
+  topic: string;
+  tenant_id: string;
+  body: string;
+}
+export type QueueRows = (job: IngestJob, applied: IngestApplied) => readonly QueueRow[];
 
 /** What /metrics shows for a tenant. */
 export interface Fleet {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createKyselyStorage } from './kysely-storage.ts';
 import type { Storage } from './storage.ts';
+import type { EvaluationBatch, EvaluationCommit } from './alert-evaluation.ts';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -70,3 +71,11 @@ export const DIALECTS: DialectUnderTest[] = [
     },
   },
 ];
+
+/** one tenant's evaluation batch, committed as the leader would (no queue rows, no fence) */
+export function applyBatch(
+  store: { commitEvaluation(c: EvaluationCommit): Promise<{ queued: number }> },
+  batch: EvaluationBatch,
+): Promise<{ queued: number }> {
+  return store.commitEvaluation({ batches: [batch], consumed: [] });
+}

@@ -211,6 +211,14 @@ export interface LoginFailureTable {
   last_failure_at: number;
 }
 
+/** the durable ingest queue (migration 0200): rows leave it in their reader's transaction */
+export interface IngestQueueTable {
+  seq: Generated<number>;
+  topic: string;
+  tenant_id: string;
+  body: string;
+}
+
 export interface CoreDatabase {
   nanny_meta: MetaTable;
   tenants: TenantTable;
@@ -232,4 +240,5 @@ export interface CoreDatabase {
   membership_nodes: MembershipNodeTable;
   node_claims: NodeClaimTable;
   login_failures: LoginFailureTable;
+  ingest_queue: IngestQueueTable;
 }

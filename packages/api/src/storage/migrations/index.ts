@@ -18,6 +18,7 @@ import { membership0102 } from './0102_membership.ts';
 import { agentBinding0120 } from './0120_agent_binding.ts';
 import { nodeClaims0130 } from './0130_node_claims.ts';
 import { loginFailures0131 } from './0131_login_failures.ts';
+import { replicas0200 } from './0200_replicas.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -32,4 +33,5 @@ export const MIGRATIONS: readonly Migration[] = [
   agentBinding0120,
   nodeClaims0130,
   loginFailures0131,
+  replicas0200,
 ];

@@ -1,0 +1,173 @@
+/**
+ * The leader lock of replicas on one database (issue 14). On PostgreSQL a session advisory lock held
+ * on a connection of its own: when the holder dies its connection goes, PostgreSQL releases the
+ * lock, and another replica's next try wins. Every win increments an epoch in `nanny_leader`; work
+ * that must happen once (alert evaluation) checks that epoch inside its own transaction, so a
+ * leader that lost its lock without noticing (a partition) cannot commit after its successor began.
+ *
+ * On SQLite there is one process: the lock is always won (the epoch still counts the starts).
+ */
+import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect } from './migrations/types.ts';
+
+export interface LeaderLock {
+  /** one try; the new epoch when this process now holds the lock, undefined when another does */
+  tryAcquire(holder: string, now: string): Promise<number | undefined>;
+  /** whether the lock is still held (its connection answers and still holds it) */
+  held(): Promise<boolean>;
+  /** lets go (closes the lock's connection) */
+  release(): Promise<void>;
+}
+
+interface LeaderTable {
+  nanny_leader: { name: string; epoch: number; holder: string; since: string };
+}
+
+/** Thrown inside a transaction whose epoch is no longer the current one: the batch is rolled back. */
+export class LeadershipLost extends Error {
+  constructor(name: string, mine: number, current: number | undefined) {
+    super(`leadership "${name}" lost: epoch ${mine}, now ${current ?? 'none'}`);
+    this.name = 'LeadershipLost';
+  }
+}
+
+/**
+ * Checks, inside `trx`, that `epoch` is still the current one. On PostgreSQL the row is read FOR
+ * SHARE: a successor's epoch update waits until this transaction ends, and every transaction that
+ * starts after that update sees the new epoch and fails here.
+ */
+export async function checkEpoch(trx: unknown, dialect: Dialect, name: string, epoch: number): Promise<void> {
+  const db = trx as Kysely<LeaderTable>;
+  const lock = dialect === 'postgres' ? sql` for share` : sql``;
+  const r = await sql<{
+    epoch: number;
+  }>`select epoch from nanny_leader where name = ${name}${lock}`.execute(db);
+  const current = r.rows[0] ? Number(r.rows[0].epoch) : undefined;
+  if (current !== epoch) throw new LeadershipLost(name, epoch, current);
+}
+
+/** how long one lock query may take before the connection counts as dead */
+const QUERY_TIMEOUT_MS = 3000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`leader lock query took over ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export interface PgSessionOptions {
+  connectionString: string;
+  /** search_path, so that the lock key and the epoch row belong to this schema */
+  schema?: string | undefined;
+}
+
+export function createLeaderLock(
+  db: unknown,
+  dialect: Dialect,
+  name: string,
+  session?: PgSessionOptions,
+): LeaderLock {
+  const k = db as Kysely<LeaderTable>;
+  const bump = async (holder: string, now: string): Promise<number> => {
+    const r = await k
+      .insertInto('nanny_leader')
+      .values({ name, epoch: 1, holder, since: now })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet((eb) => ({
+          epoch: eb('nanny_leader.epoch', '+', 1),
+          holder: eb.ref('excluded.holder'),
+          since: eb.ref('excluded.since'),
+        })),
+      )
+      .returning('epoch')
+      .executeTakeFirstOrThrow();
+    return Number(r.epoch);
+  };
+
+  if (dialect === 'sqlite' || !session) {
+    let holding = false;
+    return {
+      async tryAcquire(holder, now) {
+        if (holding) return undefined;
+        holding = true;
+        return bump(holder, now);
+      },
+      held: () => Promise.resolve(holding),
+      release() {
+        holding = false;
+        return Promise.resolve();
+      },
+    };
+  }
+
+  let client: pg.Client | undefined;
+  const drop = async (): Promise<void> => {
+    const c = client;
+    client = undefined;
+    // end() waits for the server; on a dead connection that may never come
+    if (c) await withTimeout(c.end(), QUERY_TIMEOUT_MS).catch(() => undefined);
+  };
+  // The key is (schema, name): two deployments (or two test schemas) on one database do not compete.
+  const KEY = 'hashtext(current_schema()), hashtext($1)';
+  return {
+    async tryAcquire(holder, now) {
+      if (client) return undefined;
+      const c = new pg.Client({
+        connectionString: session.connectionString,
+        connectionTimeoutMillis: QUERY_TIMEOUT_MS,
+        keepAlive: true,
+        // A holder that vanishes without closing its connection (power loss, partition) is noticed
+        // by the server's keepalives: about 5 + 2 × 2 s, inside the 10 s a successor may take.
+        options: [
+          ...(session.schema ? [`-c search_path=${session.schema}`] : []),
+          '-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=2',
+        ].join(' '),
+      });
+      // A broken connection emits 'error'; held() finds out and the lock counts as lost.
+      c.on('error', () => undefined);
+      try {
+        await withTimeout(c.connect(), QUERY_TIMEOUT_MS);
+        const r = await withTimeout(
+          c.query<{ ok: boolean }>(`select pg_try_advisory_lock(${KEY}) as ok`, [name]),
+          QUERY_TIMEOUT_MS,
+        );
+        if (!r.rows[0]?.ok) {
+          await withTimeout(c.end(), QUERY_TIMEOUT_MS).catch(() => undefined);
+          return undefined;
+        }
+        client = c;
+        return await bump(holder, now);
+      } catch (err) {
+        client = c;
+        await drop();
+        throw err;
+      }
+    },
+    async held() {
+      const c = client;
+      if (!c) return false;
+      try {
+        const r = await withTimeout(
+          c.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks where locktype = 'advisory' and granted
+               and pid = pg_backend_pid() and classid = (hashtext(current_schema()))::oid
+               and objid = (hashtext($1))::oid`,
+            [name],
+          ),
+          QUERY_TIMEOUT_MS,
+        );
+        if ((r.rows[0]?.n ?? 0) > 0) return true;
+      } catch {
+        // fall through: the connection is gone or hangs
+      }
+      await drop();
+      return false;
+    },
+    release: drop,
+  };
+}
