@@ -10,6 +10,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
   ErrorEnvelope,
+  OPS_KINDS,
+  OPS_SCHEMAS,
   ProxmoxCluster,
   ProxmoxLXC,
   ProxmoxNode,
@@ -153,7 +155,13 @@ export async function buildApp(
     app.decorateRequest('principal', null);
 
     const counters: IngestCounters = {
-      accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 },
+      accepted: {
+        cluster: 0,
+        node: 0,
+        lxc: 0,
+        qemu: 0,
+        ...(Object.fromEntries(OPS_KINDS.map((k) => [k, 0])) as Record<(typeof OPS_KINDS)[number], number>),
+      },
       rejected: 0,
       extraDropped: 0,
     };
@@ -179,6 +187,7 @@ export async function buildApp(
       ProxmoxNode,
       ProxmoxLXC,
       ProxmoxQEMU,
+      ...Object.values(OPS_SCHEMAS),
       RegisterRequest,
       RefreshRequest,
       TokenResponse,

@@ -35,7 +35,7 @@ export function createGroupCommitter(
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i];
       const p = batch[i];
-      if (!o || !o.ok || !p) continue;
+      if (!o || !o.ok || !p || o.stale) continue;
       const rec = {
         tenantId: p.job.tenantId,
         agentId: p.job.agentId,

@@ -184,6 +184,19 @@ export interface MembershipViewTable {
   /** JSON [{"name", "online"}] */
   members: string;
 }
+/** Issue 15: the latest operations report per (cluster, node, kind); node '' = cluster-wide. */
+export interface OpsReportTable {
+  tenant_id: string;
+  cluster_id: string;
+  node: string;
+  kind: string;
+  reporter: string;
+  received_at: string;
+  collected_at: string | null;
+  version: number | null;
+  payload: string;
+}
+
 export interface MembershipNodeTable {
   cluster_id: string;
   name: string;
@@ -213,4 +226,5 @@ export interface CoreDatabase {
   events: EventTable;
   membership_views: MembershipViewTable;
   membership_nodes: MembershipNodeTable;
+  ops_reports: OpsReportTable;
 }
