@@ -31,6 +31,7 @@ import { ingestRoutes, type IngestCounters } from './ingest/routes.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
+import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
@@ -240,6 +241,7 @@ export async function buildApp(
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
+    await app.register(async (a) => proxmoxOpsRoutes(a, { storage, auth }));
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now }),
     );

@@ -34,7 +34,10 @@ function opsFact(
   if (kind === 'backups') {
     const b = p as unknown as ProxmoxBackups;
     const newestOk = Math.max(0, ...b.guests.map((g) => g.last_success?.at ?? 0));
+    // `job errors` is what vzdump ends with when guests failed one by one (PVE/VZDump.pm): those
+    // guests carry the failure. Any other text on a task without a vmid: the job failed as a whole.
     const job = b.failed_tasks.find((t) => t.vmid === undefined);
+    const whole = job !== undefined && job.status !== 'job errors' && b.failed_tasks[0] === job;
     return {
       ...base,
       backups: {
@@ -51,7 +54,7 @@ function opsFact(
         // A job that failed before naming any guest (storage offline, lock timeout) — unless a later
         // backup on this node succeeded, which means the cause went away.
         jobFailure:
-          job && (job.endtime ?? job.starttime) >= newestOk && b.failed_tasks[0] === job
+          job && whole && (job.endtime ?? job.starttime) >= newestOk
             ? { at: (job.endtime ?? job.starttime) * 1000, error: job.status, upid: job.upid }
             : undefined,
       },
