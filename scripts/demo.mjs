@@ -173,6 +173,8 @@ async function main() {
       NANNYAGENT_PROC_ROOT: join(layout, node, 'proc'),
       NANNYAGENT_HOSTS_FILE: join(layout, node, 'etc-hosts'),
       NANNYAGENT_DPKG_STATUS: join(layout, node, 'var-lib-dpkg-status'),
+      NANNYAGENT_TASKS_ROOT: join(layout, node, 'var-log-pve-tasks'),
+      NANNYAGENT_PVE_LIB_ROOT: join(layout, node, 'var-lib-pve-manager'),
       NANNYAGENT_STATE_DIR: join(dir, 'agents', node),
       NANNYAGENT_NODE: node,
       PROXMOX_INTERVAL: interval,

@@ -219,6 +219,8 @@ export class Agent {
       NANNYAGENT_PROC_ROOT: p.proc,
       NANNYAGENT_HOSTS_FILE: p.hosts,
       NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
+      NANNYAGENT_TASKS_ROOT: p.tasks,
+      NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
       NANNYAGENT_STATE_DIR: this.stateDir,
       NANNYAGENT_SOURCE: this.opts.source ?? 'auto',
       PROXMOX_INTERVAL: String(this.opts.intervalSeconds ?? 1),

@@ -114,6 +114,8 @@ try {
     NANNYAGENT_PROC_ROOT: p.proc,
     NANNYAGENT_HOSTS_FILE: p.hosts,
     NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
+    NANNYAGENT_TASKS_ROOT: p.tasks,
+    NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
     NANNYAGENT_STATE_DIR: join(dir, 'state'),
     NANNYAGENT_SOURCE: 'files',
     NANNYAGENT_LOG_LEVEL: 'debug',

@@ -37,6 +37,8 @@ const env: Record<string, string> = {
   NANNYAGENT_PVE_ROOT: join(nodeDir, 'etc-pve'),
   NANNYAGENT_PROC_ROOT: join(nodeDir, 'proc'),
   NANNYAGENT_DPKG_STATUS: join(nodeDir, 'var-lib-dpkg-status'),
+  NANNYAGENT_TASKS_ROOT: join(nodeDir, 'var-log-pve-tasks'),
+  NANNYAGENT_PVE_LIB_ROOT: join(nodeDir, 'var-lib-pve-manager'),
   NANNYAGENT_STATE_DIR: '/tmp/nannyagent-bench-state',
   NANNYAGENT_COMMAND_TIMEOUT: '60',
   NANNYAGENT_LOG_LEVEL: 'error',

@@ -60,6 +60,8 @@ export function createSource(
     pveRoot: config.pveRoot,
     procRoot: config.procRoot,
     hostsFile: config.hostsFile,
+    tasksRoot: config.tasksRoot,
+    pveLibRoot: config.pveLibRoot,
     commandTimeoutMs: config.commandTimeoutMs,
     pmxcfsTimeoutMs: config.pmxcfsTimeoutMs,
     ...counter,

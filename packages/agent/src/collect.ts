@@ -27,14 +27,21 @@ import {
   type ProcSnapshot,
   type ReportMeta,
 } from '@nanny/proxmox';
-import { describeIssues, INGEST_PATH_PREFIX, validatePayload, type PayloadKind } from '@nanny/schema';
+import {
+  describeIssues,
+  INGEST_PATH_PREFIX,
+  validatePayload,
+  type OpsKind,
+  type PayloadKind,
+} from '@nanny/schema';
+import { collectOps, guestRefs } from './collect-ops.ts';
 import { errorText } from './errors.ts';
 import type { Logger } from './log.ts';
 import type { CycleReader, Source } from './sources/types.ts';
 
 export interface CycleItem {
   endpoint: string;
-  kind: PayloadKind;
+  kind: PayloadKind | OpsKind;
   body: Record<string, unknown>;
 }
 
@@ -358,6 +365,23 @@ export function createCollector(deps: CollectorDeps): Collector {
           }
         });
         await emit(guestItems.filter((x): x is CycleItem => x !== undefined));
+
+        // 6. Operations reports: backups, HA (from the HA master), replication.
+        await emit(
+          await collectOps(
+            reader,
+            {
+              node: nodeName,
+              collectedAt: meta.collectedAt,
+              agentVersion: deps.agentVersion,
+              source: deps.source.name,
+              ...(clusterName !== undefined ? { clusterName } : {}),
+              ...(fingerprint !== undefined ? { clusterFingerprint: fingerprint } : {}),
+            },
+            guestRefs(guests, nodeName),
+            fail,
+          ),
+        );
         return summary({
           proxmox: detected !== false,
           node: nodeName,

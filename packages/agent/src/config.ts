@@ -41,6 +41,10 @@ export interface Config {
   procRoot: string;
   /** /etc/hosts (a standalone node's ip for the files source) */
   hostsFile: string;
+  /** /var/log/pve/tasks (files source: vzdump tasks) */
+  tasksRoot: string;
+  /** /var/lib/pve-manager (files source: replication state) */
+  pveLibRoot: string;
   stateDir: string;
   /** name of this node; undefined → detected (pmxcfs `.members`, `/cluster/status` local=1, hostname) */
   nodeName?: string;
@@ -213,6 +217,8 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     pveRoot: d.pveRoot!,
     procRoot: d.procRoot!,
     hostsFile: d.hostsFile!,
+    tasksRoot: d.tasksRoot!,
+    pveLibRoot: d.pveLibRoot!,
     stateDir: d.stateDir!,
     commandTimeoutMs: d.commandTimeoutMs!,
     pmxcfsTimeoutMs: d.pmxcfsTimeoutMs!,

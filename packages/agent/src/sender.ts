@@ -10,7 +10,13 @@
  * - an item whose endpoint is not one of the four ingest paths is dropped unsent: the spool is a
  *   file, and what is in it must not choose where the access token goes (`/../admin`, `http://…`).
  */
-import { INGEST_PATH_PREFIX, PAYLOAD_KINDS, REFRESH_PATH, type TokenResponse } from '@nanny/schema';
+import {
+  INGEST_PATH_PREFIX,
+  OPS_KINDS,
+  PAYLOAD_KINDS,
+  REFRESH_PATH,
+  type TokenResponse,
+} from '@nanny/schema';
 import type { TlsOptions } from './config.ts';
 import { AgentError, errorText } from './errors.ts';
 import type { HttpClient, HttpResponse } from './http.ts';
@@ -38,7 +44,7 @@ export interface Sender {
 
 /** The only endpoints a spooled item may name. */
 export const INGEST_ENDPOINTS: ReadonlySet<string> = new Set(
-  PAYLOAD_KINDS.map((k) => INGEST_PATH_PREFIX + k),
+  [...PAYLOAD_KINDS, ...OPS_KINDS].map((k) => INGEST_PATH_PREFIX + k),
 );
 
 function describe(res: HttpResponse): string {

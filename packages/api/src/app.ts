@@ -10,6 +10,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import {
   ErrorEnvelope,
+  OPS_KINDS,
+  OPS_SCHEMAS,
   ProxmoxCluster,
   ProxmoxLXC,
   ProxmoxNode,
@@ -29,6 +31,7 @@ import { ingestRoutes, type IngestCounters } from './ingest/routes.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
+import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
@@ -161,7 +164,13 @@ export async function buildApp(
     app.decorateRequest('principal', null);
 
     const counters: IngestCounters = {
-      accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 },
+      accepted: {
+        cluster: 0,
+        node: 0,
+        lxc: 0,
+        qemu: 0,
+        ...(Object.fromEntries(OPS_KINDS.map((k) => [k, 0])) as Record<(typeof OPS_KINDS)[number], number>),
+      },
       rejected: 0,
       extraDropped: 0,
     };
@@ -187,6 +196,7 @@ export async function buildApp(
       ProxmoxNode,
       ProxmoxLXC,
       ProxmoxQEMU,
+      ...Object.values(OPS_SCHEMAS),
       RegisterRequest,
       RefreshRequest,
       TokenResponse,
@@ -241,6 +251,7 @@ export async function buildApp(
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
+    await app.register(async (a) => proxmoxOpsRoutes(a, { storage, auth }));
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now, leader }),
     );

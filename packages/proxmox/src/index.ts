@@ -114,3 +114,36 @@ export type {
   MembershipInput,
 } from './membership.ts';
 export { deriveMembership } from './membership.ts';
+export type { Upid, TaskEntry, TaskStatusClass, VzdumpGuestResult, VzdumpLog } from './tasks.ts';
+export {
+  parseUpid,
+  parseTaskIndex,
+  parseActiveTasks,
+  taskFromApi,
+  taskStatusClass,
+  taskLogPath,
+  parseVzdumpLog,
+} from './tasks.ts';
+export type { Section } from './section-config.ts';
+export { parseSectionConfig } from './section-config.ts';
+export type { BackupJob, GuestRef, GuestBackupState, FailedBackupTask } from './backups.ts';
+export {
+  BackupHistory,
+  parseBackupJobsCfg,
+  parseVzdumpCron,
+  parsePools,
+  jobCovers,
+  notBackedUp,
+  vzdumpNeedsLog,
+} from './backups.ts';
+export type { HaResource, HaStatus } from './ha.ts';
+export { parseHaResourcesCfg, haResourcesFromApi, haStatusOf } from './ha.ts';
+export type { ReplicationJob, ReplicationCfgJob } from './replication.ts';
+export {
+  parseReplicationCfg,
+  parseReplicationState,
+  replicationJobsFromFiles,
+  replicationJobsFromApi,
+} from './replication.ts';
+export type { OpsMetaInput } from './ops-payloads.ts';
+export { buildBackupsPayload, buildHaPayload, buildReplicationPayload } from './ops-payloads.ts';

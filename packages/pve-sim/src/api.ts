@@ -5,6 +5,14 @@ import type { GuestKind, GuestState, NodeState, SimState } from './model.ts';
 import { nodeByName, viewOf } from './model.ts';
 import { confDigest, renderGuestConf } from './pmxcfs.ts';
 import {
+  haManagerStatusAnswer,
+  haResourcesAnswer,
+  nodeTasks,
+  notBackedUpAnswer,
+  replicationAnswer,
+  taskLog,
+} from './ops.ts';
+import {
   clusterResources,
   clusterStatus,
   err,
@@ -41,6 +49,8 @@ interface RouteContext {
   kind?: GuestKind;
   /** bound by `{vmid}` */
   guest?: GuestState;
+  /** bound by `{upid}` */
+  upid?: string;
 }
 
 interface Route {
@@ -86,6 +96,21 @@ const ROUTES: readonly Route[] = [
   { pattern: '/nodes/{node}/status', handler: (c) => ok(nodeStatus(bound(c.target), c.now)) },
   { pattern: '/nodes/{node}/version', handler: (c) => ok(versionOf(bound(c.target))) },
   { pattern: '/nodes/{node}/storage', handler: (c) => ok(storageList(bound(c.target))) },
+  { pattern: '/nodes/{node}/tasks', handler: (c) => ok(nodeTasks(c.state, bound(c.target), c.query)) },
+  {
+    pattern: '/nodes/{node}/tasks/{upid}/log',
+    handler: (c) => {
+      const log = taskLog(c.state, bound(c.target), bound(c.upid));
+      return log ? ok(log) : err(400, `no such task\n`);
+    },
+  },
+  { pattern: '/nodes/{node}/replication', handler: (c) => ok(replicationAnswer(c.state, bound(c.target))) },
+  { pattern: '/cluster/backup-info/not-backed-up', handler: (c) => ok(notBackedUpAnswer(c.state, c.local)) },
+  {
+    pattern: '/cluster/ha/status/manager_status',
+    handler: (c) => ok(haManagerStatusAnswer(c.state, c.local)),
+  },
+  { pattern: '/cluster/ha/resources', handler: (c) => ok(haResourcesAnswer(c.state, c.local)) },
   {
     pattern: '/nodes/{node}/{kind}',
     handler: (c) => ok(guestList(c.state, bound(c.target), bound(c.kind), c.now)),
@@ -130,6 +155,13 @@ const PLACEHOLDERS: Record<
         if (target.hung) return { ok: 'blocked', node: target.name };
       }
       c.target = target;
+      return undefined;
+    },
+  },
+  upid: {
+    accepts: (s) => s.startsWith('UPID:') || s.startsWith('UPID%3A'),
+    bind(c, s) {
+      c.upid = decodeURIComponent(s);
       return undefined;
     },
   },

@@ -98,6 +98,22 @@ Events: ${EVENT_TYPES.join(', ')}`,
         help: `pvesh-delay: start-up delay per pvesh call in ms (default ${PVESH_STARTUP_MS}, the modelled Perl start-up of the real pvesh; 0 switches it off)`,
       },
       mode: { type: 'string', arg: 'M', help: 'clock: frozen|live' },
+      fail: {
+        type: 'string',
+        arg: 'VMID',
+        multiple: true,
+        help: 'backup-run: this guest fails (repeatable)',
+      },
+      error: {
+        type: 'string',
+        arg: 'TEXT',
+        help: 'backup-run: the whole job fails; replication-fail: the error',
+      },
+      'ha-state': {
+        type: 'string',
+        arg: 'S',
+        help: 'ha-state: CRM state (error, fence, started…) of --vmid, or of --node',
+      },
       epoch: { type: 'string', arg: 'SECONDS', help: 'clock: the frozen instant' },
       seconds: { type: 'string', arg: 'N', help: 'clock-advance (frozen clock only)' },
       json: {
@@ -324,6 +340,29 @@ function eventFrom(a: Args): SimEvent {
     }
     case 'clock-advance':
       return { type, seconds: int(a.v.get('seconds'), 'seconds') };
+    case 'backup-run':
+      return {
+        type,
+        node: node(),
+        ...(a.r.has('fail') ? { fail: a.r.get('fail')!.map((v) => int(v, 'fail')) } : {}),
+        ...(a.v.has('error') ? { error: a.v.get('error')! } : {}),
+      };
+    case 'ha-state':
+      return {
+        type,
+        state: need(a.v, 'ha-state'),
+        ...(a.v.has('vmid') ? { vmid: int(a.v.get('vmid'), 'vmid') } : { node: node() }),
+        ...cluster,
+      };
+    case 'replication-fail':
+    case 'replication-ok':
+      return {
+        type,
+        vmid: int(a.v.get('vmid'), 'vmid'),
+        ...(a.v.has('error') ? { error: a.v.get('error')! } : {}),
+      };
+    case 'backup-job':
+      throw new UsageError('backup-job takes --json (e.g. {"type":"backup-job","id":"j1","vmids":[100]})');
   }
   throw new UsageError(`unknown event '${type}'`);
 }

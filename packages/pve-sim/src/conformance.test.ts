@@ -117,6 +117,10 @@ function pathsFor(node: string): { template: string; path: string; query?: Recor
       query: { type },
     })),
     { template: '/nodes', path: '/nodes' },
+    // issue 15: backups, HA, replication
+    { template: '/cluster/backup-info/not-backed-up', path: '/cluster/backup-info/not-backed-up' },
+    { template: '/cluster/ha/status/manager_status', path: '/cluster/ha/status/manager_status' },
+    { template: '/cluster/ha/resources', path: '/cluster/ha/resources' },
   ];
   const members = viewOf(s, me).members;
   const peers = s.nodes.filter((n) => members.has(n.name));
@@ -129,6 +133,16 @@ function pathsFor(node: string): { template: string; path: string; query?: Recor
       { template: '/nodes/{node}/storage', path: `${b}/storage` },
       { template: '/nodes/{node}/lxc', path: `${b}/lxc` },
       { template: '/nodes/{node}/qemu', path: `${b}/qemu` },
+      { template: '/nodes/{node}/replication', path: `${b}/replication` },
+      {
+        template: '/nodes/{node}/tasks',
+        path: `${b}/tasks`,
+        query: { typefilter: 'vzdump', source: 'all', limit: '50' },
+      },
+      ...(s.ops?.tasks ?? [])
+        .filter((x) => x.node === n.name)
+        .slice(0, 2)
+        .map((x) => ({ template: '/nodes/{node}/tasks/{upid}/log', path: `${b}/tasks/${x.upid}/log` })),
     );
     for (const g of s.guests.filter((x) => x.node === n.name)) {
       const gb = `${b}/${g.kind}/${g.vmid}`;
@@ -191,6 +205,28 @@ const UNDOCUMENTED_OK: Record<string, string> = {
   '/nodes/{node}/qemu/{vmid}/snapshot:$[].running': "the 'current' entry has running (Qemu.pm snapshot_list)",
   '/nodes/{node}/qemu/{vmid}/snapshot:$[].digest': "the 'current' entry has the config digest",
   '/nodes/{node}/lxc/{vmid}/snapshot:$[].digest': "the 'current' entry has the config digest",
+  // The schema lists only the link key of these two; the rest is the section config as stored
+  // (pve-reference ops/03-ha.md 3.4, ops/04-replication.md 4.3, read from pve-ha-manager and
+  // pve-manager API2/Replication.pm; no real JSON capture was published).
+  '/cluster/ha/resources:$[].type': 'ops/03-ha.md 3.4 (sid, type, digest, set keys)',
+  '/cluster/ha/resources:$[].state': 'ops/03-ha.md 3.4',
+  '/cluster/ha/resources:$[].digest': 'ops/03-ha.md 3.4',
+  ...Object.fromEntries(
+    [
+      'type',
+      'guest',
+      'jobnum',
+      'target',
+      'source',
+      'vmtype',
+      'next_sync',
+      'last_sync',
+      'last_try',
+      'fail_count',
+      'duration',
+      'error',
+    ].map((k) => [`/nodes/{node}/replication:$[].${k}`, 'ops/04-replication.md 4.3 (config + state keys)']),
+  ),
 };
 
 test('every pvesh output and HTTPS answer validates against the official 9.1 returns schema', async (t) => {

@@ -4,6 +4,7 @@ import type { ClockMode, GuestKind, GuestState, NodeState, SimState } from './mo
 import { clusterById, clusterGuests, clusterNodes, nodeByName } from './model.ts';
 import { releaseProfile } from './versions.ts';
 import { buildState } from './generate.ts';
+import { applyOpsEvent, OPS_EVENT_TYPES, type OpsEvent } from './ops.ts';
 
 export type GuestRef = {
   vmid: number;
@@ -42,7 +43,8 @@ export type SimEvent =
   | { type: 'pmxcfs-release'; node: string }
   | { type: 'pvesh-delay'; /** default PVESH_STARTUP_MS */ ms?: number; node?: string }
   | { type: 'clock'; mode: ClockMode; epoch?: number }
-  | { type: 'clock-advance'; seconds: number };
+  | { type: 'clock-advance'; seconds: number }
+  | OpsEvent;
 
 /**
  * The start-up cost we inject per pvesh call to model the real one. Nobody has published a
@@ -70,6 +72,7 @@ export const EVENT_TYPES = [
   'pvesh-delay',
   'clock',
   'clock-advance',
+  ...OPS_EVENT_TYPES,
 ] as const;
 
 /** What the renderer must do after an event beyond re-rendering the model. */
@@ -306,6 +309,13 @@ export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEff
     case 'clock-advance':
       if (state.clock.mode !== 'frozen') throw new Error('clock-advance needs a frozen clock');
       state.clock.epoch += ev.seconds;
+      break;
+    case 'backup-run':
+    case 'backup-job':
+    case 'ha-state':
+    case 'replication-fail':
+    case 'replication-ok':
+      applyOpsEvent(state, ev, now);
       break;
     default: {
       const never: never = ev;

@@ -1,5 +1,6 @@
 // Builds a SimState from a scenario (hand-written file or the layout flags). Everything random comes
 // from the seed, so `--seed 7` gives the same fleet everywhere; the CA is derived from the seed too.
+import { defaultOps } from './ops.ts';
 import { pveMajor, tagsToConfig } from '@nanny/proxmox';
 import { createRng, hashSeed, type Rng } from './rng.ts';
 import type {
@@ -463,5 +464,6 @@ export function buildState(scenario: Scenario, realNowMs: number): SimState {
     }
     cluster.vmlistVersion = guestSpecs.length + rng.int(1, 50);
   });
+  state.ops = defaultOps(state, now);
   return state;
 }

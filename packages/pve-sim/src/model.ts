@@ -1,6 +1,8 @@
 // The one model of a simulated fleet. Everything the simulator renders (pvesh, files, /proc, HTTPS)
 // is a pure function of this state and the clock, so the three renderings can never disagree.
 
+import type { SimOps } from './ops.ts';
+
 export type GuestKind = 'lxc' | 'qemu';
 export type ClockMode = 'frozen' | 'live';
 /** Subscription level as /cluster/status shows it: '' none, c community, b basic, s standard, p premium. */
@@ -116,6 +118,8 @@ export interface SimState {
   tokens: TokenState[];
   /** bumped on every event; lets pollers notice changes */
   generation: number;
+  /** backups, HA, replication (issue 15); absent in layouts made before them */
+  ops?: SimOps;
 }
 
 export function clusterById(state: SimState, id: string): ClusterState {

@@ -1,6 +1,7 @@
 // Writes the model to disk: per node DIR/<node>/{bin,etc-pve,proc}. Files are replaced atomically
 // (temp + rename) and only when their content or mode changes, so readers never see a torn file and
 // a frozen model leaves the tree untouched. A hung node's etc-pve is left alone (its pmxcfs is stuck).
+import { etcPveOpsFiles, replicationStateFile, taskFiles } from './ops.ts';
 import {
   closeSync,
   constants,
@@ -136,6 +137,8 @@ export function etcPveFiles(
     files.set('corosync.conf', { content: renderCorosyncConf(state, cluster), mode: rw });
   files.set('pve-root-ca.pem', { content: cluster.caPem, mode: rw });
   files.set('storage.cfg', { content: renderStorageCfg(), mode: rw });
+  for (const [rel, content] of Object.entries(etcPveOpsFiles(state, n)))
+    files.set(rel, { content, mode: rw });
   for (const g of clusterGuests(state, cluster.id)) {
     let text = confCache.get(g);
     if (text === undefined) {
@@ -238,6 +241,13 @@ export function renderAll(
     // dpkg's status file: rewritten only when the installed packages change (version-upgrade),
     // so its mtime tells an agent when `pveversion` has something new to say
     track(`${n.name}/var-lib-dpkg-status`, { content: renderDpkgStatus(n), mode: 0o644 });
+    // the node-local files of pve-manager: its task index and logs, the replication state
+    for (const [rel, content] of Object.entries(taskFiles(state.ops, n)))
+      track(`${n.name}/var-log-pve-tasks/${rel}`, { content, mode: 0o644 });
+    track(`${n.name}/var-lib-pve-manager/pve-replication-state.json`, {
+      content: replicationStateFile(state, n),
+      mode: 0o644,
+    });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

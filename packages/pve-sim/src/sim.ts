@@ -40,6 +40,10 @@ export interface NodePaths {
   hosts: string;
   /** the node's /var/lib/dpkg/status (rewritten by version-upgrade) */
   dpkgStatus: string;
+  /** the node's /var/log/pve/tasks (task index and logs) */
+  tasks: string;
+  /** the node's /var/lib/pve-manager (replication state) */
+  pveLib: string;
 }
 
 export interface Simulator {
@@ -141,6 +145,8 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         proc: join(d, 'proc'),
         hosts: join(d, 'etc-hosts'),
         dpkgStatus: join(d, 'var-lib-dpkg-status'),
+        tasks: join(d, 'var-log-pve-tasks'),
+        pveLib: join(d, 'var-lib-pve-manager'),
       };
     },
     run(tool, node, args, o = {}) {

@@ -1,5 +1,6 @@
 export * from './common.ts';
 export * from './payloads.ts';
+export * from './ops.ts';
 export * from './normalize.ts';
 export * from './validate.ts';
 export * from './registration.ts';

@@ -6,6 +6,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { FormatRegistry, type TSchema } from '@sinclair/typebox';
 import { PAYLOAD_SCHEMAS, type Payload, type PayloadKind } from './payloads.ts';
 import { normalizePayload } from './normalize.ts';
+import { OPS_SCHEMAS, type OpsKind, type OpsPayload } from './ops.ts';
 
 // TypeBox ships no string formats; register the one we use.
 if (!FormatRegistry.Has('date-time')) {
@@ -62,4 +63,12 @@ export function describeIssues(issues: ValidationIssue[]): string {
     .slice(0, 5)
     .map((i) => `${i.path === '/' ? 'body' : i.path.slice(1).replaceAll('/', '.')}: ${i.message}`)
     .join('; ');
+}
+
+/** Validates an operations report (ops.ts): no upstream aliases to normalise there. */
+export function validateOps<K extends OpsKind>(kind: K, body: unknown): ValidationResult<OpsPayload<K>> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    return { ok: false, issues: [{ path: '/', message: 'body must be a JSON object' }] };
+  }
+  return validateAgainst<OpsPayload<K>>(OPS_SCHEMAS[kind], body);
 }

@@ -6,10 +6,11 @@
  * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
-import type { NodeStatus } from '@nanny/proxmox';
+import { normalizeApiConfig, type NodeStatus } from '@nanny/proxmox';
 import type { TlsOptions } from '../config.ts';
 import { AgentError } from '../errors.ts';
 import type { HttpClient } from '../http.ts';
+import { createPathOps } from './ops-path.ts';
 import { asObject, cachedGet, pathReaderParts } from './path-reader.ts';
 import type { CycleReader, Detection, Source } from './types.ts';
 
@@ -26,6 +27,7 @@ export interface ApiSourceOptions {
 
 export function createApiSource(opts: ApiSourceOptions): Source {
   const base = opts.url.replace(/\/+$/, '').replace(/\/api2\/json$/, '') + '/api2/json';
+  const ops = createPathOps();
   return {
     name: 'api',
     local: false,
@@ -61,10 +63,19 @@ export function createApiSource(opts: ApiSourceOptions): Source {
         }
         return asObject<{ data?: unknown }>(body, `GET ${path}`).data ?? null;
       });
-      const parts = pathReaderParts(get);
+      // A container's raw lxc.* lines: `…/config?current=1` (an HTTP request on the open
+      // connection, no process; /pending leaves them out).
+      const parts = pathReaderParts(get, async (node, vmid) => {
+        const lxc = normalizeApiConfig('lxc', await get(`/nodes/${node}/lxc/${vmid}/config`, { current: 1 }))
+          .data.lxc;
+        return typeof lxc === 'string' ? lxc : undefined;
+      });
       let detection: Promise<Detection> | undefined;
       return {
         ...parts,
+        backups: (node) => ops.backups(get, node),
+        ha: (node) => ops.ha(get, node),
+        replication: (node) => ops.replication(get, node),
         detect: () =>
           (detection ??= (async (): Promise<Detection> => {
             const v = asObject<{ version?: string; repoid?: string }>(await get('/version'), 'GET /version');

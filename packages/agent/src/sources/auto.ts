@@ -40,6 +40,9 @@ export function createAutoSource(files: Source, pvesh: Source, log: Logger): Sou
         nodeStatus: async (n) => (await pick()).nodeStatus(n),
         clusterStatus: async () => (await pick()).clusterStatus(),
         guests: async () => (await pick()).guests(),
+        backups: async (n, g) => (await pick()).backups(n, g),
+        ha: async (n) => (await pick()).ha(n),
+        replication: async (n, g) => (await pick()).replication(n, g),
         close: () => {
           if (chosen) void chosen.then((r) => r.close());
           else f.close();

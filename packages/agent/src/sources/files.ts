@@ -35,11 +35,17 @@ import { openPmxcfsSession } from '../host.ts';
 import { detectWithPveversion } from './detect.ts';
 import { readLocalIp, readProcSnapshot } from './local.ts';
 import type { LocalSourceOptions } from './pvesh.ts';
+import { createFilesOps } from './ops-files.ts';
 import type { CycleReader, Detection, GuestConfig, Source } from './types.ts';
 
 const CONF_DIR = { lxc: 'lxc', qemu: 'qemu-server' } as const;
 
 export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: string) => void }): Source {
+  const ops = createFilesOps({
+    tasksRoot: opts.tasksRoot,
+    pveLibRoot: opts.pveLibRoot,
+    ...(opts.warn ? { warn: opts.warn } : {}),
+  });
   return {
     name: 'files',
     local: true,
@@ -214,7 +220,21 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
         return error === undefined ? { status } : { status, error };
       };
 
+      // /etc/pve files of the ops readers, in one batch per call; a missing file reads as ''
+      const pveRead = async (rels: string[]): Promise<string[]> =>
+        Promise.all(
+          session.read(rels.map(path)).map((p) =>
+            p.catch((e: unknown) => {
+              if (/ENOENT|no such file/i.test(errorText(e))) return '';
+              throw e;
+            }),
+          ),
+        );
+
       return {
+        backups: (_node, guests) => ops.backups(pveRead, guests),
+        ha: () => ops.ha(pveRead),
+        replication: (_node, guests) => ops.replication(pveRead, guests),
         async get(p) {
           if (p === '/cluster/status') return clusterStatus();
           if (p === '/cluster/resources') return guests();

@@ -62,10 +62,15 @@ export function asObject<T>(v: unknown, what: string): T {
   return v as T;
 }
 
-export function pathReaderParts(get: (path: string, params?: Params) => Promise<unknown>): Pick<
-  CycleReader,
-  'get' | 'clusterStatus' | 'guests' | 'guestConfig'
-> & {
+/**
+ * `rawLxc`: a container's raw `lxc.*` lines in their scalar form (lxcRawToString), which `/pending`
+ * leaves out (a PVE 7.4 recording in pve-reference, go-proxmox pve7x lxc-101: five `lxc.*` entries
+ * in `…/config`, none in `…/pending`). Each source gets them its cheapest way.
+ */
+export function pathReaderParts(
+  get: (path: string, params?: Params) => Promise<unknown>,
+  rawLxc?: (node: string, vmid: number) => Promise<string | undefined>,
+): Pick<CycleReader, 'get' | 'clusterStatus' | 'guests' | 'guestConfig'> & {
   nodeStatusFromApi(node: string): Promise<NodeStatus>;
 } {
   return {
@@ -86,7 +91,12 @@ export function pathReaderParts(get: (path: string, params?: Params) => Promise<
     async guestConfig(node, kind, vmid) {
       const path = `/nodes/${node}/${kind}/${vmid}/pending`;
       const entries = asArray<PendingEntry>(await get(path), path);
-      return configFromPending(kind, entries);
+      const cfg = configFromPending(kind, entries);
+      if (kind === 'lxc' && rawLxc) {
+        const raw = await rawLxc(node, vmid);
+        if (raw !== undefined && raw !== '') cfg.current.lxc = raw;
+      }
+      return cfg;
     },
   };
 }

@@ -5,11 +5,12 @@
  * pmxcfs helper (no API path returns it).
  */
 import { join } from 'node:path';
-import { nodeStatusFromProc, type NodeStatus } from '@nanny/proxmox';
+import { nodeStatusFromProc, parseGuestConfigFile, type NodeStatus } from '@nanny/proxmox';
 import { AgentError, errorText } from '../errors.ts';
 import { openPmxcfsSession, runCommand, type PmxcfsReader, type SpawnCounter } from '../host.ts';
 import { cachedGet, pathReaderParts } from './path-reader.ts';
 import { detectWithPveversion } from './detect.ts';
+import { createPathOps } from './ops-path.ts';
 import { readProcSnapshot } from './local.ts';
 import type { CycleReader, Detection, Params, Source } from './types.ts';
 
@@ -26,6 +27,10 @@ export interface LocalSourceOptions extends SpawnCounter {
   pmxcfs?: PmxcfsReader;
   /** detection shared across cycles (createVersionDetector); without it pveversion runs per cycle */
   detect?: () => Promise<Detection>;
+  /** /var/log/pve/tasks: the files source's task index */
+  tasksRoot: string;
+  /** /var/lib/pve-manager: the files source's replication state */
+  pveLibRoot: string;
 }
 
 export function pveshArgs(path: string, params?: Params): string[] {
@@ -36,6 +41,7 @@ export function pveshArgs(path: string, params?: Params): string[] {
 }
 
 export function createPveshSource(opts: LocalSourceOptions): Source {
+  const ops = createPathOps();
   return {
     name: 'pvesh',
     local: true,
@@ -64,23 +70,34 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
           });
         }
       });
-      const parts = pathReaderParts(get);
+      let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
+      const session = () =>
+        (pmx ??=
+          opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
+          openPmxcfsSession({
+            timeoutMs: opts.pmxcfsTimeoutMs,
+            ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+          }));
+      // A container's raw lxc.* lines come from its config file through the pmxcfs helper that
+      // already reads pve-root-ca.pem: `…/config?current=1` would be a second pvesh process per
+      // container, which the cost budget (no new process per guest) rules out.
+      const parts = pathReaderParts(get, async (node, vmid) => {
+        const text = await session().read([join(opts.pveRoot, `nodes/${node}/lxc/${vmid}.conf`)])[0]!;
+        const lxc = parseGuestConfigFile(text, 'lxc').data.current.lxc;
+        return typeof lxc === 'string' ? lxc : undefined;
+      });
       let detection: Promise<Detection> | undefined;
       const detect = (): Promise<Detection> =>
         (detection ??= opts.detect ? opts.detect() : detectWithPveversion(opts));
-      let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
       return {
         ...parts,
+        backups: (node) => ops.backups(get, node),
+        ha: (node) => ops.ha(get, node),
+        replication: (node) => ops.replication(get, node),
         detect,
         localNode: async () => undefined,
         async clusterCa() {
-          pmx ??=
-            opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
-            openPmxcfsSession({
-              timeoutMs: opts.pmxcfsTimeoutMs,
-              ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-            });
-          return await pmx.read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
+          return await session().read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
         },
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           try {

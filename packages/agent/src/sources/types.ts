@@ -6,7 +6,17 @@
  * once per cycle. After a timeout the reader fails the rest fast (a hung pmxcfs would otherwise cost
  * one timeout per guest) so the cycle ends in bounded time.
  */
-import type { ClusterResource, ClusterStatusEntry, ConfigMap, GuestKind, NodeStatus } from '@nanny/proxmox';
+import type {
+  BackupHistory,
+  ClusterResource,
+  ClusterStatusEntry,
+  ConfigMap,
+  GuestKind,
+  GuestRef,
+  HaStatus,
+  NodeStatus,
+  ReplicationJob,
+} from '@nanny/proxmox';
 
 export type Params = Record<string, string | number>;
 
@@ -43,6 +53,15 @@ export interface CycleReader {
   clusterStatus(): Promise<ClusterStatusEntry[]>;
   /** guests of the cluster (type qemu/lxc entries of /cluster/resources) */
   guests(): Promise<ClusterResource[]>;
+  /**
+   * backup history of `node` (kept by the source across cycles, read incrementally) and the
+   * guests no backup job covers; `guests` are the node's guests
+   */
+  backups(node: string, guests: GuestRef[]): Promise<{ history: BackupHistory; notBackedUp: Set<number> }>;
+  /** the HA manager's view; undefined when the source knows already that `node` is not the HA master */
+  ha(node: string): Promise<HaStatus | undefined>;
+  /** replication jobs of the guests on `node` */
+  replication(node: string, guests: GuestRef[]): Promise<ReplicationJob[]>;
   close(): void;
 }
 

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLayout, defaultToolsBundle, scenarioFromFlags, type Simulator } from '@nanny/pve-sim';
 import { requires } from '@nanny/testing';
+import { INGEST_PATH_PREFIX, OPS_KINDS } from '@nanny/schema';
 import { main } from '../cli.ts';
 
 export interface SimFixture {
@@ -49,6 +50,8 @@ export function makeSim(
         NANNYAGENT_PROC_ROOT: p.proc,
         NANNYAGENT_HOSTS_FILE: p.hosts,
         NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
+        NANNYAGENT_TASKS_ROOT: p.tasks,
+        NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,
@@ -59,7 +62,10 @@ export function makeSim(
 
 export interface DryRun {
   code: number;
+  /** the spec's four reports, in order */
   items: Array<{ endpoint: string; body: Record<string, unknown> }>;
+  /** the operations reports (backups, ha, replication) */
+  ops: Array<{ endpoint: string; body: Record<string, unknown> }>;
   log: string;
 }
 
@@ -76,9 +82,10 @@ export async function dryRun(env: Record<string, string>, args: string[] = []): 
     },
     env,
   });
-  const items = out
+  const all = out
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as DryRun['items'][number]);
-  return { code, items, log };
+  const isOps = (i: DryRun['items'][number]) => OPS_KINDS.some((k) => i.endpoint === INGEST_PATH_PREFIX + k);
+  return { code, items: all.filter((i) => !isOps(i)), ops: all.filter(isOps), log };
 }

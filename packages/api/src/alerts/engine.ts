@@ -98,6 +98,12 @@ class Evaluation implements RuleContext {
   isFiring(key: string): ActiveAlert | undefined {
     return this.state.active.get(key);
   }
+  firingWith(rule: RuleId, prefix: string): ActiveAlert[] {
+    // A scan of the firing alerts (few), once per ops report: not per guest.
+    const out: ActiveAlert[] = [];
+    for (const a of this.state.active.values()) if (a.rule === rule && a.key.startsWith(prefix)) out.push(a);
+    return out;
+  }
   touch(entry: string): void {
     this.changed.add(entry);
   }
@@ -121,6 +127,7 @@ interface Dispatch {
   guest: Rule[];
   gone: Rule[];
   tick: Rule[];
+  ops: Rule[];
 }
 /** Per rule list, the rules that handle each fact kind: a guest report runs one rule, not thirteen. */
 const dispatchCache = new WeakMap<readonly Rule[], Dispatch>();
@@ -133,6 +140,7 @@ function dispatchOf(rules: readonly Rule[]): Dispatch {
       guest: rules.filter((r) => r.onGuest),
       gone: rules.filter((r) => r.onGuestGone),
       tick: rules.filter((r) => r.onTick),
+      ops: rules.filter((r) => r.onOps),
     };
     dispatchCache.set(rules, d);
   }
@@ -174,6 +182,10 @@ export function evaluate(
     }
     case 'tick':
       for (const r of on.tick) r.onTick?.(ctx, fact);
+      break;
+    case 'ops':
+      ensureCluster(state, fact);
+      for (const r of on.ops) r.onOps?.(ctx, fact);
       break;
   }
   return { state, events, changed };
@@ -255,7 +267,14 @@ function applyGuest(state: EngineState, f: GuestFact, prev: Previous, changed: S
     g.node = f.node;
     g.tags = f.tags;
   } else {
-    g = { clusterId: f.clusterId, vmid: f.vmid, node: f.node, status: f.status, tags: f.tags };
+    g = {
+      clusterId: f.clusterId,
+      vmid: f.vmid,
+      node: f.node,
+      status: f.status,
+      tags: f.tags,
+      firstSeen: f.at,
+    };
     state.guests.set(k, g);
   }
   if (f.name !== undefined) g.name = f.name;

@@ -1,9 +1,92 @@
 /** Turns a validated, canonical ingest payload into the engine's fact (pure). */
 import { tagKeys } from '@nanny/proxmox';
-import type { ProxmoxCluster, ProxmoxLXC, ProxmoxNode, ProxmoxQEMU } from '@nanny/schema';
-import type { Fact } from './types.ts';
+import type {
+  OpsKind,
+  ProxmoxBackups,
+  ProxmoxCluster,
+  ProxmoxHa,
+  ProxmoxLXC,
+  ProxmoxNode,
+  ProxmoxQEMU,
+  ProxmoxReplication,
+} from '@nanny/schema';
+import type { Fact, OpsFact } from './types.ts';
 
-export type IngestKind = 'cluster' | 'node' | 'lxc' | 'qemu';
+export type IngestKind = 'cluster' | 'node' | 'lxc' | 'qemu' | OpsKind;
+
+/** An ops report as the engine's fact: Proxmox epoch seconds become epoch ms. */
+function opsFact(
+  kind: OpsKind,
+  clusterId: string,
+  p: Record<string, unknown>,
+  at: number,
+  collectedAt?: number,
+): OpsFact {
+  const base = {
+    kind: 'ops' as const,
+    report: kind,
+    clusterId,
+    clusterName: typeof p.cluster_name === 'string' ? p.cluster_name : undefined,
+    at,
+    collectedAt,
+    node: String(p.node),
+  };
+  if (kind === 'backups') {
+    const b = p as unknown as ProxmoxBackups;
+    const newestOk = Math.max(0, ...b.guests.map((g) => g.last_success?.at ?? 0));
+    // `job errors` is what vzdump ends with when guests failed one by one (PVE/VZDump.pm): those
+    // guests carry the failure. Any other text on a task without a vmid: the job failed as a whole.
+    const job = b.failed_tasks.find((t) => t.vmid === undefined);
+    const whole = job !== undefined && job.status !== 'job errors' && b.failed_tasks[0] === job;
+    return {
+      ...base,
+      backups: {
+        historySince: b.history_since !== undefined ? b.history_since * 1000 : undefined,
+        guests: b.guests.map((g) => ({
+          vmid: g.vmid,
+          name: g.name,
+          covered: g.covered,
+          lastSuccessAt: g.last_success ? g.last_success.at * 1000 : undefined,
+          lastFailure: g.last_failure
+            ? { at: g.last_failure.at * 1000, error: g.last_failure.error }
+            : undefined,
+        })),
+        // A job that failed before naming any guest (storage offline, lock timeout) — unless a later
+        // backup on this node succeeded, which means the cause went away.
+        jobFailure:
+          job && whole && (job.endtime ?? job.starttime) >= newestOk
+            ? { at: (job.endtime ?? job.starttime) * 1000, error: job.status, upid: job.upid }
+            : undefined,
+      },
+    };
+  }
+  if (kind === 'ha') {
+    const h = p as unknown as ProxmoxHa;
+    return {
+      ...base,
+      ha: {
+        managerTimestamp: h.manager_timestamp,
+        nodes: h.nodes,
+        resources: h.resources.map((r) => ({ sid: r.sid, node: r.node, state: r.state })),
+      },
+    };
+  }
+  const r = p as unknown as ProxmoxReplication;
+  return {
+    ...base,
+    replication: {
+      jobs: r.jobs.map((j) => ({
+        id: j.id,
+        guest: j.guest,
+        target: j.target,
+        enabled: j.enabled,
+        failCount: j.fail_count,
+        error: j.error,
+        lastSync: j.last_sync,
+      })),
+    },
+  };
+}
 
 const time = (iso: unknown): number | undefined => {
   if (typeof iso !== 'string') return undefined;
@@ -19,6 +102,8 @@ export function factFromPayload(
 ): Fact {
   const p = payload as Record<string, unknown>;
   const collectedAt = time(p.collected_at);
+  if (kind === 'backups' || kind === 'ha' || kind === 'replication')
+    return opsFact(kind, clusterId, p, receivedAt, collectedAt);
   if (kind === 'cluster') {
     const c = payload as ProxmoxCluster;
     return {

@@ -12,6 +12,7 @@ import type {
   GuestMem,
   NodeFact,
   NodeMem,
+  OpsFact,
   RuleId,
   RuleSettings,
   Severity,
@@ -56,6 +57,8 @@ export interface RuleContext {
   /** a one-shot informational event (no firing state) */
   notice(rule: Rule, a: FireInput): void;
   isFiring(key: string): ActiveAlert | undefined;
+  /** the firing alerts of `rule` whose key starts with `prefix` (ops rules resolve what a report no longer lists) */
+  firingWith(rule: RuleId, prefix: string): ActiveAlert[];
   /** marks a state entry as changed, e.g. `n:<key>` */
   touch(entry: string): void;
   config(rule: RuleId, scope: Scope): Required<RuleSettings>;
@@ -75,6 +78,7 @@ export interface Rule {
   onGuest?(ctx: RuleContext, f: GuestFact, g: GuestMem): void;
   onTick?(ctx: RuleContext, f: TickFact): void;
   onGuestGone?(ctx: RuleContext, f: GuestGoneFact): void;
+  onOps?(ctx: RuleContext, f: OpsFact): void;
 }
 
 export const nodeKey = (clusterId: string, node: string): string => `${clusterId}\u0000${node}`;

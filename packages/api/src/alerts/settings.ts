@@ -25,6 +25,12 @@ export const RULE_DEFAULTS: Readonly<Record<RuleId, Readonly<RuleSettings>>> = {
   // load_avg_5m per logical CPU.
   load_high: { enabled: true, trigger: 1.5, clear: 1.0, sustainSeconds: 600 },
   guest_stopped: { enabled: true },
+  backup_failed: { enabled: true },
+  backup_missing: { enabled: true, graceSeconds: 2 * 86400 },
+  backup_not_covered: { enabled: true },
+  ha_error: { enabled: true },
+  ha_fencing: { enabled: true },
+  replication_failed: { enabled: true },
 };
 
 export interface Scope {

@@ -20,7 +20,13 @@ export type RuleId =
   | 'rootfs_high'
   | 'swap_high'
   | 'load_high'
-  | 'guest_stopped';
+  | 'guest_stopped'
+  | 'backup_failed'
+  | 'backup_missing'
+  | 'backup_not_covered'
+  | 'ha_error'
+  | 'ha_fencing'
+  | 'replication_failed';
 
 export interface ClusterMemberFact {
   name: string;
@@ -94,7 +100,47 @@ export interface GuestGoneFact {
   at: number;
 }
 
-export type Fact = ClusterFact | NodeFact | GuestFact | GuestGoneFact | TickFact;
+/**
+ * An operations report (issue 15) of one node, or of the cluster (ha): the current state of what it
+ * lists. Rules fire for what is bad in it and resolve what the same scope no longer lists as bad.
+ */
+export interface OpsFact extends FactBase {
+  kind: 'ops';
+  report: 'backups' | 'ha' | 'replication';
+  /** the reporting node */
+  node: string;
+  backups?: {
+    /** start of the oldest vzdump task the node still lists (epoch ms) */
+    historySince?: number | undefined;
+    guests: {
+      vmid: number;
+      name?: string | undefined;
+      covered: boolean;
+      lastSuccessAt?: number | undefined;
+      lastFailure?: { at: number; error: string } | undefined;
+    }[];
+    /** the newest failed task that names no guest (a job that failed as a whole), if newer than any success */
+    jobFailure?: { at: number; error: string; upid: string } | undefined;
+  };
+  ha?: {
+    managerTimestamp?: number | undefined;
+    nodes: { node: string; state: string }[];
+    resources: { sid: string; node?: string | undefined; state: string }[];
+  };
+  replication?: {
+    jobs: {
+      id: string;
+      guest: number;
+      target: string;
+      enabled: boolean;
+      failCount: number;
+      error?: string | undefined;
+      lastSync: number;
+    }[];
+  };
+}
+
+export type Fact = ClusterFact | NodeFact | GuestFact | GuestGoneFact | TickFact | OpsFact;
 
 /** A threshold rule waiting for its sustain time, or firing. */
 export interface ThresholdMem {
@@ -157,6 +203,8 @@ export interface GuestMem {
   status: string;
   name?: string | undefined;
   tags: string[];
+  /** when the API first saw the guest (backup_missing waits that long before judging it) */
+  firstSeen?: number | undefined;
 }
 
 export interface ActiveAlert {
@@ -198,7 +246,10 @@ export interface RuleSettings {
   clear?: number;
   /** threshold rules: how long the condition must hold before firing */
   sustainSeconds?: number;
-  /** version_mismatch: how long versions may differ before it is an alarm */
+  /**
+   * version_mismatch: how long versions may differ before it is an alarm; backup_missing: how long a
+   * covered guest may go without a successful backup (default 2 days)
+   */
   graceSeconds?: number;
   /** agent_silent: silence longer than factor × the agent's interval */
   factor?: number;

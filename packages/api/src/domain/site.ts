@@ -2,7 +2,7 @@
  * Identity: which cluster ("site") a report belongs to, DESIGN.md §3. Pure: storage looks the key
  * up (and creates the site) inside its transaction.
  */
-import type { PayloadKind } from '@nanny/schema';
+import type { OpsKind, PayloadKind } from '@nanny/schema';
 
 /** what ingest knows about the reporting agent */
 export interface ReportingAgent {
@@ -29,7 +29,7 @@ const text = (v: unknown): string | null => (typeof v === 'string' && v !== '' ?
  * ("cluster" on every PVE).
  */
 export function siteKey(
-  kind: PayloadKind,
+  kind: PayloadKind | OpsKind,
   payload: Record<string, unknown>,
   agent: ReportingAgent,
   nodeName: string,
@@ -57,7 +57,7 @@ export function siteKey(
  * registered with. `stated` tells whether the report named it itself.
  */
 export function boundNodeOf(
-  kind: PayloadKind,
+  kind: PayloadKind | OpsKind,
   payload: Record<string, unknown>,
   agent: ReportingAgent,
 ): { node: string; stated: boolean } {

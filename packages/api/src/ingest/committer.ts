@@ -51,6 +51,7 @@ export function createGroupCommitter(
     queuers.length === 0
       ? undefined
       : (job, applied) => {
+          if (applied.stale) return [];
           const rec = recordOf(job, applied);
           return queuers.flatMap((l) => l.queue?.(rec) ?? []);
         };
@@ -59,7 +60,8 @@ export function createGroupCommitter(
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i];
       const p = batch[i];
-      if (!o || !o.ok || !p) continue;
+      // a stale operations report (older than the one stored) changed nothing: no listener runs
+      if (!o || !o.ok || !p || o.stale) continue;
       const rec = recordOf(p.job, o);
       for (const l of listeners) {
         if (!l.afterIngest) continue;

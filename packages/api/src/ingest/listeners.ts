@@ -1,11 +1,11 @@
 /** The ingest listener seam: called after each committed ingest (see packages/api/README.md). */
-import type { PayloadKind } from '@nanny/schema';
+import type { OpsKind, PayloadKind } from '@nanny/schema';
 import type { FleetEvent, QueueRow } from '../storage/storage.ts';
 
 export interface IngestRecord {
   tenantId: string;
   agentId: string;
-  kind: PayloadKind;
+  kind: PayloadKind | OpsKind;
   clusterId: string;
   nodeId?: string;
   guestId?: string;

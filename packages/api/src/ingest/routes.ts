@@ -1,11 +1,18 @@
-/** POST /api/proxmox/{cluster,node,lxc,qemu}: the spec's four ingest endpoints. */
+/**
+ * POST /api/proxmox/{cluster,node,lxc,qemu}: the spec's four ingest endpoints; and the operations
+ * reports (issue 15), one endpoint per entry of OPS_KINDS (`backups`, `ha`, `replication`, …),
+ * registered the same way and stored through the same group commit.
+ */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   INGEST_PATH_PREFIX,
   INGEST_SUCCESS_MESSAGE,
+  OPS_KINDS,
+  OPS_SCHEMAS,
   PAYLOAD_KINDS,
+  type OpsKind,
   normalizePayload,
   type PayloadKind,
   type SuccessEnvelope,
@@ -18,7 +25,7 @@ import type { Quotas } from '../storage/storage.ts';
 import { replies } from '../routes/schemas.ts';
 
 export interface IngestCounters {
-  accepted: Record<PayloadKind, number>;
+  accepted: Record<PayloadKind | OpsKind, number>;
   rejected: number;
   /** unknown report fields not stored (domain/extra.ts) */
   extraDropped: number;
@@ -43,6 +50,51 @@ export async function ingestRoutes(
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const requireAgent = deps.auth.requireAgent({ deferRevocation: true });
+  const store = async (
+    req: FastifyRequest,
+    kind: PayloadKind | OpsKind,
+    payload: Record<string, unknown>,
+  ): Promise<typeof SUCCESS> => {
+    const p = deps.auth.principal(req);
+    if (p.kind !== 'agent') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Agent token required');
+    const outcome = await deps.committer.submit({
+      tenantId: p.tenantId,
+      agentId: p.agentId,
+      tokenVersion: p.tokenVersion,
+      kind,
+      payload,
+      receivedAt: deps.now().toISOString(),
+      quotas: deps.quotas,
+    });
+    if (!outcome.ok) {
+      deps.counters.rejected++;
+      if (outcome.reason === 'revoked') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Access token revoked');
+      if (outcome.reason === 'forbidden') throw apiError('NANNY_ERR_FORBIDDEN', outcome.message);
+      if (outcome.reason === 'quota') throw apiError('NANNY_ERR_QUOTA_EXCEEDED', outcome.message);
+      throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', {
+        cause: 'error' in outcome ? outcome.error : undefined,
+      });
+    }
+    deps.counters.accepted[kind]++;
+    return SUCCESS;
+  };
+  for (const kind of OPS_KINDS) {
+    app.post(
+      `${INGEST_PATH_PREFIX}${kind}`,
+      {
+        schema: {
+          tags: ['ingest'],
+          summary: `Ingest the ${kind} report (our addition, docs/wire-contract.md)`,
+          security: [{ bearerAuth: [] }],
+          body: Type.Unsafe<Record<string, unknown>>({ $ref: `${OPS_SCHEMAS[kind].$id}#` }),
+          response: replies(Success),
+        },
+        onRequest: requireAgent,
+      },
+      // Bounded by its schema (maxItems, maxLength): stored as validated.
+      async (req) => store(req, kind, req.body),
+    );
+  }
   for (const kind of PAYLOAD_KINDS) {
     app.post(
       `${INGEST_PATH_PREFIX}${kind}`,
@@ -63,31 +115,10 @@ export async function ingestRoutes(
         },
       },
       async (req) => {
-        const p = deps.auth.principal(req);
-        if (p.kind !== 'agent') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Agent token required');
         // Stored: the known fields and a bounded map of unknown scalars (issue 13, M7).
         const bounded = boundReport(kind, req.body);
         deps.counters.extraDropped += bounded.dropped;
-        const outcome = await deps.committer.submit({
-          tenantId: p.tenantId,
-          agentId: p.agentId,
-          tokenVersion: p.tokenVersion,
-          kind,
-          payload: bounded.payload,
-          receivedAt: deps.now().toISOString(),
-          quotas: deps.quotas,
-        });
-        if (!outcome.ok) {
-          deps.counters.rejected++;
-          if (outcome.reason === 'revoked') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Access token revoked');
-          if (outcome.reason === 'forbidden') throw apiError('NANNY_ERR_FORBIDDEN', outcome.message);
-          if (outcome.reason === 'quota') throw apiError('NANNY_ERR_QUOTA_EXCEEDED', outcome.message);
-          throw apiError('NANNY_ERR_SERVER', 'Storing the report failed', {
-            cause: 'error' in outcome ? outcome.error : undefined,
-          });
-        }
-        deps.counters.accepted[kind]++;
-        return SUCCESS;
+        return store(req, kind, bounded.payload);
       },
     );
   }

@@ -7,7 +7,7 @@
  * as a factory `(db: StorageHandle) => TheirStore` and call `storage.extend(factory)`: only
  * storage/ sees Kysely, the module sees its own typed store.
  */
-import type { PayloadKind } from '@nanny/schema';
+import type { OpsKind, PayloadKind } from '@nanny/schema';
 import type { Dialect } from './migrations/types.ts';
 import type { LeaderLock } from './leader.ts';
 
@@ -103,7 +103,7 @@ export interface IngestJob {
   agentId: string;
   /** the agent's token version the request was authenticated with: a revoked agent's job is refused */
   tokenVersion: number;
-  kind: PayloadKind;
+  kind: PayloadKind | OpsKind;
   /** canonical payload (aliases normalised, validated) */
   payload: Record<string, unknown>;
   receivedAt: string;
@@ -122,6 +122,8 @@ export interface IngestApplied {
   nodeId?: string;
   guestId?: string;
   events: FleetEvent[];
+  /** an ops report older than the stored one (ingest-ops.ts): kept out, not evaluated */
+  stale?: boolean;
 }
 export type IngestOutcome =
   IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown } | IngestRefused;

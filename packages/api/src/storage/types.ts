@@ -184,6 +184,20 @@ export interface MembershipViewTable {
   /** JSON [{"name", "online"}] */
   members: string;
 }
+
+/** Issue 15: the latest operations report per (cluster, node, kind); node '' = cluster-wide. */
+export interface OpsReportTable {
+  tenant_id: string;
+  cluster_id: string;
+  node: string;
+  kind: string;
+  reporter: string;
+  received_at: string;
+  collected_at: string | null;
+  version: number | null;
+  payload: string;
+}
+
 export interface MembershipNodeTable {
   cluster_id: string;
   name: string;
@@ -241,4 +255,5 @@ export interface CoreDatabase {
   node_claims: NodeClaimTable;
   login_failures: LoginFailureTable;
   ingest_queue: IngestQueueTable;
+  ops_reports: OpsReportTable;
 }

@@ -19,6 +19,7 @@ import { agentBinding0120 } from './0120_agent_binding.ts';
 import { nodeClaims0130 } from './0130_node_claims.ts';
 import { loginFailures0131 } from './0131_login_failures.ts';
 import { replicas0200 } from './0200_replicas.ts';
+import { opsReports0310 } from './0310_ops_reports.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -34,4 +35,5 @@ export const MIGRATIONS: readonly Migration[] = [
   nodeClaims0130,
   loginFailures0131,
   replicas0200,
+  opsReports0310,
 ];

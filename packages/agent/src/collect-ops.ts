@@ -1,0 +1,66 @@
+/**
+ * The cycle's last stage (issue 15): the operations reports of this node — backups, replication,
+ * and HA from the HA master only (HA is cluster-wide: one report per cluster, not one per node; the
+ * server also keeps only the newest manager state). Each part fails alone: its error is logged and
+ * the others still go out.
+ */
+import {
+  buildBackupsPayload,
+  buildHaPayload,
+  buildReplicationPayload,
+  toInt,
+  type ClusterResource,
+  type GuestRef,
+  type OpsMetaInput,
+} from '@nanny/proxmox';
+import { describeIssues, INGEST_PATH_PREFIX, validateOps, type OpsKind } from '@nanny/schema';
+import type { CycleReader } from './sources/types.ts';
+
+export interface OpsItem {
+  endpoint: string;
+  kind: OpsKind;
+  body: Record<string, unknown>;
+}
+
+export function guestRefs(guests: readonly ClusterResource[], node: string): GuestRef[] {
+  const out: GuestRef[] = [];
+  for (const g of guests) {
+    const vmid = toInt(g.vmid) ?? toInt(/\d+$/.exec(g.id ?? '')?.[0]);
+    if (vmid === undefined || (g.type !== 'lxc' && g.type !== 'qemu')) continue;
+    const r: GuestRef = { vmid, type: g.type, node };
+    if (typeof g.name === 'string' && g.name !== '') r.name = g.name;
+    out.push(r);
+  }
+  return out;
+}
+
+export async function collectOps(
+  reader: CycleReader,
+  meta: OpsMetaInput,
+  guests: GuestRef[],
+  fail: (what: string, e: unknown) => void,
+): Promise<OpsItem[]> {
+  const items: OpsItem[] = [];
+  const push = (kind: OpsKind, body: unknown): void => {
+    const v = validateOps(kind, body);
+    if (!v.ok) {
+      fail(`${kind} report`, `not sent, it fails the schema: ${describeIssues(v.issues)}`);
+      return;
+    }
+    items.push({ endpoint: INGEST_PATH_PREFIX + kind, kind, body: body as Record<string, unknown> });
+  };
+  const [b, h, r] = await Promise.allSettled([
+    reader.backups(meta.node, guests),
+    reader.ha(meta.node),
+    reader.replication(meta.node, guests),
+  ]);
+  if (b.status === 'fulfilled')
+    push('backups', buildBackupsPayload(meta, guests, b.value.notBackedUp, b.value.history));
+  else fail('backups', b.reason);
+  if (h.status === 'fulfilled') {
+    if (h.value && h.value.masterNode === meta.node) push('ha', buildHaPayload(meta, h.value));
+  } else fail('ha', h.reason);
+  if (r.status === 'fulfilled') push('replication', buildReplicationPayload(meta, r.value));
+  else fail('replication', r.reason);
+  return items;
+}
