@@ -10,6 +10,8 @@ import { applyCluster } from './ingest-cluster.ts';
 import { applyNode } from './ingest-node.ts';
 import { applyGuest } from './ingest-guest.ts';
 import { checkBinding } from './ingest-binding.ts';
+import { guestUsageRow, writeGuestSamples } from './ingest-usage.ts';
+import type { GuestSampleTable } from './types.ts';
 import type { GuestTotals } from './reads.ts';
 
 const CACHE_LIMIT = 100_000;
@@ -58,6 +60,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
         const out: IngestOutcome[] = [];
         const events: FleetEvent[] = [];
         const seen = new Map<string, string>();
+        const usage: GuestSampleTable[] = [];
         for (const job of jobs) {
           const a = agents.get(job.agentId);
           if (
@@ -77,6 +80,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
           }
           const applied = await apply(ctx);
           events.push(...applied.events);
+          if (applied.guestId !== undefined && (job.kind === 'lxc' || job.kind === 'qemu'))
+            usage.push(guestUsageRow(applied.guestId, ctx.occurred, job.payload));
           seen.set(a.id, job.receivedAt);
           out.push(applied);
         }
@@ -93,6 +98,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             if (e) e.id = Number(r.id);
           });
         }
+        await writeGuestSamples(trx, raw, usage);
         for (const [id, at] of seen) {
           await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
         }
