@@ -90,7 +90,7 @@ const LEVELS: Level[] = [
     series: 'guests',
     res: 300,
     sourceStep: 60,
-    lookback: 900,
+    lookback: 300,
     sql: () =>
       `${upsert('guest_rollups', 'guest_id', GUEST_COLS)} select guest_id, 300, ts - ts % 300, count(*),
         avg(cpu_usage_ratio), max(cpu_usage_ratio), avg(mem_used_bytes), max(mem_used_bytes),
@@ -122,7 +122,7 @@ const LEVELS: Level[] = [
     series: 'nodes',
     res: 300,
     sourceStep: 60,
-    lookback: 900,
+    lookback: 300,
     sql: (d) =>
       `${upsert('node_rollups', 'node_id', NODE_COLS)} select node_id, 300, e - e % 300, count(*), min(online),
         avg(cpu_usage_ratio), max(cpu_usage_ratio), avg(mem_used_bytes), max(mem_used_bytes), max(mem_total_bytes),
@@ -159,6 +159,8 @@ async function rollLevel(exec: Exec, d: Dialect, l: Level, nowS: number, batchRo
     closed = Math.min(closed, Math.floor((upstream ?? 0) / l.res) * l.res);
   }
   const mark = await getMark(exec, l.key);
+  // no bucket closed since the last run: nothing new to roll (an hourly level waits for its hour)
+  if (mark !== undefined && closed <= mark) return 0;
   let start: number;
   if (mark === undefined) {
     const { rows } = await exec<{ t: number | string | null }>(l.oldest(d), []);
