@@ -39,7 +39,11 @@ const dialectArg = (() => {
 const NODES = arg('nodes', 10);
 const GUESTS = arg('guests-per-node', 10);
 const DAYS = arg('days', 5);
-const H: HistoryHorizons = { rawDays: arg('raw', 1), fiveMinuteDays: arg('fivemin', 2), hourlyDays: arg('hourly', 3) };
+const H: HistoryHorizons = {
+  rawDays: arg('raw', 1),
+  fiveMinuteDays: arg('fivemin', 2),
+  hourlyDays: arg('hourly', 3),
+};
 const DEFAULTS: HistoryHorizons = { rawDays: 7, fiveMinuteDays: 90, hourlyDays: 730 };
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const T0 = Date.UTC(2026, 0, 1);
@@ -119,7 +123,9 @@ function pgProbe(db: Kysely<unknown>, schema: string): Probe {
     async sizes() {
       const { rows } = await sql<{ t: string; bytes: string }>`
         select c.relname as t, pg_total_relation_size(c.oid) as bytes from pg_class c
-        join pg_namespace ns on ns.oid = c.relnamespace where ns.nspname = ${schema} and c.relkind = 'r'`.execute(db);
+        join pg_namespace ns on ns.oid = c.relnamespace where ns.nspname = ${schema} and c.relkind = 'r'`.execute(
+        db,
+      );
       return Object.fromEntries(rows.map((r) => [r.t, Number(r.bytes)]));
     },
     async rows(table) {
@@ -130,11 +136,15 @@ function pgProbe(db: Kysely<unknown>, schema: string): Probe {
       // the statistics collector lags: flush this backend's counters first (PG 15+)
       await sql`select pg_stat_force_next_flush()`.execute(db).catch(() => undefined);
       const { rows } = await sql<{ n: string }>`
-        select coalesce(sum(n_tup_ins + n_tup_upd), 0) as n from pg_stat_user_tables where schemaname = ${schema}`.execute(db);
+        select coalesce(sum(n_tup_ins + n_tup_upd), 0) as n from pg_stat_user_tables where schemaname = ${schema}`.execute(
+        db,
+      );
       return Number(rows[0]!.n);
     },
     async bytesWritten() {
-      const { rows } = await sql<{ b: string }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') as b`.execute(db);
+      const { rows } = await sql<{
+        b: string;
+      }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') as b`.execute(db);
       return Number(rows[0]!.b);
     },
   };
@@ -179,7 +189,12 @@ async function runOn(name: 'sqlite' | 'postgres') {
           created_at: new Date(T0).toISOString(),
         }),
       );
-    const job = (a: Agent, kind: IngestJob['kind'], payload: Record<string, unknown>, m: number): IngestJob => ({
+    const job = (
+      a: Agent,
+      kind: IngestJob['kind'],
+      payload: Record<string, unknown>,
+      m: number,
+    ): IngestJob => ({
       tenantId: tenant.id,
       agentId: a.id,
       tokenVersion: a.token_version,
@@ -230,9 +245,14 @@ async function runOn(name: 'sqlite' | 'postgres') {
       }
     }
     const seconds = (Date.now() - started) / 1000;
-    const written = { rows: (await probe.rowsWritten()) - w0.rows, bytes: (await probe.bytesWritten()) - w0.bytes };
+    const written = {
+      rows: (await probe.rowsWritten()) - w0.rows,
+      bytes: (await probe.bytesWritten()) - w0.bytes,
+    };
     const sizes = await probe.sizes();
-    const rows = Object.fromEntries(await Promise.all(HISTORY_TABLES.map(async (t) => [t, await probe.rows(t)] as const)));
+    const rows = Object.fromEntries(
+      await Promise.all(HISTORY_TABLES.map(async (t) => [t, await probe.rows(t)] as const)),
+    );
     const bytesPerRow = (t: string) => (rows[t] ? (sizes[t] ?? 0) / rows[t] : 0);
     // Rows one series keeps at a horizon: raw at its rate, then 12 and 24 rollups a day per level.
     const nodeDay = (h: HistoryHorizons) =>
@@ -244,16 +264,23 @@ async function runOn(name: 'sqlite' | 'postgres') {
         (288 * h.fiveMinuteDays + 24 * h.hourlyDays) * bytesPerRow('guest_rollups')) /
       h.hourlyDays;
     const steady = (h: HistoryHorizons) => ({
-      node: 1440 * h.rawDays * bytesPerRow('node_samples') + (288 * h.fiveMinuteDays + 24 * h.hourlyDays) * bytesPerRow('node_rollups'),
-      guest: 288 * h.rawDays * bytesPerRow('guest_samples') + (288 * h.fiveMinuteDays + 24 * h.hourlyDays) * bytesPerRow('guest_rollups'),
+      node:
+        1440 * h.rawDays * bytesPerRow('node_samples') +
+        (288 * h.fiveMinuteDays + 24 * h.hourlyDays) * bytesPerRow('node_rollups'),
+      guest:
+        288 * h.rawDays * bytesPerRow('guest_samples') +
+        (288 * h.fiveMinuteDays + 24 * h.hourlyDays) * bytesPerRow('guest_rollups'),
     });
     const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
     const mb = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
-    console.log(`\n== ${name}: ${NODES} nodes, ${NODES * GUESTS} guests, ${DAYS} simulated days, horizons ${JSON.stringify(H)}`);
+    console.log(
+      `\n== ${name}: ${NODES} nodes, ${NODES * GUESTS} guests, ${DAYS} simulated days, horizons ${JSON.stringify(H)}`,
+    );
     console.log(`reports ${reports} (${nodeReports} node, ${guestReports} guest) in ${seconds.toFixed(0)} s`);
     for (const l of perDay) console.log(l);
     console.log('table bytes (table + indexes) / rows / bytes per row:');
-    for (const t of HISTORY_TABLES) console.log(`  ${t}: ${mb(sizes[t] ?? 0)} / ${rows[t]} / ${bytesPerRow(t).toFixed(1)}`);
+    for (const t of HISTORY_TABLES)
+      console.log(`  ${t}: ${mb(sizes[t] ?? 0)} / ${rows[t]} / ${bytesPerRow(t).toFixed(1)}`);
     console.log(`whole database: ${mb(Object.values(sizes).reduce((a, b) => a + b, 0))}`);
     const d = steady(DEFAULTS);
     console.log(
@@ -277,5 +304,7 @@ async function runOn(name: 'sqlite' | 'postgres') {
   }
 }
 
-for (const d of dialectArg === 'both' ? (['sqlite', 'postgres'] as const) : [dialectArg as 'sqlite' | 'postgres'])
+for (const d of dialectArg === 'both'
+  ? (['sqlite', 'postgres'] as const)
+  : [dialectArg as 'sqlite' | 'postgres'])
   await runOn(d);
