@@ -32,6 +32,7 @@ import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
 import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
+import { historyRoutes } from './routes/history.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
@@ -252,6 +253,7 @@ export async function buildApp(
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
     await app.register(async (a) => proxmoxOpsRoutes(a, { storage, auth }));
+    await app.register(async (a) => historyRoutes(a, { storage, auth, now, horizons: config.history }));
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now, leader }),
     );

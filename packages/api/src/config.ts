@@ -22,6 +22,8 @@ import { passwordProblem } from './auth/login-guard.ts';
 import { parseSecretKey } from './auth/secret-box.ts';
 import { QUOTA_SETTINGS, quotasOf } from './quota-settings.ts';
 import type { Quotas } from './storage/storage.ts';
+import { HISTORY_SETTINGS, historyHorizons } from './retention/settings.ts';
+import type { HistoryHorizons } from './storage/history-types.ts';
 
 export interface ApiConfig {
   host: string;
@@ -38,6 +40,8 @@ export interface ApiConfig {
   rateLimitIp: number;
   bodyLimitBytes: number;
   retentionDays: number;
+  /** usage history kept per resolution (retention/settings.ts) */
+  history: HistoryHorizons;
   accessTokenTtlSeconds: number;
   refreshTokenTtlDays: number;
   sessionTtlHours: number;
@@ -162,8 +166,10 @@ export const API_SETTINGS: Schema = [
     arg: 'DAYS',
     kind: integer(1, 3650),
     default: '30',
-    doc: 'History kept: node samples, guest status changes, events, old config versions (the latest config of each guest is kept), guests gone longer than that. Pruned hourly',
+    doc: 'Change history kept: guest status changes, events, old config versions (the latest config of each guest is kept), guests gone longer than that. Pruned hourly',
   },
+  ...HISTORY_SETTINGS,
+
   {
     key: 'accessTokenTtlSeconds',
     env: 'NANNYAPI_ACCESS_TOKEN_TTL',
@@ -435,6 +441,7 @@ export function loadConfig(
     rateLimitIp: (v.rateLimitIp as number | undefined) ?? (rateLimit === 0 ? 0 : 6000),
     bodyLimitBytes: v.bodyLimitBytes as number,
     retentionDays: v.retentionDays as number,
+    history: historyHorizons(v, r.from, errors),
     accessTokenTtlSeconds: v.accessTokenTtlSeconds as number,
     refreshTokenTtlDays: v.refreshTokenTtlDays as number,
     sessionTtlHours: v.sessionTtlHours as number,

@@ -309,6 +309,9 @@ function guestTail(
   set(out, 'cpu_usage_ratio', r.num('cpu', res.cpu));
   set(out, 'mem_used_bytes', r.bytes('mem', res.mem));
   set(out, 'disk_used_bytes', r.bytes('disk', res.disk));
+  // counters since the guest started; usage history keeps them (min/max per bucket)
+  set(out, 'net_in_bytes', r.bytes('netin', res.netin));
+  set(out, 'net_out_bytes', r.bytes('netout', res.netout));
   const nets = guestNetworks(kind, config);
   r.warnings.push(...nets.warnings);
   out.networks = nets.data satisfies GuestNetwork[];

@@ -162,6 +162,10 @@ const GuestExtras = {
   cpu_usage_ratio: Type.Optional(Ratio('share of its CPU allocation in use (cluster/resources `cpu`)')),
   mem_used_bytes: Type.Optional(NonNegInt('bytes')),
   disk_used_bytes: Type.Optional(NonNegInt('bytes (LXC; 0 for VMs without guest agent)')),
+  net_in_bytes: Type.Optional(
+    NonNegInt('bytes received since the guest started (cluster/resources `netin`)'),
+  ),
+  net_out_bytes: Type.Optional(NonNegInt('bytes sent since the guest started (cluster/resources `netout`)')),
   networks: Type.Optional(Type.Array(GuestNetwork, { maxItems: 64 })),
   disks: Type.Optional(Type.Array(GuestDisk, { maxItems: 512 })),
 };

@@ -169,6 +169,51 @@ export const NodeDetail = Type.Composite([
   }),
 ]);
 
+/** Usage history answers (GET /api/nodes/{id}/history, GET /api/guests/{id}/history). */
+export const HistoryResolution = Type.Union([Type.Literal('raw'), Type.Literal('5m'), Type.Literal('1h')], {
+  description: '`raw`: every stored sample; `5m` / `1h`: rollups with that bucket width',
+});
+const HistoryMeta = {
+  from: Time(),
+  to: Time(),
+  resolution: HistoryResolution,
+  step_seconds: Type.Integer({ description: 'bucket width; 60 for raw (nominal: one sample per report)' }),
+};
+const num = (description?: string) => nullable('number', description);
+export const NodeHistoryPoint = Type.Object({
+  ts: Time('the sample’s time, or its bucket’s start'),
+  n: Type.Integer({ minimum: 1, description: 'samples in the point' }),
+  online_min: nullable('integer', '0 when the node was offline in any of them'),
+  cpu_avg: num('0..1'),
+  cpu_max: num('0..1'),
+  mem_avg: num('bytes used'),
+  mem_max: num('bytes used'),
+  mem_total: num('bytes'),
+  rootfs_avg: num('bytes used'),
+  rootfs_max: num('bytes used'),
+  rootfs_total: num('bytes'),
+  load_avg: num('1-minute load average'),
+  load_max: num(),
+});
+export const NodeHistory = Type.Object({ ...HistoryMeta, points: Type.Array(NodeHistoryPoint) });
+export const GuestHistoryPoint = Type.Object({
+  ts: Time('the sample’s time, or its bucket’s start'),
+  n: Type.Integer({ minimum: 1, description: 'samples in the point' }),
+  cpu_avg: num('share of its CPU allocation, 0..1'),
+  cpu_max: num(),
+  mem_avg: num('bytes used'),
+  mem_max: num(),
+  disk_avg: num('bytes used (LXC; 0 for VMs without guest agent)'),
+  disk_max: num(),
+  net_in_min: num(
+    'bytes received since the guest started (cumulative counter): traffic in the bucket is max - min',
+  ),
+  net_in_max: num(),
+  net_out_min: num('bytes sent since the guest started (cumulative counter)'),
+  net_out_max: num(),
+});
+export const GuestHistory = Type.Object({ ...HistoryMeta, points: Type.Array(GuestHistoryPoint) });
+
 export const GuestView = Type.Object({
   id: Str(),
   vmid: Type.Integer(),

@@ -249,6 +249,8 @@ describe('route contract', () => {
       `/api/clusters/${c[0]!.id}`,
       '/api/nodes',
       `/api/nodes/${n[0]!.id}?from=2000-01-01T00:00:00Z`,
+      `/api/nodes/${n[0]!.id}/history?resolution=raw`,
+      ...g.map((x) => `/api/guests/${x.id}/history?resolution=raw`),
       '/api/guests?include_gone=true',
       ...g.map((x) => `/api/guests/${x.id}`),
       '/api/events?limit=1000',
@@ -315,6 +317,8 @@ describe('route contract', () => {
       '/api/alerts?state=open',
       '/api/guests?include_gone=maybe',
       '/api/nodes/x?limit=10001',
+      '/api/nodes/x/history?max_points=20001',
+      '/api/guests/x/history?resolution=1d',
     ]) {
       const r = await t.get(q, read);
       assert.equal(r.status, 400, q);

@@ -12,6 +12,8 @@ import { applyGuest } from './ingest-guest.ts';
 import { applyOps } from './ingest-ops.ts';
 import { checkBinding } from './ingest-binding.ts';
 import { QuotaLedger } from './ingest-quota.ts';
+import { guestUsageRow, writeGuestSamples } from './ingest-usage.ts';
+import type { GuestSampleTable } from './types.ts';
 import type { GuestTotals } from './reads.ts';
 
 const CACHE_LIMIT = 100_000;
@@ -64,6 +66,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
         const queued: QueueRow[] = [];
         const seen = new Map<string, string>();
         const quota = new QuotaLedger(trx);
+        const usage: GuestSampleTable[] = [];
         for (const job of jobs) {
           const a = agents.get(job.agentId);
           if (
@@ -87,6 +90,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             continue;
           }
           events.push(...applied.events);
+          if (applied.guestId !== undefined && (job.kind === 'lxc' || job.kind === 'qemu'))
+            usage.push(guestUsageRow(applied.guestId, ctx.occurred, job.payload));
           seen.set(a.id, job.receivedAt);
           out.push(applied);
           if (queue) queued.push(...queue(job, applied));
@@ -111,6 +116,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             .insertInto('ingest_queue')
             .values(queued.slice(i, i + EVENT_CHUNK))
             .execute();
+        await writeGuestSamples(trx, raw, usage);
         for (const [id, at] of seen) {
           await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
         }

@@ -14,6 +14,7 @@ import { createGuestTotals, createReadStore } from './reads.ts';
 import { createRetentionStore } from './retention.ts';
 import { createMembershipStore } from './membership.ts';
 import { createLeaderLock, type PgSessionOptions } from './leader.ts';
+import { createHistoryStore } from './history.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
   const { db, dialect, session } = await openDatabase(opts);
@@ -32,6 +33,7 @@ export function storageOn(db: Db, dialect: Dialect, session?: PgSessionOptions):
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
     ...createMembershipStore(db),
+    ...createHistoryStore(db, dialect),
   };
 }
 

@@ -1,4 +1,7 @@
-/** Retention slice: deletes history older than a cut-off the caller computes from its clock. */
+/**
+ * Retention slice: deletes change history (status changes, config versions, events, gone guests)
+ * older than a cut-off the caller computes from its clock. Usage history: history-retention.ts.
+ */
 import type { RetentionStore } from './storage.ts';
 import { affected, type Db } from './sql.ts';
 
@@ -6,7 +9,6 @@ export function createRetentionStore(db: Db): RetentionStore {
   return {
     async prune(before) {
       const n = (r: { numDeletedRows: bigint }) => affected(r.numDeletedRows);
-      const nodeSamples = n(await db.deleteFrom('node_samples').where('ts', '<', before).executeTakeFirst());
       const statusChanges = n(
         await db.deleteFrom('guest_status_changes').where('ts', '<', before).executeTakeFirst(),
       );
@@ -29,7 +31,7 @@ export function createRetentionStore(db: Db): RetentionStore {
         .where('guest_id', 'in', (eb) => eb.selectFrom('guests').select('id').where('gone_at', '<', before))
         .execute();
       const goneGuests = n(await db.deleteFrom('guests').where('gone_at', '<', before).executeTakeFirst());
-      return { nodeSamples, statusChanges, configVersions, events, goneGuests };
+      return { statusChanges, configVersions, events, goneGuests };
     },
   };
 }

@@ -14,6 +14,7 @@ import type { LeaderLock } from './leader.ts';
 export type { Dialect };
 
 import type { NodeState } from '@nanny/proxmox';
+import type { HistoryStore } from './history-types.ts';
 
 export interface Tenant {
   id: string;
@@ -248,7 +249,6 @@ export interface EventFilter {
 }
 
 export interface RetentionResult {
-  nodeSamples: number;
   statusChanges: number;
   configVersions: number;
   events: number;
@@ -420,7 +420,10 @@ export interface ReadStore {
 
 /** History retention (retention.ts). */
 export interface RetentionStore {
-  /** deletes history older than `before` (latest config version of each guest is kept) */
+  /**
+   * deletes change history older than `before` (latest config version of each guest is kept);
+   * usage samples and rollups have their own horizons (HistoryStore.maintainHistory)
+   */
   prune(before: string): Promise<RetentionResult>;
 }
 
@@ -470,4 +473,5 @@ export type Storage = CoreStore &
   IngestStore &
   ReadStore &
   RetentionStore &
-  MembershipStore;
+  MembershipStore &
+  HistoryStore;

@@ -233,6 +233,50 @@ export interface IngestQueueTable {
   body: string;
 }
 
+/** Usage history (migration 0210): `ts` and `bucket` are epoch seconds, `res` a bucket width in seconds. */
+export interface GuestSampleTable {
+  guest_id: string;
+  ts: number;
+  cpu_usage_ratio: number | null;
+  mem_used_bytes: number | null;
+  disk_used_bytes: number | null;
+  net_in_bytes: number | null;
+  net_out_bytes: number | null;
+}
+export interface GuestRollupTable {
+  guest_id: string;
+  res: number;
+  bucket: number;
+  n: number;
+  cpu_avg: number | null;
+  cpu_max: number | null;
+  mem_avg: number | null;
+  mem_max: number | null;
+  disk_avg: number | null;
+  disk_max: number | null;
+  net_in_min: number | null;
+  net_in_max: number | null;
+  net_out_min: number | null;
+  net_out_max: number | null;
+}
+export interface NodeRollupTable {
+  node_id: string;
+  res: number;
+  bucket: number;
+  n: number;
+  online_min: number | null;
+  cpu_avg: number | null;
+  cpu_max: number | null;
+  mem_avg: number | null;
+  mem_max: number | null;
+  mem_total: number | null;
+  rootfs_avg: number | null;
+  rootfs_max: number | null;
+  rootfs_total: number | null;
+  load_avg: number | null;
+  load_max: number | null;
+}
+
 export interface CoreDatabase {
   nanny_meta: MetaTable;
   tenants: TenantTable;
@@ -256,4 +300,7 @@ export interface CoreDatabase {
   login_failures: LoginFailureTable;
   ingest_queue: IngestQueueTable;
   ops_reports: OpsReportTable;
+  guest_samples: GuestSampleTable;
+  guest_rollups: GuestRollupTable;
+  node_rollups: NodeRollupTable;
 }

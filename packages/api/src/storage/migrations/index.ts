@@ -20,6 +20,7 @@ import { nodeClaims0130 } from './0130_node_claims.ts';
 import { loginFailures0131 } from './0131_login_failures.ts';
 import { replicas0200 } from './0200_replicas.ts';
 import { opsReports0310 } from './0310_ops_reports.ts';
+import { usageHistory0210 } from './0210_usage_history.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -36,4 +37,5 @@ export const MIGRATIONS: readonly Migration[] = [
   loginFailures0131,
   replicas0200,
   opsReports0310,
+  usageHistory0210,
 ];
