@@ -7,6 +7,7 @@ import { occurredAt } from '../domain/report-time.ts';
 import type { FleetEvent, IngestJob } from './storage.ts';
 import type { RawSql, Trx } from './sql.ts';
 import type { NodeTable } from './types.ts';
+import type { IngestBatch } from './ingest-batch.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -64,6 +65,7 @@ export class JobContext {
     readonly caches: IdCaches,
     readonly pendingSites: [string, Site][],
     readonly pendingNodes: [string, string][],
+    readonly batch: IngestBatch,
   ) {
     this.p = job.payload;
     this.at = job.receivedAt;

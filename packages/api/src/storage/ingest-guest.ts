@@ -5,6 +5,7 @@ import { nodeIdFor, siteOf } from './ingest-site.ts';
 import { configOf, num, str, type JobContext } from './ingest-context.ts';
 import type { IngestApplied } from './storage.ts';
 import type { GuestTable } from './types.ts';
+import type { GuestFields } from './ingest-batch.ts';
 import { parseJson } from './views.ts';
 
 export async function applyGuest(c: JobContext, type: 'lxc' | 'qemu'): Promise<IngestApplied> {
@@ -13,19 +14,23 @@ export async function applyGuest(c: JobContext, type: 'lxc' | 'qemu'): Promise<I
   const site = await siteOf(c, nodeName, false);
   const nodeId = await nodeIdFor(c, site.id, nodeName);
   const vmid = Number(p['vmid']);
-  // The steady-state path (a known guest reports again) runs precompiled SQL: building and
-  // compiling three Kysely queries per report cost more CPU than executing them.
-  const before = (
-    await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
-      site.id,
-      vmid,
-    ])
-  ).rows[0];
+  // The steady-state path (a known guest reports again) reads its row from the batch (loaded for
+  // all the batch's guests in one statement, ingest-batch.ts) and defers its writes to the batch.
+  const loaded = c.batch.guest(site.id, vmid);
+  const before =
+    loaded === undefined
+      ? (
+          await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
+            site.id,
+            vmid,
+          ])
+        ).rows[0]
+      : (loaded ?? undefined);
   const config = configOf(p);
   const hash = config ? configHash(config) : (before?.config_hash ?? null);
   const status = String(p['status']);
   const name = str(p['name']) ?? str(p['hostname']);
-  const fields = {
+  const fields: GuestFields = {
     type,
     name,
     node_name: nodeName,
@@ -49,11 +54,8 @@ export async function applyGuest(c: JobContext, type: 'lxc' | 'qemu'): Promise<I
     const changed: Record<string, unknown> = { last_seen_at: fields.last_seen_at };
     const prev = before as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(fields)) if (prev[k] !== v) changed[k] = v;
-    const cols = Object.keys(changed);
-    await c.raw(c.trx, `update "guests" set ${cols.map((col) => `"${col}" = ?`).join(', ')} where "id" = ?`, [
-      ...cols.map((col) => changed[col]),
-      guestId,
-    ]);
+    c.batch.updateGuest(guestId, fields, changed as Partial<GuestFields>);
+    c.batch.remember({ ...before, ...fields });
   } else {
     const r = await c.trx
       .insertInto('guests')
@@ -66,16 +68,20 @@ export async function applyGuest(c: JobContext, type: 'lxc' | 'qemu'): Promise<I
         ...fields,
       })
       .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet(fields))
-      .returning('id')
+      .returning(['id', 'first_seen_at'])
       .executeTakeFirstOrThrow();
     guestId = r.id;
+    c.batch.remember({
+      id: guestId,
+      tenant_id: c.job.tenantId,
+      cluster_id: site.id,
+      vmid,
+      first_seen_at: r.first_seen_at,
+      ...fields,
+    });
   }
   const report = { guest_id: guestId, tenant_id: c.job.tenantId, report: JSON.stringify(p) };
-  if (before)
-    await c.raw(c.trx, 'update "guest_reports" set "report" = ? where "guest_id" = ?', [
-      report.report,
-      guestId,
-    ]);
+  if (before) c.batch.updateReport(guestId, report.report);
   else
     await c.trx
       .insertInto('guest_reports')

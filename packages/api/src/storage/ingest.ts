@@ -3,7 +3,8 @@
  * ingest-cluster, ingest-node, ingest-guest), stores the events they imply and marks the agents
  * seen; outcomes come back in job order.
  */
-import type { FleetEvent, IngestJob, IngestOutcome, IngestStore } from './storage.ts';
+import type { Dialect, FleetEvent, IngestJob, IngestOutcome, IngestStore } from './storage.ts';
+import { IngestBatch } from './ingest-batch.ts';
 import type { Db, RawSql } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
 import { applyCluster } from './ingest-cluster.ts';
@@ -28,7 +29,7 @@ function apply(c: JobContext) {
   }
 }
 
-export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): IngestStore {
+export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals: GuestTotals): IngestStore {
   const caches: IdCaches = { sites: new Map(), nodes: new Map() };
 
   async function ingest(jobs: readonly IngestJob[]): Promise<IngestOutcome[]> {
@@ -58,7 +59,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
         const out: IngestOutcome[] = [];
         const events: FleetEvent[] = [];
         const seen = new Map<string, string>();
-        for (const job of jobs) {
+        const batch = new IngestBatch(dialect, raw, trx, jobs, agents, caches);
+        for (const [index, job] of jobs.entries()) {
           const a = agents.get(job.agentId);
           if (
             !a ||
@@ -69,7 +71,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             out.push({ ok: false, reason: 'revoked' });
             continue;
           }
-          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes);
+          await batch.before(index);
+          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes, batch);
           const refused = await checkBinding(ctx);
           if (refused) {
             out.push(refused);
@@ -80,6 +83,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
           seen.set(a.id, job.receivedAt);
           out.push(applied);
         }
+        await batch.flush();
         // One multi-row INSERT per chunk of the batch's events.
         for (let i = 0; i < events.length; i += EVENT_CHUNK) {
           const chunk = events.slice(i, i + EVENT_CHUNK);
@@ -93,9 +97,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             if (e) e.id = Number(r.id);
           });
         }
-        for (const [id, at] of seen) {
-          await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
-        }
+        await batch.agentsSeen(seen);
         return out;
       });
     } catch (err) {

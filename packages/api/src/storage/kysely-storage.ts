@@ -27,7 +27,7 @@ export function storageOn(db: Db, dialect: Dialect): Storage {
     ...createCoreStore(db, dialect),
     ...createAccountsStore(db),
     ...createAgentsStore(db),
-    ...createIngestStore(db, createRawSql(dialect), totals),
+    ...createIngestStore(db, dialect, createRawSql(dialect), totals),
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
     ...createMembershipStore(db),
