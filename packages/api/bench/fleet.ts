@@ -214,7 +214,10 @@ function liveReports(state: SimState, a: Agent, kind: 'cycle' | 'heartbeat' | 'c
 }
 
 // ------------------------------------------------------------------ load
-const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+// Idle sockets are dropped after 4 s, before the server's keep-alive timeout (5 s) closes them
+// under a request in flight.
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 256, timeout: 4000 });
+let errorsShown = 0;
 
 function post(url: string, path: string, token: string, body: string): Promise<number> {
   return new Promise((resolve) => {
@@ -230,7 +233,10 @@ function post(url: string, path: string, token: string, body: string): Promise<n
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
     );
-    req.on('error', () => resolve(0));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (errorsShown++ < 5) console.log(`request error: ${e.code ?? e.message}`);
+      resolve(0);
+    });
     req.end(body);
   });
 }
@@ -312,6 +318,7 @@ async function main() {
       NANNYAPI_LOG_LEVEL: 'warn',
       // every simulated agent comes from 127.0.0.1: the per-address limit would throttle the fleet
       NANNYAPI_RATE_LIMIT_IP: '0',
+      NANNYAPI_MAX_CONNECTIONS_PER_ADDRESS: '0',
       // a run longer than the default access token lifetime must not need refreshes
       NANNYAPI_ACCESS_TOKEN_TTL: String(Math.max(3600, DURATION * 2)),
     };
@@ -397,9 +404,14 @@ async function main() {
         await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
         if (at === nextCycle) {
           // the agent's order: cluster, node, then its guests, one after the other
+          // (a cycle still under way at the end stops there: the run's length is the window)
           for (const r of liveReports(state, a, 'cycle')) await send(a, r.path, r.body);
-          for (const r of a.guests)
+          for (const r of a.guests) {
+            if (Date.now() >= end) return;
             await send(a, r.path, r.body.replace(COLLECTED, new Date().toISOString()));
+          }
+          if (nextCycle === start + phase && ++firstCyclesDone === agents.length)
+            void dbBytes(dataDir, schema).then((bytes) => (steadyBytes = { at: Date.now(), bytes }));
           nextCycle += CYCLE * 1000;
           nextBeat = Math.max(nextBeat, Date.now() + HEARTBEAT * 1000);
         } else {
@@ -418,8 +430,10 @@ async function main() {
         for (const r of liveReports(state, a, 'change')) await send(a, r.path, r.body);
       }
     })();
-    // samples: server CPU and RSS every 5 s; database size at the end of the first cycle
+    // samples: server CPU and RSS every 5 s; the database size once every agent finished its first
+    // cycle (every row exists: what grows after is history)
     let steadyBytes: { at: number; bytes: number } | undefined;
+    let firstCyclesDone = 0;
     const prev = new Map<number, { cpuTicks: number; at: number }>();
     const sampler = setInterval(() => {
       void (async () => {
@@ -433,15 +447,15 @@ async function main() {
           prev.set(pid, { cpuTicks: st.cpuTicks, at: now });
           s.rss.push(st.rss);
         }
-        if (!steadyBytes && Date.now() - start >= CYCLE * 1000 + 5000)
-          steadyBytes = { at: Date.now(), bytes: await dbBytes(dataDir, schema) };
       })();
     }, 5000);
     const progress = setInterval(() => {
-      const w = windows[windows.length - 1];
+      // the minute that just ended
+      const i = Math.floor((Date.now() - start) / 60_000) - 1;
+      const w = windows[i];
       if (w)
         console.log(
-          `  minute ${windows.length}: ${(w.ok / 60).toFixed(0)}+ reports/s so far, p99 ${pct(w.latencies, 99).toFixed(0)} ms, failed ${w.failed}, load ${load()}`,
+          `  minute ${i + 1}: ${(w.ok / 60).toFixed(1)} reports/s, p99 ${pct(w.latencies, 99).toFixed(0)} ms, failed ${w.failed}, load ${load()}`,
         );
     }, 60_000);
     await Promise.all([...agents.map(runAgent), changes]);
@@ -466,21 +480,32 @@ async function main() {
         `server ${i + 1}: CPU mean ${avg.toFixed(1)} % of one core, max 5-s ${Math.max(0, ...s.cpu).toFixed(0)} %; RSS max ${(Math.max(0, ...s.rss) / MiB).toFixed(0)} MiB, end ${((s.rss[s.rss.length - 1] ?? 0) / MiB).toFixed(0)} MiB`,
       );
     });
+    const cpuSecs = servers.reduce(
+      (n, s) => n + (s.cpu.reduce((x, y) => x + y, 0) / Math.max(1, s.cpu.length) / 100) * secs,
+      0,
+    );
+    console.log(
+      `servers' CPU per stored report: ${((1000 * cpuSecs) / Math.max(1, all.ok)).toFixed(2)} ms (all servers together; the database's own processes not counted)`,
+    );
     if (steadyBytes) {
       const perHour = ((endBytes.bytes - steadyBytes.bytes) / ((endBytes.at - steadyBytes.at) / 1000)) * 3600;
       console.log(
-        `database (${DB}): ${(steadyBytes.bytes / MiB).toFixed(1)} MiB after the first cycle, ${(endBytes.bytes / MiB).toFixed(1)} MiB at the end; steady growth ${(perHour / MiB).toFixed(1)} MiB/hour (${((perHour * 24) / MiB).toFixed(0)} MiB/day before retention)`,
+        `database (${DB}): ${(steadyBytes.bytes / MiB).toFixed(1)} MiB when every agent had finished its first cycle, ${(endBytes.bytes / MiB).toFixed(1)} MiB at the end; steady growth ${(perHour / MiB).toFixed(1)} MiB/hour (${((perHour * 24) / MiB).toFixed(0)} MiB/day before retention)`,
       );
     } else
       console.log(
-        `database (${DB}): ${(endBytes.bytes / MiB).toFixed(1)} MiB at the end (run shorter than a cycle)`,
+        `database (${DB}): ${(endBytes.bytes / MiB).toFixed(1)} MiB at the end (not every agent finished its first cycle)`,
       );
-    console.log(`load average at the end: ${load()}`);
+    const self = process.cpuUsage();
+    console.log(
+      `load process (this one): CPU ${((self.user + self.system) / 1e4 / secs).toFixed(1)} % of one core; load average at the end: ${load()}`,
+    );
   } finally {
     for (const s of servers) if (s.proc.exitCode === null) s.proc.kill('SIGTERM');
     httpAgent.destroy();
-    rmSync(dataDir, { recursive: true, force: true });
-    if (DB === 'postgres') {
+    if (argv.includes('--keep')) console.log(`data kept in ${dataDir} (PostgreSQL schema ${schema})`);
+    else rmSync(dataDir, { recursive: true, force: true });
+    if (DB === 'postgres' && !argv.includes('--keep')) {
       const c = new pg.Client({ connectionString: PG_URL });
       await c.connect();
       await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => c.end());
