@@ -1,17 +1,20 @@
 /**
  * Ingest and read benchmark (not a test). One run measures, on this machine:
  *   1. a bare Fastify route that only answers the spec's LXC body      (50 connections)
- *   2. the real POST /api/proxmox/lxc (JWT auth, validation, group commit into SQLite in WAL mode)
- *   3. the real route with a new VMID per request (inserts), then checks that every acknowledged
- *      write is in the database file after the server exited
- *   4. GET /api/guests with 100,000 guests stored (p99), and the server's RSS
+ *   2. the real POST /api/proxmox/lxc (JWT auth, validation, group commit) on SQLite in WAL mode
+ *      and on PostgreSQL, alternating with the bare route, and prints the ratios side by side
+ *   3. the real route with a new VMID per request (inserts) on both databases, then checks that
+ *      every acknowledged write is in the database after the server exited
+ *   4. GET /api/guests with 100,000 guests stored (p99), and the server's RSS (SQLite)
  * Servers run in child processes so the load generator does not share their event loop.
  *
- *   node --import tsx packages/api/bench/ingest.ts [--duration 5] [--guests 100000] [--connections 50]
+ *   node --import tsx packages/api/bench/ingest.ts [--duration 10] [--guests 100000] [--connections 50]
+ *     [--rounds 2] [--pg postgres://postgres@127.0.0.1:5432/test | --pg off] [--no-reads]
+ *     [--profile DIR]   CPU profiles of the servers (V8 .cpuprofile) and their top functions
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -19,6 +22,7 @@ import process from 'node:process';
 import autocannon, { type Result } from 'autocannon';
 import Database from 'better-sqlite3';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { launch } from '../src/bootstrap.ts';
 import { loadConfig } from '../src/config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from '../src/auth/tokens.ts';
@@ -30,6 +34,10 @@ const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : def;
 };
+const argText = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? (process.argv[i + 1] ?? def) : def;
+};
 
 // ------------------------------------------------------------------ child processes
 async function childBare() {
@@ -40,9 +48,10 @@ async function childBare() {
   process.stdout.write(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }) + '\n');
 }
 
-async function childReal(dataDir: string) {
+async function childReal(dataDir: string, databaseUrl: string, pgSchema: string) {
   const { config } = loadConfig({
     NANNYAPI_DATA_DIR: dataDir,
+    ...(databaseUrl ? { NANNYAPI_DATABASE_URL: databaseUrl, NANNYAPI_PG_SCHEMA: pgSchema } : {}),
     NANNYAPI_RATE_LIMIT: '0',
     NANNYAPI_RATE_LIMIT_IP: '0',
     NANNYAPI_LOG_LEVEL: 'warn',
@@ -123,7 +132,7 @@ async function childReal(dataDir: string) {
       port: typeof addr === 'object' && addr ? addr.port : 0,
       token: access_token,
       pat,
-      db: config.sqliteFile,
+      db: databaseUrl ? undefined : config.sqliteFile,
     }) + '\n',
   );
   process.once('SIGTERM', () => {
@@ -137,13 +146,15 @@ interface Child {
   info: { port: number; token?: string; pat?: string; db?: string };
 }
 
+let profileDir = '';
+
 async function start(mode: string, ...extra: string[]): Promise<Child> {
+  const prof =
+    profileDir && mode !== 'bare' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : [];
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, ...extra],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
+    [...prof, '--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const rl = createInterface({ input: proc.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
@@ -154,6 +165,7 @@ async function start(mode: string, ...extra: string[]): Promise<Child> {
 }
 
 async function stop(c: Child) {
+  if (c.proc.exitCode !== null) return;
   const exited = new Promise((r) => c.proc.once('exit', r));
   c.proc.kill('SIGTERM');
   await exited;
@@ -164,148 +176,253 @@ async function rssOf(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
+const load = () => loadavg()[0]!.toFixed(1);
 const fmt = (r: Result) =>
   `${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
 
+/** the functions with the most self time in a V8 .cpuprofile, as percentages of the samples */
+async function topOfProfile(dir: string, n = 25): Promise<string[]> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const f of files) {
+    const prof = JSON.parse(await readFile(join(dir, f), 'utf8')) as {
+      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      samples: number[];
+    };
+    const byId = new Map(prof.nodes.map((nd) => [nd.id, nd.callFrame]));
+    for (const id of prof.samples) {
+      const cf = byId.get(id);
+      if (!cf) continue;
+      const where = cf.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/packages\//, '');
+      const key = `${cf.functionName || '(anonymous)'} ${where}:${cf.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + 1);
+      total++;
+    }
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+}
+
+interface Target {
+  label: string;
+  child: Child;
+  best?: Result;
+  load?: string;
+}
+
 async function main() {
-  const duration = arg('duration', 5);
+  const duration = arg('duration', 10);
   const connections = arg('connections', 50);
   const guests = arg('guests', 100_000);
+  const rounds = arg('rounds', 2);
+  const pgUrl = argText('pg', 'postgres://postgres@127.0.0.1:5432/test');
+  const reads = !process.argv.includes('--no-reads');
+  profileDir = process.argv.includes('--profile') ? argText('profile', '') : '';
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  const pgSchema = `bench_ingest_${process.pid}`;
   const body = JSON.stringify(SPEC.lxc);
   const dataDir = mkdtempSync(join(tmpdir(), 'nannyapi-bench-'));
   const children: Child[] = [];
   try {
     console.log(
-      `nannyapi ingest benchmark: ${connections} connections, ${duration} s per run, node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}`,
+      `nannyapi ingest benchmark: ${connections} connections, ${duration} s per run, ${rounds} rounds, node ${process.version}, ${cpus().length} CPUs, load average ${load()}`,
     );
-    // The two servers run alternately, twice each, and the better run of each counts: on a shared
-    // machine the load of other processes changes between runs, and it must not decide the ratio.
     const headers = { 'content-type': 'application/json', authorization: 'Bearer x' };
-    const real = await start('real', dataDir);
-    children.push(real);
-    const auth = { 'content-type': 'application/json', authorization: `Bearer ${real.info.token}` };
-    const url = `http://127.0.0.1:${real.info.port}`;
-    let bareR: Result | undefined;
-    let realR: Result | undefined;
-    for (let round = 1; round <= 2; round++) {
-      const bare = await start('bare');
-      children.push(bare);
-      const bareUrl = `http://127.0.0.1:${bare.info.port}/api/proxmox/lxc`;
-      await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration: 1 });
-      const b = await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration });
-      console.log(`[${round}] bare Fastify route:    ${fmt(b)}`);
-      await stop(bare);
-      await autocannon({
-        url: `${url}/api/proxmox/lxc`,
-        method: 'POST',
-        body,
-        headers: auth,
-        connections,
-        duration: 1,
-      });
-      const r = await autocannon({
-        url: `${url}/api/proxmox/lxc`,
-        method: 'POST',
-        body,
-        headers: auth,
-        connections,
-        duration,
-      });
-      console.log(`[${round}] POST /api/proxmox/lxc: ${fmt(r)}`);
-      if (!bareR || b.requests.average > bareR.requests.average) bareR = b;
-      if (!realR || r.requests.average > realR.requests.average) realR = r;
+    const targets: Target[] = [];
+    const sqlite = await start('sqlite', join(dataDir, 'sqlite'), '', '');
+    children.push(sqlite);
+    targets.push({ label: 'nannyapi on SQLite', child: sqlite });
+    if (pgUrl !== 'off') {
+      const pgChild = await start('postgres', join(dataDir, 'pg'), pgUrl, pgSchema);
+      children.push(pgChild);
+      targets.push({ label: 'nannyapi on PostgreSQL', child: pgChild });
     }
-    const ratio = realR!.requests.average / bareR!.requests.average;
+    const auth = (c: Child) => ({
+      'content-type': 'application/json',
+      authorization: `Bearer ${c.info.token}`,
+    });
+    // The servers run alternately, `rounds` times each, and the better run of each counts: on a
+    // shared machine the load of other processes changes between runs, and it must not decide the
+    // ratio. The bare route runs just before each real one, so every ratio compares neighbours.
+    let bareBest: Result | undefined;
+    const ratios = new Map<string, number[]>();
+    for (let round = 1; round <= rounds; round++) {
+      for (const t of targets) {
+        const bare = await start('bare');
+        children.push(bare);
+        const bareUrl = `http://127.0.0.1:${bare.info.port}/api/proxmox/lxc`;
+        await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration: 1 });
+        const b = await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration });
+        console.log(`[${round}] bare Fastify route:       ${fmt(b)}  (load ${load()})`);
+        await stop(bare);
+        const url = `http://127.0.0.1:${t.child.info.port}/api/proxmox/lxc`;
+        const h = auth(t.child);
+        await autocannon({ url, method: 'POST', body, headers: h, connections, duration: 1 });
+        const r = await autocannon({ url, method: 'POST', body, headers: h, connections, duration });
+        console.log(`[${round}] ${t.label.padEnd(23)} ${fmt(r)}  (load ${load()})`);
+        ratios.set(t.label, [...(ratios.get(t.label) ?? []), r.requests.average / b.requests.average]);
+        if (!bareBest || b.requests.average > bareBest.requests.average) bareBest = b;
+        if (!t.best || r.requests.average > t.best.requests.average) {
+          t.best = r;
+          t.load = load();
+        }
+      }
+    }
+    console.log('');
     console.log(
-      `best bare ${Math.round(bareR!.requests.average)} req/s, best real ${Math.round(realR!.requests.average)} req/s (p99 ${realR!.latency.p99} ms): ratio ${ratio.toFixed(2)}`,
+      `| what | req/s (best of ${rounds}) | p99 | ratio to the best bare run | ratio to its neighbour bare run (per round) |`,
     );
+    console.log('|---|---|---|---|---|');
+    console.log(
+      `| bare Fastify route | ${Math.round(bareBest!.requests.average)} | ${bareBest!.latency.p99} ms | 1 | |`,
+    );
+    for (const t of targets)
+      console.log(
+        `| ${t.label} | ${Math.round(t.best!.requests.average)} | ${t.best!.latency.p99} ms | **${(t.best!.requests.average / bareBest!.requests.average).toFixed(2)}** | ${(ratios.get(t.label) ?? []).map((x) => x.toFixed(2)).join(', ')} |`,
+      );
+    console.log('');
 
     // New VMID per request: every acknowledged report must be a row after the server exits.
+    const acked = new Map<string, Set<number>>();
     let next = 1_000_000;
-    const acked = new Set<number>();
-    const insR = await autocannon({
-      url,
-      connections,
-      duration,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/proxmox/lxc',
-          headers: auth,
-          setupRequest: (req, ctx) => {
-            const vmid = next++;
-            ctx['vmid'] = vmid;
-            return { ...req, body: JSON.stringify({ ...SPEC.lxc, vmid, name: `ins-${vmid}` }) };
-          },
-          onResponse: (status, _b, ctx) => {
-            if (status === 200) acked.add(ctx['vmid'] as number);
-          },
-        },
-      ],
-    });
-    console.log(`POST lxc, new VMID each:   ${fmt(insR)}`);
-
-    const have = 1 + acked.size;
-    const t0 = Date.now();
-    const seed = await fetch(`${url}/__bench/seed`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ count: Math.max(0, guests - have), from: 2_000_000 }),
-    });
-    if (!seed.ok) throw new Error(`seeding failed: ${seed.status}`);
-    console.log(`seeded to ${guests} guests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    const readHeaders = { authorization: `Bearer ${real.info.pat}` };
-    const total = (
-      (await (await fetch(`${url}/api/guests?limit=1`, { headers: readHeaders })).json()) as { total: number }
-    ).total;
-    const reads: Record<string, Result> = {};
-    for (const [label, path, conns] of [
-      ['GET /api/guests, 1 conn', '/api/guests', 1],
-      ['GET /api/guests, 10 conns', '/api/guests', 10],
-      ['GET /api/guests?q=guest-2000', '/api/guests?q=guest-2000', 1],
-      ['GET /api/guests?node=…&status=…', '/api/guests?node=pve-node-03&status=stopped', 1],
-    ] as const) {
-      await autocannon({ url: `${url}${path}`, headers: readHeaders, connections: conns, duration: 1 });
-      reads[label] = await autocannon({
-        url: `${url}${path}`,
-        headers: readHeaders,
-        connections: conns,
+    for (const t of targets) {
+      const got = new Set<number>();
+      acked.set(t.label, got);
+      const insR = await autocannon({
+        url: `http://127.0.0.1:${t.child.info.port}`,
+        connections,
         duration,
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/proxmox/lxc',
+            headers: auth(t.child),
+            setupRequest: (req, ctx) => {
+              const vmid = next++;
+              ctx['vmid'] = vmid;
+              return { ...req, body: JSON.stringify({ ...SPEC.lxc, vmid, name: `ins-${vmid}` }) };
+            },
+            onResponse: (status, _b, ctx) => {
+              if (status === 200) got.add(ctx['vmid'] as number);
+            },
+          },
+        ],
       });
-      console.log(`${label.padEnd(27)}${fmt(reads[label])}`);
+      console.log(`${t.label}, new VMID each: ${fmt(insR)}  (load ${load()})`);
     }
-    const rss = await rssOf(real.proc.pid!);
-    console.log(`guests stored: ${total}; server RSS ${(rss / 1048576).toFixed(0)} MiB`);
-    await stop(real);
 
-    const db = new Database(real.info.db!, { readonly: true });
-    const rows = db.prepare('SELECT vmid FROM guests WHERE vmid >= 1000000 AND vmid < 2000000').all() as {
-      vmid: number;
-    }[];
-    db.close();
-    const stored = new Set(rows.map((r) => r.vmid));
-    const lost = [...acked].filter((v) => !stored.has(v));
-    console.log(
-      `acknowledged inserts: ${acked.size}, in the database after exit: ${stored.size}, lost: ${lost.length}`,
-    );
+    if (reads) await readBench(sqlite, guests, acked.get('nannyapi on SQLite')!.size);
+
+    let lostAll = 0;
+    for (const t of targets) {
+      await stop(t.child);
+      const stored = t.child.info.db ? storedSqlite(t.child.info.db) : await storedPg(pgUrl, pgSchema);
+      const got = acked.get(t.label)!;
+      const lost = [...got].filter((v) => !stored.has(v));
+      lostAll += lost.length;
+      console.log(
+        `${t.label}: acknowledged inserts ${got.size}, in the database after exit ${stored.size}, lost ${lost.length}`,
+      );
+    }
+    if (profileDir)
+      for (const t of targets) {
+        const mode = t.child.info.db ? 'sqlite' : 'postgres';
+        console.log(`\nCPU profile of ${t.label} (self time, top 25; files in ${join(profileDir, mode)}):`);
+        for (const l of await topOfProfile(join(profileDir, mode))) console.log(l);
+      }
+    const sq = targets[0]!.best!.requests.average / bareBest!.requests.average;
+    const pgT = targets[1];
     const ok =
-      lost.length === 0 &&
-      ratio >= 0.5 &&
-      realR!.latency.p99 < 50 &&
-      (reads['GET /api/guests, 1 conn']?.latency.p99 ?? 99) < 20;
-    console.log(`load average at the end: ${loadavg()[0]!.toFixed(1)}`);
-    console.log(ok ? 'RESULT: goals met' : 'RESULT: a goal was missed (see above)');
-    process.exitCode = lost.length === 0 ? 0 : 1;
+      lostAll === 0 &&
+      sq >= 0.8 &&
+      targets.every((t) => t.best!.latency.p99 < 50) &&
+      (!pgT || pgT.best!.requests.average / bareBest!.requests.average >= 0.4);
+    console.log(`load average at the end: ${load()}`);
+    console.log(ok ? 'RESULT: ingest goals met' : 'RESULT: an ingest goal was missed (see above)');
+    process.exitCode = lostAll === 0 ? 0 : 1;
   } finally {
     for (const c of children) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
     rmSync(dataDir, { recursive: true, force: true });
+    if (pgUrl !== 'off') await dropSchema(pgUrl, pgSchema).catch(() => undefined);
+  }
+}
+
+async function readBench(real: Child, guests: number, have: number) {
+  const url = `http://127.0.0.1:${real.info.port}`;
+  const t0 = Date.now();
+  const seed = await fetch(`${url}/__bench/seed`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ count: Math.max(0, guests - have - 1), from: 2_000_000 }),
+  });
+  if (!seed.ok) throw new Error(`seeding failed: ${seed.status}`);
+  console.log(`seeded to ${guests} guests in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const readHeaders = { authorization: `Bearer ${real.info.pat}` };
+  const total = (
+    (await (await fetch(`${url}/api/guests?limit=1`, { headers: readHeaders })).json()) as { total: number }
+  ).total;
+  for (const [label, path, conns] of [
+    ['GET /api/guests, 1 conn', '/api/guests', 1],
+    ['GET /api/guests, 10 conns', '/api/guests', 10],
+    ['GET /api/guests?q=guest-2000', '/api/guests?q=guest-2000', 1],
+    ['GET /api/guests?node=…&status=…', '/api/guests?node=pve-node-03&status=stopped', 1],
+  ] as const) {
+    await autocannon({ url: `${url}${path}`, headers: readHeaders, connections: conns, duration: 1 });
+    const r = await autocannon({
+      url: `${url}${path}`,
+      headers: readHeaders,
+      connections: conns,
+      duration: 5,
+    });
+    console.log(`${label.padEnd(27)}${fmt(r)}`);
+  }
+  const rss = await rssOf(real.proc.pid!);
+  console.log(`guests stored (SQLite): ${total}; server RSS ${(rss / 1048576).toFixed(0)} MiB`);
+}
+
+function storedSqlite(file: string): Set<number> {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT vmid FROM guests WHERE vmid >= 1000000 AND vmid < 2000000').all() as {
+      vmid: number;
+    }[];
+    return new Set(rows.map((r) => r.vmid));
+  } finally {
+    db.close();
+  }
+}
+
+async function storedPg(url: string, schema: string): Promise<Set<number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ vmid: number }>(
+      `SELECT vmid FROM ${schema}.guests WHERE vmid >= 1000000 AND vmid < 2000000`,
+    );
+    return new Set(r.rows.map((x) => Number(x.vmid)));
+  } finally {
+    await c.end();
+  }
+}
+
+async function dropSchema(url: string, schema: string) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
   }
 }
 
 const childIdx = process.argv.indexOf('--child');
 if (childIdx > 0) {
   const mode = process.argv[childIdx + 1];
-  await (mode === 'bare' ? childBare() : childReal(process.argv[childIdx + 2]!));
+  const [dir, url, schema] = process.argv.slice(childIdx + 2);
+  await (mode === 'bare' ? childBare() : childReal(dir!, url ?? '', schema ?? ''));
 } else {
   await main();
 }

@@ -22,17 +22,20 @@ export async function checkBinding(c: JobContext): Promise<Refusal | undefined> 
       `this agent reports for node ${c.agent.bound_node}; a ${c.job.kind} report for node ${node} is refused (an admin can rebind the agent)`,
     );
   const k = siteKey(c.job.kind, c.p, c.agent, node);
+  // A site's id never changes once committed (ingest-context.ts): the cache spares every guest
+  // report of an agent not yet bound to its site a round trip.
   const siteId =
     'boundId' in k
       ? k.boundId
-      : (
+      : (c.caches.sites.get(`${c.job.tenantId}|${k.key}`)?.id ??
+        (
           await c.trx
             .selectFrom('clusters')
             .select('id')
             .where('tenant_id', '=', c.job.tenantId)
             .where('key', '=', k.key)
             .executeTakeFirst()
-        )?.id;
+        )?.id);
   if (c.agent.cluster_id !== null && siteId !== c.agent.cluster_id)
     return refuse(
       `this agent reports for another cluster; a report for ${'boundId' in k ? 'it' : k.name} is refused (an admin can rebind the agent)`,

@@ -8,6 +8,7 @@ import type { FleetEvent, IngestJob, IngestRefused } from './storage.ts';
 import type { RawSql, Trx } from './sql.ts';
 import type { NodeTable } from './types.ts';
 import type { QuotaLedger } from './ingest-quota.ts';
+import type { IngestBatch } from './ingest-batch.ts';
 
 export type Json = Record<string, unknown>;
 
@@ -67,6 +68,7 @@ export class JobContext {
     readonly pendingNodes: [string, string][],
     /** the batch's quota counts (ingest-quota.ts) */
     readonly quota: QuotaLedger,
+    readonly batch: IngestBatch,
   ) {
     this.p = job.payload;
     this.at = job.receivedAt;

@@ -5,6 +5,7 @@ import { findNode, findSite, nodeIdFor, siteOf } from './ingest-site.ts';
 import { configOf, num, str, type JobContext } from './ingest-context.ts';
 import type { IngestApplied, IngestRefused } from './storage.ts';
 import type { GuestTable } from './types.ts';
+import type { GuestFields } from './ingest-batch.ts';
 import { parseJson } from './views.ts';
 
 export async function applyGuest(
@@ -18,16 +19,18 @@ export async function applyGuest(
   // organisation's quota is refused before it writes anything (M7).
   const known = await findSite(c, nodeName);
   const knownNode = known ? await findNode(c, known.id, nodeName) : undefined;
-  // The steady-state path (a known guest reports again) runs precompiled SQL: building and
-  // compiling three Kysely queries per report cost more CPU than executing them.
-  const before = known
-    ? (
-        await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
-          known.id,
-          vmid,
-        ])
-      ).rows[0]
-    : undefined;
+  // The steady-state path (a known guest reports again) reads its row from the batch (loaded for
+  // all the batch's guests in one statement, ingest-batch.ts) and defers its writes to the batch.
+  const loaded = known ? c.batch.guest(known.id, vmid) : null;
+  const before =
+    known && loaded === undefined
+      ? (
+          await c.raw<GuestTable>(c.trx, 'select * from "guests" where "cluster_id" = ? and "vmid" = ?', [
+            known.id,
+            vmid,
+          ])
+        ).rows[0]
+      : (loaded ?? undefined);
   if (!before) {
     const over = await c.overQuota(
       { clusters: known ? 0 : 1, nodes: knownNode ? 0 : 1, guests: 1 },
@@ -41,7 +44,7 @@ export async function applyGuest(
   const hash = config ? configHash(config) : (before?.config_hash ?? null);
   const status = String(p['status']);
   const name = str(p['name']) ?? str(p['hostname']);
-  const fields = {
+  const fields: GuestFields = {
     type,
     name,
     node_name: nodeName,
@@ -65,11 +68,8 @@ export async function applyGuest(
     const changed: Record<string, unknown> = { last_seen_at: fields.last_seen_at };
     const prev = before as unknown as Record<string, unknown>;
     for (const [k, v] of Object.entries(fields)) if (prev[k] !== v) changed[k] = v;
-    const cols = Object.keys(changed);
-    await c.raw(c.trx, `update "guests" set ${cols.map((col) => `"${col}" = ?`).join(', ')} where "id" = ?`, [
-      ...cols.map((col) => changed[col]),
-      guestId,
-    ]);
+    c.batch.updateGuest(guestId, fields, changed as Partial<GuestFields>);
+    c.batch.remember({ ...before, ...fields });
   } else {
     const r = await c.trx
       .insertInto('guests')
@@ -82,16 +82,20 @@ export async function applyGuest(
         ...fields,
       })
       .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet(fields))
-      .returning('id')
+      .returning(['id', 'first_seen_at'])
       .executeTakeFirstOrThrow();
     guestId = r.id;
+    c.batch.remember({
+      id: guestId,
+      tenant_id: c.job.tenantId,
+      cluster_id: site.id,
+      vmid,
+      first_seen_at: r.first_seen_at,
+      ...fields,
+    });
   }
   const report = { guest_id: guestId, tenant_id: c.job.tenantId, report: JSON.stringify(p) };
-  if (before)
-    await c.raw(c.trx, 'update "guest_reports" set "report" = ? where "guest_id" = ?', [
-      report.report,
-      guestId,
-    ]);
+  if (before) c.batch.updateReport(guestId, report.report);
   else
     await c.trx
       .insertInto('guest_reports')

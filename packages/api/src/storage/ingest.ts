@@ -3,7 +3,16 @@
  * ingest-cluster, ingest-node, ingest-guest), stores the events they imply and marks the agents
  * seen; outcomes come back in job order.
  */
-import type { FleetEvent, IngestJob, IngestOutcome, IngestStore, QueueRow, QueueRows } from './storage.ts';
+import type {
+  Dialect,
+  FleetEvent,
+  IngestJob,
+  IngestOutcome,
+  IngestStore,
+  QueueRow,
+  QueueRows,
+} from './storage.ts';
+import { IngestBatch } from './ingest-batch.ts';
 import type { Db, RawSql } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
 import { applyCluster } from './ingest-cluster.ts';
@@ -34,7 +43,7 @@ function apply(c: JobContext) {
   }
 }
 
-export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): IngestStore {
+export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals: GuestTotals): IngestStore {
   const caches: IdCaches = { sites: new Map(), nodes: new Map() };
 
   async function ingest(jobs: readonly IngestJob[], queue?: QueueRows): Promise<IngestOutcome[]> {
@@ -67,7 +76,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
         const seen = new Map<string, string>();
         const quota = new QuotaLedger(trx);
         const usage: GuestSampleTable[] = [];
-        for (const job of jobs) {
+        const batch = new IngestBatch(dialect, raw, trx, jobs, agents, caches);
+        for (const [index, job] of jobs.entries()) {
           const a = agents.get(job.agentId);
           if (
             !a ||
@@ -78,7 +88,8 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             out.push({ ok: false, reason: 'revoked' });
             continue;
           }
-          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes, quota);
+          await batch.before(index);
+          const ctx = new JobContext(trx, raw, job, a, caches, pendingSites, pendingNodes, quota, batch);
           const refused = await checkBinding(ctx);
           if (refused) {
             out.push(refused);
@@ -96,6 +107,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
           out.push(applied);
           if (queue) queued.push(...queue(job, applied));
         }
+        await batch.flush();
         // One multi-row INSERT per chunk of the batch's events.
         for (let i = 0; i < events.length; i += EVENT_CHUNK) {
           const chunk = events.slice(i, i + EVENT_CHUNK);
@@ -117,9 +129,7 @@ export function createIngestStore(db: Db, raw: RawSql, totals: GuestTotals): Ing
             .values(queued.slice(i, i + EVENT_CHUNK))
             .execute();
         await writeGuestSamples(trx, raw, usage);
-        for (const [id, at] of seen) {
-          await trx.updateTable('agents').set({ last_seen_at: at }).where('id', '=', id).execute();
-        }
+        await batch.agentsSeen(seen);
         return out;
       });
     } catch (err) {

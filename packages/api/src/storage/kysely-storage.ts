@@ -29,7 +29,7 @@ export function storageOn(db: Db, dialect: Dialect, session?: PgSessionOptions):
     ...createCoreStore(db, dialect, session),
     ...createAccountsStore(db),
     ...createAgentsStore(db),
-    ...createIngestStore(db, createRawSql(dialect), totals),
+    ...createIngestStore(db, dialect, createRawSql(dialect), totals),
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
     ...createMembershipStore(db),
