@@ -166,3 +166,6 @@ export const SPEC = {
     },
   },
 } as const;
+
+/** PostgreSQL for tests (127.0.0.1:5432, database `test`): reachability, a query in a schema, dropping it */
+export { PG_URL, dropPgSchema, pgQuery, postgresReachable } from './storage/testing.ts';

@@ -6,7 +6,7 @@
 import type { ApiModule, ModuleContext, ModuleInstance } from '../module-contract.ts';
 import { createAlertStore } from '../storage/alerts.ts';
 import { ALERTS_TOPIC } from '../storage/alert-evaluation.ts';
-import { loadSecretKey, secretBoxFor } from '../auth/secret-box.ts';
+import { assertSameSecretKey, loadSecretKey, secretBoxFor } from '../auth/secret-box.ts';
 import { createNotifiers } from '../notify/channels/index.ts';
 import { channelCommand } from './cli.ts';
 import { alertRoutes } from './routes.ts';
@@ -17,7 +17,8 @@ export interface AlertsInstance extends ModuleInstance {
 }
 
 export function createAlerts(ctx: ModuleContext): AlertsInstance {
-  const box = secretBoxFor(loadSecretKey(ctx.config));
+  const key = loadSecretKey(ctx.config);
+  const box = secretBoxFor(key);
   const store = ctx.storage.extend((h) => createAlertStore(h, box));
   const service = createAlertService({
     store,
@@ -47,6 +48,7 @@ export function createAlerts(ctx: ModuleContext): AlertsInstance {
       afterIngest: () => service.kick(),
     },
     start: async () => {
+      await assertSameSecretKey(key, (k, create) => ctx.storage.secret(k, create));
       await service.start();
       return () => service.stop();
     },

@@ -20,8 +20,6 @@ import { addEvents, restoreEntry, stateChanges } from './batch.ts';
 import { backoffMs } from '../backoff.ts';
 import type { Role } from '../leader.ts';
 
-export { alertId } from './batch.ts';
-
 /** What the service needs of the app's leadership (leader.ts). */
 export interface LeaderView {
   readonly name: string;

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { makeTestApp } from '../testing.ts';
 import { loadConfig } from '../config.ts';
 import { createAlertStore } from '../storage/alerts.ts';
-import { createSecretBox, loadSecretKey } from './secret-box.ts';
+import { assertSameSecretKey, createSecretBox, loadSecretKey } from './secret-box.ts';
 
 const bytesOnDisk = (dir: string) =>
   readdirSync(dir)
@@ -70,4 +70,17 @@ test('NANNYAPI_SECRET_KEY is validated; a wrong key cannot open', () => {
   const s = one.seal('x');
   assert.equal(one.open(s), 'x');
   assert.throws(() => two.open(s));
+});
+
+test('a second process with another secret key is refused: replicas must share the key that seals channel secrets', async () => {
+  const meta = new Map<string, string>();
+  const stored = (k: string, create: () => string) => {
+    if (!meta.has(k)) meta.set(k, create());
+    return Promise.resolve(meta.get(k)!);
+  };
+  const a = Buffer.alloc(32, 1);
+  await assertSameSecretKey(a, stored);
+  await assertSameSecretKey(Buffer.from(a), stored);
+  await assert.rejects(assertSameSecretKey(Buffer.alloc(32, 2), stored), /same NANNYAPI_SECRET_KEY/);
+  assert.ok(![...meta.values()].some((v) => v.includes(a.toString('hex'))), 'the key itself is not stored');
 });

@@ -4,7 +4,7 @@
  * key lives apart from the database: NANNYAPI_SECRET_KEY(_FILE), else `secret.key` beside the
  * database, created 0600 on first start.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -90,4 +90,23 @@ export function loadSecretKey(c: SecretKeySource): Buffer | null {
     }
   }
   return from(readFileSync(file, 'utf8'), file);
+}
+
+/**
+ * Replicas on one PostgreSQL must seal and open channel secrets with one key, but each makes its own
+ * `secret.key` in its data folder unless given one. The database keeps a check value of the first
+ * key it saw (not the key); a process with another key refuses to start instead of failing every
+ * notification later.
+ */
+export async function assertSameSecretKey(
+  key: Buffer | null,
+  stored: (key: string, create: () => string) => Promise<string>,
+): Promise<void> {
+  if (!key) return;
+  const check = createHmac('sha256', key).update('nannyapi secret key check').digest('hex').slice(0, 32);
+  const first = await stored('secret_key_check', () => check);
+  if (first !== check)
+    throw new Error(
+      'this secret key is not the one the database was first used with: every nannyapi replica on one database needs the same NANNYAPI_SECRET_KEY or NANNYAPI_SECRET_KEY_FILE (docs/deploy.md)',
+    );
 }

@@ -79,3 +79,24 @@ export function applyBatch(
 ): Promise<{ queued: number }> {
   return store.commitEvaluation({ batches: [batch], consumed: [] });
 }
+
+/** runs one query in `schema` of the test PostgreSQL (the replica tests look at the queue and tables) */
+export async function pgQuery<R>(schema: string, text: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: PG_URL, options: `-c search_path=${schema}` });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as R[];
+  } finally {
+    await c.end();
+  }
+}
+
+export async function dropPgSchema(schema: string): Promise<void> {
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  try {
+    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await c.end();
+  }
+}
