@@ -81,10 +81,15 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
       // A container's raw lxc.* lines come from its config file through the pmxcfs helper that
       // already reads pve-root-ca.pem: `…/config?current=1` would be a second pvesh process per
       // container, which the cost budget (no new process per guest) rules out.
+      // When /etc/pve cannot be read (the reason `auto` chose pvesh) the config goes out without them.
       const parts = pathReaderParts(get, async (node, vmid) => {
-        const text = await session().read([join(opts.pveRoot, `nodes/${node}/lxc/${vmid}.conf`)])[0]!;
-        const lxc = parseGuestConfigFile(text, 'lxc').data.current.lxc;
-        return typeof lxc === 'string' ? lxc : undefined;
+        try {
+          const text = await session().read([join(opts.pveRoot, `nodes/${node}/lxc/${vmid}.conf`)])[0]!;
+          const lxc = parseGuestConfigFile(text, 'lxc').data.current.lxc;
+          return typeof lxc === 'string' ? lxc : undefined;
+        } catch {
+          return undefined;
+        }
       });
       let detection: Promise<Detection> | undefined;
       const detect = (): Promise<Detection> =>

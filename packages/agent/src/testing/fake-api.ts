@@ -17,6 +17,8 @@ export type FakeMode = 'ok' | 'down' | 'rate-limited' | 'reject';
 export interface FakeApi {
   url: string;
   received: Received[];
+  /** of `received`, the operations reports (backups, ha, replication) */
+  ops: Received[];
   /** bodies of POST /api/agent/register */
   registrations: Array<Record<string, unknown>>;
   mode: FakeMode;
@@ -52,9 +54,11 @@ export async function startFakeApi(): Promise<FakeApi> {
     registrations: Array<Record<string, unknown>>;
     hits: Record<string, number>;
     mode: FakeMode;
+    ops: Received[];
   } = {
     registrations: [],
     received: [],
+    ops: [],
     hits: {},
     mode: 'ok',
     enrollToken: 'enroll-secret',
@@ -91,7 +95,7 @@ export async function startFakeApi(): Promise<FakeApi> {
         if (body.refresh_token !== refresh) return err(401, 'unauthorized', 'Invalid refresh token');
         return send(200, issue());
       }
-      const m = /^\/api\/proxmox\/(cluster|node|lxc|qemu)$/.exec(path);
+      const m = /^\/api\/proxmox\/(cluster|node|lxc|qemu|backups|ha|replication)$/.exec(path);
       if (!m) return err(404, 'not_found', 'no such route');
       const auth = req.headers.authorization ?? '';
       if (auth !== `Bearer ${access}` || access === '')
@@ -99,6 +103,8 @@ export async function startFakeApi(): Promise<FakeApi> {
       if (api.mode === 'rate-limited') return err(429, 'rate_limited', 'slow down');
       if (api.mode === 'reject') return err(400, 'invalid_request', 'vmid: Expected integer');
       api.received.push({ kind: m[1]!, body, token: access });
+      if (['backups', 'ha', 'replication'].includes(m[1]!))
+        api.ops.push({ kind: m[1]!, body, token: access });
       return send(200, { success: true, message: 'Data ingested successfully' });
     });
   });
