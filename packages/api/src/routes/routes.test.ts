@@ -36,6 +36,7 @@ const NOT_JSON = new Map<string, string>([
   ['GET /', 'the dashboard page (HTML)'],
   ['GET /assets/:file', 'dashboard files'],
   ['GET /openapi.json', 'the OpenAPI document itself'],
+  ['GET /api/stream', 'server-sent events (text/event-stream): the dashboard’s live feed'],
   ['GET /docs', 'the Swagger UI page'],
   ['GET /docs/', 'the Swagger UI page'],
   ['GET /docs/static/index.html', 'Swagger UI files'],
