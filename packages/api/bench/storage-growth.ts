@@ -189,7 +189,7 @@ async function runOn(name: 'sqlite' | 'postgres') {
           created_at: new Date(T0).toISOString(),
         }),
       );
-    const job = (
+    const report = (
       a: Agent,
       kind: IngestJob['kind'],
       payload: Record<string, unknown>,
@@ -202,6 +202,8 @@ async function runOn(name: 'sqlite' | 'postgres') {
       payload,
       receivedAt: new Date(T0 + m * 60_000 + 2000).toISOString(),
     });
+    /** what the history job (rollups, retention) wrote, apart from ingest */
+    const jobWrote = { bytes: 0, rows: 0 };
     let reports = 0;
     let payloadBytes = 0;
     let nodeReports = 0;
@@ -215,13 +217,13 @@ async function runOn(name: 'sqlite' | 'postgres') {
       const jobs: IngestJob[] = [];
       for (let n = 0; n < NODES; n++) {
         const p = nodeReport(n, m);
-        jobs.push(job(agents[n]!, 'node', p, m));
+        jobs.push(report(agents[n]!, 'node', p, m));
         payloadBytes += JSON.stringify(p).length;
         nodeReports++;
         if (m % 5 === 0)
           for (let g = 0; g < GUESTS; g++) {
             const q = guestReport(n, g, m);
-            jobs.push(job(agents[n]!, 'lxc', q, m));
+            jobs.push(report(agents[n]!, 'lxc', q, m));
             payloadBytes += JSON.stringify(q).length;
             guestReports++;
           }
@@ -229,7 +231,13 @@ async function runOn(name: 'sqlite' | 'postgres') {
       const out = await storage.ingest(jobs);
       if (out.some((o) => !o.ok)) throw new Error(`ingest failed: ${JSON.stringify(out.find((o) => !o.ok))}`);
       reports += jobs.length;
-      if (m % 5 === 4) await storage.maintainHistory(T0 + (m + 1) * 60_000, H);
+      if (m % 5 === 4) {
+        const b = await probe.bytesWritten();
+        const r = await probe.rowsWritten();
+        await storage.maintainHistory(T0 + (m + 1) * 60_000, H);
+        jobWrote.bytes += (await probe.bytesWritten()) - b;
+        jobWrote.rows += (await probe.rowsWritten()) - r;
+      }
       if (m === H.rawDays * 1440 - 1) {
         // before anything reaches a horizon: growth is all there is
         const size = Object.values(await probe.sizes()).reduce((a, b) => a + b, 0);
@@ -294,6 +302,12 @@ async function runOn(name: 'sqlite' | 'postgres') {
     );
     console.log(
       `written per report: ${(written.rows / reports).toFixed(2)} rows, ${(written.bytes / reports).toFixed(0)} bytes; payload ${(payloadBytes / reports).toFixed(0)} bytes`,
+    );
+    console.log(
+      `  of which ingest ${((written.rows - jobWrote.rows) / reports).toFixed(2)} rows, ${((written.bytes - jobWrote.bytes) / reports).toFixed(0)} bytes; history job ${(jobWrote.rows / reports).toFixed(2)} rows, ${(jobWrote.bytes / reports).toFixed(0)} bytes`,
+    );
+    console.log(
+      `  bytes written / bytes received (JSON payloads): ${(written.bytes / payloadBytes).toFixed(1)}x`,
     );
     if (growth)
       console.log(

@@ -1,9 +1,9 @@
 /**
  * History retention as a module. Once an hour, change history older than `retentionDays` leaves
- * its tables (storage.prune). Every 5 minutes the usage-history job rolls closed buckets up and
- * keeps each resolution to its horizon (storage.maintainHistory: bounded statements, on
- * PostgreSQL one replica at a time). Background work, so it runs only when the bootstrap step
- * starts modules.
+ * its tables (storage.prune). Every 5 minutes the usage-history job is asked to run; once an
+ * hour of buckets has closed it rolls them up and keeps each resolution to its horizon
+ * (storage.maintainHistory: bounded statements, on PostgreSQL one replica at a time). Background
+ * work, so it runs only when the bootstrap step starts modules.
  */
 import type { ApiModule, ModuleContext, ModuleInstance } from '../module-contract.ts';
 

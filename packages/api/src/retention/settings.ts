@@ -31,7 +31,7 @@ export const HISTORY_SETTINGS: Schema = [
     arg: 'DAYS',
     kind: integer(1, 36500),
     default: '730',
-    doc: 'Hourly rollups kept; at least `NANNYAPI_HISTORY_5M_DAYS`. Rollups run every 5 minutes, retention with them, on one replica at a time',
+    doc: 'Hourly rollups kept; at least `NANNYAPI_HISTORY_5M_DAYS`. Rollups and their retention run once an hour (checked every 5 minutes), on one replica at a time',
   },
 ];
 

@@ -4,7 +4,7 @@
  * rolled, 5-minute rows only once their hour is: a stalled rollup never loses data.
  */
 import type { HistoryHorizons, HistoryMaintenance } from './history-types.ts';
-import { getMark, type Exec } from './history-exec.ts';
+import { getMark, setMark, type Exec } from './history-exec.ts';
 
 const DAY = 86400;
 
@@ -28,6 +28,10 @@ export async function pruneHistory(
   h: HistoryHorizons,
   batchRows: number,
 ): Promise<HistoryMaintenance['deleted']> {
+  // Hourly, like the rollups: an hour of a series' old rows leaves its page in one write.
+  const last = await getMark(exec, 'history.pruned');
+  if (last !== undefined && nowS - last < 3600)
+    return { nodeSamples: 0, guestSamples: 0, nodeRollups: 0, guestRollups: 0 };
   const until = async (horizonDays: number, rolledKey: string) =>
     Math.min(nowS - horizonDays * DAY, (await getMark(exec, rolledKey)) ?? 0);
   const guestRaw = await until(h.rawDays, 'history.rollup.guest.300');
@@ -63,5 +67,6 @@ export async function pruneHistory(
   const nodeRollups =
     (await rollups('node_rollups', 'node_id', 300, node5m)) +
     (await rollups('node_rollups', 'node_id', 3600, hourly));
+  await setMark(exec, 'history.pruned', nowS);
   return { nodeSamples, guestSamples, nodeRollups, guestRollups };
 }

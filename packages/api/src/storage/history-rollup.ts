@@ -22,6 +22,12 @@ const GRACE_S = 120;
 /** buckets at most this many widths long are rolled in one run (catching up takes several runs) */
 const MAX_BUCKETS_PER_RUN = 288;
 const DEFAULT_BATCH_ROWS = 5000;
+/**
+ * A level rolls once an hour of its buckets has closed, not every 5 minutes: a series' twelve new
+ * 5-minute rows then land in one page, not in twelve writes of it (pages, not rows, are what a
+ * database writes). Reads fill the not-yet-rolled hour from raw samples (history.ts).
+ */
+const ROLL_EVERY_S = 3600;
 
 interface Level {
   /** watermark key: every bucket before it is rolled */
@@ -42,10 +48,19 @@ interface Level {
   bounds: (a: number, b: number) => [unknown, unknown];
 }
 
-const upsert = (table: string, key: string, cols: string[]) =>
-  `insert into "${table}" ("${key}", "res", "bucket", "n", ${cols.map((c) => `"${c}"`).join(', ')})`;
-const onConflict = (key: string, cols: string[]) =>
-  ` on conflict ("${key}", "res", "bucket") do update set "n" = excluded."n", ${cols.map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
+/**
+ * Upserts the buckets `agg` computes (its columns named as the table's), skipping each bucket
+ * whose stored row already counts as many samples: raw samples are never changed, only added, so
+ * an equal count is an unchanged bucket, and re-rolling the recent past writes no page for it.
+ */
+const upsert = (table: string, key: string, cols: string[], agg: string) => {
+  const all = [key, 'res', 'bucket', 'n', ...cols];
+  return `insert into "${table}" (${all.map((c) => `"${c}"`).join(', ')})
+    select ${all.map((c) => `a."${c}"`).join(', ')} from (${agg}) a
+    where not exists (select 1 from "${table}" r where r."${key}" = a."${key}" and r."res" = a."res"
+      and r."bucket" = a."bucket" and r."n" = a."n")
+    on conflict ("${key}", "res", "bucket") do update set "n" = excluded."n", ${cols.map((c) => `"${c}" = excluded."${c}"`).join(', ')}`;
+};
 /** the n-weighted average of a 5-minute column (rows without a value do not count) */
 const wavg = (c: string) => `sum(${c} * n) / nullif(sum(case when ${c} is null then 0 else n end), 0)`;
 
@@ -75,7 +90,7 @@ const NODE_COLS = [
   'load_max',
 ];
 /** node_samples keeps ISO text times (migration 0001): their epoch seconds, per dialect */
-const nodeEpoch = (d: Dialect) =>
+export const nodeEpoch = (d: Dialect) =>
   d === 'sqlite'
     ? `cast(strftime('%s', ts) as integer)`
     : `floor(extract(epoch from ts::timestamptz))::bigint`;
@@ -92,12 +107,19 @@ const LEVELS: Level[] = [
     sourceStep: 60,
     lookback: 300,
     sql: () =>
-      `${upsert('guest_rollups', 'guest_id', GUEST_COLS)} select guest_id, 300, ts - ts % 300, count(*),
-        avg(cpu_usage_ratio), max(cpu_usage_ratio), avg(mem_used_bytes), max(mem_used_bytes),
-        avg(disk_used_bytes), max(disk_used_bytes), min(net_in_bytes), max(net_in_bytes),
-        min(net_out_bytes), max(net_out_bytes)
-       from guest_samples where guest_id >= ? and guest_id <= ? and ts >= ? and ts < ?
-       group by guest_id, ts - ts % 300${onConflict('guest_id', GUEST_COLS)}`,
+      upsert(
+        'guest_rollups',
+        'guest_id',
+        GUEST_COLS,
+        `select guest_id, 300 as res, ts - ts % 300 as bucket, count(*) as n,
+          avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
+          avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max,
+          avg(disk_used_bytes) as disk_avg, max(disk_used_bytes) as disk_max,
+          min(net_in_bytes) as net_in_min, max(net_in_bytes) as net_in_max,
+          min(net_out_bytes) as net_out_min, max(net_out_bytes) as net_out_max
+         from guest_samples where guest_id >= ? and guest_id <= ? and ts >= ? and ts < ?
+         group by guest_id, ts - ts % 300`,
+      ),
     oldest: () => 'select min(ts) as t from guest_samples',
     bounds: (a, b) => [a, b],
   },
@@ -109,11 +131,18 @@ const LEVELS: Level[] = [
     lookback: 3600,
     from: 'history.rollup.guest.300',
     sql: () =>
-      `${upsert('guest_rollups', 'guest_id', GUEST_COLS)} select guest_id, 3600, bucket - bucket % 3600, sum(n),
-        ${wavg('cpu_avg')}, max(cpu_max), ${wavg('mem_avg')}, max(mem_max), ${wavg('disk_avg')}, max(disk_max),
-        min(net_in_min), max(net_in_max), min(net_out_min), max(net_out_max)
-       from guest_rollups where res = 300 and guest_id >= ? and guest_id <= ? and bucket >= ? and bucket < ?
-       group by guest_id, bucket - bucket % 3600${onConflict('guest_id', GUEST_COLS)}`,
+      upsert(
+        'guest_rollups',
+        'guest_id',
+        GUEST_COLS,
+        `select guest_id, 3600 as res, bucket - bucket % 3600 as bucket, sum(n) as n,
+          ${wavg('cpu_avg')} as cpu_avg, max(cpu_max) as cpu_max, ${wavg('mem_avg')} as mem_avg,
+          max(mem_max) as mem_max, ${wavg('disk_avg')} as disk_avg, max(disk_max) as disk_max,
+          min(net_in_min) as net_in_min, max(net_in_max) as net_in_max,
+          min(net_out_min) as net_out_min, max(net_out_max) as net_out_max
+         from guest_rollups where res = 300 and guest_id >= ? and guest_id <= ? and bucket >= ? and bucket < ?
+         group by guest_id, bucket - bucket % 3600`,
+      ),
     oldest: () => 'select min(bucket) as t from guest_rollups where res = 300',
     bounds: (a, b) => [a, b],
   },
@@ -124,12 +153,19 @@ const LEVELS: Level[] = [
     sourceStep: 60,
     lookback: 300,
     sql: (d) =>
-      `${upsert('node_rollups', 'node_id', NODE_COLS)} select node_id, 300, e - e % 300, count(*), min(online),
-        avg(cpu_usage_ratio), max(cpu_usage_ratio), avg(mem_used_bytes), max(mem_used_bytes), max(mem_total_bytes),
-        avg(rootfs_used_bytes), max(rootfs_used_bytes), max(rootfs_total_bytes), avg(load_avg_1m), max(load_avg_1m)
-       from (select s.*, ${nodeEpoch(d)} as e from node_samples s
-             where node_id >= ? and node_id <= ? and ts >= ? and ts < ?) w
-       group by node_id, e - e % 300${onConflict('node_id', NODE_COLS)}`,
+      upsert(
+        'node_rollups',
+        'node_id',
+        NODE_COLS,
+        `select node_id, 300 as res, e - e % 300 as bucket, count(*) as n, min(online) as online_min,
+          avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
+          avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max, max(mem_total_bytes) as mem_total,
+          avg(rootfs_used_bytes) as rootfs_avg, max(rootfs_used_bytes) as rootfs_max,
+          max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max
+         from (select s.*, ${nodeEpoch(d)} as e from node_samples s
+               where node_id >= ? and node_id <= ? and ts >= ? and ts < ?) w
+         group by node_id, e - e % 300`,
+      ),
     oldest: (d) => `select ${nodeEpoch(d)} as t from node_samples order by ts limit 1`,
     bounds: isoBounds,
   },
@@ -141,11 +177,18 @@ const LEVELS: Level[] = [
     lookback: 3600,
     from: 'history.rollup.node.300',
     sql: () =>
-      `${upsert('node_rollups', 'node_id', NODE_COLS)} select node_id, 3600, bucket - bucket % 3600, sum(n),
-        min(online_min), ${wavg('cpu_avg')}, max(cpu_max), ${wavg('mem_avg')}, max(mem_max), max(mem_total),
-        ${wavg('rootfs_avg')}, max(rootfs_max), max(rootfs_total), ${wavg('load_avg')}, max(load_max)
-       from node_rollups where res = 300 and node_id >= ? and node_id <= ? and bucket >= ? and bucket < ?
-       group by node_id, bucket - bucket % 3600${onConflict('node_id', NODE_COLS)}`,
+      upsert(
+        'node_rollups',
+        'node_id',
+        NODE_COLS,
+        `select node_id, 3600 as res, bucket - bucket % 3600 as bucket, sum(n) as n,
+          min(online_min) as online_min, ${wavg('cpu_avg')} as cpu_avg, max(cpu_max) as cpu_max,
+          ${wavg('mem_avg')} as mem_avg, max(mem_max) as mem_max, max(mem_total) as mem_total,
+          ${wavg('rootfs_avg')} as rootfs_avg, max(rootfs_max) as rootfs_max, max(rootfs_total) as rootfs_total,
+          ${wavg('load_avg')} as load_avg, max(load_max) as load_max
+         from node_rollups where res = 300 and node_id >= ? and node_id <= ? and bucket >= ? and bucket < ?
+         group by node_id, bucket - bucket % 3600`,
+      ),
     oldest: () => 'select min(bucket) as t from node_rollups where res = 300',
     bounds: (a, b) => [a, b],
   },
@@ -159,8 +202,8 @@ async function rollLevel(exec: Exec, d: Dialect, l: Level, nowS: number, batchRo
     closed = Math.min(closed, Math.floor((upstream ?? 0) / l.res) * l.res);
   }
   const mark = await getMark(exec, l.key);
-  // no bucket closed since the last run: nothing new to roll (an hourly level waits for its hour)
-  if (mark !== undefined && closed <= mark) return 0;
+  // less than an hour of closed buckets since the last run: wait for more
+  if (mark !== undefined && closed - mark < ROLL_EVERY_S) return 0;
   let start: number;
   if (mark === undefined) {
     const { rows } = await exec<{ t: number | string | null }>(l.oldest(d), []);

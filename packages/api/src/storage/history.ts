@@ -10,8 +10,10 @@ import {
   type HistoryStore,
   type NodeHistoryPoint,
 } from './history-types.ts';
-import { maintainHistory } from './history-rollup.ts';
+import { maintainHistory, nodeEpoch } from './history-rollup.ts';
+import { sql } from 'kysely';
 import type { Dialect } from './storage.ts';
+import type { GuestRollupTable, NodeRollupTable } from './types.ts';
 
 const sec = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 const iso = (s: number) => new Date(s * 1000).toISOString();
@@ -24,6 +26,39 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
     // the bucket holding `from` starts before it: it still has samples in the range
     return { res, lo: Math.floor(sec(r.from) / res) * res, hi: sec(r.to) };
   };
+  const mark = async (key: string) => {
+    const row = await db.selectFrom('nanny_meta').select('value').where('key', '=', key).executeTakeFirst();
+    return row ? Number(row.value) : 0;
+  };
+  // The 5-minute buckets after the job's watermark (it rolls hourly) are computed from raw samples
+  // here, so a 5-minute answer reaches up to the last sample.
+  async function recentGuest(guestId: string, lo: number, hi: number) {
+    const from = Math.max(lo, await mark('history.rollup.guest.300'));
+    const { rows } = await sql<GuestRollupTable>`
+      select ts - ts % 300 as bucket, count(*) as n,
+        avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
+        avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max,
+        avg(disk_used_bytes) as disk_avg, max(disk_used_bytes) as disk_max,
+        min(net_in_bytes) as net_in_min, max(net_in_bytes) as net_in_max,
+        min(net_out_bytes) as net_out_min, max(net_out_bytes) as net_out_max
+      from guest_samples where guest_id = ${guestId} and ts >= ${from} and ts <= ${hi}
+      group by ts - ts % 300 order by 1`.execute(db);
+    return { from, rows };
+  }
+  async function recentNode(nodeId: string, lo: number, hi: number) {
+    const from = Math.max(lo, await mark('history.rollup.node.300'));
+    const { rows } = await sql<NodeRollupTable>`
+      select e - e % 300 as bucket, count(*) as n, min(online) as online_min,
+        avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
+        avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max, max(mem_total_bytes) as mem_total,
+        avg(rootfs_used_bytes) as rootfs_avg, max(rootfs_used_bytes) as rootfs_max,
+        max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max
+      from (select s.*, ${sql.raw(nodeEpoch(dialect))} as e from node_samples s
+            where node_id = ${nodeId} and ts >= ${iso(from)} and ts <= ${iso(hi + 299)}) w
+      where e <= ${hi}
+      group by e - e % 300 order by 1`.execute(db);
+    return { from, rows };
+  }
   return {
     async nodeHistory(tenantId, nodeId, r) {
       const node = await db
@@ -69,17 +104,18 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
         }));
       }
       const { res, lo, hi } = bucketRange(r);
+      const fill = res === 300 ? await recentNode(nodeId, lo, hi) : { from: Infinity, rows: [] };
       const rows = await db
         .selectFrom('node_rollups')
         .selectAll()
         .where('node_id', '=', nodeId)
         .where('res', '=', res)
         .where('bucket', '>=', lo)
-        .where('bucket', '<=', hi)
+        .where('bucket', '<=', Math.min(hi, fill.from - 1))
         .orderBy('bucket', 'desc')
         .limit(r.limit)
         .execute();
-      return rows.reverse().map((b): NodeHistoryPoint => ({
+      return [...rows.reverse(), ...fill.rows].slice(-r.limit).map((b): NodeHistoryPoint => ({
         ts: iso(Number(b.bucket)),
         n: Number(b.n),
         online_min: n(b.online_min),
@@ -129,17 +165,18 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
         }));
       }
       const { res, lo, hi } = bucketRange(r);
+      const fill = res === 300 ? await recentGuest(guestId, lo, hi) : { from: Infinity, rows: [] };
       const rows = await db
         .selectFrom('guest_rollups')
         .selectAll()
         .where('guest_id', '=', guestId)
         .where('res', '=', res)
         .where('bucket', '>=', lo)
-        .where('bucket', '<=', hi)
+        .where('bucket', '<=', Math.min(hi, fill.from - 1))
         .orderBy('bucket', 'desc')
         .limit(r.limit)
         .execute();
-      return rows.reverse().map((b): GuestHistoryPoint => ({
+      return [...rows.reverse(), ...fill.rows].slice(-r.limit).map((b): GuestHistoryPoint => ({
         ts: iso(Number(b.bucket)),
         n: Number(b.n),
         cpu_avg: n(b.cpu_avg),
