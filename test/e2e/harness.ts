@@ -305,6 +305,8 @@ export function startAgents(
 export interface Received {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Date.now() when the request's body had arrived (the latency benchmark measures up to here) */
+  at: number;
 }
 
 export async function webhookReceiver(t: TestContext): Promise<{ url: string; received: Received[] }> {
@@ -314,9 +316,13 @@ export async function webhookReceiver(t: TestContext): Promise<{ url: string; re
     req.on('data', (c: Buffer) => (data += c.toString()));
     req.on('end', () => {
       try {
-        received.push({ headers: req.headers, body: JSON.parse(data) as Record<string, unknown> });
+        received.push({
+          headers: req.headers,
+          body: JSON.parse(data) as Record<string, unknown>,
+          at: Date.now(),
+        });
       } catch {
-        received.push({ headers: req.headers, body: { raw: data } });
+        received.push({ headers: req.headers, body: { raw: data }, at: Date.now() });
       }
       res.writeHead(200).end('ok');
     });
