@@ -30,7 +30,6 @@ import {
   startApi,
   waitFor,
   webhookReceiver,
-  type Agent,
   type ApiServer,
   type Received,
 } from '../e2e/harness.ts';
@@ -76,11 +75,6 @@ async function arrival(hook: Hook, from: number, what: string, rule: string, sta
     { what, budget: 300_000, everyMs: 20 },
   );
   return r.at;
-}
-
-function killAgent(a: Agent): void {
-  const pid = a.proc?.child.pid;
-  if (pid !== undefined) process.kill(-pid, 'SIGKILL'); // the agent leads its own group (spawnTracked)
 }
 
 async function setup(t: AfterHook & { skip(m?: string): void }) {
@@ -142,12 +136,12 @@ async function nodeRounds(t: ReturnType<typeof benchContext>): Promise<number[]>
     await sleep(randomInt(0, 5000));
     const t0 = Date.now();
     sim.apply({ type: 'node-offline', node: victim });
-    killAgent(agent);
+    const killed = agent.kill();
     const at = await arrival(hook, t0, 'the node_offline webhook', 'node_offline', 'firing', {
       node: victim,
     });
     out.push(at - t0);
-    await agent.proc?.exited;
+    await killed;
     const t1 = Date.now();
     sim.apply({ type: 'node-online', node: victim });
     agent.start();
@@ -177,7 +171,7 @@ async function standaloneRounds(t: ReturnType<typeof benchContext>): Promise<num
   const kills = names.map(async (node, i) => {
     await sleep(Math.round(i * spacing));
     const t0 = Date.now();
-    killAgent(agents[i]!);
+    await agents[i]!.kill();
     const at = await arrival(hook, t0, `agent_silent for ${node}`, 'agent_silent', 'firing', { node });
     console.log(`  standalone ${node}: killed → agent_silent webhook ${at - t0} ms`);
     return at - t0;

@@ -255,6 +255,14 @@ export class Agent {
     await this.proc?.stop();
   }
 
+  /** The agent dies: SIGKILL to its whole process group (its pmxcfs reader too), no goodbye. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (p?.child.pid === undefined || !p.running) return;
+    process.kill(-p.child.pid, 'SIGKILL'); // spawnTracked makes it the leader of its own group
+    await p.exited;
+  }
+
   /** The agent's last-cycle.json (undefined before its first cycle). */
   lastCycle():
     | { started_at: string; finished_at: string; duration_ms: number; reports: number; errors: string[] }

@@ -142,6 +142,11 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     agentVersion: AGENT_VERSION,
     intervalSeconds: config.intervalSeconds,
+    // announced only when heartbeats really go out (the rhythm below): nannyapi's silence window
+    // shrinks from 2.5 cycles (12.5 min) to 2.5 heartbeats (150 s)
+    ...(config.heartbeatIntervalSeconds > 0 && source.local
+      ? { heartbeatIntervalSeconds: config.heartbeatIntervalSeconds }
+      : {}),
     ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
     readCpuTimes: () => readCpuTimes(config.procRoot),
     readProcLight: () => {

@@ -201,7 +201,11 @@ test('no change: no out-of-cycle reports but heartbeats at their interval, from 
     assert.equal(typeof h.body.mem_total_bytes, 'number');
     assert.equal(typeof h.body.uptime_seconds, 'number');
     assert.equal(typeof h.body.load_avg_1m, 'number');
+    // announced, so nannyapi waits 2.5 heartbeats (not 2.5 cycles) before calling the agent silent
+    assert.equal(h.body.heartbeat_interval_seconds, 1, '0.3 s rounded, at least 1');
   }
+  const cycleNode = r.byTrigger('cycle').find((x) => x.kind === 'node')!;
+  assert.equal(cycleNode.body.heartbeat_interval_seconds, 1, 'the cycle report announces it too');
   // cpu needs two /proc/stat samples: from the second heartbeat on
   assert.equal(typeof hb.at(-1)!.body.cpu_usage_ratio, 'number');
   const stamps = hb.map((h) => Date.parse(String(h.body.collected_at)));
@@ -308,5 +312,6 @@ test('api source: a node going offline → change reports with the node status f
   assert.equal(node.name, 'pve1');
   assert.equal(typeof node.mem_total_bytes, 'number', 'node status read from the API');
   assert.equal(r.byTrigger('heartbeat').length, 0);
+  assert.equal(node.heartbeat_interval_seconds, undefined, 'no heartbeat, none announced');
   assert.deepEqual(r.spawns, [], 'the api source starts no process');
 });
