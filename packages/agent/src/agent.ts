@@ -202,6 +202,8 @@ export function createAgent(deps: AgentDeps): Agent {
   const watchCheck = async (): Promise<boolean> => {
     if (collector.known().nodeName === undefined || collector.known().proxmox === false) return false;
     const status = await probe().check();
+    // the probe hands back the current view itself when nothing was read that differs from it
+    if (status === view) return false;
     const before = view;
     const key = membershipKey(status);
     view = status;

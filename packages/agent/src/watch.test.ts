@@ -5,6 +5,7 @@
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { ClusterStatusEntry } from '@nanny/proxmox';
 import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
 import { createAgent, type Agent } from './agent.ts';
 import { main } from './cli.ts';
@@ -12,7 +13,8 @@ import { loadConfig } from './config.ts';
 import { memoryLogger } from './log.ts';
 import { startFakeApi, type FakeApi, type Received } from './testing/fake-api.ts';
 import { dryRun, makeSim, simMissing, type SimFixture } from './testing/sim.ts';
-import { describeChange, membershipKey } from './watch.ts';
+import { createPmxcfsReader } from './host.ts';
+import { describeChange, filesProbe, membershipKey } from './watch.ts';
 
 const missing = simMissing();
 
@@ -107,6 +109,33 @@ test('membership key and change description: only quorate, the member set and on
   assert.equal(describeChange(base, lost), 'quorate 1 → 0; b online 1 → 0');
   assert.notEqual(membershipKey(base.slice(0, 2)), membershipKey(base), 'a member left');
   assert.equal(describeChange(base, base.slice(0, 2)), 'b left');
+});
+
+test('files probe: an unchanged .members gives back the current view itself (no parse), a changed one a new view', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 1, seed: 7, clock: 'frozen' }, process.env.PATH);
+  const reader = createPmxcfsReader();
+  t.after(() => reader.close());
+  let view: ClusterStatusEntry[] | undefined;
+  const probe = filesProbe({
+    reader,
+    pveRoot: f.sim.paths('pve1').etcPve,
+    timeoutMs: 10_000,
+    previous: () => view,
+  });
+  view = await probe.check();
+  const again = await probe.check();
+  assert.equal(again, view, 'same bytes, same view: the very same object');
+  // a cycle replaced the view (with levels the files carry): the next check builds its own again
+  view = view.map((e) => ({ ...e }));
+  const rebuilt = await probe.check();
+  assert.notEqual(rebuilt, view);
+  assert.equal(membershipKey(rebuilt), membershipKey(view));
+  view = rebuilt;
+  f.sim.apply({ type: 'quorum-lost' });
+  const lost = await probe.check();
+  assert.notEqual(lost, view);
+  assert.equal(lost.find((e) => e.type === 'cluster')?.quorate, 0);
 });
 
 test('cycle reports carry trigger "cycle"', async (t) => {
