@@ -257,6 +257,14 @@ export class Agent {
     await this.proc?.stop();
   }
 
+  /** The agent dies: SIGKILL to its whole process group (its pmxcfs reader too), no goodbye. */
+  async kill(): Promise<void> {
+    const p = this.proc;
+    if (p?.child.pid === undefined || !p.running) return;
+    process.kill(-p.child.pid, 'SIGKILL'); // spawnTracked makes it the leader of its own group
+    await p.exited;
+  }
+
   /** The agent's last-cycle.json (undefined before its first cycle). */
   lastCycle():
     | { started_at: string; finished_at: string; duration_ms: number; reports: number; errors: string[] }
@@ -307,6 +315,8 @@ export function startAgents(
 export interface Received {
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Date.now() when the request's body had arrived (the latency benchmark measures up to here) */
+  at: number;
 }
 
 export async function webhookReceiver(t: TestContext): Promise<{ url: string; received: Received[] }> {
@@ -316,9 +326,13 @@ export async function webhookReceiver(t: TestContext): Promise<{ url: string; re
     req.on('data', (c: Buffer) => (data += c.toString()));
     req.on('end', () => {
       try {
-        received.push({ headers: req.headers, body: JSON.parse(data) as Record<string, unknown> });
+        received.push({
+          headers: req.headers,
+          body: JSON.parse(data) as Record<string, unknown>,
+          at: Date.now(),
+        });
       } catch {
-        received.push({ headers: req.headers, body: { raw: data } });
+        received.push({ headers: req.headers, body: { raw: data }, at: Date.now() });
       }
       res.writeHead(200).end('ok');
     });

@@ -144,6 +144,11 @@ export function createAgent(deps: AgentDeps): Agent {
     log,
     agentVersion: AGENT_VERSION,
     intervalSeconds: config.intervalSeconds,
+    // announced only when heartbeats really go out (the rhythm below): nannyapi's silence window
+    // shrinks from 2.5 cycles (12.5 min) to 2.5 heartbeats (150 s)
+    ...(config.heartbeatIntervalSeconds > 0 && source.local
+      ? { heartbeatIntervalSeconds: config.heartbeatIntervalSeconds }
+      : {}),
     ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
     readCpuTimes: () => readCpuTimes(config.procRoot),
     readProcLight: () => {
@@ -199,6 +204,8 @@ export function createAgent(deps: AgentDeps): Agent {
   const watchCheck = async (): Promise<boolean> => {
     if (collector.known().nodeName === undefined || collector.known().proxmox === false) return false;
     const status = await probe().check();
+    // the probe hands back the current view itself when nothing was read that differs from it
+    if (status === view) return false;
     const before = view;
     const key = membershipKey(status);
     view = status;

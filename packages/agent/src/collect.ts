@@ -62,6 +62,11 @@ export interface CollectorDeps {
   log: Logger;
   agentVersion: string;
   intervalSeconds: number;
+  /**
+   * the daemon's heartbeat period when it sends heartbeats (a local source, NANNYAGENT_HEARTBEAT_INTERVAL
+   * > 0): node reports carry it, and nannyapi calls the agent silent after 2.5 of these, not 2.5 cycles
+   */
+  heartbeatIntervalSeconds?: number;
   /** NANNYAGENT_NODE: which node to report (else detected) */
   nodeName?: string;
   /** reads /proc/stat's aggregate cpu line (local sources) */
@@ -180,6 +185,9 @@ export function createCollector(deps: CollectorDeps): Collector {
           ...(input.version !== undefined ? { version: input.version } : {}),
           ...(input.cpu ? { cpu: input.cpu } : {}),
           intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
+          ...(deps.heartbeatIntervalSeconds
+            ? { heartbeatIntervalSeconds: Math.max(1, Math.round(deps.heartbeatIntervalSeconds)) }
+            : {}),
         },
         meta,
       ),

@@ -5,6 +5,7 @@
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import type { ClusterStatusEntry } from '@nanny/proxmox';
 import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
 import { createAgent, type Agent } from './agent.ts';
 import { main } from './cli.ts';
@@ -12,7 +13,8 @@ import { loadConfig } from './config.ts';
 import { memoryLogger } from './log.ts';
 import { startFakeApi, type FakeApi, type Received } from './testing/fake-api.ts';
 import { dryRun, makeSim, simMissing, type SimFixture } from './testing/sim.ts';
-import { describeChange, membershipKey } from './watch.ts';
+import { createPmxcfsReader } from './host.ts';
+import { describeChange, filesProbe, membershipKey } from './watch.ts';
 
 const missing = simMissing();
 
@@ -109,6 +111,33 @@ test('membership key and change description: only quorate, the member set and on
   assert.equal(describeChange(base, base.slice(0, 2)), 'b left');
 });
 
+test('files probe: an unchanged .members gives back the current view itself (no parse), a changed one a new view', async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 1, seed: 7, clock: 'frozen' }, process.env.PATH);
+  const reader = createPmxcfsReader();
+  t.after(() => reader.close());
+  let view: ClusterStatusEntry[] | undefined;
+  const probe = filesProbe({
+    reader,
+    pveRoot: f.sim.paths('pve1').etcPve,
+    timeoutMs: 10_000,
+    previous: () => view,
+  });
+  view = await probe.check();
+  const again = await probe.check();
+  assert.equal(again, view, 'same bytes, same view: the very same object');
+  // a cycle replaced the view (with levels the files carry): the next check builds its own again
+  view = view.map((e) => ({ ...e }));
+  const rebuilt = await probe.check();
+  assert.notEqual(rebuilt, view);
+  assert.equal(membershipKey(rebuilt), membershipKey(view));
+  view = rebuilt;
+  f.sim.apply({ type: 'quorum-lost' });
+  const lost = await probe.check();
+  assert.notEqual(lost, view);
+  assert.equal(lost.find((e) => e.type === 'cluster')?.quorate, 0);
+});
+
 test('cycle reports carry trigger "cycle"', async (t) => {
   if (missing) return t.skip(missing);
   const f = makeSim(t, { nodes: 3, guests: 4, seed: 3, clock: 'frozen' }, process.env.PATH);
@@ -201,7 +230,11 @@ test('no change: no out-of-cycle reports but heartbeats at their interval, from 
     assert.equal(typeof h.body.mem_total_bytes, 'number');
     assert.equal(typeof h.body.uptime_seconds, 'number');
     assert.equal(typeof h.body.load_avg_1m, 'number');
+    // announced, so nannyapi waits 2.5 heartbeats (not 2.5 cycles) before calling the agent silent
+    assert.equal(h.body.heartbeat_interval_seconds, 1, '0.3 s rounded, at least 1');
   }
+  const cycleNode = r.byTrigger('cycle').find((x) => x.kind === 'node')!;
+  assert.equal(cycleNode.body.heartbeat_interval_seconds, 1, 'the cycle report announces it too');
   // cpu needs two /proc/stat samples: from the second heartbeat on
   assert.equal(typeof hb.at(-1)!.body.cpu_usage_ratio, 'number');
   const stamps = hb.map((h) => Date.parse(String(h.body.collected_at)));
@@ -308,5 +341,6 @@ test('api source: a node going offline → change reports with the node status f
   assert.equal(node.name, 'pve1');
   assert.equal(typeof node.mem_total_bytes, 'number', 'node status read from the API');
   assert.equal(r.byTrigger('heartbeat').length, 0);
+  assert.equal(node.heartbeat_interval_seconds, undefined, 'no heartbeat, none announced');
   assert.deepEqual(r.spawns, [], 'the api source starts no process');
 });

@@ -74,14 +74,21 @@ export function filesProbe(opts: {
   previous: () => readonly ClusterStatusEntry[] | undefined;
 }): MembershipProbe {
   const path = join(opts.pveRoot, '.members');
+  // The last text read and the view made of it. Between membership changes pmxcfs renders the same
+  // bytes every time (its `version` moves only on a change), so an identical text with the view
+  // unchanged since is answered with that same view: no parse, no new objects (idle cost, issue 12).
+  let last: { text: string; view: ClusterStatusEntry[] } | undefined;
   return {
     async check() {
       const session = opts.reader.session(opts.timeoutMs);
       let m: MembersFile | undefined;
+      let text: string;
       try {
-        let r = parseMembers(await session.read([path])[0]!);
+        text = await session.read([path])[0]!;
+        if (last !== undefined && last.text === text && opts.previous() === last.view) return last.view;
+        let r = parseMembers(text);
         // pmxcfs rebuilds the file per read (direct_io): a torn read is re-read once
-        if (r.data === undefined) r = parseMembers(await session.read([path])[0]!);
+        if (r.data === undefined) r = parseMembers((text = await session.read([path])[0]!));
         m = r.data;
         if (m === undefined) throw new AgentError('AGENT_PMXCFS', `${path}: ${r.warnings.join('; ')}`);
       } finally {
@@ -95,10 +102,12 @@ export function filesProbe(opts: {
         if (typeof e.level === 'string') levels[e.name] = e.level;
         if (e.name === m.nodename && typeof e.ip === 'string') localIp = e.ip;
       }
-      return clusterStatusFromMembers(m, m.nodename, {
+      const view = clusterStatusFromMembers(m, m.nodename, {
         levels,
         ...(localIp !== undefined ? { localIp } : {}),
       });
+      last = { text, view };
+      return view;
     },
   };
 }

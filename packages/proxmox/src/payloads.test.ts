@@ -253,7 +253,13 @@ test('the node payload combines /cluster/status and /nodes/{node}/status', () =>
   const status = json('api/cluster-status.3nodes-1offline.json') as ClusterStatusEntry[];
   const ns = json('api/node-status.pve9.json') as NodeStatus;
   const r = buildNodePayload(
-    { nodeName: 'pve1', clusterStatus: status, nodeStatus: ns, intervalSeconds: 300 },
+    {
+      nodeName: 'pve1',
+      clusterStatus: status,
+      nodeStatus: ns,
+      intervalSeconds: 300,
+      heartbeatIntervalSeconds: 60,
+    },
     meta,
   );
   assert.deepEqual(r.warnings, []);
@@ -269,6 +275,7 @@ test('the node payload combines /cluster/status and /nodes/{node}/status', () =>
     agent_version: '0.1.0',
     cluster_name: 'lab',
     interval_seconds: 300,
+    heartbeat_interval_seconds: 60,
     cpu_usage_ratio: 0.0423,
     io_wait_ratio: 0.0012,
     cpu_model: 'AMD Ryzen 7 5700G with Radeon Graphics',

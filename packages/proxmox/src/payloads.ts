@@ -185,6 +185,8 @@ export interface NodePayloadInput {
   /** from /proc/stat deltas (cpuUsageBetween); wins over nodeStatus.cpu/wait */
   cpu?: { busyRatio: number; ioWaitRatio: number };
   intervalSeconds?: number;
+  /** the agent's heartbeat period; absent when it sends no heartbeats */
+  heartbeatIntervalSeconds?: number;
 }
 
 /** POST /api/proxmox/node. */
@@ -209,6 +211,7 @@ export function buildNodePayload(input: NodePayloadInput, meta: ReportMeta): Par
   const clusterName = meta.clusterName ?? (status ? findClusterEntry(status)?.name : undefined);
   set(out, 'cluster_name', clusterName);
   set(out, 'interval_seconds', input.intervalSeconds);
+  set(out, 'heartbeat_interval_seconds', input.heartbeatIntervalSeconds);
   if (input.cpu) {
     out.cpu_usage_ratio = input.cpu.busyRatio;
     out.io_wait_ratio = input.cpu.ioWaitRatio;

@@ -39,3 +39,17 @@ export function describePartitions(
 
 /** The spec's default PROXMOX_INTERVAL: assumed for an agent that does not send `interval_seconds`. */
 export const DEFAULT_REPORT_INTERVAL_SECONDS = 300;
+
+/**
+ * A cluster's `quorate` as the read answers show it: derived from every fresh view, the same fact
+ * the quorum_lost alert and the quorum events follow (1 while no fresh view says its partition has
+ * lost quorum), so a cut-off node's last report cannot flip the cluster's answer back and forth.
+ * Undefined when no view counts any more (every reporter silent): then the last report stands.
+ */
+export function derivedQuorate(m: {
+  views: ReadonlyArray<{ fresh: boolean; quorate: boolean }>;
+}): number | undefined {
+  const fresh = m.views.filter((v) => v.fresh);
+  if (fresh.length === 0) return undefined;
+  return fresh.every((v) => v.quorate) ? 1 : 0;
+}

@@ -166,6 +166,73 @@ test('a node cut off alone from a quorate majority: node_offline once, its own s
   assert.deepEqual(await alertRules(e), ['node_offline pve3 resolved', 'quorum_lost resolved']);
 });
 
+/** `from`'s agent sends a node report only (a heartbeat): alive, but no new view. */
+async function heartbeat(e: Env, from: string): Promise<void> {
+  const r = await e.t.post(`/api/proxmox/node`, e.agents[from] as string, {
+    cluster_fingerprint: FP,
+    cluster_name: 'prod',
+    name: from,
+    pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+    interval_seconds: 300,
+    heartbeat_interval_seconds: 60,
+    trigger: 'heartbeat',
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  await e.t.app.nanny.committer.drain();
+}
+
+/** `quorate` as GET /api/clusters, GET /api/clusters/:id and /metrics answer it. */
+async function quorateAnswers(e: Env, id: string): Promise<unknown[]> {
+  const list = await e.t.get('/api/clusters', e.read);
+  const one = await e.t.get(`/api/clusters/${id}`, e.read);
+  const metrics = await e.t.app.inject({
+    method: 'GET',
+    url: '/metrics',
+    headers: { authorization: `Bearer ${e.read}` },
+  });
+  assert.equal(metrics.statusCode, 200, metrics.body);
+  const gauge = /^nanny_cluster_quorate\{[^}]*\} (\S+)$/m.exec(metrics.body)?.[1];
+  return [
+    (list.json.data as { quorate: unknown }[])[0]?.quorate,
+    (one.json.data as { quorate: unknown }).quorate,
+    Number(gauge),
+  ];
+}
+
+test("reporters that disagree: the clusters' quorate follows the derived membership, not the last report", async (t) => {
+  const e = await open(Date.parse('2026-12-01T13:00:00Z'), (fn) => t.after(fn));
+  for (const n of TRIO) await reportView(e, n, true, TRIO);
+  const id = await clusterId(e);
+  assert.deepEqual(await quorateAnswers(e, id), [1, 1, 1]);
+
+  // pve3 is cut off and says so; the majority reports after it (the last report says quorate)
+  e.tick(2_000);
+  await reportView(e, 'pve3', false, ['pve3']);
+  await reportView(e, 'pve1', true, ['pve1', 'pve2']);
+  await reportView(e, 'pve2', true, ['pve1', 'pve2']);
+  assert.deepEqual(await quorateAnswers(e, id), [0, 0, 0], 'a live part of the cluster is without quorum');
+  assert.ok((await alertRules(e)).includes('quorum_lost firing'), 'the same truth as the alert');
+
+  // the majority again, then pve3 last (the last report says not quorate) ...
+  e.tick(2_000);
+  await reportView(e, 'pve1', true, ['pve1', 'pve2']);
+  await reportView(e, 'pve2', true, ['pve1', 'pve2']);
+  await reportView(e, 'pve3', false, ['pve3']);
+  assert.deepEqual(await quorateAnswers(e, id), [0, 0, 0]);
+  // ... and then pve3 dies: once its agent is silent its view stops counting, although its
+  // not-quorate cluster report is still the last one the API received.
+  for (let i = 0; i < 4; i += 1) {
+    e.tick(60_000);
+    await heartbeat(e, 'pve1');
+    await heartbeat(e, 'pve2');
+  }
+  assert.deepEqual(await quorateAnswers(e, id), [1, 1, 1], 'the dead node no longer says anything');
+  const svc = alertServiceOf(e.t.app.nanny.modules);
+  await svc?.tick();
+  await svc?.flush();
+  assert.ok((await alertRules(e)).includes('quorum_lost resolved'), 'the same truth as the alert');
+});
+
 test('the membership of an unknown cluster is 404', async (t) => {
   const e = await open(Date.parse('2026-12-01T12:00:00Z'), (fn) => t.after(fn));
   const r = await e.t.get('/api/clusters/nope/membership', e.read);

@@ -163,10 +163,12 @@ export async function opsRoutes(
       const clusterName = new Map(fleet.clusters.map((c) => [c.id, c.cluster_name]));
       const cl = (c: (typeof fleet.clusters)[number]) => ({ cluster: c.cluster_name, cluster_id: c.id });
 
+      // derived from every reporter's fresh view (as GET /api/clusters), not the last report
+      const quorate = await storage.membershipQuorate(tenantId, deps.now().toISOString());
       m.gauge(
         'nanny_cluster_quorate',
         '1 when the cluster is quorate',
-        fleet.clusters.filter((c) => !c.standalone).map((c) => [cl(c), c.quorate]),
+        fleet.clusters.filter((c) => !c.standalone).map((c) => [cl(c), quorate.get(c.id) ?? c.quorate]),
       );
       m.gauge(
         'nanny_cluster_nodes',

@@ -15,6 +15,7 @@ import {
   PageEnvelope,
 } from '@nanny/schema';
 import { guestDisks, guestNetworks, tagKey, type ConfigMap } from '@nanny/proxmox';
+import { derivedQuorate } from '../domain/liveness.ts';
 import { apiError } from '../errors.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { ClusterView as ClusterRow, NodeView as NodeRow, Storage } from '../storage/storage.ts';
@@ -78,11 +79,13 @@ export async function readRoutes(
       return s ? { ...n, state: s.state, state_since: s.since } : n;
     });
   };
+  // `quorate` too: derived from every fresh view (one truth with quorum_lost), not the last report.
   const withSplit = async <C extends ClusterRow>(tenantId: string, c: C) => {
     const m = await storage.clusterMembership(tenantId, c.id, deps.now().toISOString());
     if (!m || m.views.length === 0) return c;
     return {
       ...c,
+      quorate: derivedQuorate(m) ?? c.quorate,
       split: m.split,
       partitions: m.partitions.map((p) => ({ nodes: p.nodes, quorate: p.quorate })),
     };

@@ -5,7 +5,12 @@
  * the reads derive again at the time they are asked (`now` comes in: storage reads no clock).
  */
 import { deriveMembership, type Membership, type NodeState } from '@nanny/proxmox';
-import { DEFAULT_REPORT_INTERVAL_SECONDS as DEF, silenceWindowMs, viewWindowMs } from '../domain/liveness.ts';
+import {
+  DEFAULT_REPORT_INTERVAL_SECONDS as DEF,
+  derivedQuorate,
+  silenceWindowMs,
+  viewWindowMs,
+} from '../domain/liveness.ts';
 import type { EventDraft } from '../domain/derive.ts';
 import type { JobContext } from './ingest-context.ts';
 import type { Db, Trx } from './sql.ts';
@@ -214,6 +219,19 @@ export function createMembershipStore(db: Db): MembershipStore {
       }),
     };
   }
+  /** the membership of every cluster of the tenant that has views */
+  async function answers(tenantId: string, now: string): Promise<ClusterMembership[]> {
+    const ids = await db
+      .selectFrom('membership_views')
+      .innerJoin('clusters', 'clusters.id', 'membership_views.cluster_id')
+      .select('clusters.id')
+      .distinct()
+      .where('clusters.tenant_id', '=', tenantId)
+      .execute();
+    const out: ClusterMembership[] = [];
+    for (const { id } of ids) out.push(await answer(id, now));
+    return out;
+  }
   return {
     async clusterMembership(tenantId, clusterId, now) {
       const c = await db
@@ -225,17 +243,16 @@ export function createMembershipStore(db: Db): MembershipStore {
       return c ? answer(c.id, now) : undefined;
     },
     async membershipStates(tenantId, now) {
-      const ids = await db
-        .selectFrom('membership_views')
-        .innerJoin('clusters', 'clusters.id', 'membership_views.cluster_id')
-        .select('clusters.id')
-        .distinct()
-        .where('clusters.tenant_id', '=', tenantId)
-        .execute();
       const out = new Map<string, Map<string, { state: NodeState; since: string | null }>>();
-      for (const { id } of ids) {
-        const a = await answer(id, now);
-        out.set(id, new Map(a.nodes.map((n) => [n.name, { state: n.state, since: n.since }])));
+      for (const a of await answers(tenantId, now))
+        out.set(a.cluster_id, new Map(a.nodes.map((n) => [n.name, { state: n.state, since: n.since }])));
+      return out;
+    },
+    async membershipQuorate(tenantId, now) {
+      const out = new Map<string, number>();
+      for (const a of await answers(tenantId, now)) {
+        const q = derivedQuorate(a);
+        if (q !== undefined) out.set(a.cluster_id, q);
       }
       return out;
     },

@@ -464,6 +464,8 @@ export interface MembershipStore {
     tenantId: string,
     now: string,
   ): Promise<Map<string, Map<string, { state: NodeState; since: string | null }>>>;
+  /** `quorate` derived from the fresh views (derivedQuorate), per cluster that has one, as of `now` */
+  membershipQuorate(tenantId: string, now: string): Promise<Map<string, number>>;
 }
 
 /** Every domain operation the API needs: the slices together. */
