@@ -203,7 +203,13 @@ for (const dialect of DIALECTS) {
       const fp = { cluster_fingerprint: '9'.repeat(64) };
       const rs = await Promise.all(
         agents.flatMap((a, i) => [
-          app.post('/api/proxmox/cluster', a.access, { ...SPEC.cluster, ...fp }),
+          // naming its node, as nannyagent does: a fresh agent's cluster report naming none is
+          // refused once another agent reports for the cluster (issue 13)
+          app.post('/api/proxmox/cluster', a.access, {
+            ...SPEC.cluster,
+            ...fp,
+            reporting_node: `pve${i + 1}`,
+          }),
           app.post('/api/proxmox/node', a.access, {
             ...SPEC.node,
             ...fp,
