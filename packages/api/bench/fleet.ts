@@ -69,7 +69,14 @@ interface Server {
   url: string;
   cpu: number[];
   rss: number[];
+  first?: { cpuTicks: number; at: number };
+  last?: { cpuTicks: number; at: number };
 }
+/** mean CPU over the run, % of one core (ticks are 1/100 s) */
+const meanCpu = (s: Server) =>
+  s.first && s.last && s.last.at > s.first.at
+    ? (s.last.cpuTicks - s.first.cpuTicks) / ((s.last.at - s.first.at) / 1000)
+    : 0;
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -435,7 +442,12 @@ async function main() {
     let steadyBytes: { at: number; bytes: number } | undefined;
     let firstCyclesDone = 0;
     const prev = new Map<number, { cpuTicks: number; at: number }>();
+    // one sample at a time: under heavy load a slow one must not interleave with the next and
+    // pair its ticks with another's clock (that showed 2,571 % once)
+    let sampling = false;
     const sampler = setInterval(() => {
+      if (sampling) return;
+      sampling = true;
       void (async () => {
         for (const s of servers) {
           const pid = s.proc.pid!;
@@ -446,8 +458,10 @@ async function main() {
           if (p) s.cpu.push((100 * (st.cpuTicks - p.cpuTicks)) / 100 / ((now - p.at) / 1000));
           prev.set(pid, { cpuTicks: st.cpuTicks, at: now });
           s.rss.push(st.rss);
+          s.first ??= { cpuTicks: st.cpuTicks, at: now };
+          s.last = { cpuTicks: st.cpuTicks, at: now };
         }
-      })();
+      })().finally(() => (sampling = false));
     }, 5000);
     const progress = setInterval(() => {
       // the minute that just ended
@@ -475,13 +489,13 @@ async function main() {
       `\noverall: ${all.ok} reports stored in ${secs.toFixed(0)} s = ${(all.ok / secs).toFixed(1)} reports/s; p50 ${pct(all.latencies, 50).toFixed(1)} ms, p99 ${pct(all.latencies, 99).toFixed(1)} ms, max ${pct(all.latencies, 100).toFixed(0)} ms; answers other than 200: ${all.failed}`,
     );
     servers.forEach((s, i) => {
-      const avg = s.cpu.reduce((x, y) => x + y, 0) / Math.max(1, s.cpu.length);
+      const avg = meanCpu(s);
       console.log(
         `server ${i + 1}: CPU mean ${avg.toFixed(1)} % of one core, max 5-s ${Math.max(0, ...s.cpu).toFixed(0)} %; RSS max ${(Math.max(0, ...s.rss) / MiB).toFixed(0)} MiB, end ${((s.rss[s.rss.length - 1] ?? 0) / MiB).toFixed(0)} MiB`,
       );
     });
     const cpuSecs = servers.reduce(
-      (n, s) => n + (s.cpu.reduce((x, y) => x + y, 0) / Math.max(1, s.cpu.length) / 100) * secs,
+      (n, s) => n + (s.first && s.last ? (s.last.cpuTicks - s.first.cpuTicks) / 100 : 0),
       0,
     );
     console.log(
