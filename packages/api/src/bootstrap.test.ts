@@ -87,9 +87,16 @@ test('the retention module prunes history older than retentionDays every interva
     },
     log: { debug: () => undefined, error: () => undefined },
     now: () => new Date('2026-11-25T12:00:00Z'),
+    leader: { role: () => role },
   } as unknown as ModuleContext;
+  let role = 'follower';
   const r = createRetention(ctx, 1000);
   const stop = await r.start!();
+  // a follower leaves pruning to the leader (replicas on one PostgreSQL)
+  t.mock.timers.tick(1000);
+  await Promise.resolve();
+  assert.deepEqual(calls, []);
+  role = 'leader';
   t.mock.timers.tick(1000);
   await Promise.resolve();
   assert.deepEqual(calls, ['2026-11-23T12:00:00.000Z']);

@@ -15,7 +15,7 @@ import {
   type HistoryHorizons,
   type HistoryResolution,
 } from '../storage/history-types.ts';
-import { IdParam, replies } from './schemas.ts';
+import { IdParam, isoParam, replies } from './schemas.ts';
 
 const DAY_MS = 86400_000;
 /** the most points one answer carries (two years hourly) */
@@ -69,11 +69,10 @@ export function chooseResolution(
   return ORDER[i]!;
 }
 
-function isoParam(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw apiError('NANNY_ERR_INVALID_REQUEST', `${name}: not an ISO-8601 time`);
-  return t;
+/** A query time in epoch ms, checked as strictly as every read route checks it (schemas.ts). */
+function timeParam(name: string, v: string | undefined): number | undefined {
+  const iso = isoParam(name, v);
+  return iso === undefined ? undefined : Date.parse(iso);
 }
 
 export async function historyRoutes(
@@ -86,8 +85,8 @@ export async function historyRoutes(
   const tenant = (req: Parameters<AuthHelpers['principal']>[0]) => auth.principal(req).tenantId;
   const rangeOf = (q: { from?: string; to?: string; resolution?: string; max_points?: number }) => {
     const now = deps.now().getTime();
-    const to = isoParam('to', q.to) ?? now;
-    const from = isoParam('from', q.from) ?? to - DAY_MS;
+    const to = timeParam('to', q.to) ?? now;
+    const from = timeParam('from', q.from) ?? to - DAY_MS;
     if (from > to) throw apiError('NANNY_ERR_INVALID_REQUEST', '`from` is after `to`');
     const resolution =
       q.resolution === undefined || q.resolution === 'auto'
