@@ -15,8 +15,11 @@ import type { Dialect } from './storage.ts';
 import type { HistoryHorizons, HistoryJobOptions, HistoryMaintenance } from './history-types.ts';
 import { pruneHistory } from './history-retention.ts';
 
-/** 'nannyh14' as a number: the job's advisory lock key, unlikely to meet anyone else's */
-const LOCK_KEY = '7953757464442498356';
+/**
+ * The job's advisory lock: this class number with the schema's hash, so replicas on one schema
+ * exclude each other and servers (or test runs) on other schemas of the database do not.
+ */
+const LOCK_CLASS = 1853385070;
 /** a report arrives a little after it was collected: a bucket is closed this long after its end */
 const GRACE_S = 120;
 /** buckets at most this many widths long are rolled in one run (catching up takes several runs) */
@@ -270,12 +273,15 @@ export async function maintainHistory(
   if (dialect === 'sqlite') return run(execOn(db, raw), dialect, nowMs, horizons, batchRows);
   return db.connection().execute(async (conn) => {
     const exec = execOn(conn, raw);
-    const { rows } = await exec<{ ok: boolean }>('select pg_try_advisory_lock(?::bigint) as ok', [LOCK_KEY]);
+    const { rows } = await exec<{ ok: boolean }>(
+      'select pg_try_advisory_lock(?::int, hashtext(current_schema())) as ok',
+      [LOCK_CLASS],
+    );
     if (rows[0]?.ok !== true) return null;
     try {
       return await run(exec, dialect, nowMs, horizons, batchRows);
     } finally {
-      await exec('select pg_advisory_unlock(?::bigint)', [LOCK_KEY]);
+      await exec('select pg_advisory_unlock(?::int, hashtext(current_schema()))', [LOCK_CLASS]);
     }
   });
 }

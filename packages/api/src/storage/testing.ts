@@ -5,9 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { requires, tempDir } from '@nanny/testing';
 import { createKyselyStorage } from './kysely-storage.ts';
-import type { Storage } from './storage.ts';
 import type { EvaluationBatch, EvaluationCommit } from './alert-evaluation.ts';
+import type { Agent, IngestJob, Storage } from './storage.ts';
+import type { HistoryHorizons, HistoryRange } from './history-types.ts';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -99,4 +103,102 @@ export async function dropPgSchema(schema: string): Promise<void> {
   } finally {
     await c.end();
   }
+// ------------------------------------------------------------------ usage history fixture
+/** the history tests' clock origin and horizons */
+const HISTORY_T0 = Date.UTC(2026, 0, 1);
+export const at = (minute: number): string => new Date(HISTORY_T0 + minute * 60_000).toISOString();
+export const KEEP: HistoryHorizons = { rawDays: 7, fiveMinuteDays: 90, hourlyDays: 730 };
+export const range = (
+  resolution: HistoryRange['resolution'],
+  from = at(-60),
+  to = at(60 * 24 * 400),
+): HistoryRange => ({ from, to, resolution, limit: 10_000 });
+
+/** SQLite in a file (WAL, as served) instead of in memory; PostgreSQL as every storage test runs it */
+export const HISTORY_CASES = DIALECTS.map((dialect) => ({
+  dialect,
+  file: dialect.name === 'sqlite',
+  name: dialect.name === 'sqlite' ? 'sqlite (file)' : dialect.name,
+}));
+
+/**
+ * A database per test case (the history job's watermarks are the database's, its clock starts at
+ * `at(0)`), an agent per call, and a node with one guest reporting every minute.
+ */
+export function historyFixture(c: (typeof HISTORY_CASES)[number]) {
+  let s: Storage | undefined;
+  let schema: string | undefined;
+  const storage = (): Storage => {
+    if (!s) throw new Error('open() first');
+    return s;
+  };
+  /** true: the case is skipped (no PostgreSQL here) */
+  const open = async (t: TestContext): Promise<boolean> => {
+    const opened = c.file
+      ? await (async () => {
+          const st = await createKyselyStorage({ sqliteFile: join(tempDir(t, 'history'), 'nanny.db') });
+          return { storage: st, cleanup: () => st.close() };
+        })()
+      : await c.dialect.open();
+    if (!requires(t, 'postgres', opened !== undefined, c.dialect.skipReason)) return true;
+    t.after(() => opened?.cleanup());
+    s = opened!.storage;
+    schema = (opened as { pgSchema?: string }).pgSchema;
+    await s.ensureTenant('default', at(0));
+    return false;
+  };
+  let n = 0;
+  const agent = async (): Promise<Agent> =>
+    storage().createAgent({
+      tenant_id: (await storage().createTenant(`h-${c.name}-${++n}`, at(0))).id,
+      hostname: `h${n}`,
+      cluster_name: null,
+      cluster_fingerprint: null,
+      agent_version: null,
+      pve_version: null,
+      created_at: at(0),
+    });
+  const job = (
+    a: Agent,
+    kind: IngestJob['kind'],
+    payload: Record<string, unknown>,
+    minute: number,
+  ): IngestJob => ({
+    tenantId: a.tenant_id,
+    agentId: a.id,
+    tokenVersion: a.token_version,
+    kind,
+    payload,
+    receivedAt: at(minute),
+  });
+  /** a node and one guest reporting every minute for `minutes`: cpu = minute / 100 */
+  async function fleet(a: Agent, minutes: number) {
+    for (let m = 0; m < minutes; m++) {
+      const out = await storage().ingest([
+        job(a, 'node', { name: 'n1', cpu_usage_ratio: m / 100, mem_used_bytes: 1000 + m, online: 1 }, m),
+        job(
+          a,
+          'lxc',
+          {
+            vmid: 100,
+            node: 'n1',
+            status: 'running',
+            cpu_usage_ratio: m / 100,
+            mem_used_bytes: 2000 + m,
+            disk_used_bytes: 50,
+            net_in_bytes: 10_000 + m * 100,
+            net_out_bytes: 5000 + m * 10,
+          },
+          m,
+        ),
+      ]);
+      for (const o of out) if (!o.ok) throw new Error(JSON.stringify(o));
+    }
+    const nodeId = (await storage().listNodes(a.tenant_id, {}))[0]!.id;
+    const guestId = (await storage().listGuests(a.tenant_id, { limit: 1, offset: 0 })).data[0]!.id;
+    return { nodeId, guestId };
+  }
+  /** the PostgreSQL schema of the case's database */
+  const pgSchema = () => schema;
+  return { open, storage, pgSchema, agent, job, fleet };
 }
