@@ -103,6 +103,8 @@ export async function dropPgSchema(schema: string): Promise<void> {
   } finally {
     await c.end();
   }
+}
+
 // ------------------------------------------------------------------ usage history fixture
 /** the history tests' clock origin and horizons */
 const HISTORY_T0 = Date.UTC(2026, 0, 1);
