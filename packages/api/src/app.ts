@@ -14,6 +14,7 @@ import {
   ProxmoxLXC,
   ProxmoxNode,
   ProxmoxQEMU,
+  ProxmoxStorage,
   RefreshRequest,
   RegisterRequest,
   SuccessEnvelope,
@@ -29,6 +30,7 @@ import { ingestRoutes, type IngestCounters } from './ingest/routes.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
+import { storageRoutes } from './routes/storage.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
@@ -153,7 +155,7 @@ export async function buildApp(
     app.decorateRequest('principal', null);
 
     const counters: IngestCounters = {
-      accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0 },
+      accepted: { cluster: 0, node: 0, lxc: 0, qemu: 0, storage: 0 },
       rejected: 0,
       extraDropped: 0,
     };
@@ -179,6 +181,7 @@ export async function buildApp(
       ProxmoxNode,
       ProxmoxLXC,
       ProxmoxQEMU,
+      ProxmoxStorage,
       RegisterRequest,
       RefreshRequest,
       TokenResponse,
@@ -231,6 +234,7 @@ export async function buildApp(
       }),
     );
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
+    await app.register(async (a) => storageRoutes(a, { storage, auth }));
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now }),
     );

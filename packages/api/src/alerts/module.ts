@@ -36,6 +36,7 @@ export function createAlerts(ctx: ModuleContext): AlertsInstance {
           clusterId: rec.clusterId,
           payload: rec.payload,
           receivedAt: rec.receivedAt,
+          derived: rec.derived,
           events: rec.events,
         }),
     },

@@ -13,6 +13,7 @@ import type {
   NodeFact,
   NodeMem,
   RuleId,
+  StorageFact,
   RuleSettings,
   Severity,
   TickFact,
@@ -42,6 +43,8 @@ export interface FireInput {
   clusterName?: string | undefined;
   node?: string | undefined;
   vmid?: number | undefined;
+  /** when the rule's severity depends on the value (storage_full, certificate_expiring) */
+  severity?: Severity | undefined;
 }
 
 export interface RuleContext {
@@ -75,6 +78,7 @@ export interface Rule {
   onGuest?(ctx: RuleContext, f: GuestFact, g: GuestMem): void;
   onTick?(ctx: RuleContext, f: TickFact): void;
   onGuestGone?(ctx: RuleContext, f: GuestGoneFact): void;
+  onStorage?(ctx: RuleContext, f: StorageFact, n: NodeMem): void;
 }
 
 export const nodeKey = (clusterId: string, node: string): string => `${clusterId}\u0000${node}`;

@@ -42,6 +42,8 @@ export interface IngestInput {
   payload: unknown;
   /** ISO-8601 or epoch ms */
   receivedAt: string | number;
+  /** what ingest computed beyond the report (storage: days_until_full) */
+  derived?: Record<string, unknown> | undefined;
   /** the fleet events of this report: a guest `gone` retires the guest */
   events?: readonly {
     subject: string;
@@ -346,7 +348,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     async onIngest(r) {
       const t = await tenant(r.tenantId);
       const at = typeof r.receivedAt === 'number' ? r.receivedAt : Date.parse(r.receivedAt);
-      const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at);
+      const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at, r.derived);
       const done = [run(r.tenantId, t, fact, fact.at)];
       for (const ev of r.events ?? []) {
         const vmid = ev.data?.vmid;

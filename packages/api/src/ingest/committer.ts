@@ -43,6 +43,7 @@ export function createGroupCommitter(
         clusterId: o.clusterId,
         ...(o.nodeId !== undefined ? { nodeId: o.nodeId } : {}),
         ...(o.guestId !== undefined ? { guestId: o.guestId } : {}),
+        ...(o.derived !== undefined ? { derived: o.derived } : {}),
         payload: p.job.payload,
         receivedAt: p.job.receivedAt,
         events: o.events,

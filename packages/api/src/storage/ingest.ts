@@ -9,6 +9,7 @@ import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-co
 import { applyCluster } from './ingest-cluster.ts';
 import { applyNode } from './ingest-node.ts';
 import { applyGuest } from './ingest-guest.ts';
+import { applyStorage } from './ingest-storage.ts';
 import { checkBinding } from './ingest-binding.ts';
 import type { GuestTotals } from './reads.ts';
 
@@ -25,6 +26,8 @@ function apply(c: JobContext) {
     case 'lxc':
     case 'qemu':
       return applyGuest(c, c.job.kind);
+    case 'storage':
+      return applyStorage(c);
   }
 }
 

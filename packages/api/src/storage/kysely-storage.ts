@@ -13,6 +13,7 @@ import { createIngestStore } from './ingest.ts';
 import { createGuestTotals, createReadStore } from './reads.ts';
 import { createRetentionStore } from './retention.ts';
 import { createMembershipStore } from './membership.ts';
+import { createStoragePoolsStore } from './storage-pools.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
   const { db, dialect } = await openDatabase(opts);
@@ -31,6 +32,7 @@ export function storageOn(db: Db, dialect: Dialect): Storage {
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
     ...createMembershipStore(db),
+    ...createStoragePoolsStore(db),
   };
 }
 

@@ -113,6 +113,8 @@ export interface IngestApplied {
   nodeId?: string;
   guestId?: string;
   events: FleetEvent[];
+  /** what ingest computed beyond the report (storage: days_until_full), for the ingest listeners */
+  derived?: Record<string, unknown>;
 }
 export type IngestOutcome =
   | IngestApplied
@@ -158,6 +160,36 @@ export interface NodeView {
   /** when the node's own agent last reported (null when only its cluster's members list names it) */
   last_report: string | null;
   collected_at: string | null;
+  /** node health (issue 15), from the node's last report; absent when it never said */
+  health?: NodeHealthView;
+}
+export interface NodeHealthView {
+  reboot_required?: boolean;
+  kernel_running?: string;
+  kernel_installed?: string;
+  updates_count?: number;
+  updates_security_count?: number;
+  certificates?: { file: string; not_after: string }[];
+  ceph_health?: string;
+}
+/** one storage pool (GET /api/storage): a shared storage once per cluster, `node` null */
+export interface StoragePoolView {
+  cluster_id: string;
+  cluster: string;
+  node: string | null;
+  storage: string;
+  type: string;
+  shared: boolean;
+  enabled: boolean;
+  active: boolean;
+  content: string | null;
+  used_bytes: number | null;
+  total_bytes: number | null;
+  avail_bytes: number | null;
+  fill_ratio: number | null;
+  days_until_full: number | null;
+  reported_by: string;
+  updated_at: string;
 }
 export interface NodeSample {
   ts: string;
@@ -409,11 +441,19 @@ export interface MembershipStore {
   ): Promise<Map<string, Map<string, { state: NodeState; since: string | null }>>>;
 }
 
+export interface StoragePoolsStore {
+  listStoragePools(
+    tenantId: string,
+    filter: { clusterId?: string; node?: string },
+  ): Promise<StoragePoolView[]>;
+}
+
 /** Every domain operation the API needs: the slices together. */
 export type Storage = CoreStore &
   AccountsStore &
   AgentsStore &
   IngestStore &
   ReadStore &
+  StoragePoolsStore &
   RetentionStore &
   MembershipStore;

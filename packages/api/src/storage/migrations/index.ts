@@ -16,6 +16,7 @@ import { alerts0100 } from './0100_alerts.ts';
 import { nodeSampleOnce0101 } from './0101_node_sample_once.ts';
 import { membership0102 } from './0102_membership.ts';
 import { agentBinding0120 } from './0120_agent_binding.ts';
+import { storagePools0300 } from './0300_storage_pools.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -28,4 +29,5 @@ export const MIGRATIONS: readonly Migration[] = [
   tokenExpiry0004,
   membership0102,
   agentBinding0120,
+  storagePools0300,
 ];
