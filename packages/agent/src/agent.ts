@@ -60,6 +60,7 @@ export function createSource(
     pveRoot: config.pveRoot,
     procRoot: config.procRoot,
     hostsFile: config.hostsFile,
+    pkgUpdatesFile: config.pkgUpdatesFile,
     commandTimeoutMs: config.commandTimeoutMs,
     pmxcfsTimeoutMs: config.pmxcfsTimeoutMs,
     ...counter,

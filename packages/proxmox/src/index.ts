@@ -114,3 +114,15 @@ export type {
   MembershipInput,
 } from './membership.ts';
 export { deriveMembership } from './membership.ts';
+export type { StorageReport, StorageCfgEntry, CertificateInfo, UpdatesSummary, CephHealth } from './ops.ts';
+export {
+  parseStorageCfg,
+  storagesFromFiles,
+  storagesFromApi,
+  normalizeContent,
+  newestInstalledKernel,
+  rebootRequired,
+  certificateInfo,
+  summarizeUpdates,
+  cephHealthOf,
+} from './ops.ts';

@@ -324,6 +324,10 @@ function eventFrom(a: Args): SimEvent {
     }
     case 'clock-advance':
       return { type, seconds: int(a.v.get('seconds'), 'seconds') };
+    default:
+      throw new UsageError(
+        `${type}: give it as --json '{"type": "${type}", …}' (packages/pve-sim/README.md)`,
+      );
   }
   throw new UsageError(`unknown event '${type}'`);
 }

@@ -35,6 +35,7 @@ import {
   renderVmlist,
 } from './pmxcfs.ts';
 import { renderProc } from './proc.ts';
+import { cephConf, pkgUpdatesJson, pveSslPem } from './ops.ts';
 
 export interface RenderOptions {
   /** absolute path of pve-tools.mjs (the bundle the bin/ wrappers exec) */
@@ -136,6 +137,10 @@ export function etcPveFiles(
     files.set('corosync.conf', { content: renderCorosyncConf(state, cluster), mode: rw });
   files.set('pve-root-ca.pem', { content: cluster.caPem, mode: rw });
   files.set('storage.cfg', { content: renderStorageCfg(), mode: rw });
+  if (cluster.ceph) files.set('ceph.conf', { content: cephConf(cluster), mode: rw });
+  // every node's pve-ssl.pem is visible cluster-wide (nodes/<node>/), as in pmxcfs
+  for (const m of clusterNodes(state, cluster.id))
+    files.set(`nodes/${m.name}/pve-ssl.pem`, { content: pveSslPem(state, m), mode: rw });
   for (const g of clusterGuests(state, cluster.id)) {
     let text = confCache.get(g);
     if (text === undefined) {
@@ -238,6 +243,8 @@ export function renderAll(
     // dpkg's status file: rewritten only when the installed packages change (version-upgrade),
     // so its mtime tells an agent when `pveversion` has something new to say
     track(`${n.name}/var-lib-dpkg-status`, { content: renderDpkgStatus(n), mode: 0o644 });
+    // pve-manager's cached update list (pveupdate writes it daily; the `updates` event here)
+    track(`${n.name}/pkgupdates`, { content: pkgUpdatesJson(n), mode: 0o644 });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

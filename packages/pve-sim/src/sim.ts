@@ -40,6 +40,8 @@ export interface NodePaths {
   hosts: string;
   /** the node's /var/lib/dpkg/status (rewritten by version-upgrade) */
   dpkgStatus: string;
+  /** /var/lib/pve-manager/pkgupdates of the node */
+  pkgUpdates: string;
 }
 
 export interface Simulator {
@@ -141,6 +143,7 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         proc: join(d, 'proc'),
         hosts: join(d, 'etc-hosts'),
         dpkgStatus: join(d, 'var-lib-dpkg-status'),
+        pkgUpdates: join(d, 'pkgupdates'),
       };
     },
     run(tool, node, args, o = {}) {

@@ -40,6 +40,8 @@ export function createAutoSource(files: Source, pvesh: Source, log: Logger): Sou
         nodeStatus: async (n) => (await pick()).nodeStatus(n),
         clusterStatus: async () => (await pick()).clusterStatus(),
         guests: async () => (await pick()).guests(),
+        storages: async (n) => (await pick()).storages(n),
+        health: async (n) => (await pick()).health(n),
         close: () => {
           if (chosen) void chosen.then((r) => r.close());
           else f.close();

@@ -11,6 +11,7 @@ import { openPmxcfsSession, runCommand, type PmxcfsReader, type SpawnCounter } f
 import { cachedGet, pathReaderParts } from './path-reader.ts';
 import { detectWithPveversion } from './detect.ts';
 import { readProcSnapshot } from './local.ts';
+import { localHealth } from './ops.ts';
 import type { CycleReader, Detection, Params, Source } from './types.ts';
 
 export interface LocalSourceOptions extends SpawnCounter {
@@ -26,7 +27,11 @@ export interface LocalSourceOptions extends SpawnCounter {
   pmxcfs?: PmxcfsReader;
   /** detection shared across cycles (createVersionDetector); without it pveversion runs per cycle */
   detect?: () => Promise<Detection>;
+  /** pve-manager's cached list of available updates (NANNYAGENT_PKGUPDATES) */
+  pkgUpdatesFile?: string;
 }
+
+export const PKGUPDATES_DEFAULT = '/var/lib/pve-manager/pkgupdates';
 
 export function pveshArgs(path: string, params?: Params): string[] {
   const args = ['get', path];
@@ -35,53 +40,67 @@ export function pveshArgs(path: string, params?: Params): string[] {
   return args;
 }
 
+/** One `pvesh get`, its JSON answer (pvesh has no envelope). */
+export async function runPvesh(opts: LocalSourceOptions, path: string, params?: Params): Promise<unknown> {
+  const args = pveshArgs(path, params);
+  const r = await runCommand('pvesh', args, {
+    timeoutMs: opts.commandTimeoutMs,
+    ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
+  const cmd = `pvesh ${args.join(' ')}`;
+  if (r.timedOut)
+    throw new AgentError('AGENT_TIMEOUT', `${cmd}: no answer within ${opts.commandTimeoutMs} ms`);
+  if (r.code !== 0) {
+    throw new AgentError(
+      'AGENT_COMMAND',
+      `${cmd}: exit ${r.code ?? r.signal}: ${r.stderr.trim() || '(no stderr)'}`,
+    );
+  }
+  try {
+    return JSON.parse(r.stdout) as unknown;
+  } catch (e) {
+    throw new AgentError('AGENT_SOURCE', `${cmd}: output is not JSON: ${r.stdout.slice(0, 200)}`, {
+      cause: e,
+    });
+  }
+}
+
 export function createPveshSource(opts: LocalSourceOptions): Source {
   return {
     name: 'pvesh',
     local: true,
     open(): CycleReader {
-      const get = cachedGet(async (path, params) => {
-        const args = pveshArgs(path, params);
-        const r = await runCommand('pvesh', args, {
-          timeoutMs: opts.commandTimeoutMs,
-          ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-          ...(opts.env ? { env: opts.env } : {}),
-        });
-        const cmd = `pvesh ${args.join(' ')}`;
-        if (r.timedOut)
-          throw new AgentError('AGENT_TIMEOUT', `${cmd}: no answer within ${opts.commandTimeoutMs} ms`);
-        if (r.code !== 0) {
-          throw new AgentError(
-            'AGENT_COMMAND',
-            `${cmd}: exit ${r.code ?? r.signal}: ${r.stderr.trim() || '(no stderr)'}`,
-          );
-        }
-        try {
-          return JSON.parse(r.stdout) as unknown;
-        } catch (e) {
-          throw new AgentError('AGENT_SOURCE', `${cmd}: output is not JSON: ${r.stdout.slice(0, 200)}`, {
-            cause: e,
-          });
-        }
-      });
+      const get = cachedGet((path, params) => runPvesh(opts, path, params));
       const parts = pathReaderParts(get);
       let detection: Promise<Detection> | undefined;
       const detect = (): Promise<Detection> =>
         (detection ??= opts.detect ? opts.detect() : detectWithPveversion(opts));
       let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
+      const session = () =>
+        (pmx ??=
+          opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
+          openPmxcfsSession({
+            timeoutMs: opts.pmxcfsTimeoutMs,
+            ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+          }));
       return {
         ...parts,
         detect,
         localNode: async () => undefined,
         async clusterCa() {
-          pmx ??=
-            opts.pmxcfs?.session(opts.pmxcfsTimeoutMs) ??
-            openPmxcfsSession({
-              timeoutMs: opts.pmxcfsTimeoutMs,
-              ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-            });
-          return await pmx.read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
+          return await session().read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
         },
+        health: (node) =>
+          localHealth({
+            node,
+            procRoot: opts.procRoot,
+            pveRoot: opts.pveRoot,
+            pkgUpdatesFile: opts.pkgUpdatesFile ?? PKGUPDATES_DEFAULT,
+            detect,
+            readPve: (paths) => session().read(paths),
+            cephStatus: () => get('/cluster/ceph/status'),
+          }),
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           try {
             return { status: await parts.nodeStatusFromApi(node) };

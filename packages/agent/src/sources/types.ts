@@ -6,7 +6,15 @@
  * once per cycle. After a timeout the reader fails the rest fast (a hung pmxcfs would otherwise cost
  * one timeout per guest) so the cycle ends in bounded time.
  */
-import type { ClusterResource, ClusterStatusEntry, ConfigMap, GuestKind, NodeStatus } from '@nanny/proxmox';
+import type {
+  ClusterResource,
+  ClusterStatusEntry,
+  ConfigMap,
+  GuestKind,
+  NodeStatus,
+  StorageReport,
+} from '@nanny/proxmox';
+import type { NodeHealth } from './ops.ts';
 
 export type Params = Record<string, string | number>;
 
@@ -16,6 +24,9 @@ export interface Detection {
   pveVersion?: string;
   /** why not installed (e.g. "pveversion not found") */
   reason?: string;
+  /** `pveversion -v`: the running kernel it names, and the newest installed kernel image */
+  runningKernel?: string;
+  installedKernel?: string;
 }
 
 export interface GuestConfig {
@@ -43,6 +54,10 @@ export interface CycleReader {
   clusterStatus(): Promise<ClusterStatusEntry[]>;
   /** guests of the cluster (type qemu/lxc entries of /cluster/resources) */
   guests(): Promise<ClusterResource[]>;
+  /** the storages configured for `node`, sorted by id (issue 15) */
+  storages(node: string): Promise<StorageReport[]>;
+  /** kernel, certificates, updates, Ceph of `node`: what could be read, and warnings */
+  health(node: string): Promise<{ data: NodeHealth; warnings: string[] }>;
   close(): void;
 }
 

@@ -49,6 +49,7 @@ export function makeSim(
         NANNYAGENT_PROC_ROOT: p.proc,
         NANNYAGENT_HOSTS_FILE: p.hosts,
         NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
+        NANNYAGENT_PKGUPDATES: p.pkgUpdates,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,
