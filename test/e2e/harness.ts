@@ -219,6 +219,7 @@ export class Agent {
       NANNYAGENT_PROC_ROOT: p.proc,
       NANNYAGENT_HOSTS_FILE: p.hosts,
       NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
+      NANNYAGENT_PKGUPDATES: p.pkgUpdates,
       NANNYAGENT_STATE_DIR: this.stateDir,
       NANNYAGENT_SOURCE: this.opts.source ?? 'auto',
       PROXMOX_INTERVAL: String(this.opts.intervalSeconds ?? 1),

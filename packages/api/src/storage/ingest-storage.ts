@@ -2,7 +2,9 @@
  * Ingest, storage part (issue 15): one node's view of its storages. The latest state goes to
  * `storage_pools` (a shared storage — NFS, Ceph, PBS… — once per cluster under node ''), each
  * active storage's use to `storage_samples` (kept 48 hours), and the fill trend of the last 24
- * hours becomes `days_until_full`, handed to the alert rules as derived data.
+ * hours becomes `days_until_full`, handed to the alert rules as derived data. Two reports are enough
+ * for a projection: the rule's sustain time (storage_full_soon, default 1 h) is what keeps a short,
+ * steep trend from alerting.
  */
 import { daysUntilFull } from '../domain/storage-trend.ts';
 import { flag, num, str, type JobContext } from './ingest-context.ts';
@@ -10,8 +12,6 @@ import { bindAgent, nodeIdFor, siteOf } from './ingest-site.ts';
 import type { IngestApplied } from './storage.ts';
 
 const SAMPLE_KEEP_MS = 48 * 3600 * 1000;
-/** a projection needs at least this much history: two reports a minute apart are noise */
-const MIN_TREND_SPAN_MS = 30 * 60 * 1000;
 
 export interface DerivedStorage {
   storage: string;
@@ -59,7 +59,6 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied> {
       days = daysUntilFull(
         rows.map((r) => ({ t: Date.parse(r.ts), used: Number(r.used_bytes), total: Number(r.total_bytes) })),
         now,
-        MIN_TREND_SPAN_MS,
       );
     }
     derived.push({ storage, node, days_until_full: days });
