@@ -359,6 +359,7 @@ export function createCollector(deps: CollectorDeps): Collector {
                 ...(clusterName !== undefined ? { cluster_name: clusterName } : {}),
                 collected_at: meta.collectedAt,
                 agent_version: meta.agentVersion,
+                ...(meta.trigger !== undefined ? { trigger: meta.trigger } : {}),
                 storages,
               },
               warnings: [],
