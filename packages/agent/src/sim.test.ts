@@ -126,6 +126,17 @@ for (const source of ['files', 'pvesh'] as const) {
 test('the files, pvesh and api sources produce identical payloads (frozen clock)', async (t) => {
   if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 3, guests: 40, seed: 21, clock: 'frozen' });
+  // issue 15: every kind of operations data present, so all of it is compared
+  f.sim.apply({ type: 'storage-fill', node: 'pve2', storage: 'local', used: 0.93, perDay: 0.1 });
+  f.sim.apply({ type: 'storage-down', node: 'pve2', storage: 'local-lvm' });
+  f.sim.apply({ type: 'cert-expire', node: 'pve2', days: 5 });
+  f.sim.apply({ type: 'kernel-install', node: 'pve2', kernel: '6.17.9-1-pve' });
+  f.sim.apply({ type: 'updates', node: 'pve2', count: 4 });
+  f.sim.apply({
+    type: 'ceph-health',
+    status: 'HEALTH_WARN',
+    checks: { OSD_DOWN: { severity: 'HEALTH_WARN', message: '1 osds down' } },
+  });
   const env = f.env('pve2');
   const files = await dryRun(env, ['--source', 'files']);
   const pvesh = await dryRun(env, ['--source', 'pvesh']);
@@ -185,6 +196,25 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   assert.deepEqual(strip(files.items), strip(pvesh.items));
   assert.deepEqual(strip(api.items), strip(pvesh.items));
   assert.ok(files.items.length > 3);
+  // the operations data is there (not absent alike in all three)
+  const storage = files.items.find((i) => i.endpoint === '/api/proxmox/storage')!.body;
+  assert.deepEqual(
+    (storage.storages as Record<string, unknown>[]).map((s) => [s.storage, s.active, s.enabled]),
+    [
+      ['local', 1, 1],
+      ['local-lvm', 0, 1],
+    ],
+  );
+  const s0 = (storage.storages as Record<string, number>[])[0]!;
+  assert.ok(Math.abs(s0.used_bytes! / s0.total_bytes! - 0.93) < 0.001);
+  const node = files.items[0]!.body;
+  assert.equal(node.reboot_required, true);
+  assert.equal(node.kernel_installed, '6.17.9-1-pve');
+  assert.equal(node.updates_count, 4);
+  assert.equal(node.ceph_health, 'HEALTH_WARN');
+  const certs = node.certificates as { file: string; not_after: string }[];
+  assert.equal(certs.length, 1);
+  assert.equal(certs[0]!.file, 'pve-ssl.pem');
 });
 
 test('on a standalone node the files and pvesh sources give identical payloads, ip included', async (t) => {
