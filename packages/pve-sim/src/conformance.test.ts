@@ -96,7 +96,9 @@ before(async () => {
   // issue 15: the operations answers in their non-default shapes too
   sim.apply({ type: 'storage-down', node: 'pve1', storage: 'local-lvm' });
   sim.apply({ type: 'updates', node: 'pve1', count: 3, security: 1 });
-  sim.apply({ type: 'kernel-install', node: 'pve1', kernel: '6.17.9-1-pve' });
+  // on pve2 (a peer: its apt/versions answer is checked): pve1's `pveversion -v` is compared below
+  // with a one-kernel recording, and a second kernel rightly reorders the kernel lines
+  sim.apply({ type: 'kernel-install', node: 'pve2', kernel: '6.17.9-1-pve' });
   sim.apply({
     type: 'ceph-health',
     cluster: 'pve1',

@@ -6,7 +6,13 @@
  * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
-import { cephHealthOf, newestInstalledKernel, normalizeApiConfig, summarizeUpdates, type NodeStatus } from '@nanny/proxmox';
+import {
+  cephHealthOf,
+  newestInstalledKernel,
+  normalizeApiConfig,
+  summarizeUpdates,
+  type NodeStatus,
+} from '@nanny/proxmox';
 import type { TlsOptions } from '../config.ts';
 import { AgentError, errorText } from '../errors.ts';
 import {
