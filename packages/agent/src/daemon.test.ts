@@ -99,7 +99,7 @@ test('register stores the credentials with mode 0600; status shows identity, rea
   assert.equal(statSync(creds).mode & 0o777, 0o600);
   const once = await cli(['collect', '--once'], env);
   assert.equal(once.code, 0, once.err);
-  assert.equal(api.received.length, 4);
+  assert.equal(api.received.length, 5); // standalone: node, storage and the three guests
   const st = await cli(['status'], env);
   assert.equal(st.code, 0, st.out + st.err);
   assert.match(st.out, /agent:\s+agent-1/);
@@ -178,7 +178,7 @@ test('the spool survives a restart: reports queued while the API was down arrive
   const config = loadConfig({ env });
   const a = createAgent({ config, log: memoryLogger(), env });
   const stopA = startAgent(t, a);
-  await wait('three cycles spooled', () => a.spool.depth() >= 15);
+  await wait('three cycles spooled', () => a.spool.depth() >= 18);
   await stopA();
   const queued = a.spool.depth();
   api.mode = 'ok';
@@ -186,7 +186,7 @@ test('the spool survives a restart: reports queued while the API was down arrive
   const stopB = startAgent(t, b);
   await wait('all queued delivered', () => api.received.length >= queued);
   await stopB();
-  const perCycle = 5; // node + 4 guests, no cluster report on a standalone node
+  const perCycle = 6; // node + storage + 4 guests, no cluster report on a standalone node
   assert.equal(queued % perCycle, 0);
   const firstStamps = new Set(api.received.slice(0, queued).map((r) => r.body.collected_at));
   assert.equal(firstStamps.size * perCycle, queued, 'whole cycles, none lost');

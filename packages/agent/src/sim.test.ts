@@ -35,7 +35,8 @@ for (const source of ['files', 'pvesh'] as const) {
     assert.equal(nodeBody.cluster_name, undefined);
     assert.match(String(nodeBody.cluster_fingerprint), /^[0-9a-f]{64}$/);
     const guests = f.sim.state().guests.filter((g) => g.node === node);
-    assert.equal(r.items.length - 1, guests.length);
+    assert.equal(r.items[1]!.endpoint, '/api/proxmox/storage');
+    assert.equal(r.items.length - 2, guests.length);
     assertValid(r.items);
     assert.match(r.log, /\[INFO\] Proxmox VE detected, starting collector/);
     assert.match(r.log, /standalone/);
@@ -54,6 +55,7 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
     assertValid(r.items);
     assert.equal(r.items[0]!.endpoint, '/api/proxmox/node');
     assert.equal(r.items[1]!.endpoint, '/api/proxmox/cluster');
+    assert.equal(r.items[2]!.endpoint, '/api/proxmox/storage');
     assert.match(r.log, /\[INFO\] Node is part of cluster: prod/);
     const cluster = r.items[1]!.body;
     assert.equal(cluster.cluster_name, 'prod');
@@ -61,7 +63,7 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
     assert.equal(cluster.quorate, 1);
     assert.equal(r.items[0]!.body.node_id, n.nodeid);
     fingerprints.add(r.items[0]!.body.cluster_fingerprint);
-    const guests = r.items.slice(2);
+    const guests = r.items.slice(3);
     const mine = st.guests.filter((g) => g.node === n.name);
     assert.equal(guests.length, mine.length);
     const order = guests.map(
