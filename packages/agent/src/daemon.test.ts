@@ -105,7 +105,7 @@ test('register stores the credentials with mode 0600; status shows identity, rea
   assert.match(st.out, /agent:\s+agent-1/);
   assert.match(st.out, /reachable:\s+yes/);
   assert.match(st.out, /spool:\s+0 undelivered/);
-  assert.match(st.out, /last cycle:.*via files.*4 report\(s\), 0 error\(s\)/);
+  assert.match(st.out, /last cycle:.*via files.*5 report\(s\), 0 error\(s\)/);
 });
 
 test('collect --once exits non-zero when reports cannot be delivered', async (t) => {
