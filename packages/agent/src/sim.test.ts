@@ -35,7 +35,8 @@ for (const source of ['files', 'pvesh'] as const) {
     assert.equal(nodeBody.cluster_name, undefined);
     assert.match(String(nodeBody.cluster_fingerprint), /^[0-9a-f]{64}$/);
     const guests = f.sim.state().guests.filter((g) => g.node === node);
-    // the guest reports (the storage report of issue 15 goes out beside them)
+    // the storage report (issue 15) follows the node report; then the guest reports
+    assert.equal(r.items[1]!.endpoint, '/api/proxmox/storage');
     const isGuest = (e: string) => e === '/api/proxmox/lxc' || e === '/api/proxmox/qemu';
     assert.equal(r.items.filter((i) => isGuest(i.endpoint)).length, guests.length);
     assertValid(r.items);
@@ -56,6 +57,7 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
     assertValid(r.items);
     assert.equal(r.items[0]!.endpoint, '/api/proxmox/node');
     assert.equal(r.items[1]!.endpoint, '/api/proxmox/cluster');
+    assert.equal(r.items[2]!.endpoint, '/api/proxmox/storage');
     assert.match(r.log, /\[INFO\] Node is part of cluster: prod/);
     const cluster = r.items[1]!.body;
     assert.equal(cluster.cluster_name, 'prod');
