@@ -62,6 +62,7 @@ export function createSource(
     hostsFile: config.hostsFile,
     tasksRoot: config.tasksRoot,
     pveLibRoot: config.pveLibRoot,
+    pkgUpdatesFile: config.pkgUpdatesFile,
     commandTimeoutMs: config.commandTimeoutMs,
     pmxcfsTimeoutMs: config.pmxcfsTimeoutMs,
     ...counter,

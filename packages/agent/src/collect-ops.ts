@@ -2,7 +2,8 @@
  * The cycle's last stage (issue 15): the operations reports of this node — backups, replication,
  * and HA from the HA master only (HA is cluster-wide: one report per cluster, not one per node; the
  * server also keeps only the newest manager state). Each part fails alone: its error is logged and
- * the others still go out.
+ * the others still go out. `storagePayload` is the body of the storage report (sent earlier in the
+ * cycle, after the cluster report).
  */
 import {
   buildBackupsPayload,
@@ -12,6 +13,8 @@ import {
   type ClusterResource,
   type GuestRef,
   type OpsMetaInput,
+  type ReportMeta,
+  type StorageReport,
 } from '@nanny/proxmox';
 import { describeIssues, INGEST_PATH_PREFIX, validateOps, type OpsKind } from '@nanny/schema';
 import type { CycleReader } from './sources/types.ts';
@@ -32,6 +35,24 @@ export function guestRefs(guests: readonly ClusterResource[], node: string): Gue
     out.push(r);
   }
   return out;
+}
+
+/** The body of POST /api/proxmox/storage: this node's storages with the report's meta fields. */
+export function storagePayload(
+  node: string,
+  meta: ReportMeta,
+  clusterName: string | undefined,
+  storages: StorageReport[],
+): Record<string, unknown> {
+  return {
+    node,
+    ...(meta.clusterFingerprint !== undefined ? { cluster_fingerprint: meta.clusterFingerprint } : {}),
+    ...(clusterName !== undefined ? { cluster_name: clusterName } : {}),
+    collected_at: meta.collectedAt,
+    agent_version: meta.agentVersion,
+    ...(meta.trigger !== undefined ? { trigger: meta.trigger } : {}),
+    storages,
+  };
 }
 
 export async function collectOps(

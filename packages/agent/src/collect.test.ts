@@ -44,7 +44,7 @@ test('one failing guest is logged with the command stderr and the cycle goes on'
   const env = f.env('pve');
   const r = await dryRun({ ...env, PATH: `${bin}:${env.PATH!}` }, ['--source', 'pvesh']);
   assert.equal(r.code, 0);
-  assert.equal(r.items.length, 1 + 5);
+  assert.equal(r.items.length, 1 + 1 + 5); // node, storage, the five guests left
   assert.ok(!r.items.some((i) => i.body.vmid === victim.vmid));
   assert.match(
     r.log,

@@ -34,9 +34,10 @@ import {
   type OpsKind,
   type PayloadKind,
 } from '@nanny/schema';
-import { collectOps, guestRefs } from './collect-ops.ts';
+import { collectOps, guestRefs, storagePayload } from './collect-ops.ts';
 import { errorText } from './errors.ts';
 import type { Logger } from './log.ts';
+import type { NodeHealth } from './sources/ops.ts';
 import type { CycleReader, Source } from './sources/types.ts';
 
 export interface CycleItem {
@@ -171,29 +172,29 @@ export function createCollector(deps: CollectorDeps): Collector {
       nodeStatus?: NodeStatus;
       version?: string;
       cpu?: { busyRatio: number; ioWaitRatio: number };
+      /** issue 15: kernel, certificates, updates, Ceph (full cycles only) */
+      health?: NodeHealth;
     },
     meta: ReportMeta,
     errors: string[],
-  ): CycleItem | undefined =>
-    validated(
-      'node',
-      buildNodePayload(
-        {
-          nodeName,
-          ...(input.clusterStatus ? { clusterStatus: input.clusterStatus } : {}),
-          ...(input.nodeStatus ? { nodeStatus: input.nodeStatus } : {}),
-          ...(input.version !== undefined ? { version: input.version } : {}),
-          ...(input.cpu ? { cpu: input.cpu } : {}),
-          intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
-          ...(deps.heartbeatIntervalSeconds
-            ? { heartbeatIntervalSeconds: Math.max(1, Math.round(deps.heartbeatIntervalSeconds)) }
-            : {}),
-        },
-        meta,
-      ),
-      `node ${nodeName}`,
-      errors,
+  ): CycleItem | undefined => {
+    const built = buildNodePayload(
+      {
+        nodeName,
+        ...(input.clusterStatus ? { clusterStatus: input.clusterStatus } : {}),
+        ...(input.nodeStatus ? { nodeStatus: input.nodeStatus } : {}),
+        ...(input.version !== undefined ? { version: input.version } : {}),
+        ...(input.cpu ? { cpu: input.cpu } : {}),
+        intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
+        ...(deps.heartbeatIntervalSeconds
+          ? { heartbeatIntervalSeconds: Math.max(1, Math.round(deps.heartbeatIntervalSeconds)) }
+          : {}),
+      },
+      meta,
     );
+    const data = input.health ? { ...built.data, ...input.health } : built.data;
+    return validated('node', { data, warnings: built.warnings }, `node ${nodeName}`, errors);
+  };
   const clusterItemOf = (
     nodeName: string,
     clusterStatus: ClusterStatusEntry[],
@@ -307,7 +308,19 @@ export function createCollector(deps: CollectorDeps): Collector {
           ...(clusterName !== undefined ? { clusterName } : {}),
         };
 
-        // 3. The node report: always, with whatever could be read.
+        // 3. The node report: always, with whatever could be read. Its health fields are read
+        // alongside (each part bounded by its source's deadline, a failure only a warning).
+        const name = nodeName;
+        const healthP = reader.health(name).then(
+          (h) => {
+            for (const w of h.warnings) log.warn(`node health of ${name}: ${w}`);
+            return h.data;
+          },
+          (e: unknown) => {
+            log.warn(`node health of ${name}: ${errorText(e)}`);
+            return undefined;
+          },
+        );
         let nodeStatus: NodeStatus | undefined;
         try {
           const ns = await reader.nodeStatus(nodeName);
@@ -316,6 +329,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         } catch (e) {
           fail(`node status of ${nodeName}`, e);
         }
+        const health = await healthP;
         const nodeItem = nodeItemOf(
           nodeName,
           {
@@ -323,6 +337,7 @@ export function createCollector(deps: CollectorDeps): Collector {
             ...(nodeStatus ? { nodeStatus } : {}),
             ...(version !== undefined ? { version } : {}),
             ...(cpu ? { cpu } : {}),
+            ...(health ? { health } : {}),
           },
           meta,
           errors,
@@ -343,6 +358,16 @@ export function createCollector(deps: CollectorDeps): Collector {
         if (clusterStatus) {
           const ci = clusterItemOf(nodeName, clusterStatus, meta, errors);
           if (ci) await emit([ci]);
+        }
+
+        // 4b. This node's storages (issue 15; its own endpoint, POST /api/proxmox/storage).
+        try {
+          const storages = await reader.storages(nodeName);
+          const data = storagePayload(nodeName, meta, clusterName, storages);
+          const si = validated('storage', { data, warnings: [] }, `storage of ${nodeName}`, errors);
+          if (si) await emit([si]);
+        } catch (e) {
+          fail(`storage of ${nodeName}`, e);
         }
 
         // 5. Every guest of this node: LXC then QEMU, each by VMID.

@@ -126,6 +126,15 @@ export const AGENT_SETTINGS: Schema = [
     doc: "dpkg's status file: `pveversion --verbose` runs again only when it changed (mtime, size, inode)",
   },
   {
+    key: 'pkgUpdatesFile',
+    env: 'NANNYAGENT_PKGUPDATES',
+    flag: 'pkgupdates',
+    arg: 'FILE',
+    kind: text(),
+    default: '/var/lib/pve-manager/pkgupdates',
+    doc: "pve-manager's cached list of available updates (written daily by `pveupdate`): the node report's `updates_count` (files and pvesh sources)",
+  },
+  {
     key: 'source',
     env: 'NANNYAGENT_SOURCE',
     flag: 'source',

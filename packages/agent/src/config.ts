@@ -36,6 +36,7 @@ export interface Config {
   heartbeatIntervalSeconds: number;
   /** dpkg's status file: pveversion runs again only when it changed */
   dpkgStatus: string;
+  pkgUpdatesFile: string;
   source: SourceName;
   pveRoot: string;
   procRoot: string;
@@ -213,6 +214,7 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     watchIntervalSeconds: d.watchIntervalSeconds!,
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds!,
     dpkgStatus: d.dpkgStatus!,
+    pkgUpdatesFile: d.pkgUpdatesFile!,
     source: d.source!,
     pveRoot: d.pveRoot!,
     procRoot: d.procRoot!,

@@ -99,8 +99,8 @@ test('register stores the credentials with mode 0600; status shows identity, rea
   assert.equal(statSync(creds).mode & 0o777, 0o600);
   const once = await cli(['collect', '--once'], env);
   assert.equal(once.code, 0, once.err);
-  // node + 3 guests, then the backups and replication reports (a standalone node has no HA)
-  assert.equal(api.received.length, 6);
+  // node, storage + 3 guests, then the backups and replication reports (a standalone node has no HA)
+  assert.equal(api.received.length, 7);
   assert.deepEqual(
     api.ops.map((r) => r.kind),
     ['backups', 'replication'],
@@ -110,7 +110,7 @@ test('register stores the credentials with mode 0600; status shows identity, rea
   assert.match(st.out, /agent:\s+agent-1/);
   assert.match(st.out, /reachable:\s+yes/);
   assert.match(st.out, /spool:\s+0 undelivered/);
-  assert.match(st.out, /last cycle:.*via files.*6 report\(s\), 0 error\(s\)/);
+  assert.match(st.out, /last cycle:.*via files.*7 report\(s\), 0 error\(s\)/);
 });
 
 test('collect --once exits non-zero when reports cannot be delivered', async (t) => {
@@ -184,7 +184,7 @@ test('the spool survives a restart: reports queued while the API was down arrive
   const config = loadConfig({ env });
   const a = createAgent({ config, log: memoryLogger(), env });
   const stopA = startAgent(t, a);
-  await wait('three cycles spooled', () => a.spool.depth() >= 21);
+  await wait('three cycles spooled', () => a.spool.depth() >= 24);
   await stopA();
   const queued = a.spool.depth();
   api.mode = 'ok';
@@ -192,8 +192,8 @@ test('the spool survives a restart: reports queued while the API was down arrive
   const stopB = startAgent(t, b);
   await wait('all queued delivered', () => api.received.length >= queued);
   await stopB();
-  // node + 4 guests (no cluster report on a standalone node), backups, replication (no HA)
-  const perCycle = 7;
+  // node, storage + 4 guests (no cluster report on a standalone node), backups, replication (no HA)
+  const perCycle = 8;
   assert.equal(queued % perCycle, 0);
   const firstStamps = new Set(api.received.slice(0, queued).map((r) => r.body.collected_at));
   assert.equal(firstStamps.size * perCycle, queued, 'whole cycles, none lost');

@@ -35,7 +35,10 @@ for (const source of ['files', 'pvesh'] as const) {
     assert.equal(nodeBody.cluster_name, undefined);
     assert.match(String(nodeBody.cluster_fingerprint), /^[0-9a-f]{64}$/);
     const guests = f.sim.state().guests.filter((g) => g.node === node);
-    assert.equal(r.items.length - 1, guests.length);
+    // the storage report (issue 15) follows the node report; then the guest reports
+    assert.equal(r.items[1]!.endpoint, '/api/proxmox/storage');
+    const isGuest = (e: string) => e === '/api/proxmox/lxc' || e === '/api/proxmox/qemu';
+    assert.equal(r.items.filter((i) => isGuest(i.endpoint)).length, guests.length);
     assertValid(r.items);
     assert.match(r.log, /\[INFO\] Proxmox VE detected, starting collector/);
     assert.match(r.log, /standalone/);
@@ -54,6 +57,7 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
     assertValid(r.items);
     assert.equal(r.items[0]!.endpoint, '/api/proxmox/node');
     assert.equal(r.items[1]!.endpoint, '/api/proxmox/cluster');
+    assert.equal(r.items[2]!.endpoint, '/api/proxmox/storage');
     assert.match(r.log, /\[INFO\] Node is part of cluster: prod/);
     const cluster = r.items[1]!.body;
     assert.equal(cluster.cluster_name, 'prod');
@@ -61,7 +65,9 @@ test('3-node cluster: each node sends node → cluster → its own guests (LXC t
     assert.equal(cluster.quorate, 1);
     assert.equal(r.items[0]!.body.node_id, n.nodeid);
     fingerprints.add(r.items[0]!.body.cluster_fingerprint);
-    const guests = r.items.slice(2);
+    // after node and cluster: this node's storage report (issue 15), then its guests
+    assert.equal(r.items[2]!.endpoint, '/api/proxmox/storage');
+    const guests = r.items.slice(3).filter((i) => /\/(lxc|qemu)$/.test(i.endpoint));
     const mine = st.guests.filter((g) => g.node === n.name);
     assert.equal(guests.length, mine.length);
     const order = guests.map(
@@ -126,6 +132,17 @@ for (const source of ['files', 'pvesh'] as const) {
 test('the files, pvesh and api sources produce identical payloads (frozen clock)', async (t) => {
   if (!requireSim(t)) return;
   const f = makeSim(t, { nodes: 3, guests: 40, seed: 21, clock: 'frozen' });
+  // issue 15: every kind of operations data present, so all of it is compared
+  f.sim.apply({ type: 'storage-fill', node: 'pve2', storage: 'local', used: 0.93, perDay: 0.1 });
+  f.sim.apply({ type: 'storage-down', node: 'pve2', storage: 'local-lvm' });
+  f.sim.apply({ type: 'cert-expire', node: 'pve2', days: 5 });
+  f.sim.apply({ type: 'kernel-install', node: 'pve2', kernel: '6.17.9-1-pve' });
+  f.sim.apply({ type: 'updates', node: 'pve2', count: 4 });
+  f.sim.apply({
+    type: 'ceph-health',
+    status: 'HEALTH_WARN',
+    checks: { OSD_DOWN: { severity: 'HEALTH_WARN', message: '1 osds down' } },
+  });
   const env = f.env('pve2');
   const files = await dryRun(env, ['--source', 'files']);
   const pvesh = await dryRun(env, ['--source', 'pvesh']);
@@ -185,6 +202,25 @@ test('the files, pvesh and api sources produce identical payloads (frozen clock)
   assert.deepEqual(strip(files.items), strip(pvesh.items));
   assert.deepEqual(strip(api.items), strip(pvesh.items));
   assert.ok(files.items.length > 3);
+  // the operations data is there (not absent alike in all three)
+  const storage = files.items.find((i) => i.endpoint === '/api/proxmox/storage')!.body;
+  assert.deepEqual(
+    (storage.storages as Record<string, unknown>[]).map((s) => [s.storage, s.active, s.enabled]),
+    [
+      ['local', 1, 1],
+      ['local-lvm', 0, 1],
+    ],
+  );
+  const s0 = (storage.storages as Record<string, number>[])[0]!;
+  assert.ok(Math.abs(s0.used_bytes! / s0.total_bytes! - 0.93) < 0.001);
+  const node = files.items[0]!.body;
+  assert.equal(node.reboot_required, true);
+  assert.equal(node.kernel_installed, '6.17.9-1-pve');
+  assert.equal(node.updates_count, 4);
+  assert.equal(node.ceph_health, 'HEALTH_WARN');
+  const certs = node.certificates as { file: string; not_after: string }[];
+  assert.equal(certs.length, 1);
+  assert.equal(certs[0]!.file, 'pve-ssl.pem');
 });
 
 test('on a standalone node the files and pvesh sources give identical payloads, ip included', async (t) => {

@@ -154,7 +154,8 @@ test('quorum lost between cycles: a "change" cluster and node report within a fe
     NANNYAGENT_WATCH_INTERVAL: '0.2',
     NANNYAGENT_HEARTBEAT_INTERVAL: '0',
   });
-  await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'cluster'));
+  // the storage report follows the cluster report; the guests follow it
+  await waitFor('first cycle delivered', () => r.byTrigger('cycle').some((x) => x.kind === 'storage'));
   await sleep(300); // the guests of the cycle
   const cycles = r.byTrigger('cycle').length;
   const cycleEnd = Date.now();

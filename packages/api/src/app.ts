@@ -16,6 +16,7 @@ import {
   ProxmoxLXC,
   ProxmoxNode,
   ProxmoxQEMU,
+  ProxmoxStorage,
   RefreshRequest,
   RegisterRequest,
   SuccessEnvelope,
@@ -33,6 +34,7 @@ import { userRoutes } from './routes/users.ts';
 import { readRoutes } from './routes/read.ts';
 import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
 import { historyRoutes } from './routes/history.ts';
+import { storageRoutes } from './routes/storage.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
 import { schemaController } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
@@ -170,6 +172,7 @@ export async function buildApp(
         node: 0,
         lxc: 0,
         qemu: 0,
+        storage: 0,
         ...(Object.fromEntries(OPS_KINDS.map((k) => [k, 0])) as Record<(typeof OPS_KINDS)[number], number>),
       },
       rejected: 0,
@@ -198,6 +201,7 @@ export async function buildApp(
       ProxmoxLXC,
       ProxmoxQEMU,
       ...Object.values(OPS_SCHEMAS),
+      ProxmoxStorage,
       RegisterRequest,
       RefreshRequest,
       TokenResponse,
@@ -254,6 +258,7 @@ export async function buildApp(
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
     await app.register(async (a) => proxmoxOpsRoutes(a, { storage, auth }));
     await app.register(async (a) => historyRoutes(a, { storage, auth, now, horizons: config.history }));
+    await app.register(async (a) => storageRoutes(a, { storage, auth }));
     await app.register(async (a) =>
       opsRoutes(a, { storage, auth, committer, ingest: counters, server, now, leader }),
     );

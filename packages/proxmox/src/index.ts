@@ -147,3 +147,15 @@ export {
 } from './replication.ts';
 export type { OpsMetaInput } from './ops-payloads.ts';
 export { buildBackupsPayload, buildHaPayload, buildReplicationPayload } from './ops-payloads.ts';
+export type { StorageReport, StorageCfgEntry, CertificateInfo, UpdatesSummary, CephHealth } from './ops.ts';
+export {
+  parseStorageCfg,
+  storagesFromFiles,
+  storagesFromApi,
+  normalizeContent,
+  newestInstalledKernel,
+  rebootRequired,
+  certificateInfo,
+  summarizeUpdates,
+  cephHealthOf,
+} from './ops.ts';

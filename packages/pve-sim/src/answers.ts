@@ -166,8 +166,8 @@ export function clusterResources(
     for (const n of nodes) out.push(nodeResource(n, view.members.has(n.name), now));
   if (!type || type === 'storage') {
     for (const n of nodes) {
-      for (const s of storagesOf(n)) {
-        const online = view.members.has(n.name);
+      for (const s of storagesOf(n, now)) {
+        const online = view.members.has(n.name) && s.active;
         const e: Record<string, unknown> = {
           id: `storage/${n.name}/${s.id}`,
           storage: s.id,
@@ -361,19 +361,23 @@ export const versionOf = (n: NodeState) => ({
   repoid: n.repoid,
 });
 
-export function storageList(n: NodeState): unknown[] {
-  return storagesOf(n).map((s) => ({
-    storage: s.id,
-    type: s.type,
-    content: s.content,
-    active: 1,
-    enabled: 1,
-    shared: 0,
-    total: s.total,
-    used: s.used,
-    avail: s.total - s.used,
-    used_fraction: s.used / s.total,
-  }));
+export function storageList(n: NodeState, now: number): unknown[] {
+  return storagesOf(n, now).map((s) => {
+    // pve-storage storage_info: an inactive storage keeps 0 numbers and has no used_fraction
+    const e: Record<string, unknown> = {
+      storage: s.id,
+      type: s.type,
+      content: s.content,
+      active: s.active ? 1 : 0,
+      enabled: 1,
+      shared: 0,
+      total: s.active ? s.total : 0,
+      used: s.active ? s.used : 0,
+      avail: s.active ? s.total - s.used : 0,
+    };
+    if (s.active) e.used_fraction = s.used / s.total;
+    return e;
+  });
 }
 
 /** A stable per-node SHA-256 fingerprint in the colon form /nodes shows (ssl_fingerprint). */

@@ -2,7 +2,8 @@
 // pvesh and the HTTPS server both call apiGet(); they differ only in framing (bare JSON vs the
 // {"data": …} envelope) and error transport (stderr + exit 255 vs HTTP status line).
 import type { GuestKind, GuestState, NodeState, SimState } from './model.ts';
-import { nodeByName, viewOf } from './model.ts';
+import { clusterById, clusterNodes, nodeByName, viewOf } from './model.ts';
+import { aptUpdate, aptVersions, certificatesInfo, cephStatus } from './storage-ops.ts';
 import { confDigest, renderGuestConf } from './pmxcfs.ts';
 import {
   haManagerStatusAnswer,
@@ -95,7 +96,6 @@ const ROUTES: readonly Route[] = [
   },
   { pattern: '/nodes/{node}/status', handler: (c) => ok(nodeStatus(bound(c.target), c.now)) },
   { pattern: '/nodes/{node}/version', handler: (c) => ok(versionOf(bound(c.target))) },
-  { pattern: '/nodes/{node}/storage', handler: (c) => ok(storageList(bound(c.target))) },
   { pattern: '/nodes/{node}/tasks', handler: (c) => ok(nodeTasks(c.state, bound(c.target), c.query)) },
   {
     pattern: '/nodes/{node}/tasks/{upid}/log',
@@ -111,6 +111,20 @@ const ROUTES: readonly Route[] = [
     handler: (c) => ok(haManagerStatusAnswer(c.state, c.local)),
   },
   { pattern: '/cluster/ha/resources', handler: (c) => ok(haResourcesAnswer(c.state, c.local)) },
+  { pattern: '/nodes/{node}/storage', handler: (c) => ok(storageList(bound(c.target), c.now)) },
+  { pattern: '/nodes/{node}/apt/versions', handler: (c) => ok(aptVersions(bound(c.target))) },
+  { pattern: '/nodes/{node}/apt/update', handler: (c) => ok(aptUpdate(bound(c.target))) },
+  {
+    pattern: '/nodes/{node}/certificates/info',
+    handler: (c) => ok(certificatesInfo(c.state, bound(c.target))),
+  },
+  {
+    pattern: '/cluster/ceph/status',
+    handler: (c) => {
+      const cl = clusterById(c.state, c.local.clusterId);
+      return cephStatus(cl, clusterNodes(c.state, cl.id));
+    },
+  },
   {
     pattern: '/nodes/{node}/{kind}',
     handler: (c) => ok(guestList(c.state, bound(c.target), bound(c.kind), c.now)),

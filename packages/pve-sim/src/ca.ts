@@ -48,6 +48,11 @@ function caKey(seed: number): ReturnType<typeof createPrivateKey> {
   return createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
 }
 
+/** A node key's SubjectPublicKeyInfo (DER), derived from a seed (pve-ssl.key stand-in). */
+export function nodeKeySpki(seed: number): Buffer {
+  return Buffer.from(createPublicKey(caKey(seed ^ 0x5a5a5a5a)).export({ format: 'der', type: 'spki' }));
+}
+
 function caName(seed: number): Buffer {
   const ouHex = createHash('sha256').update(`pve-sim-ou:${seed}`).digest('hex');
   const ou = `${ouHex.slice(0, 8)}-${ouHex.slice(8, 12)}-4${ouHex.slice(13, 16)}-8${ouHex.slice(17, 20)}-${ouHex.slice(20, 32)}`;
@@ -113,6 +118,7 @@ export function issueNodeCertPem(
   ips: string[],
   publicKeySpki: Buffer,
   notBefore: number,
+  days = 2 * 365,
 ): string {
   const subject = seq(
     set(seq(oid('2.5.4.11'), utf8('PVE Cluster Node'))),
@@ -141,7 +147,7 @@ export function issueNodeCertPem(
     tlv(0x02, serialOf(`pve-sim-node:${caSeed}:${node}:${notBefore}`)),
     ED25519(),
     caName(caSeed),
-    seq(time(notBefore), time(notBefore + 2 * 365 * 86400)),
+    seq(time(notBefore), time(notBefore + days * 86400)),
     subject,
     publicKeySpki,
     extensions,

@@ -361,10 +361,11 @@ function eventFrom(a: Args): SimEvent {
         vmid: int(a.v.get('vmid'), 'vmid'),
         ...(a.v.has('error') ? { error: a.v.get('error')! } : {}),
       };
-    case 'backup-job':
-      throw new UsageError('backup-job takes --json (e.g. {"type":"backup-job","id":"j1","vmids":[100]})');
+    default:
+      throw new UsageError(
+        `${type}: give it as --json '{"type": "${type}", …}' (packages/pve-sim/README.md)`,
+      );
   }
-  throw new UsageError(`unknown event '${type}'`);
 }
 
 async function cmdServe(a: Args, io: SimIo): Promise<void> {

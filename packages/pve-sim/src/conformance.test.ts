@@ -93,6 +93,18 @@ const SCENARIO: Scenario = {
 before(async () => {
   sim = createLayout({ out: join(dir, 'layout'), scenario: SCENARIO });
   sim.apply({ type: 'node-offline', node: 'pve4' });
+  // issue 15: the operations answers in their non-default shapes too
+  sim.apply({ type: 'storage-down', node: 'pve1', storage: 'local-lvm' });
+  sim.apply({ type: 'updates', node: 'pve1', count: 3, security: 1 });
+  // on pve2 (a peer: its apt/versions answer is checked): pve1's `pveversion -v` is compared below
+  // with a one-kernel recording, and a second kernel rightly reorders the kernel lines
+  sim.apply({ type: 'kernel-install', node: 'pve2', kernel: '6.17.9-1-pve' });
+  sim.apply({
+    type: 'ceph-health',
+    cluster: 'pve1',
+    status: 'HEALTH_WARN',
+    checks: { OSD_DOWN: { severity: 'HEALTH_WARN', message: '1 osds down' } },
+  });
   if (HAVE_REF) {
     apidoc = JSON.parse(readFileSync(join(REF, 'apidoc.json'), 'utf8')) as ApiNode[];
     servers = await startServers(sim, { nodes: ['pve1', 'solo'] });
@@ -122,6 +134,8 @@ function pathsFor(node: string): { template: string; path: string; query?: Recor
     { template: '/cluster/ha/status/manager_status', path: '/cluster/ha/status/manager_status' },
     { template: '/cluster/ha/resources', path: '/cluster/ha/resources' },
   ];
+  if (s.clusters.find((c) => c.id === me.clusterId)?.ceph)
+    out.push({ template: '/cluster/ceph/status', path: '/cluster/ceph/status' });
   const members = viewOf(s, me).members;
   const peers = s.nodes.filter((n) => members.has(n.name));
   for (const n of peers) {
@@ -131,6 +145,9 @@ function pathsFor(node: string): { template: string; path: string; query?: Recor
       { template: '/nodes/{node}/status', path: `${b}/status` },
       { template: '/nodes/{node}/version', path: `${b}/version` },
       { template: '/nodes/{node}/storage', path: `${b}/storage` },
+      { template: '/nodes/{node}/apt/versions', path: `${b}/apt/versions` },
+      { template: '/nodes/{node}/apt/update', path: `${b}/apt/update` },
+      { template: '/nodes/{node}/certificates/info', path: `${b}/certificates/info` },
       { template: '/nodes/{node}/lxc', path: `${b}/lxc` },
       { template: '/nodes/{node}/qemu', path: `${b}/qemu` },
       { template: '/nodes/{node}/replication', path: `${b}/replication` },

@@ -44,7 +44,25 @@ export type SimEvent =
   | { type: 'pvesh-delay'; /** default PVESH_STARTUP_MS */ ms?: number; node?: string }
   | { type: 'clock'; mode: ClockMode; epoch?: number }
   | { type: 'clock-advance'; seconds: number }
-  | OpsEvent;
+  | OpsEvent
+  // issue 15 (CLI: `pve-sim event --json '{…}'`)
+  /** a storage's used fraction now (0..1) and its growth per day (fraction of the total) */
+  | { type: 'storage-fill'; node: string; storage: string; used: number; perDay?: number }
+  | { type: 'storage-down'; node: string; storage: string }
+  | { type: 'storage-up'; node: string; storage: string }
+  /** pve-ssl.pem re-issued to end `days` from now (negative: already expired) */
+  | { type: 'cert-expire'; node: string; days: number }
+  /** a newer kernel installed (runs after node-reboot) */
+  | { type: 'kernel-install'; node: string; kernel: string }
+  /** pve-manager's update cache: `count` packages, `security` of them from Debian-Security */
+  | { type: 'updates'; node: string; count: number; security?: number }
+  /** PVE-managed Ceph with this health; `none` removes Ceph */
+  | {
+      type: 'ceph-health';
+      cluster?: string;
+      status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | 'none';
+      checks?: Record<string, { severity: string; message: string }>;
+    };
 
 /**
  * The start-up cost we inject per pvesh call to model the real one. Nobody has published a
@@ -73,6 +91,13 @@ export const EVENT_TYPES = [
   'clock',
   'clock-advance',
   ...OPS_EVENT_TYPES,
+  'storage-fill',
+  'storage-down',
+  'storage-up',
+  'cert-expire',
+  'kernel-install',
+  'updates',
+  'ceph-health',
 ] as const;
 
 /** What the renderer must do after an event beyond re-rendering the model. */
@@ -166,6 +191,55 @@ export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEff
       n.installedKernelBuild = p.kernelBuild;
       break;
     }
+    case 'storage-fill': {
+      const n = nodeByName(state, ev.node);
+      n.storageFill = {
+        ...n.storageFill,
+        [ev.storage]: { used: ev.used, since: now, perDay: ev.perDay ?? 0 },
+      };
+      break;
+    }
+    case 'storage-down':
+    case 'storage-up': {
+      const n = nodeByName(state, ev.node);
+      const down = new Set(n.storageDown ?? []);
+      if (ev.type === 'storage-down') down.add(ev.storage);
+      else down.delete(ev.storage);
+      n.storageDown = [...down];
+      break;
+    }
+    case 'cert-expire': {
+      const n = nodeByName(state, ev.node);
+      // re-issued with a 30-day life that ends `days` from now
+      n.cert = { notBefore: Math.floor(now + ev.days * 86400) - 30 * 86400, days: 30 };
+      break;
+    }
+    case 'kernel-install': {
+      const n = nodeByName(state, ev.node);
+      n.installedKernel = ev.kernel;
+      n.installedKernelBuild = `#1 SMP PREEMPT_DYNAMIC PMX ${ev.kernel.replace(/-pve$/, '')}`;
+      break;
+    }
+    case 'updates': {
+      const n = nodeByName(state, ev.node);
+      const sec = ev.security ?? 0;
+      n.updates = Array.from({ length: ev.count }, (_, i) => ({
+        Package: i < sec ? `libsec${i}` : `pkg${i}`,
+        OldVersion: '1.0-1',
+        Version: i < sec ? '1.0-1+deb13u1' : '1.0-2',
+        Origin: i < sec ? 'Debian' : 'Proxmox',
+        ...(i < sec ? { Label: 'Debian-Security' } : {}),
+      }));
+      break;
+    }
+    case 'ceph-health':
+      for (const id of findCluster(state, ev.cluster)) {
+        const c = clusterById(state, id);
+        if (ev.status === 'none') delete c.ceph;
+        else c.ceph = { status: ev.status, checks: ev.checks ?? {} };
+        c.fileVersions['ceph.conf'] = (c.fileVersions['ceph.conf'] ?? 0) + 1;
+      }
+      break;
     case 'node-reboot': {
       const n = nodeByName(state, ev.node);
       // a reboot restarts pmxcfs too

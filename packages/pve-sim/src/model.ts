@@ -28,6 +28,11 @@ export interface ClusterState {
   pmxcfsStart: number;
   /** .version per-path counters. */
   fileVersions: Record<string, number>;
+  /** PVE-managed Ceph (issue 15): /etc/pve/ceph.conf exists, /cluster/ceph/status answers */
+  ceph?: {
+    status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR';
+    checks: Record<string, { severity: string; message: string }>;
+  };
 }
 
 export interface NodeState {
@@ -69,6 +74,15 @@ export interface NodeState {
   swapUsed: number;
   load: number;
   bootMode: 'efi' | 'legacy-bios';
+  /** issue 15 (all optional: older state files lack them) */
+  /** storage id → fill set by `storage-fill`: used fraction at `since` (epoch s), growing `perDay` */
+  storageFill?: Record<string, { used: number; since: number; perDay: number }>;
+  /** storages enabled but not active (`storage-down`: an unreachable NFS server, a missing VG) */
+  storageDown?: string[];
+  /** pve-ssl.pem issued at `notBefore` (epoch s) for `days`; absent: 2 years from the node's boot */
+  cert?: { notBefore: number; days: number };
+  /** pve-manager's cached update list (/var/lib/pve-manager/pkgupdates) */
+  updates?: { Package: string; OldVersion: string; Version: string; Origin: string; Label?: string }[];
 }
 
 export interface SnapshotState {

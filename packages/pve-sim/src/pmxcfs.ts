@@ -112,7 +112,8 @@ export function renderRrd(state: SimState, viewer: NodeState, now: number): stri
         ? `pve-node-9.0/${n.name}:${[...base, f.memAvailable, 0, '0.01', '0.02', '0.01', 0, 0].join(':')}`
         : `pve2-node/${n.name}:${base.join(':')}`,
     );
-    for (const s of storagesOf(n)) {
+    for (const s of storagesOf(n, now)) {
+      if (!s.active) continue; // pvestatd writes lines for active storages only
       lines.push(
         `${v9 ? 'pve-storage-9.0' : 'pve2-storage'}/${n.name}/${s.id}:${ctime}:${s.total}:${s.used}`,
       );
@@ -158,20 +159,34 @@ export interface StorageInfo {
   content: string;
   total: number;
   used: number;
+  /** enabled but not active (storage-down): no .rrd line, zeros in the API */
+  active: boolean;
 }
 
-/** Every node has the two storages a default installation creates. */
-export function storagesOf(n: NodeState): StorageInfo[] {
-  return [
-    { id: 'local', type: 'dir', content: 'iso,vztmpl,backup', total: n.rootTotal, used: n.rootUsed },
+/**
+ * Every node has the two storages a default installation creates. `storage-fill` sets a used
+ * fraction that grows by `perDay` of the total each day (capped at full), following `now`.
+ */
+export function storagesOf(n: NodeState, now = 0): StorageInfo[] {
+  const base = [
+    { id: 'local', type: 'dir' as const, content: 'iso,vztmpl,backup', total: n.rootTotal, used: n.rootUsed },
     {
       id: 'local-lvm',
-      type: 'lvmthin',
+      type: 'lvmthin' as const,
       content: 'rootdir,images',
       total: n.rootTotal * 4,
       used: Math.round(n.rootTotal * 1.1),
     },
   ];
+  return base.map((s) => {
+    const f = n.storageFill?.[s.id];
+    let used = s.used;
+    if (f) {
+      const frac = Math.min(1, f.used + (f.perDay * Math.max(0, now - f.since)) / 86400);
+      used = Math.round(s.total * frac);
+    }
+    return { ...s, used, active: !(n.storageDown ?? []).includes(s.id) };
+  });
 }
 
 export function renderStorageCfg(): string {

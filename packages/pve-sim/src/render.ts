@@ -36,6 +36,7 @@ import {
   renderVmlist,
 } from './pmxcfs.ts';
 import { renderProc } from './proc.ts';
+import { cephConf, pkgUpdatesJson, pveSslPem } from './storage-ops.ts';
 
 export interface RenderOptions {
   /** absolute path of pve-tools.mjs (the bundle the bin/ wrappers exec) */
@@ -139,6 +140,10 @@ export function etcPveFiles(
   files.set('storage.cfg', { content: renderStorageCfg(), mode: rw });
   for (const [rel, content] of Object.entries(etcPveOpsFiles(state, n)))
     files.set(rel, { content, mode: rw });
+  if (cluster.ceph) files.set('ceph.conf', { content: cephConf(cluster), mode: rw });
+  // every node's pve-ssl.pem is visible cluster-wide (nodes/<node>/), as in pmxcfs
+  for (const m of clusterNodes(state, cluster.id))
+    files.set(`nodes/${m.name}/pve-ssl.pem`, { content: pveSslPem(state, m), mode: rw });
   for (const g of clusterGuests(state, cluster.id)) {
     let text = confCache.get(g);
     if (text === undefined) {
@@ -248,6 +253,8 @@ export function renderAll(
       content: replicationStateFile(state, n),
       mode: 0o644,
     });
+    // pve-manager's cached update list (pveupdate writes it daily; the `updates` event here)
+    track(`${n.name}/pkgupdates`, { content: pkgUpdatesJson(n), mode: 0o644 });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

@@ -44,6 +44,8 @@ export interface NodePaths {
   tasks: string;
   /** the node's /var/lib/pve-manager (replication state) */
   pveLib: string;
+  /** /var/lib/pve-manager/pkgupdates of the node */
+  pkgUpdates: string;
 }
 
 export interface Simulator {
@@ -147,6 +149,7 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         dpkgStatus: join(d, 'var-lib-dpkg-status'),
         tasks: join(d, 'var-log-pve-tasks'),
         pveLib: join(d, 'var-lib-pve-manager'),
+        pkgUpdates: join(d, 'pkgupdates'),
       };
     },
     run(tool, node, args, o = {}) {

@@ -5,3 +5,4 @@ export * from './normalize.ts';
 export * from './validate.ts';
 export * from './registration.ts';
 export * from './read-models.ts';
+export * from './storage.ts';

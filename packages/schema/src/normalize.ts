@@ -15,6 +15,7 @@ export const UPSTREAM_ALIASES: Readonly<Record<PayloadKind, Readonly<Record<stri
   node: { nodeid: 'node_id', pveversion: 'pve_version' },
   lxc: { cpu: 'cpu_cores' },
   qemu: { cpu: 'cpu_cores' },
+  storage: {},
 };
 
 export interface NormalizeResult {

@@ -7,6 +7,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import { Flag01, LongString, NonNegInt, NonNegNumber, ReportMeta, ShortString } from './common.ts';
+import { NodeHealthFields, ProxmoxStorage } from './storage.ts';
 
 const Ratio = (description: string) => Type.Number({ minimum: 0, description });
 
@@ -84,6 +85,7 @@ export const ProxmoxNode = Type.Object(
     rootfs_avail_bytes: Type.Optional(NonNegInt('bytes')),
     uptime_seconds: Type.Optional(NonNegInt('seconds since boot')),
     kernel_version: Type.Optional(ShortString('`kversion`, e.g. "Linux 6.8.12-4-pve #1 SMP ..."')),
+    ...NodeHealthFields,
   },
   { $id: 'ProxmoxNode', additionalProperties: true },
 );
@@ -232,6 +234,8 @@ export const PAYLOAD_SCHEMAS = {
   node: ProxmoxNode,
   lxc: ProxmoxLXC,
   qemu: ProxmoxQEMU,
+  // Added endpoints (issue 15): not spec bodies, same envelopes and auth.
+  storage: ProxmoxStorage,
 } as const;
 export type PayloadKind = keyof typeof PAYLOAD_SCHEMAS;
 export const PAYLOAD_KINDS = Object.keys(PAYLOAD_SCHEMAS) as PayloadKind[];

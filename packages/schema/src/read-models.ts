@@ -104,8 +104,43 @@ export const NodeView = Type.Object({
   collected_at: NullTime(),
   state: Type.Optional(NodeStateSchema),
   state_since: Type.Optional(NullTime('since when `state` holds; null when it changed by silence alone')),
+  health: Type.Optional(
+    Type.Object(
+      {
+        reboot_required: Type.Optional(
+          Type.Boolean({ description: 'a newer kernel is installed than the one running' }),
+        ),
+        kernel_running: Type.Optional(Str('`uname -r`')),
+        kernel_installed: Type.Optional(Str('newest installed kernel image')),
+        updates_count: Type.Optional(Type.Integer({ minimum: 0 })),
+        updates_security_count: Type.Optional(Type.Integer({ minimum: 0 })),
+        certificates: Type.Optional(Type.Array(Type.Object({ file: Str(), not_after: Time() }))),
+        ceph_health: Type.Optional(Str('HEALTH_OK | HEALTH_WARN | HEALTH_ERR')),
+      },
+      { description: 'from the node’s last full report (issue 15); absent when it never sent these' },
+    ),
+  ),
 });
 export type NodeView = Static<typeof NodeView>;
+
+export const StoragePoolView = Type.Object({
+  cluster_id: Str(),
+  cluster: Str('cluster name (a standalone node’s own name)'),
+  node: nullable('string', 'null for a shared storage: counted once per cluster'),
+  storage: Str('storage id'),
+  type: Str('plugin type: dir, lvmthin, zfspool, nfs, rbd, pbs, …'),
+  shared: Type.Boolean(),
+  enabled: Type.Boolean(),
+  active: Type.Boolean(),
+  content: nullable('string'),
+  used_bytes: nullable('number'),
+  total_bytes: nullable('number'),
+  avail_bytes: nullable('number'),
+  fill_ratio: nullable('number', 'used / total, 0..1; null when not active'),
+  days_until_full: nullable('number', 'at the last 24 h growth; null when not growing or too little history'),
+  reported_by: Str('the node whose agent reported it last'),
+  updated_at: Time(),
+});
 
 export const NodeSample = Type.Object({
   ts: Time('when the agent collected it'),

@@ -72,6 +72,34 @@ async function seed(t: TestApp, base: string): Promise<Map<string, string>> {
       if (i === 0 && k >= 8 && k < 12) continue;
       await post(base, '/api/proxmox/node', access, node(now - (24 - k) * 300_000, k));
     }
+    // storage (issue 15): a local pool per node, node 03's nearly full, and one shared pool
+    await post(base, '/api/proxmox/storage', access, {
+      node: name,
+      cluster_name: cluster,
+      collected_at: new Date(now).toISOString(),
+      storages: [
+        {
+          storage: 'local-lvm',
+          type: 'lvmthin',
+          shared: 0,
+          enabled: 1,
+          active: 1,
+          total_bytes: 100 * GiB,
+          used_bytes: (i === 2 ? 93 : 20 + 10 * i) * GiB,
+          avail_bytes: (i === 2 ? 7 : 80 - 10 * i) * GiB,
+        },
+        {
+          storage: 'nfs-iso',
+          type: 'nfs',
+          shared: 1,
+          enabled: 1,
+          active: 1,
+          total_bytes: 1000 * GiB,
+          used_bytes: 250 * GiB,
+          avail_bytes: 750 * GiB,
+        },
+      ],
+    });
     if (i === 0) {
       const usage = { cpu_usage_ratio: 0.42, mem_used_bytes: 3 * GiB, disk_used_bytes: 9 * GiB };
       await post(base, '/api/proxmox/lxc', access, { ...SPEC.lxc, ...usage, cluster_name: cluster });
@@ -386,12 +414,21 @@ test(
       await accessible('the alerts');
       await shot('alerts');
 
-      // ---- storage and backups: routes of other releases; here they are absent
-      for (const v of ['storage', 'backups']) {
-        await page.click(`#nav a[data-view="${v}"]`);
-        await page.waitForSelector('.empty-title:text("Not available on this server")');
-        await shot(v);
-      }
+      // ---- storage: every pool, fullest first (node 03's local-lvm), the shared one once
+      await page.click('#nav a[data-view="storage"]');
+      await page.waitForSelector('table.storage tbody tr');
+      assert.equal(await page.locator('table.storage tbody tr').count(), 4);
+      assert.match(
+        (await page.locator('table.storage tbody tr').first().textContent()) ?? '',
+        /local-lvm.*pve-node-03/,
+      );
+      assert.equal(await page.locator('table.storage tbody tr', { hasText: 'nfs-iso' }).count(), 1);
+      await accessible('the storage');
+      await shot('storage');
+      // ---- backups: none reported here
+      await page.click('#nav a[data-view="backups"]');
+      await page.waitForSelector('.empty-title:text("No backups reported yet.")');
+      await shot('backups');
 
       // ---- settings: an enrollment token with its install command, agents, a channel, tokens
       await page.click('#nav a[data-view="settings"]');

@@ -6,9 +6,22 @@
  * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
-import { normalizeApiConfig, type NodeStatus } from '@nanny/proxmox';
+import {
+  cephHealthOf,
+  newestInstalledKernel,
+  normalizeApiConfig,
+  summarizeUpdates,
+  type NodeStatus,
+} from '@nanny/proxmox';
 import type { TlsOptions } from '../config.ts';
-import { AgentError } from '../errors.ts';
+import { AgentError, errorText } from '../errors.ts';
+import {
+  cephHealth,
+  certificatesFromApi,
+  installedFromAptVersions,
+  kernelHealth,
+  updatesHealth,
+} from './ops.ts';
 import type { HttpClient } from '../http.ts';
 import { createPathOps } from './ops-path.ts';
 import { asObject, cachedGet, pathReaderParts } from './path-reader.ts';
@@ -87,6 +100,40 @@ export function createApiSource(opts: ApiSourceOptions): Source {
         clusterCa: async () => opts.ca,
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           return { status: await parts.nodeStatusFromApi(node) };
+        },
+        async health(node) {
+          const warnings: string[] = [];
+          const opt = async (path: string, what: string): Promise<unknown> => {
+            try {
+              return await get(path);
+            } catch (e) {
+              warnings.push(`${what}: ${errorText(e)}`);
+              return undefined;
+            }
+          };
+          const [status, versions, certs, updates, ceph] = await Promise.all([
+            parts.nodeStatusFromApi(node).catch(() => undefined),
+            opt(`/nodes/${node}/apt/versions`, 'installed kernels'),
+            opt(`/nodes/${node}/certificates/info`, 'certificates'),
+            // Needs Sys.Modify: a PVEAuditor token gets 403 (pve-manager APT.pm), then no update count.
+            get(`/nodes/${node}/apt/update`).catch(() => undefined),
+            // A cluster without Ceph answers 500 "binary not installed" / "not initialized": no Ceph.
+            get('/cluster/ceph/status').catch(() => undefined),
+          ]);
+          const u = updates === undefined ? undefined : summarizeUpdates(updates).data;
+          const c = ceph === undefined ? undefined : cephHealthOf(ceph).data;
+          return {
+            data: {
+              ...kernelHealth(
+                status?.['current-kernel']?.release,
+                newestInstalledKernel(installedFromAptVersions(versions)),
+              ),
+              ...certificatesFromApi(certs),
+              ...updatesHealth(u),
+              ...cephHealth(c),
+            },
+            warnings,
+          };
         },
         close() {
           client.close();

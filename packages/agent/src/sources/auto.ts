@@ -43,6 +43,8 @@ export function createAutoSource(files: Source, pvesh: Source, log: Logger): Sou
         backups: async (n, g) => (await pick()).backups(n, g),
         ha: async (n) => (await pick()).ha(n),
         replication: async (n, g) => (await pick()).replication(n, g),
+        storages: async (n) => (await pick()).storages(n),
+        health: async (n) => (await pick()).health(n),
         close: () => {
           if (chosen) void chosen.then((r) => r.close());
           else f.close();

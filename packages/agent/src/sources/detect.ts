@@ -1,6 +1,6 @@
 /** Detection as the spec does it: `pveversion --verbose` (found on PATH). */
 import { stat } from 'node:fs/promises';
-import { parsePveversion } from '@nanny/proxmox';
+import { newestInstalledKernel, parsePveversion } from '@nanny/proxmox';
 import { AgentError, errorText } from '../errors.ts';
 import { runCommand, type SpawnCounter } from '../host.ts';
 import type { Detection } from './types.ts';
@@ -32,6 +32,9 @@ export async function detectWithPveversion(
   const d: Detection = { installed: true };
   const v = parsed.data?.manager;
   if (v) d.pveVersion = v;
+  if (parsed.data?.kernel) d.runningKernel = parsed.data.kernel;
+  const k = parsed.data ? newestInstalledKernel(parsed.data.packages) : undefined;
+  if (k) d.installedKernel = k;
   return d;
 }
 

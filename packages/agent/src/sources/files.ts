@@ -20,6 +20,8 @@ import {
   parseGuestConfigFile,
   parseMembers,
   parseRrdDump,
+  parseStorageCfg,
+  storagesFromFiles,
   parseVmlist,
   pendingKeysOf,
   type ClusterStatusEntry,
@@ -34,8 +36,9 @@ import { AgentError, errorText } from '../errors.ts';
 import { openPmxcfsSession } from '../host.ts';
 import { detectWithPveversion } from './detect.ts';
 import { readLocalIp, readProcSnapshot } from './local.ts';
-import type { LocalSourceOptions } from './pvesh.ts';
 import { createFilesOps } from './ops-files.ts';
+import { PKGUPDATES_DEFAULT, runPvesh, type LocalSourceOptions } from './pvesh.ts';
+import { localHealth } from './ops.ts';
 import type { CycleReader, Detection, GuestConfig, Source } from './types.ts';
 
 const CONF_DIR = { lxc: 'lxc', qemu: 'qemu-server' } as const;
@@ -60,7 +63,7 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
       let first: Map<string, Promise<string>> | undefined;
       const firstBatch = (): Map<string, Promise<string>> => {
         if (!first) {
-          const names = ['.members', '.vmlist', '.rrd', 'pve-root-ca.pem'];
+          const names = ['.members', '.vmlist', '.rrd', 'pve-root-ca.pem', 'storage.cfg'];
           const ps = session.read(names.map(path));
           first = new Map(names.map((n, i) => [n, ps[i]!]));
           // Settled here or by a reader; never an unhandled rejection.
@@ -249,6 +252,22 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
         nodeStatus,
         clusterStatus,
         guests,
+        async storages(node) {
+          const cfg = parseStorageCfg(await firstBatch().get('storage.cfg')!);
+          for (const w of cfg.warnings) opts.warn?.(w);
+          return storagesFromFiles(cfg.data, await rrd(), node);
+        },
+        health: (node) =>
+          localHealth({
+            node,
+            procRoot: opts.procRoot,
+            pveRoot: opts.pveRoot,
+            pkgUpdatesFile: opts.pkgUpdatesFile ?? PKGUPDATES_DEFAULT,
+            detect,
+            readPve: (paths) => session.read(paths),
+            // No file holds the Ceph cluster's health: ask pvesh, on Ceph nodes only.
+            cephStatus: () => runPvesh(opts, '/cluster/ceph/status'),
+          }),
         close: () => session.close(),
       };
     },

@@ -6,6 +6,7 @@
  */
 import {
   configFromPending,
+  storagesFromApi,
   type ClusterResource,
   type ClusterStatusEntry,
   type NodeStatus,
@@ -70,7 +71,7 @@ export function asObject<T>(v: unknown, what: string): T {
 export function pathReaderParts(
   get: (path: string, params?: Params) => Promise<unknown>,
   rawLxc?: (node: string, vmid: number) => Promise<string | undefined>,
-): Pick<CycleReader, 'get' | 'clusterStatus' | 'guests' | 'guestConfig'> & {
+): Pick<CycleReader, 'get' | 'clusterStatus' | 'guests' | 'guestConfig' | 'storages'> & {
   nodeStatusFromApi(node: string): Promise<NodeStatus>;
 } {
   return {
@@ -84,6 +85,10 @@ export function pathReaderParts(
         '/cluster/resources',
       );
       return all.filter((r) => r && (r.type === 'lxc' || r.type === 'qemu'));
+    },
+    async storages(node) {
+      const path = `/nodes/${node}/storage`;
+      return storagesFromApi(asArray<Record<string, unknown>>(await get(path), path)).data;
     },
     async nodeStatusFromApi(node) {
       return asObject<NodeStatus>(await get(`/nodes/${node}/status`), `/nodes/${node}/status`);

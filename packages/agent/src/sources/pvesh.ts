@@ -12,6 +12,7 @@ import { cachedGet, pathReaderParts } from './path-reader.ts';
 import { detectWithPveversion } from './detect.ts';
 import { createPathOps } from './ops-path.ts';
 import { readProcSnapshot } from './local.ts';
+import { localHealth } from './ops.ts';
 import type { CycleReader, Detection, Params, Source } from './types.ts';
 
 export interface LocalSourceOptions extends SpawnCounter {
@@ -31,7 +32,11 @@ export interface LocalSourceOptions extends SpawnCounter {
   tasksRoot: string;
   /** /var/lib/pve-manager: the files source's replication state */
   pveLibRoot: string;
+  /** pve-manager's cached list of available updates (NANNYAGENT_PKGUPDATES) */
+  pkgUpdatesFile?: string;
 }
+
+export const PKGUPDATES_DEFAULT = '/var/lib/pve-manager/pkgupdates';
 
 export function pveshArgs(path: string, params?: Params): string[] {
   const args = ['get', path];
@@ -40,36 +45,39 @@ export function pveshArgs(path: string, params?: Params): string[] {
   return args;
 }
 
+/** One `pvesh get`, its JSON answer (pvesh has no envelope). */
+export async function runPvesh(opts: LocalSourceOptions, path: string, params?: Params): Promise<unknown> {
+  const args = pveshArgs(path, params);
+  const r = await runCommand('pvesh', args, {
+    timeoutMs: opts.commandTimeoutMs,
+    ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
+    ...(opts.env ? { env: opts.env } : {}),
+  });
+  const cmd = `pvesh ${args.join(' ')}`;
+  if (r.timedOut)
+    throw new AgentError('AGENT_TIMEOUT', `${cmd}: no answer within ${opts.commandTimeoutMs} ms`);
+  if (r.code !== 0) {
+    throw new AgentError(
+      'AGENT_COMMAND',
+      `${cmd}: exit ${r.code ?? r.signal}: ${r.stderr.trim() || '(no stderr)'}`,
+    );
+  }
+  try {
+    return JSON.parse(r.stdout) as unknown;
+  } catch (e) {
+    throw new AgentError('AGENT_SOURCE', `${cmd}: output is not JSON: ${r.stdout.slice(0, 200)}`, {
+      cause: e,
+    });
+  }
+}
+
 export function createPveshSource(opts: LocalSourceOptions): Source {
   const ops = createPathOps();
   return {
     name: 'pvesh',
     local: true,
     open(): CycleReader {
-      const get = cachedGet(async (path, params) => {
-        const args = pveshArgs(path, params);
-        const r = await runCommand('pvesh', args, {
-          timeoutMs: opts.commandTimeoutMs,
-          ...(opts.onSpawn ? { onSpawn: opts.onSpawn } : {}),
-          ...(opts.env ? { env: opts.env } : {}),
-        });
-        const cmd = `pvesh ${args.join(' ')}`;
-        if (r.timedOut)
-          throw new AgentError('AGENT_TIMEOUT', `${cmd}: no answer within ${opts.commandTimeoutMs} ms`);
-        if (r.code !== 0) {
-          throw new AgentError(
-            'AGENT_COMMAND',
-            `${cmd}: exit ${r.code ?? r.signal}: ${r.stderr.trim() || '(no stderr)'}`,
-          );
-        }
-        try {
-          return JSON.parse(r.stdout) as unknown;
-        } catch (e) {
-          throw new AgentError('AGENT_SOURCE', `${cmd}: output is not JSON: ${r.stdout.slice(0, 200)}`, {
-            cause: e,
-          });
-        }
-      });
+      const get = cachedGet((path, params) => runPvesh(opts, path, params));
       let pmx: ReturnType<typeof openPmxcfsSession> | undefined;
       const session = () =>
         (pmx ??=
@@ -104,6 +112,16 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
         async clusterCa() {
           return await session().read([join(opts.pveRoot, 'pve-root-ca.pem')])[0];
         },
+        health: (node) =>
+          localHealth({
+            node,
+            procRoot: opts.procRoot,
+            pveRoot: opts.pveRoot,
+            pkgUpdatesFile: opts.pkgUpdatesFile ?? PKGUPDATES_DEFAULT,
+            detect,
+            readPve: (paths) => session().read(paths),
+            cephStatus: () => get('/cluster/ceph/status'),
+          }),
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           try {
             return { status: await parts.nodeStatusFromApi(node) };

@@ -16,7 +16,9 @@ import type {
   HaStatus,
   NodeStatus,
   ReplicationJob,
+  StorageReport,
 } from '@nanny/proxmox';
+import type { NodeHealth } from './ops.ts';
 
 export type Params = Record<string, string | number>;
 
@@ -26,6 +28,9 @@ export interface Detection {
   pveVersion?: string;
   /** why not installed (e.g. "pveversion not found") */
   reason?: string;
+  /** `pveversion -v`: the running kernel it names, and the newest installed kernel image */
+  runningKernel?: string;
+  installedKernel?: string;
 }
 
 export interface GuestConfig {
@@ -62,6 +67,10 @@ export interface CycleReader {
   ha(node: string): Promise<HaStatus | undefined>;
   /** replication jobs of the guests on `node` */
   replication(node: string, guests: GuestRef[]): Promise<ReplicationJob[]>;
+  /** the storages configured for `node`, sorted by id (issue 15) */
+  storages(node: string): Promise<StorageReport[]>;
+  /** kernel, certificates, updates, Ceph of `node`: what could be read, and warnings */
+  health(node: string): Promise<{ data: NodeHealth; warnings: string[] }>;
   close(): void;
 }
 

@@ -95,7 +95,7 @@ export async function startFakeApi(): Promise<FakeApi> {
         if (body.refresh_token !== refresh) return err(401, 'unauthorized', 'Invalid refresh token');
         return send(200, issue());
       }
-      const m = /^\/api\/proxmox\/(cluster|node|lxc|qemu|backups|ha|replication)$/.exec(path);
+      const m = /^\/api\/proxmox\/(cluster|node|lxc|qemu|storage|backups|ha|replication)$/.exec(path);
       if (!m) return err(404, 'not_found', 'no such route');
       const auth = req.headers.authorization ?? '';
       if (auth !== `Bearer ${access}` || access === '')

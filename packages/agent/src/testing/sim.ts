@@ -52,6 +52,7 @@ export function makeSim(
         NANNYAGENT_DPKG_STATUS: p.dpkgStatus,
         NANNYAGENT_TASKS_ROOT: p.tasks,
         NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
+        NANNYAGENT_PKGUPDATES: p.pkgUpdates,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,

@@ -35,7 +35,7 @@ function toActive(rule: Rule, a: FireInput, now: number): ActiveAlert {
   const out: ActiveAlert = {
     key: a.key,
     rule: rule.id,
-    severity: rule.severity,
+    severity: a.severity ?? rule.severity,
     summary: a.summary,
     clusterId: a.clusterId,
     startedAt: now,
@@ -128,6 +128,7 @@ interface Dispatch {
   gone: Rule[];
   tick: Rule[];
   ops: Rule[];
+  storage: Rule[];
 }
 /** Per rule list, the rules that handle each fact kind: a guest report runs one rule, not thirteen. */
 const dispatchCache = new WeakMap<readonly Rule[], Dispatch>();
@@ -141,6 +142,7 @@ function dispatchOf(rules: readonly Rule[]): Dispatch {
       gone: rules.filter((r) => r.onGuestGone),
       tick: rules.filter((r) => r.onTick),
       ops: rules.filter((r) => r.onOps),
+      storage: rules.filter((r) => r.onStorage),
     };
     dispatchCache.set(rules, d);
   }
@@ -187,6 +189,15 @@ export function evaluate(
       ensureCluster(state, fact);
       for (const r of on.ops) r.onOps?.(ctx, fact);
       break;
+    case 'storage': {
+      // A storage report proves nothing about the node's liveness (its node report does): only the
+      // node's memory entry is needed, for the sustain times of the storage rules.
+      ensureCluster(state, fact);
+      const n = ensureNode(state, fact.clusterId, fact.node, fact.clusterName);
+      changed.add(`n:${nodeKey(fact.clusterId, fact.node)}`);
+      for (const r of on.storage) r.onStorage?.(ctx, fact, n);
+      break;
+    }
   }
   return { state, events, changed };
 }

@@ -9,10 +9,11 @@ import type {
   ProxmoxNode,
   ProxmoxQEMU,
   ProxmoxReplication,
+  ProxmoxStorage,
 } from '@nanny/schema';
-import type { Fact, OpsFact } from './types.ts';
+import type { Fact, OpsFact, StoragePoolFact } from './types.ts';
 
-export type IngestKind = 'cluster' | 'node' | 'lxc' | 'qemu' | OpsKind;
+export type IngestKind = 'cluster' | 'node' | 'lxc' | 'qemu' | 'storage' | OpsKind;
 
 /** An ops report as the engine's fact: Proxmox epoch seconds become epoch ms. */
 function opsFact(
@@ -99,6 +100,7 @@ export function factFromPayload(
   clusterId: string,
   payload: unknown,
   receivedAt: number,
+  derived?: Record<string, unknown>,
 ): Fact {
   const p = payload as Record<string, unknown>;
   const collectedAt = time(p.collected_at);
@@ -141,6 +143,47 @@ export function factFromPayload(
       rootfsTotal: n.rootfs_total_bytes,
       load5: n.load_avg_5m,
       cpuThreads: n.cpu_threads,
+      kernelRunning: n.kernel_running,
+      kernelInstalled: n.kernel_installed,
+      rebootRequired: n.reboot_required,
+      certificates: n.certificates
+        ?.map((c) => ({ file: c.file, notAfter: Date.parse(c.not_after) }))
+        .filter((c) => !Number.isNaN(c.notAfter)),
+      updatesCount: n.updates_count,
+      updatesSecurity: n.updates_security_count,
+      cephHealth: n.ceph_health,
+      cephChecks: n.ceph_checks,
+    };
+  }
+  if (kind === 'storage') {
+    const s = payload as ProxmoxStorage;
+    // days_until_full comes from storage ingest's trend (ingest-storage.ts), keyed by storage and node.
+    const days = new Map<string, number | null>();
+    const d = derived?.['storages'];
+    if (Array.isArray(d))
+      for (const x of d as { storage: string; node: string; days_until_full: number | null }[])
+        days.set(`${x.node}/${x.storage}`, x.days_until_full);
+    return {
+      kind: 'storage',
+      clusterId,
+      clusterName: s.cluster_name,
+      at: receivedAt,
+      collectedAt,
+      node: s.node,
+      pools: s.storages.map((x): StoragePoolFact => {
+        const node = x.shared === 1 ? '' : s.node;
+        return {
+          storage: x.storage,
+          node,
+          type: x.type,
+          shared: x.shared === 1,
+          enabled: x.enabled === 1,
+          active: x.active === 1,
+          used: x.used_bytes,
+          total: x.total_bytes,
+          daysUntilFull: days.get(`${node}/${x.storage}`) ?? undefined,
+        };
+      }),
     };
   }
   const g = payload as ProxmoxLXC | ProxmoxQEMU;

@@ -41,6 +41,7 @@ export function createAlerts(ctx: ModuleContext): AlertsInstance {
             clusterId: rec.clusterId,
             payload: rec.payload,
             receivedAt: rec.receivedAt,
+            derived: rec.derived,
             events: rec.events,
           })
           .map((r) => ({ topic: ALERTS_TOPIC, tenant_id: r.tenantId, body: r.body })),

@@ -14,6 +14,7 @@ import type {
   NodeMem,
   OpsFact,
   RuleId,
+  StorageFact,
   RuleSettings,
   Severity,
   TickFact,
@@ -43,6 +44,8 @@ export interface FireInput {
   clusterName?: string | undefined;
   node?: string | undefined;
   vmid?: number | undefined;
+  /** when the rule's severity depends on the value (storage_full, certificate_expiring) */
+  severity?: Severity | undefined;
 }
 
 export interface RuleContext {
@@ -79,6 +82,7 @@ export interface Rule {
   onTick?(ctx: RuleContext, f: TickFact): void;
   onGuestGone?(ctx: RuleContext, f: GuestGoneFact): void;
   onOps?(ctx: RuleContext, f: OpsFact): void;
+  onStorage?(ctx: RuleContext, f: StorageFact, n: NodeMem): void;
 }
 
 export const nodeKey = (clusterId: string, node: string): string => `${clusterId}\u0000${node}`;

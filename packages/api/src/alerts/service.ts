@@ -65,6 +65,8 @@ export interface IngestInput {
   payload: unknown;
   /** ISO-8601 or epoch ms */
   receivedAt: string | number;
+  /** what ingest computed beyond the report (storage: days_until_full) */
+  derived?: Record<string, unknown> | undefined;
   /** the fleet events of this report: a guest `gone` retires the guest */
   events?: readonly {
     subject: string;
@@ -313,7 +315,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     },
     queueRows(r) {
       const at = typeof r.receivedAt === 'number' ? r.receivedAt : Date.parse(r.receivedAt);
-      const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at);
+      const fact = factFromPayload(r.kind, r.clusterId, r.payload, Number.isNaN(at) ? now() : at, r.derived);
       const rows = [{ tenantId: r.tenantId, body: JSON.stringify(fact) }];
       for (const ev of r.events ?? []) {
         const vmid = ev.data?.vmid;

@@ -7,6 +7,7 @@ const RuleSettingsT = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     trigger: Type.Optional(Type.Number({ minimum: 0 })),
     clear: Type.Optional(Type.Number({ minimum: 0 })),
+    critical: Type.Optional(Type.Number({ minimum: 0 })),
     sustainSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 7 * 86400 })),
     graceSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 90 * 86400 })),
     factor: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),

@@ -31,6 +31,19 @@ export const RULE_DEFAULTS: Readonly<Record<RuleId, Readonly<RuleSettings>>> = {
   ha_error: { enabled: true },
   ha_fencing: { enabled: true },
   replication_failed: { enabled: true },
+  // Issue 15. Ratios 0..1; warning at the trigger, critical at `critical`, resolved at/below `clear`.
+  storage_full: { enabled: true, trigger: 0.9, critical: 0.95, clear: 0.85 },
+  // Days until full (24 h trend): fires at/below the trigger once that held for the sustain time,
+  // resolves above `clear` or when the trend stops growing.
+  storage_full_soon: { enabled: true, trigger: 7, clear: 10, sustainSeconds: 3600 },
+  storage_unavailable: { enabled: true },
+  ceph_health_warn: { enabled: true },
+  ceph_health_err: { enabled: true },
+  reboot_required: { enabled: true },
+  // Days left: warning at/below the trigger, critical at/below `critical`.
+  certificate_expiring: { enabled: true, trigger: 30, critical: 7 },
+  // Fires at/above `trigger` pending updates.
+  updates_available: { enabled: true, trigger: 1 },
 };
 
 export interface Scope {
@@ -54,6 +67,7 @@ export function ruleSettings(settings: AlertSettings, rule: RuleId, scope: Scope
     sustainSeconds: 0,
     graceSeconds: 0,
     factor: 2.5,
+    critical: 0,
   };
   Object.assign(out, RULE_DEFAULTS[rule]);
   merge(out, settings.rules, rule);

@@ -50,6 +50,8 @@ export const NODE_RULES: readonly RuleId[] = [
   'rootfs_high',
   'swap_high',
   'load_high',
+  'reboot_required',
+  'updates_available',
 ];
 
 /** Removes a node that left its cluster; returns the alert keys the caller must resolve. */

@@ -26,7 +26,15 @@ export type RuleId =
   | 'backup_not_covered'
   | 'ha_error'
   | 'ha_fencing'
-  | 'replication_failed';
+  | 'replication_failed'
+  | 'storage_full'
+  | 'storage_full_soon'
+  | 'storage_unavailable'
+  | 'ceph_health_warn'
+  | 'ceph_health_err'
+  | 'reboot_required'
+  | 'certificate_expiring'
+  | 'updates_available';
 
 export interface ClusterMemberFact {
   name: string;
@@ -71,6 +79,37 @@ export interface NodeFact extends FactBase {
   rootfsTotal?: number | undefined;
   load5?: number | undefined;
   cpuThreads?: number | undefined;
+  /** node health (issue 15); undefined = not measured by this report (a heartbeat) */
+  kernelRunning?: string | undefined;
+  kernelInstalled?: string | undefined;
+  rebootRequired?: boolean | undefined;
+  certificates?: { file: string; notAfter: number }[] | undefined;
+  updatesCount?: number | undefined;
+  updatesSecurity?: number | undefined;
+  cephHealth?: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | undefined;
+  cephChecks?: { code: string; severity: string; message?: string | undefined }[] | undefined;
+}
+
+/** One storage of a storage report; `node` is '' for a shared storage (one per cluster). */
+export interface StoragePoolFact {
+  storage: string;
+  node: string;
+  type: string;
+  shared: boolean;
+  enabled: boolean;
+  active: boolean;
+  used?: number | undefined;
+  total?: number | undefined;
+  /** from the API's 24 h trend (storage ingest); undefined: no projection */
+  daysUntilFull?: number | undefined;
+}
+
+/** One node's view of its storages (POST /api/proxmox/storage). */
+export interface StorageFact extends FactBase {
+  kind: 'storage';
+  /** the reporting node */
+  node: string;
+  pools: StoragePoolFact[];
 }
 
 export interface GuestFact extends FactBase {
@@ -140,7 +179,7 @@ export interface OpsFact extends FactBase {
   };
 }
 
-export type Fact = ClusterFact | NodeFact | GuestFact | GuestGoneFact | TickFact | OpsFact;
+export type Fact = ClusterFact | NodeFact | GuestFact | GuestGoneFact | TickFact | OpsFact | StorageFact;
 
 /** A threshold rule waiting for its sustain time, or firing. */
 export interface ThresholdMem {
@@ -168,6 +207,8 @@ export interface NodeMem {
   memberOnline?: boolean | undefined;
   offlineStreak: number;
   absentStreak: number;
+  /** rules with a sustain time that are not node thresholds: `<rule>|<subject>` → since (epoch ms) */
+  since?: Record<string, number> | undefined;
 }
 
 export interface ClusterMem {
@@ -244,6 +285,8 @@ export interface RuleSettings {
   trigger?: number;
   /** threshold rules: value at/below which a firing alert resolves (hysteresis) */
   clear?: number;
+  /** storage_full, certificate_expiring: the value at which the alert becomes critical */
+  critical?: number;
   /** threshold rules: how long the condition must hold before firing */
   sustainSeconds?: number;
   /**

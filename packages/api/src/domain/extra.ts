@@ -14,6 +14,7 @@ const KNOWN: Record<PayloadKind, ReadonlySet<string>> = {
   node: new Set(Object.keys(PAYLOAD_SCHEMAS.node.properties)),
   lxc: new Set(Object.keys(PAYLOAD_SCHEMAS.lxc.properties)),
   qemu: new Set(Object.keys(PAYLOAD_SCHEMAS.qemu.properties)),
+  storage: new Set(Object.keys(PAYLOAD_SCHEMAS.storage.properties)),
 };
 
 export interface BoundedReport {

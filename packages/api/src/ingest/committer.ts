@@ -15,6 +15,7 @@ function recordOf(job: IngestJob, o: IngestApplied): IngestRecord {
     clusterId: o.clusterId,
     ...(o.nodeId !== undefined ? { nodeId: o.nodeId } : {}),
     ...(o.guestId !== undefined ? { guestId: o.guestId } : {}),
+    ...(o.derived !== undefined ? { derived: o.derived } : {}),
     payload: job.payload,
     receivedAt: job.receivedAt,
     events: o.events,

@@ -13,6 +13,8 @@ export interface IngestRecord {
   payload: Record<string, unknown>;
   /** ISO-8601, when the API received the report */
   receivedAt: string;
+  /** what ingest computed beyond the report (storage: days_until_full per storage) */
+  derived?: Record<string, unknown>;
   /** the domain events this report caused (already stored, with ids) */
   events: FleetEvent[];
 }

@@ -125,5 +125,11 @@ export async function ingestRoutes(
 }
 
 export function schemaId(kind: PayloadKind): string {
-  return { cluster: 'ProxmoxCluster', node: 'ProxmoxNode', lxc: 'ProxmoxLXC', qemu: 'ProxmoxQEMU' }[kind];
+  return {
+    cluster: 'ProxmoxCluster',
+    node: 'ProxmoxNode',
+    lxc: 'ProxmoxLXC',
+    qemu: 'ProxmoxQEMU',
+    storage: 'ProxmoxStorage',
+  }[kind];
 }

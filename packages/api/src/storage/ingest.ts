@@ -18,6 +18,7 @@ import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-co
 import { applyCluster } from './ingest-cluster.ts';
 import { applyNode } from './ingest-node.ts';
 import { applyGuest } from './ingest-guest.ts';
+import { applyStorage } from './ingest-storage.ts';
 import { applyOps } from './ingest-ops.ts';
 import { checkBinding } from './ingest-binding.ts';
 import { QuotaLedger } from './ingest-quota.ts';
@@ -38,6 +39,8 @@ function apply(c: JobContext) {
     case 'lxc':
     case 'qemu':
       return applyGuest(c, c.job.kind);
+    case 'storage':
+      return applyStorage(c);
     default:
       return applyOps(c, c.job.kind);
   }

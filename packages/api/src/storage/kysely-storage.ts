@@ -15,6 +15,7 @@ import { createRetentionStore } from './retention.ts';
 import { createMembershipStore } from './membership.ts';
 import { createLeaderLock, type PgSessionOptions } from './leader.ts';
 import { createHistoryStore } from './history.ts';
+import { createStoragePoolsStore } from './storage-pools.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
   const { db, dialect, session } = await openDatabase(opts);
@@ -34,6 +35,7 @@ export function storageOn(db: Db, dialect: Dialect, session?: PgSessionOptions):
     ...createRetentionStore(db),
     ...createMembershipStore(db),
     ...createHistoryStore(db, dialect),
+    ...createStoragePoolsStore(db),
   };
 }
 

@@ -15,6 +15,7 @@ export type { Dialect };
 
 import type { NodeState } from '@nanny/proxmox';
 import type { HistoryStore } from './history-types.ts';
+import type { StoragePoolsStore } from './storage-pools-types.ts';
 
 export interface Tenant {
   id: string;
@@ -125,6 +126,8 @@ export interface IngestApplied {
   events: FleetEvent[];
   /** an ops report older than the stored one (ingest-ops.ts): kept out, not evaluated */
   stale?: boolean;
+  /** what ingest computed beyond the report (storage: days_until_full), for the ingest listeners */
+  derived?: Record<string, unknown>;
 }
 export type IngestOutcome =
   IngestApplied | { ok: false; reason: 'revoked' | 'error'; error?: unknown } | IngestRefused;
@@ -173,6 +176,17 @@ export interface NodeView {
   /** when the node's own agent last reported (null when only its cluster's members list names it) */
   last_report: string | null;
   collected_at: string | null;
+  /** node health (issue 15), from the node's last report; absent when it never said */
+  health?: NodeHealthView;
+}
+export interface NodeHealthView {
+  reboot_required?: boolean;
+  kernel_running?: string;
+  kernel_installed?: string;
+  updates_count?: number;
+  updates_security_count?: number;
+  certificates?: { file: string; not_after: string }[];
+  ceph_health?: string;
 }
 export interface NodeSample {
   ts: string;
@@ -474,6 +488,7 @@ export type Storage = CoreStore &
   AgentsStore &
   IngestStore &
   ReadStore &
+  StoragePoolsStore &
   RetentionStore &
   MembershipStore &
   HistoryStore;

@@ -276,6 +276,32 @@ export interface NodeRollupTable {
   load_avg: number | null;
   load_max: number | null;
 }
+/** migration 0300: one storage as one node sees it; a shared storage once per cluster (node '') */
+export interface StoragePoolTable {
+  tenant_id: string;
+  cluster_id: string;
+  node: string;
+  storage: string;
+  type: string;
+  shared: number;
+  enabled: number;
+  active: number;
+  content: string | null;
+  used_bytes: number | null;
+  total_bytes: number | null;
+  avail_bytes: number | null;
+  days_until_full: number | null;
+  reported_by: string;
+  updated_at: string;
+}
+export interface StorageSampleTable {
+  cluster_id: string;
+  node: string;
+  storage: string;
+  ts: string;
+  used_bytes: number;
+  total_bytes: number;
+}
 
 export interface CoreDatabase {
   nanny_meta: MetaTable;
@@ -303,4 +329,6 @@ export interface CoreDatabase {
   guest_samples: GuestSampleTable;
   guest_rollups: GuestRollupTable;
   node_rollups: NodeRollupTable;
+  storage_pools: StoragePoolTable;
+  storage_samples: StorageSampleTable;
 }

@@ -1,6 +1,6 @@
 /** Row-to-view mapping: what the read API shows for a stored row (no SQL here). */
 import type { Selectable } from 'kysely';
-import type { ClusterView, FleetEvent, GuestView, NodeView } from './storage.ts';
+import type { ClusterView, FleetEvent, GuestView, NodeHealthView, NodeView } from './storage.ts';
 import type { CoreDatabase, EventTable, GuestTable, NodeTable } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -64,7 +64,33 @@ export function nodeView(r: NodeTable & { cluster_name: string }): NodeView {
     last_seen: r.last_seen_at,
     last_report: r.last_report_at,
     collected_at: r.collected_at,
+    ...healthOf(r.report),
   };
+}
+
+/** Node health fields (issue 15) out of the node's stored report: only what it said. */
+function healthOf(report: string | null): { health?: NodeHealthView } {
+  if (
+    !report ||
+    (!report.includes('"kernel_running"') &&
+      !report.includes('"updates_count"') &&
+      !report.includes('"certificates"') &&
+      !report.includes('"ceph_health"'))
+  )
+    return {};
+  const p = parseJson(report);
+  const h: NodeHealthView = {};
+  if (typeof p['reboot_required'] === 'boolean') h.reboot_required = p['reboot_required'];
+  if (typeof p['kernel_running'] === 'string') h.kernel_running = p['kernel_running'];
+  if (typeof p['kernel_installed'] === 'string') h.kernel_installed = p['kernel_installed'];
+  if (typeof p['updates_count'] === 'number') h.updates_count = p['updates_count'];
+  if (typeof p['updates_security_count'] === 'number') h.updates_security_count = p['updates_security_count'];
+  if (Array.isArray(p['certificates']))
+    h.certificates = (p['certificates'] as { file?: unknown; not_after?: unknown }[])
+      .filter((c) => typeof c.file === 'string' && typeof c.not_after === 'string')
+      .map((c) => ({ file: String(c.file), not_after: String(c.not_after) }));
+  if (typeof p['ceph_health'] === 'string') h.ceph_health = p['ceph_health'];
+  return { health: h };
 }
 
 export function guestView(

@@ -19,6 +19,13 @@ import { rootfsHigh } from './rootfs_high.ts';
 import { swapHigh } from './swap_high.ts';
 import { versionMismatch } from './version_mismatch.ts';
 import { versionUpgraded } from './version_upgraded.ts';
+import { storageFull } from './storage_full.ts';
+import { storageFullSoon } from './storage_full_soon.ts';
+import { storageUnavailable } from './storage_unavailable.ts';
+import { cephHealthErr, cephHealthWarn } from './ceph_health.ts';
+import { rebootRequired } from './reboot_required.ts';
+import { certificateExpiring } from './certificate_expiring.ts';
+import { updatesAvailable } from './updates_available.ts';
 
 export const RULES: readonly Rule[] = [
   quorumLost,
@@ -40,4 +47,12 @@ export const RULES: readonly Rule[] = [
   haError,
   haFencing,
   replicationFailed,
+  storageFull,
+  storageFullSoon,
+  storageUnavailable,
+  cephHealthWarn,
+  cephHealthErr,
+  rebootRequired,
+  certificateExpiring,
+  updatesAvailable,
 ];

@@ -21,6 +21,7 @@ import { loginFailures0131 } from './0131_login_failures.ts';
 import { replicas0200 } from './0200_replicas.ts';
 import { opsReports0310 } from './0310_ops_reports.ts';
 import { usageHistory0210 } from './0210_usage_history.ts';
+import { storagePools0300 } from './0300_storage_pools.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -38,4 +39,5 @@ export const MIGRATIONS: readonly Migration[] = [
   replicas0200,
   opsReports0310,
   usageHistory0210,
+  storagePools0300,
 ];

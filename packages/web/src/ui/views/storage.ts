@@ -1,7 +1,7 @@
 /**
- * Storage and backups. Both read routes arrive with other releases (GET /api/storage, GET
- * /api/backups): on a server without them the page says so instead of failing. Backups are shown
- * field by field as the server sends them.
+ * Storage and backups (issue 15): GET /api/storage (a shared pool once per cluster, node null) and
+ * GET /api/backups. A server older than those routes answers 404: the page says so instead of
+ * failing. Backups are shown field by field as the server sends them.
  */
 import { optional, type Json } from '../api.ts';
 import { ago, badge, bar, card, emptyState, loading, table } from '../components.ts';
@@ -30,7 +30,8 @@ export const storage: Mount = (root) => {
   const out = h('div', null, loading());
   root.appendChild(card('Storage', h('span', { class: 'muted small' }, 'fullest first'), out));
   return {
-    wants: (c) => c.kinds.includes('node'),
+    // a storage report comes with each full cycle, beside the node report
+    wants: (c) => c.kinds.includes('storage') || c.kinds.includes('node'),
     async refresh() {
       const rows = list(await optional<{ data: StorageRow[] }>('/api/storage'));
       if (rows === null) return fill(out, emptyState(NOT_HERE));
@@ -91,9 +92,11 @@ export const backups: Mount = (root) => {
   const out = h('div', null, loading());
   root.appendChild(card('Backups', null, out));
   return {
-    wants: (c) => c.kinds.includes('node') || c.kinds.includes('cluster'),
+    wants: (c) => c.kinds.includes('backups') || c.kinds.includes('node') || c.kinds.includes('cluster'),
     async refresh() {
-      const rows = list(await optional<{ data: Json[] }>('/api/backups'));
+      // GET /api/backups answers { guests: [...], failed_tasks: [...] }: one row per guest
+      const r = await optional<{ data: { guests?: Json[] } | Json[] }>('/api/backups');
+      const rows = r === null ? null : Array.isArray(r.data) ? r.data : (r.data.guests ?? []);
       if (rows === null) return fill(out, emptyState(NOT_HERE));
       if (rows.length === 0) return fill(out, emptyState('No backups reported yet.'));
       const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))]
