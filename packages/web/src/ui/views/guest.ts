@@ -2,7 +2,7 @@
  * One guest: usage now (from its last report) and over time (when the server keeps guest history),
  * its parsed networks and disks, its configuration, and each configuration change as a diff.
  */
-import { api, optional, type ConfigDiff, type GuestDetail, type Json } from '../api.ts';
+import { api, optional, type ConfigDiff, type GuestDetail } from '../api.ts';
 import {
   ago,
   badge,
@@ -41,21 +41,32 @@ function diffLines(d: ConfigDiff): HTMLElement {
   return lines.length ? h('pre', { class: 'diff' }, lines) : h('span', { class: 'muted' }, 'no key changed');
 }
 
-interface GuestHistory {
-  data: { samples: (Json & { ts: string })[] };
+/** a point of GET /api/guests/:id/history (schema GuestHistoryPoint): a raw sample or a bucket */
+interface GuestHistoryPoint {
+  ts: string;
+  n: number;
+  cpu_avg: number | null;
+  cpu_max: number | null;
+  mem_avg: number | null;
+  mem_max: number | null;
+  disk_avg: number | null;
+  disk_max: number | null;
+}
+interface GuestHistoryAnswer {
+  data: { resolution: string; points: GuestHistoryPoint[] };
 }
 
-function usageCharts(hist: GuestHistory | null, g: GuestDetail): Child {
+function usageCharts(hist: GuestHistoryAnswer | null, g: GuestDetail): Child {
   if (!hist)
     return h(
       'p',
       { class: 'muted small' },
       'Usage history is not available on this server; the current values are above.',
     );
-  const s = hist.data.samples.slice().sort((a, b) => a.ts.localeCompare(b.ts));
+  const s = hist.data.points.slice().sort((a, b) => a.ts.localeCompare(b.ts));
   if (s.length === 0) return emptyState('No usage samples yet.');
   const times = s.map((x) => Date.parse(x.ts));
-  const col = (k: string) => s.map((x) => n(x[k]));
+  const col = (k: keyof GuestHistoryPoint) => s.map((x) => n(x[k]));
   const from = times[0]!;
   const to = Math.max(Date.now(), times[times.length - 1]!);
   const mem = g.memory_mb === null ? null : g.memory_mb * 1048576;
@@ -65,7 +76,10 @@ function usageCharts(hist: GuestHistory | null, g: GuestDetail): Child {
     lineChart({
       title: 'CPU',
       times,
-      series: [{ label: 'busy', values: col('cpu_usage_ratio'), color: 1, area: true }],
+      series: [
+        { label: 'average', values: col('cpu_avg'), color: 1, area: true },
+        { label: 'peak', values: col('cpu_max'), color: 3 },
+      ],
       yMax: 1,
       fmt: fmtPct,
       current: '',
@@ -75,9 +89,9 @@ function usageCharts(hist: GuestHistory | null, g: GuestDetail): Child {
     lineChart({
       title: 'Memory',
       times,
-      series: [{ label: 'used', values: col('mem_used_bytes'), color: 2, area: true }],
+      series: [{ label: 'used', values: col('mem_avg'), color: 2, area: true }],
       yMax: bytesAxisMax(
-        col('mem_used_bytes').filter((v): v is number => v !== null),
+        col('mem_max').filter((v): v is number => v !== null),
         mem,
       ),
       fmt: fmtBytes,
@@ -97,7 +111,7 @@ export const guest: Mount = (root, _ctx, _params, id) => {
     async refresh() {
       const [r, hist] = await Promise.all([
         api<{ data: GuestDetail }>(`/api/guests/${enc}`),
-        optional<GuestHistory>(`/api/guests/${enc}/history`),
+        optional<GuestHistoryAnswer>(`/api/guests/${enc}/history`),
       ]);
       const g = r.data;
       const cfg = g.config;
