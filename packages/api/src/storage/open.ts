@@ -2,7 +2,6 @@
 import {
   Kysely,
   Migrator,
-  PostgresDialect,
   SqliteDialect,
   type MigrationProvider,
   type Migration as KyselyMigration,
@@ -16,6 +15,7 @@ import { MIGRATIONS } from './migrations/index.ts';
 import type { Dialect, MigrationContext } from './migrations/types.ts';
 import type { CoreDatabase } from './types.ts';
 import type { PgSessionOptions } from './leader.ts';
+import { SchemaScopedPostgresDialect } from './pg-dialect.ts';
 
 export interface DatabaseOptions {
   /** `postgres://…` selects PostgreSQL; otherwise `sqliteFile` is used */
@@ -74,7 +74,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
             : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
-    db = new Kysely<CoreDatabase>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<CoreDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';
     const file = opts.sqliteFile ?? ':memory:';
