@@ -14,6 +14,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import process from 'node:process';
 import { budgets, testingConfig } from '@nanny/testing';
+import { orderLongestFirst, readDurations, writeDurations } from './lib/test-order.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const skipDirs = new Set(['node_modules', 'dist', '.git', 'fixtures', '.demo']);
@@ -35,7 +36,10 @@ const explicit = filters.map((f) => resolve(f)).filter((f) => existsSync(f) && s
 const found = [...findTests(join(root, 'packages'), []), ...findTests(join(root, 'test'), [])].filter(
   (f) => filters.length === 0 || filters.some((flt) => relative(root, f).includes(flt)),
 );
-const files = [...new Set([...found, ...explicit])].sort();
+const rel = (f) => relative(root, f);
+const durationsFile = join(root, '.cache', 'test-durations.json');
+const previousDurations = readDurations(durationsFile);
+const files = orderLongestFirst([...new Set([...found, ...explicit])], previousDurations, rel);
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
@@ -115,6 +119,10 @@ const t0 = Date.now();
 let failed = 0;
 const overLimit = [];
 const skipped = [];
+/** seconds each file took, by relative path: from its dequeue (its process starts) to its completion */
+const fileSeconds = {};
+const fileStarted = new Map();
+const isFileEvent = (d) => d.nesting === 0 && fileSet.has(d.name);
 // Children inherit this process's execArgv, so the runner itself is started with --import tsx.
 const stream = run({ files, concurrency, timeout: budgets.file });
 stream.on('test:fail', (d) => {
@@ -123,6 +131,13 @@ stream.on('test:fail', (d) => {
   if (d.nesting === 0 && fileSet.has(d.name) && d.details?.error?.failureType === 'testTimeoutFailure') {
     overLimit.push(relative(root, d.name));
   }
+});
+stream.on('test:dequeue', (d) => {
+  if (isFileEvent(d)) fileStarted.set(d.name, Date.now());
+});
+stream.on('test:complete', (d) => {
+  const started = fileStarted.get(d.name);
+  if (isFileEvent(d) && started !== undefined) fileSeconds[rel(d.name)] = (Date.now() - started) / 1000;
 });
 stream.on('test:pass', (d) => {
   if (d.skip !== undefined) skipped.push(`${d.name}: ${typeof d.skip === 'string' ? d.skip : 'skipped'}`);
@@ -139,6 +154,14 @@ reported.on('end', () => {
       lines.push(`﹣ ${skipped.length} skipped (set NANNY_REQUIRE to make missing parts fail):`);
       for (const s of skipped) lines.push(`  ﹣ ${s}`);
     }
+    const slowest = Object.entries(fileSeconds)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8);
+    if (slowest.length) {
+      lines.push('slowest files (they start first next time; .cache/test-durations.json):');
+      for (const [f, s] of slowest) lines.push(`  ${s.toFixed(1).padStart(6)} s  ${f}`);
+    }
+    writeDurations(durationsFile, previousDurations, fileSeconds);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     lines.push(
       failed || overLimit.length
