@@ -3,7 +3,7 @@
  * silence tells: the agent announces its heartbeat interval in its node reports and nannyapi calls
  * it silent after 2.5 of them plus its 10-s timer. At the default 60-s heartbeat that is the
  * product's own 160 s, longer than a test file may run (3 min, docs/testing.md), so this test runs the
- * agent with a 20-s heartbeat (everything else at its default) and proves the rule follows the
+ * agent with a 10-s heartbeat (everything else at its default) and proves the rule follows the
  * announced interval; the benchmark (test/bench/latency.ts) times the default over ten agents.
  */
 import assert from 'node:assert/strict';
@@ -31,13 +31,13 @@ test('a standalone node whose agent dies: one agent_silent webhook, after 2.5 an
   const [node] = nodeNames(sim) as [string];
   const [agent] = startAgents(t, sim, api, [node], {
     intervalSeconds: 300,
-    env: { NANNYAGENT_HEARTBEAT_INTERVAL: '20' },
+    env: { NANNYAGENT_HEARTBEAT_INTERVAL: '10' },
   });
   await waitFor('the node reported', async () => (await api.list<Row>('/api/nodes', read)).length === 1);
   await agent!.kill();
 
   const call = await waitForShared(() => hook.received.find((r) => r.body.rule === 'agent_silent'), {
-    what: 'the agent_silent webhook (2.5 × 20 s of silence + the 10-s timer)',
+    what: 'the agent_silent webhook (2.5 × 10 s of silence + the 10-s timer)',
     budget: budgets.long + budgets.medium,
     everyMs: 500,
   });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, test } from '@nanny/testing';
-// @ts-expect-error plain .mjs module of the runner, no type declarations
 import {
   estimateSeconds,
   orderLongestFirst,
