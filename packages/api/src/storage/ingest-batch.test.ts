@@ -4,13 +4,31 @@
  * rows and events as the same reports one per batch.
  */
 import { after, before, describe } from 'node:test';
-import { requires, test } from '@nanny/testing';
+import { requires, test, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import type { PayloadKind } from '@nanny/schema';
-import { DIALECTS } from './testing.ts';
-import type { Agent, IngestApplied, IngestJob, Storage, Tenant } from './storage.ts';
+import { DIALECTS, pgQuery } from './testing.ts';
+import type { Agent, IngestApplied, IngestJob, IngestOutcome, Storage, Tenant } from './storage.ts';
 
 const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString();
+
+/** the statements every pg client sends while `fn` runs (the pool's clients are pg.Clients) */
+async function countPgStatements(fn: () => Promise<unknown>): Promise<number> {
+  const proto = pg.Client.prototype as unknown as { query: (...a: unknown[]) => unknown };
+  const original = proto.query;
+  let n = 0;
+  proto.query = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return original.apply(this, a);
+  };
+  try {
+    await fn();
+  } finally {
+    proto.query = original;
+  }
+  return n;
+}
 
 for (const dialect of DIALECTS) {
   describe(`set-based ingest on ${dialect.name}`, () => {
@@ -125,6 +143,165 @@ for (const dialect of DIALECTS) {
       );
       const listed = await s.listAgents(tenant.id);
       for (const a of agents) assert.equal(listed.find((x) => x.id === a.id)?.last_seen_at, at(1));
+    });
+
+    /**
+     * One cluster's story: a setup (one report per batch), then a batch mixing a gone guest's node
+     * report, known guests (status change, config change, return) and 40 first-seen guests, one of
+     * them reported twice (status and config change within the batch).
+     */
+    const story = (a: Agent, cl: Record<string, unknown>) => {
+      const node = (m: number) => job(a, 'node', { ...cl, name: 'b1' }, m);
+      const guest = (vmid: number, m: number, extra: Record<string, unknown> = {}) =>
+        job(
+          a,
+          'lxc',
+          { ...cl, vmid, node: 'b1', status: 'running', uptime: m * 60, name: `g${vmid}`, ...extra },
+          m,
+        );
+      const setup = [
+        node(0),
+        guest(1, 1),
+        guest(2, 1, { config: { cores: 1, memory: 512 } }),
+        guest(3, 1),
+        node(5),
+        guest(1, 6),
+        guest(2, 6, { config: { cores: 1, memory: 512 } }),
+      ];
+      const mixed = [
+        node(10), // guest 3 missed the cycle of minute 5: gone
+        guest(1, 11, { status: 'stopped' }),
+        guest(2, 11, { config: { cores: 2, memory: 512 } }),
+        guest(3, 11),
+        ...Array.from({ length: 40 }, (_, k) =>
+          guest(100 + k, 11, k % 2 ? { config: { cores: k, net0: `virtio,bridge=vmbr${k}` } } : {}),
+        ),
+        guest(200, 11, { config: { cores: 1 } }),
+        guest(200, 12, { status: 'stopped', config: { cores: 4 } }),
+      ];
+      return { setup, mixed };
+    };
+    const stateOf = async (clusterId: string) => {
+      const list = await s.listGuests(tenant.id, { clusterId, limit: 100, offset: 0 });
+      return Promise.all(
+        list.data.map(async (g) => {
+          const full = await s.getGuest(tenant.id, g.id);
+          return {
+            row: [g.vmid, g.status, g.gone, g.uptime_seconds, g.last_seen, g.name],
+            report: full?.report['status'],
+            changes: full?.status_changes,
+            versions: full?.config_versions,
+          };
+        }),
+      );
+    };
+    const eventsOf = (out: IngestOutcome[]) =>
+      out.map((o) => (o.ok ? o.events.map((e) => [e.type, e.message, e.data]) : o));
+
+    test('new, known and gone guests in ONE batch leave the rows and events of one report per batch', async (t) => {
+      if (skip(t)) return;
+      const one = await agent();
+      const each = await agent();
+      const a = story(one, { cluster_name: `one-${dialect.name}`, cluster_fingerprint: '5'.repeat(64) });
+      const b = story(each, { cluster_name: `each-${dialect.name}`, cluster_fingerprint: '6'.repeat(64) });
+      for (const j of a.setup) await ok([j]);
+      for (const j of b.setup) await ok([j]);
+      const batched = await ok(a.mixed);
+      const single: IngestApplied[] = [];
+      for (const j of b.mixed) single.push(...(await ok([j])));
+      assert.deepEqual(eventsOf(batched), eventsOf(single));
+      assert.equal(batched.filter((o) => o.events.some((e) => e.type === 'first_seen')).length, 41);
+      const got = await stateOf(batched[0]!.clusterId);
+      assert.equal(got.length, 44);
+      assert.deepEqual(got, await stateOf(single[0]!.clusterId));
+      const g200 = got.find((g) => g.row[0] === 200)!;
+      assert.deepEqual(g200.row, [200, 'stopped', false, 720, at(12), 'g200']);
+      assert.deepEqual(
+        g200.changes?.map((c) => [c.from_status, c.to_status]),
+        [
+          ['running', 'stopped'],
+          [null, 'running'],
+        ],
+      );
+      assert.deepEqual(g200.versions?.[0]?.diff, { added: {}, removed: {}, changed: { cores: [1, 4] } });
+    });
+
+    // PostgreSQL only: round trips are what the batch saves there, and only there can another
+    // transaction insert a guest while a batch runs.
+    if (dialect.name !== 'postgres') return;
+
+    test('on PostgreSQL a batch of first-seen guests takes as many statements for 60 as for 5', async (t) => {
+      if (skip(t)) return;
+      const a = await agent();
+      const cl = { cluster_name: 'count', cluster_fingerprint: '7'.repeat(64) };
+      await ok([job(a, 'node', { ...cl, name: 'c1' }, 0)]);
+      const guests = (from: number, n: number, m: number, status = 'running') =>
+        Array.from({ length: n }, (_, k) =>
+          job(a, 'qemu', { ...cl, vmid: from + k, node: 'c1', status, config: { cores: k } }, m),
+        );
+      const batch = async (jobs: IngestJob[]) => countPgStatements(() => ok(jobs));
+      const new5 = await batch(guests(1100, 5, 1));
+      const new60 = await batch(guests(1200, 60, 1));
+      assert.equal(new60, new5);
+      // known guests (each with a status change) and new ones in one batch
+      const mixed5 = await batch([...guests(1100, 5, 2, 'stopped'), ...guests(2100, 5, 2)]);
+      const mixed60 = await batch([...guests(1200, 60, 2, 'stopped'), ...guests(2200, 60, 2)]);
+      assert.equal(mixed60, mixed5);
+      assert.ok(new5 <= 12, `a batch of new guests took ${new5} statements`);
+    });
+
+    test('a guest another transaction inserts while the batch runs is updated, not inserted twice', async (t) => {
+      if (skip(t)) return;
+      const a = await agent();
+      const cl = { cluster_name: 'race', cluster_fingerprint: '8'.repeat(64) };
+      const [n] = await ok([job(a, 'node', { ...cl, name: 'r1' }, 0)]);
+      const schema = opened!.pgSchema!;
+      // "another replica": a transaction that inserted the guest and has not committed yet
+      const other = new pg.Client({
+        connectionString: opened!.databaseUrl,
+        options: `-c search_path=${schema}`,
+      });
+      await other.connect();
+      t.after(() => other.end());
+      const otherPid = (await other.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      await other.query('begin');
+      await other.query(
+        `insert into guests (id, tenant_id, cluster_id, vmid, type, node_name, status, template, first_seen_at, last_seen_at)
+         values ('other-row', $1, $2, 7, 'lxc', 'r1', 'running', 0, $3, $3)`,
+        [tenant.id, n!.clusterId, at(0)],
+      );
+      await other.query(`insert into guest_reports values ('other-row', $1, '{}')`, [tenant.id]);
+      const racing = s.ingest([
+        job(a, 'lxc', { ...cl, vmid: 7, node: 'r1', status: 'stopped', uptime: 5 }, 1),
+      ]);
+      await waitFor(
+        async () =>
+          (
+            await pgQuery<{ n: number }>(
+              schema,
+              'select count(*)::int as n from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+              [otherPid],
+            )
+          )[0]!.n > 0,
+        { what: 'the batch waiting on the uncommitted guest' },
+      );
+      await other.query('commit');
+      const [out] = await racing;
+      assert.ok(out?.ok, JSON.stringify(out));
+      assert.deepEqual(
+        out.events.map((e) => e.type),
+        ['status_changed'],
+      );
+      const rows = await pgQuery<{ id: string; status: string }>(
+        schema,
+        'select id, status from guests where vmid = 7',
+      );
+      assert.deepEqual(rows, [{ id: 'other-row', status: 'stopped' }]);
+      const report = await pgQuery<{ report: string }>(
+        schema,
+        "select report from guest_reports where guest_id = 'other-row'",
+      );
+      assert.equal(JSON.parse(report[0]!.report).status, 'stopped');
     });
   });
 }

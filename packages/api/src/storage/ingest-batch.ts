@@ -5,6 +5,11 @@
  * update, report update) held the batch transaction for ~50 round trips per 50 reports: 0.02–0.05 of
  * the bare route (issue 14). Set-based statements make that a handful of round trips per batch.
  *
+ * First-seen guests are deferred too (a fleet's first cycle is all of them: ~4 round trips per new
+ * guest on PostgreSQL held its batch for seconds): their rows, last reports, status changes and
+ * config versions are written at the flush, one multi-row INSERT per table. A new guest's id is
+ * chosen here, so its events, usage sample and queued facts can name it before the row exists.
+ *
  * Ordering: only guest jobs read or write guest rows through the batch. Before any other job (a node
  * report marks guests gone by SQL) the deferred writes are flushed and what the batch knew about
  * guests is dropped, so every statement sees the rows as the jobs before it left them.
@@ -13,7 +18,13 @@ import { siteKey } from '../domain/site.ts';
 import type { Dialect, IngestJob } from './storage.ts';
 import type { AgentRow, IdCaches } from './ingest-context.ts';
 import type { RawSql, Trx } from './sql.ts';
-import type { GuestTable } from './types.ts';
+import type {
+  GuestConfigVersionTable,
+  GuestReportTable,
+  GuestStatusChangeTable,
+  GuestTable,
+} from './types.ts';
+import type { Insertable } from 'kysely';
 
 /** the columns of a guest a report may change (ingest-guest.ts builds them) */
 export type GuestFields = Pick<
@@ -66,6 +77,20 @@ const SQLITE_SELECT_GUESTS =
 const PG_AGENTS_SEEN =
   'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id"';
 
+/** rows per multi-row INSERT: 19 columns × 500 stay far below SQLite's 32766 bound parameters */
+const CHUNK = 500;
+
+/**
+ * A guest the batch took for new was inserted meanwhile by another transaction (a replica's batch
+ * that committed while this one ran): nothing of this batch may be kept, since its rows name the id
+ * this batch chose. The batch is run again, and then reads the row (ingest.ts).
+ */
+export class FirstSeenRace extends Error {
+  constructor(n: number) {
+    super(`${n} guest(s) first seen by this batch were inserted meanwhile by another transaction`);
+  }
+}
+
 interface GuestWrite {
   /** every column (PostgreSQL writes them all: an unchanged value does not stop a HOT update) */
   fields: GuestFields;
@@ -78,6 +103,10 @@ export class IngestBatch {
   private readonly known = new Map<string, GuestTable | null>();
   private readonly writes = new Map<string, GuestWrite>();
   private readonly reports = new Map<string, string>();
+  private readonly newGuests = new Map<string, GuestTable>();
+  private readonly newReports = new Map<string, GuestReportTable>();
+  private readonly statusChanges: Insertable<GuestStatusChangeTable>[] = [];
+  private readonly configVersions: Insertable<GuestConfigVersionTable>[] = [];
   /** jobs at and after this index have not been prefetched yet */
   private prefetchedTo = 0;
 
@@ -148,16 +177,100 @@ export class IngestBatch {
 
   /** a known guest's update, written at the next flush (the last one per guest wins) */
   updateGuest(id: string, fields: GuestFields, changed: Partial<GuestFields>): void {
+    const fresh = this.newGuests.get(id);
+    if (fresh) {
+      // first seen in this batch: the insert carries the last report's fields
+      this.newGuests.set(id, { ...fresh, ...fields });
+      return;
+    }
     const prev = this.writes.get(id);
     this.writes.set(id, { fields, changed: prev ? { ...prev.changed, ...changed } : changed });
   }
 
   updateReport(guestId: string, report: string): void {
-    this.reports.set(guestId, report);
+    const fresh = this.newReports.get(guestId);
+    if (fresh) fresh.report = report;
+    else this.reports.set(guestId, report);
   }
 
-  /** writes what is deferred: one statement per table on PostgreSQL, one per row on SQLite */
+  /** a guest not stored yet: inserted with its last report at the next flush */
+  insertGuest(row: GuestTable, report: string): void {
+    this.newGuests.set(row.id, row);
+    this.newReports.set(row.id, { guest_id: row.id, tenant_id: row.tenant_id, report });
+    this.remember(row);
+  }
+
+  statusChange(row: Insertable<GuestStatusChangeTable>): void {
+    this.statusChanges.push(row);
+  }
+
+  configVersion(row: Insertable<GuestConfigVersionTable>): void {
+    this.configVersions.push(row);
+  }
+
+  /** the config of the guest's latest version not written yet, else undefined (read it) */
+  pendingConfig(guestId: string): string | undefined {
+    for (let i = this.configVersions.length - 1; i >= 0; i--)
+      if (this.configVersions[i]!.guest_id === guestId) return this.configVersions[i]!.config;
+    return undefined;
+  }
+
+  /**
+   * New guests first (the updates and reports of a guest seen twice in the batch follow), in key
+   * order so that two batches inserting the same guests wait for each other instead of deadlocking.
+   * DO NOTHING: a row that exists now was committed by another transaction since this batch read.
+   */
+  private async insertNew(): Promise<void> {
+    if (this.newGuests.size === 0) return;
+    const rows = [...this.newGuests.values()].sort((a, b) =>
+      a.cluster_id === b.cluster_id ? a.vmid - b.vmid : a.cluster_id < b.cluster_id ? -1 : 1,
+    );
+    this.newGuests.clear();
+    let inserted = 0;
+    for (let i = 0; i < rows.length; i += CHUNK)
+      inserted += (
+        await this.trx
+          .insertInto('guests')
+          .values(rows.slice(i, i + CHUNK))
+          .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doNothing())
+          .returning('id')
+          .execute()
+      ).length;
+    if (inserted !== rows.length) throw new FirstSeenRace(rows.length - inserted);
+    const reports = [...this.newReports.values()];
+    this.newReports.clear();
+    for (let i = 0; i < reports.length; i += CHUNK)
+      await this.trx
+        .insertInto('guest_reports')
+        .values(reports.slice(i, i + CHUNK))
+        .onConflict((oc) =>
+          oc.column('guest_id').doUpdateSet((eb) => ({ report: eb.ref('excluded.report') })),
+        )
+        .execute();
+  }
+
+  /** status changes and config versions in the order the reports implied them (ids follow it) */
+  private async insertHistory(): Promise<void> {
+    const changes = this.statusChanges.splice(0);
+    for (let i = 0; i < changes.length; i += CHUNK)
+      await this.trx
+        .insertInto('guest_status_changes')
+        .values(changes.slice(i, i + CHUNK))
+        .execute();
+    const versions = this.configVersions.splice(0);
+    for (let i = 0; i < versions.length; i += CHUNK)
+      await this.trx
+        .insertInto('guest_config_versions')
+        .values(versions.slice(i, i + CHUNK))
+        .execute();
+  }
+
+  /**
+   * writes what is deferred: one statement per table on PostgreSQL (per 500 rows); the updates of
+   * known guests one per row on SQLite
+   */
   async flush(): Promise<void> {
+    await this.insertNew();
     if (this.writes.size > 0) {
       const writes = [...this.writes];
       this.writes.clear();
@@ -188,6 +301,7 @@ export class IngestBatch {
             id,
           ]);
     }
+    await this.insertHistory();
   }
 
   /** marks the agents seen: one statement on PostgreSQL */

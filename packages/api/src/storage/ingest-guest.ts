@@ -71,71 +71,45 @@ export async function applyGuest(
     c.batch.updateGuest(guestId, fields, changed as Partial<GuestFields>);
     c.batch.remember({ ...before, ...fields });
   } else {
-    const r = await c.trx
-      .insertInto('guests')
-      .values({
-        id: randomUUID(),
-        tenant_id: c.job.tenantId,
-        cluster_id: site.id,
-        vmid,
-        first_seen_at: c.at,
-        ...fields,
-      })
-      .onConflict((oc) => oc.columns(['cluster_id', 'vmid']).doUpdateSet(fields))
-      .returning(['id', 'first_seen_at'])
-      .executeTakeFirstOrThrow();
-    guestId = r.id;
-    c.batch.remember({
-      id: guestId,
-      tenant_id: c.job.tenantId,
-      cluster_id: site.id,
-      vmid,
-      first_seen_at: r.first_seen_at,
-      ...fields,
-    });
+    // written at the batch's flush with the batch's other new guests (ingest-batch.ts)
+    guestId = randomUUID();
+    c.batch.insertGuest(
+      { id: guestId, tenant_id: c.job.tenantId, cluster_id: site.id, vmid, first_seen_at: c.at, ...fields },
+      JSON.stringify(p),
+    );
   }
-  const report = { guest_id: guestId, tenant_id: c.job.tenantId, report: JSON.stringify(p) };
-  if (before) c.batch.updateReport(guestId, report.report);
-  else
-    await c.trx
-      .insertInto('guest_reports')
-      .values(report)
-      .onConflict((oc) => oc.column('guest_id').doUpdateSet({ report: report.report }))
-      .execute();
+  if (before) c.batch.updateReport(guestId, JSON.stringify(p));
   if (!before || before.status !== status)
-    await c.trx
-      .insertInto('guest_status_changes')
-      .values({
-        tenant_id: c.job.tenantId,
-        guest_id: guestId,
-        ts: c.occurred,
-        from_status: before?.status ?? null,
-        to_status: status,
-      })
-      .execute();
+    c.batch.statusChange({
+      tenant_id: c.job.tenantId,
+      guest_id: guestId,
+      ts: c.occurred,
+      from_status: before?.status ?? null,
+      to_status: status,
+    });
   if (config && hash !== before?.config_hash) {
-    // the previous config is the latest stored version
+    // the previous config is the latest version, perhaps one this batch has not written yet
     const last = before
-      ? await c.trx
-          .selectFrom('guest_config_versions')
-          .select('config')
-          .where('guest_id', '=', guestId)
-          .orderBy('id', 'desc')
-          .limit(1)
-          .executeTakeFirst()
+      ? (c.batch.pendingConfig(guestId) ??
+        (
+          await c.trx
+            .selectFrom('guest_config_versions')
+            .select('config')
+            .where('guest_id', '=', guestId)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst()
+        )?.config)
       : undefined;
-    const prev = last ? (parseJson(last.config) as ConfigMap) : null;
-    await c.trx
-      .insertInto('guest_config_versions')
-      .values({
-        tenant_id: c.job.tenantId,
-        guest_id: guestId,
-        ts: c.occurred,
-        config_hash: hash ?? '',
-        config: JSON.stringify(config),
-        diff: prev ? JSON.stringify(diffConfig(prev, config)) : null,
-      })
-      .execute();
+    const prev = last ? (parseJson(last) as ConfigMap) : null;
+    c.batch.configVersion({
+      tenant_id: c.job.tenantId,
+      guest_id: guestId,
+      ts: c.occurred,
+      config_hash: hash ?? '',
+      config: JSON.stringify(config),
+      diff: prev ? JSON.stringify(diffConfig(prev, config)) : null,
+    });
   }
   const label = `${type} ${vmid}${name ? ` (${name})` : ''}`;
   c.event(

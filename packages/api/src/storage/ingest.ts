@@ -12,7 +12,7 @@ import type {
   QueueRow,
   QueueRows,
 } from './storage.ts';
-import { IngestBatch } from './ingest-batch.ts';
+import { FirstSeenRace, IngestBatch } from './ingest-batch.ts';
 import type { Db, RawSql } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
 import { applyCluster } from './ingest-cluster.ts';
@@ -49,7 +49,11 @@ function apply(c: JobContext) {
 export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals: GuestTotals): IngestStore {
   const caches: IdCaches = { sites: new Map(), nodes: new Map() };
 
-  async function ingest(jobs: readonly IngestJob[], queue?: QueueRows): Promise<IngestOutcome[]> {
+  async function ingest(
+    jobs: readonly IngestJob[],
+    queue?: QueueRows,
+    again = false,
+  ): Promise<IngestOutcome[]> {
     const pendingSites: [string, Site][] = [];
     const pendingNodes: [string, string][] = [];
     let outcomes: IngestOutcome[];
@@ -136,6 +140,8 @@ export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals:
         return out;
       });
     } catch (err) {
+      // The guests another replica inserted meanwhile are committed now: run again, it reads them.
+      if (err instanceof FirstSeenRace && !again) return ingest(jobs, queue, true);
       if (jobs.length === 1) return [{ ok: false, reason: 'error', error: err }];
       // One bad job must not fail its neighbours: replay them one transaction each.
       const each: IngestOutcome[] = [];
