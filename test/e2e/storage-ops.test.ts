@@ -94,11 +94,15 @@ test('operations data: storage, kernel, certificate, updates and Ceph events rai
   });
   assert.equal(cert[0]!.severity, 'critical');
 
-  sim.apply({ type: 'updates', node: pve1, count: 3 });
-  await waitFor(
-    'updates_available firing',
-    async () => (await firing(api, read, 'updates_available')).length === 1,
-  );
+  sim.apply({ type: 'updates', node: pve1, count: 3, security: 1 });
+  const upd = await waitFor('updates_available firing', async () => {
+    const rows = await firing(api, read, 'updates_available');
+    return rows.length === 1 ? rows : undefined;
+  });
+  // the security one is known from apt's lists on the node (the cache says `Origin: Debian`)
+  assert.match(String(upd[0]!.summary), /3 package updates available, 1 from a security repository/);
+  const uh = (await api.list<Row>('/api/nodes', read)).find((n) => n.name === pve1)!.health as Row;
+  assert.equal(uh.updates_security_count, 1);
 
   sim.apply({
     type: 'ceph-health',

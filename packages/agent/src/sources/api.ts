@@ -6,17 +6,11 @@
  * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
-import {
-  cephHealthOf,
-  newestInstalledKernel,
-  normalizeApiConfig,
-  summarizeUpdates,
-  type NodeStatus,
-} from '@nanny/proxmox';
+import { newestInstalledKernel, normalizeApiConfig, summarizeUpdates, type NodeStatus } from '@nanny/proxmox';
 import type { TlsOptions } from '../config.ts';
 import { AgentError, errorText } from '../errors.ts';
 import {
-  cephHealth,
+  cephOutcome,
   certificatesFromApi,
   installedFromAptVersions,
   kernelHealth,
@@ -65,7 +59,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
           // pveproxy puts the reason in the status line and, for parameter errors, in `errors`.
           throw new AgentError(
             'AGENT_SOURCE',
-            `GET ${path}: HTTP ${res.status} ${res.text.slice(0, 300).trim()}`,
+            `GET ${path}: HTTP ${res.status} ${res.statusText ?? ''} ${res.text.slice(0, 300).trim()}`,
           );
         }
         let body: unknown;
@@ -87,7 +81,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
       return {
         ...parts,
         backups: (node) => ops.backups(get, node),
-        ha: (node) => ops.ha(get, node),
+        ha: () => ops.ha(get),
         replication: (node) => ops.replication(get, node),
         detect: () =>
           (detection ??= (async (): Promise<Detection> => {
@@ -117,11 +111,14 @@ export function createApiSource(opts: ApiSourceOptions): Source {
             opt(`/nodes/${node}/certificates/info`, 'certificates'),
             // Needs Sys.Modify: a PVEAuditor token gets 403 (pve-manager APT.pm), then no update count.
             get(`/nodes/${node}/apt/update`).catch(() => undefined),
-            // A cluster without Ceph answers 500 "binary not installed" / "not initialized": no Ceph.
-            get('/cluster/ceph/status').catch(() => undefined),
+            // A cluster without Ceph answers 500 "binary not installed" / "not initialized": no Ceph;
+            // any other failure is an installed Ceph in an unknown state (cephOutcome).
+            get('/cluster/ceph/status').then(
+              (answer) => ({ answer }),
+              (error: unknown) => ({ error }),
+            ),
           ]);
           const u = updates === undefined ? undefined : summarizeUpdates(updates).data;
-          const c = ceph === undefined ? undefined : cephHealthOf(ceph).data;
           return {
             data: {
               ...kernelHealth(
@@ -130,7 +127,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               ),
               ...certificatesFromApi(certs),
               ...updatesHealth(u),
-              ...cephHealth(c),
+              ...cephOutcome(ceph, warnings),
             },
             warnings,
           };
