@@ -1,7 +1,7 @@
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import {
-  isPackagesIndex,
+  packagesIndexKind,
   isSecurityRelease,
   parsePackagesIndex,
   parseReleaseHeader,
@@ -64,8 +64,10 @@ test('a Packages index gives its package/version pairs; list file names tie inde
     'deb.debian.org_debian_dists_trixie_',
   );
   assert.equal(releasePrefix('deb.debian.org_debian_dists_trixie_Release.gpg'), undefined);
-  assert.equal(isPackagesIndex('x_dists_trixie-security_main_binary-amd64_Packages'), true);
-  assert.equal(isPackagesIndex('x_dists_trixie-security_main_binary-amd64_Packages.lz4'), false);
+  assert.equal(packagesIndexKind('x_dists_trixie-security_main_binary-amd64_Packages'), 'plain');
+  assert.equal(packagesIndexKind('x_dists_trixie-security_main_binary-amd64_Packages.gz'), 'gz');
+  assert.equal(packagesIndexKind('x_dists_trixie-security_main_binary-amd64_Packages.lz4'), 'other');
+  assert.equal(packagesIndexKind('x_dists_trixie-security_main_i18n_Translation-en'), undefined);
 });
 
 test('security updates are the cached entries whose version a security index offers', () => {

@@ -69,5 +69,12 @@ export function releasePrefix(fileName: string): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** An uncompressed binary `Packages` index (apt stores them so unless `Acquire::GzipIndexes` is set). */
-export const isPackagesIndex = (fileName: string): boolean => /_Packages$/.test(fileName);
+/**
+ * A binary `Packages` index: uncompressed (apt's default), `.gz` (`Acquire::GzipIndexes`), or in
+ * another compression (`.lz4`, `.xz`…) that the caller may not be able to read.
+ */
+export function packagesIndexKind(fileName: string): 'plain' | 'gz' | 'other' | undefined {
+  const m = /_Packages(\.[a-z0-9]+)?$/.exec(fileName);
+  if (!m) return undefined;
+  return m[1] === undefined ? 'plain' : m[1] === '.gz' ? 'gz' : 'other';
+}

@@ -166,5 +166,5 @@ export {
   isSecurityRelease,
   parsePackagesIndex,
   releasePrefix,
-  isPackagesIndex,
+  packagesIndexKind,
 } from './apt.ts';

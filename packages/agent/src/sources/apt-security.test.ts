@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { createAptSecurityIndex } from './apt-security.ts';
 
 const release = (label: string, suite: string) =>
@@ -40,4 +41,21 @@ test("apt's security indexes give their package versions; the main archive's are
 test('without apt lists the security versions are unknown', async () => {
   const ix = createAptSecurityIndex('/nonexistent/apt/lists');
   assert.equal(await ix.versions(), undefined);
+});
+
+test('gzip-compressed indexes (Acquire::GzipIndexes) are read; an index only in lz4 makes the count unknown', async (t) => {
+  const dir = lists(t);
+  const sec = 'security.debian.org_debian-security_dists_trixie-security_';
+  rmSync(join(dir, `${sec}main_binary-amd64_Packages`));
+  writeFileSync(
+    join(dir, `${sec}main_binary-amd64_Packages.gz`),
+    gzipSync(pkgs(['libssl3t64', '3.5.1-1+deb13u1'])),
+  );
+  assert.deepEqual(
+    [...((await createAptSecurityIndex(dir).versions()) ?? [])],
+    ['libssl3t64 3.5.1-1+deb13u1'],
+  );
+  rmSync(join(dir, `${sec}main_binary-amd64_Packages.gz`));
+  writeFileSync(join(dir, `${sec}main_binary-amd64_Packages.lz4`), 'not readable here');
+  assert.equal(await createAptSecurityIndex(dir).versions(), undefined);
 });

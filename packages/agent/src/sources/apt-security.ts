@@ -2,13 +2,14 @@
  * The `Package Version` pairs that apt's security archives offer (issue 15), from the lists in
  * `/var/lib/apt/lists` (`NANNYAGENT_APT_LISTS`): the mark PVE's update cache does not carry
  * (@nanny/proxmox apt.ts). No process: a cycle costs one readdir and a stat per Release file and per
- * security index; a file is read again only when its mtime or size changed (apt-get update, daily by
+ * security index (plain, or `.gz` read with zlib); a file is read again only when its mtime or size changed (apt-get update, daily by
  * pveupdate). The lists live as long as the source (the daemon).
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import {
-  isPackagesIndex,
+  packagesIndexKind,
   isSecurityRelease,
   parsePackagesIndex,
   parseReleaseHeader,
@@ -63,7 +64,18 @@ export function createAptSecurityIndex(listsDir: string): AptSecurityIndex {
         }
         if (r.security) prefixes.push(prefix);
       }
-      const wanted = names.filter((n) => isPackagesIndex(n) && prefixes.some((p) => n.startsWith(p))).sort();
+      const security = names.filter((n) => prefixes.some((p) => n.startsWith(p)));
+      // apt keeps indexes uncompressed unless told otherwise (Acquire::GzipIndexes: .gz, read with
+      // zlib); an index only in another compression cannot be read without a process: unknown
+      if (security.some((n) => packagesIndexKind(n) === 'other')) {
+        const readable = new Set(
+          security.filter((n) => packagesIndexKind(n) === 'plain' || packagesIndexKind(n) === 'gz'),
+        );
+        if (readable.size === 0) return undefined;
+      }
+      const wanted = security
+        .filter((n) => packagesIndexKind(n) === 'plain' || packagesIndexKind(n) === 'gz')
+        .sort();
       const parts: string[] = [];
       for (const name of wanted) {
         const path = join(listsDir, name);
@@ -71,7 +83,9 @@ export function createAptSecurityIndex(listsDir: string): AptSecurityIndex {
         if (!st) continue;
         let ix = indexes.get(path);
         if (ix?.stamp !== stamp(st)) {
-          ix = { stamp: stamp(st), pairs: parsePackagesIndex(await readFile(path, 'utf8')) };
+          const raw = await readFile(path);
+          const text = (packagesIndexKind(name) === 'gz' ? gunzipSync(raw) : raw).toString('utf8');
+          ix = { stamp: stamp(st), pairs: parsePackagesIndex(text) };
           indexes.set(path, ix);
         }
         parts.push(`${name}@${ix.stamp}`);
