@@ -245,7 +245,7 @@ test('every recorded ops sample is parsed by its parser, or skipped for a stated
   t.diagnostic(`${parsed} ops samples parsed, ${skipped.length} not read by the agent (reasons in CASES)`);
 });
 
-test('every recorded /nodes/{node}/storage answer and pveversion -v parses', (t) => {
+test('every recorded /nodes/{node}/storage answer, task list, node status kernel and pveversion -v parses', (t) => {
   if (!requires(t, 'reference', haveRef, SKIP_REF)) return;
   const storage = files(join(REF, 'fixtures')).filter((f) => /nodes-[^/]*-storage\.json$/.test(f));
   assert.ok(storage.length > 0);
@@ -255,6 +255,26 @@ test('every recorded /nodes/{node}/storage answer and pveversion -v parses', (t)
     );
     assert.deepEqual(s.warnings, [], f);
     assert.ok(s.data.length > 0 && s.data.every((x) => x.active === 0 || x.total_bytes !== undefined), f);
+  }
+  // every recorded task list of every host folder: each row readable as a task
+  const taskLists = files(join(REF, 'fixtures')).filter((f) => /tasks[^/]*\.json$/.test(f));
+  assert.ok(taskLists.length > 0);
+  for (const f of taskLists)
+    for (const r of rows(readFileSync(join(REF, 'fixtures', f), 'utf8')))
+      assert.ok(taskFromApi(r), `${f}: ${JSON.stringify(r).slice(0, 120)}`);
+  // the api source's running kernel: `current-kernel.release` of every node status recorded since
+  // PVE 8 (older releases do not have it: the field is then left out)
+  // (SYNTHETIC files are shape hints written by hand, not recordings: left out)
+  const statuses = files(join(REF, 'fixtures')).filter(
+    (f) => /nodes-[^/]*-status[^/]*\.json$/.test(f) && !/SYNTHETIC/.test(f),
+  );
+  for (const f of statuses) {
+    const v = unwrapEnvelope(json(readFileSync(join(REF, 'fixtures', f), 'utf8'))) as {
+      'current-kernel'?: { release?: unknown };
+      pveversion?: unknown;
+    };
+    const major = Number(/pve-manager\/(\d+)/.exec(String(v.pveversion))?.[1]);
+    if (major >= 8) assert.match(String(v['current-kernel']?.release), /^\d+\.\d+\.\d+-\d+-pve$/, f);
   }
   const pv = files(join(REF, 'cli')).filter((f) => /^pveversion-v\./.test(f));
   assert.ok(pv.length >= 3);
