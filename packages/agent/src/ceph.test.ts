@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEFAULT_TOKEN, startServers } from '@nanny/pve-sim';
+import type { HttpRequest, HttpResponse } from './http.ts';
+import { createApiSource } from './sources/api.ts';
 import { localHealth } from './sources/ops.ts';
 import { dryRun, makeSim, requireSim, type SimFixture } from './testing/sim.ts';
 
@@ -126,4 +128,71 @@ test('local health: ceph.conf absent, nothing asked; "not installed" answers are
   const odd = await run(true, async () => ({ fsid: 'x' }));
   assert.equal(odd.ceph_health, 'HEALTH_UNKNOWN', 'an answer without health.status');
   assert.equal(asked, 4);
+});
+
+test('api source: a failed status call is an unreadable Ceph only when Ceph is known to be there', async () => {
+  type Answer = { status: number; statusText?: string; body: unknown };
+  const health = async (answers: Record<string, Answer[]>) => {
+    const src = createApiSource({
+      url: 'https://pve1.test:8006',
+      token: 'u@pve!t=s',
+      tls: { allowInsecureHttp: false },
+      timeoutMs: 1000,
+      http: () =>
+        Object.assign(
+          async (req: HttpRequest): Promise<HttpResponse> => {
+            const path = new URL(req.url).pathname.replace('/api2/json', '');
+            const a = answers[path]?.shift() ?? {
+              status: 403,
+              statusText: 'Permission check failed',
+              body: {},
+            };
+            return {
+              status: a.status,
+              ...(a.statusText ? { statusText: a.statusText } : {}),
+              headers: {},
+              text: JSON.stringify(a.body),
+            };
+          },
+          { close() {} },
+        ),
+    });
+    const out = [];
+    // one reader per cycle, as the collector opens them
+    const cycles = answers['/cluster/ceph/status']?.length ?? 1;
+    for (let i = 0; i < cycles; i++) {
+      const r = src.open();
+      out.push((await r.health('pve1')).data);
+      r.close();
+    }
+    return out.map((d) => [d.ceph_health, d.ceph_error]);
+  };
+  const timeout: Answer = { status: 500, statusText: 'got timeout', body: { data: null } };
+  const absent: Answer = {
+    status: 500,
+    statusText: 'binary not installed: /usr/bin/ceph-mon',
+    body: { data: null },
+  };
+  const ok: Answer = { status: 200, body: { data: { health: { status: 'HEALTH_OK', checks: {} } } } };
+  const conf: Answer = { status: 200, body: { data: '[global]\n\tfsid = x\n' } };
+  // old PVE: the "not installed" text only in the reason phrase (body {"data":null})
+  assert.deepEqual(await health({ '/cluster/ceph/status': [absent] }), [[undefined, undefined]]);
+  // a timeout on a cluster whose ceph.conf cfg/raw confirms: unknown
+  assert.deepEqual(await health({ '/cluster/ceph/status': [timeout], '/nodes/pve1/ceph/cfg/raw': [conf] }), [
+    ['HEALTH_UNKNOWN', 'GET /cluster/ceph/status: HTTP 500 got timeout {"data":null}'],
+  ]);
+  // cfg/raw says no Ceph, or cannot tell either: nothing about Ceph
+  assert.deepEqual(
+    await health({ '/cluster/ceph/status': [timeout], '/nodes/pve1/ceph/cfg/raw': [absent] }),
+    [[undefined, undefined]],
+  );
+  assert.deepEqual(
+    await health({ '/cluster/ceph/status': [timeout], '/nodes/pve1/ceph/cfg/raw': [timeout] }),
+    [[undefined, undefined]],
+  );
+  // seen healthy once: a later failure is unknown without asking cfg/raw again
+  assert.deepEqual(await health({ '/cluster/ceph/status': [ok, timeout] }), [
+    ['HEALTH_OK', undefined],
+    ['HEALTH_UNKNOWN', 'GET /cluster/ceph/status: HTTP 500 got timeout {"data":null}'],
+  ]);
 });

@@ -6,7 +6,13 @@
  * The cluster identity (pve-root-ca.pem) is not served by any API path; when the configured CA file
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
-import { newestInstalledKernel, normalizeApiConfig, summarizeUpdates, type NodeStatus } from '@nanny/proxmox';
+import {
+  cephAbsentError,
+  newestInstalledKernel,
+  normalizeApiConfig,
+  summarizeUpdates,
+  type NodeStatus,
+} from '@nanny/proxmox';
 import type { TlsOptions } from '../config.ts';
 import { AgentError, errorText } from '../errors.ts';
 import {
@@ -15,6 +21,7 @@ import {
   installedFromAptVersions,
   kernelHealth,
   updatesHealth,
+  type NodeHealth,
 } from './ops.ts';
 import type { HttpClient } from '../http.ts';
 import { createPathOps } from './ops-path.ts';
@@ -35,6 +42,8 @@ export interface ApiSourceOptions {
 export function createApiSource(opts: ApiSourceOptions): Source {
   const base = opts.url.replace(/\/+$/, '').replace(/\/api2\/json$/, '') + '/api2/json';
   const ops = createPathOps();
+  /** a status answer came once: this cluster has Ceph (kept across cycles) */
+  let cephSeen = false;
   return {
     name: 'api',
     local: false,
@@ -105,7 +114,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               return undefined;
             }
           };
-          const [status, versions, certs, updates, ceph] = await Promise.all([
+          const [status, versions, certs, updates, cephFirst] = await Promise.all([
             parts.nodeStatusFromApi(node).catch(() => undefined),
             opt(`/nodes/${node}/apt/versions`, 'installed kernels'),
             opt(`/nodes/${node}/certificates/info`, 'certificates'),
@@ -118,7 +127,25 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               (error: unknown) => ({ error }),
             ),
           ]);
+          const ceph = cephFirst;
+          let cephPart: NodeHealth | undefined;
           const u = updates === undefined ? undefined : summarizeUpdates(updates).data;
+          if ('answer' in ceph) cephSeen = true;
+          else if (!cephSeen && !cephAbsentError(errorText(ceph.error))) {
+            // The API source cannot look for /etc/pve/ceph.conf. Before calling a failure an
+            // unreadable Ceph, ask whether Ceph is there at all: cfg/raw runs the same "installed,
+            // initialised" checks without connecting to the monitors (pve-manager API2/Ceph/Cfg.pm);
+            // only on this rare path. If that fails too for another reason, nothing says Ceph
+            // exists: no field, a warning — not an alert about a Ceph the cluster may not have.
+            const there = await get(`/nodes/${node}/ceph/cfg/raw`).then(
+              () => true,
+              (e: unknown) => (cephAbsentError(errorText(e)) ? false : undefined),
+            );
+            if (there !== true) {
+              if (there === undefined) warnings.push(`ceph status: ${errorText(ceph.error)}`);
+              cephPart = {};
+            }
+          }
           return {
             data: {
               ...kernelHealth(
@@ -127,7 +154,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               ),
               ...certificatesFromApi(certs),
               ...updatesHealth(u),
-              ...cephOutcome(ceph, warnings),
+              ...(cephPart ?? cephOutcome(ceph, warnings)),
             },
             warnings,
           };
