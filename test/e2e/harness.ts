@@ -222,6 +222,7 @@ export class Agent {
       NANNYAGENT_TASKS_ROOT: p.tasks,
       NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
       NANNYAGENT_PKGUPDATES: p.pkgUpdates,
+      NANNYAGENT_APT_LISTS: p.aptLists,
       NANNYAGENT_STATE_DIR: this.stateDir,
       NANNYAGENT_SOURCE: this.opts.source ?? 'auto',
       PROXMOX_INTERVAL: String(this.opts.intervalSeconds ?? 1),

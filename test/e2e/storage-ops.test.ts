@@ -1,6 +1,6 @@
 /**
  * Issue 15 end to end: simulator events (storage filling, a storage gone, a newer kernel, an
- * expiring certificate, pending updates, Ceph in error) → the real agents → nannyapi → alerts →
+ * expiring certificate, pending updates, Ceph in error or unreadable) → the real agents → nannyapi → alerts →
  * a webhook receiver on loopback; GET /api/storage and the node answer show the data.
  */
 import { test } from '@nanny/testing';
@@ -94,11 +94,15 @@ test('operations data: storage, kernel, certificate, updates and Ceph events rai
   });
   assert.equal(cert[0]!.severity, 'critical');
 
-  sim.apply({ type: 'updates', node: pve1, count: 3 });
-  await waitFor(
-    'updates_available firing',
-    async () => (await firing(api, read, 'updates_available')).length === 1,
-  );
+  sim.apply({ type: 'updates', node: pve1, count: 3, security: 1 });
+  const upd = await waitFor('updates_available firing', async () => {
+    const rows = await firing(api, read, 'updates_available');
+    return rows.length === 1 ? rows : undefined;
+  });
+  // the security one is known from apt's lists on the node (the cache says `Origin: Debian`)
+  assert.match(String(upd[0]!.summary), /3 package updates available, 1 from a security repository/);
+  const uh = (await api.list<Row>('/api/nodes', read)).find((n) => n.name === pve1)!.health as Row;
+  assert.equal(uh.updates_security_count, 1);
 
   sim.apply({
     type: 'ceph-health',
@@ -110,6 +114,20 @@ test('operations data: storage, kernel, certificate, updates and Ceph events rai
     async () => (await firing(api, read, 'ceph_health_err')).length === 1,
   );
   await hooked('ceph_health_err');
+  // the monitors lose quorum: the status calls fail, which is not "no Ceph"
+  sim.apply({ type: 'ceph-health', status: 'unreachable' });
+  const unknown = await waitFor('ceph_health_unknown firing on both nodes', async () => {
+    const rows = await firing(api, read, 'ceph_health_unknown');
+    return rows.length === 2 ? rows : undefined;
+  });
+  assert.match(String(unknown[0]!.summary), /rados_connect failed - Connection timed out/);
+  await hooked('ceph_health_unknown');
+  sim.apply({ type: 'ceph-health', status: 'HEALTH_OK' });
+  await waitFor('Ceph alerts resolved', async () => {
+    const a = await firing(api, read, 'ceph_health_unknown');
+    const b = await firing(api, read, 'ceph_health_err');
+    return a.length === 0 && b.length === 0;
+  });
 
   // the node boots its new kernel, the storage is back: those alerts resolve
   sim.apply({ type: 'node-reboot', node: pve1 });

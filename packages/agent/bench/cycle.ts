@@ -11,6 +11,10 @@
  *
  *   npm run build && node --import tsx packages/agent/bench/cycle.ts [--guests 200] [--delay 500]
  *     [--cycles 2] [--only files,pvesh,api,naive] [--node-args "--max-semi-space-size=1"]
+ *     [--nodes 3 --node pve2] [--ceph HEALTH_OK]
+ *
+ * `--nodes N` (N > 1) lays out a cluster (HA configured, one resource) and measures `--node`
+ * (default the first, the HA master); `--ceph STATUS` gives the cluster PVE-managed Ceph.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,6 +35,8 @@ const strArg = (name: string): string | undefined => {
   return i > 0 ? process.argv[i + 1] : undefined;
 };
 const modes = (strArg('only') ?? 'files,pvesh,api,naive').split(',');
+const nodes = arg('nodes', 1);
+const ceph = strArg('ceph') as 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | undefined;
 /** extra node flags for the measured process, e.g. --node-args=--max-semi-space-size=1 */
 const nodeArgs = (strArg('node-args') ?? '').split(' ').filter((a) => a !== '');
 
@@ -38,10 +44,11 @@ const dir = mkdtempSync(join(tmpdir(), 'agent-bench-'));
 try {
   const sim = createLayout({
     out: join(dir, 'layout'),
-    scenario: scenarioFromFlags({ nodes: 1, standalone: true, guests, seed: 42, clock: 'frozen' }),
+    scenario: scenarioFromFlags({ nodes, standalone: nodes === 1, guests, seed: 42, clock: 'frozen' }),
   });
-  const node = sim.state().nodes[0]!.name;
+  const node = strArg('node') ?? sim.state().nodes[0]!.name;
   sim.apply({ type: 'pvesh-delay', ms: delay });
+  if (ceph) sim.apply({ type: 'ceph-health', cluster: node, status: ceph });
   const bundle = join(dir, 'one-cycle.mjs');
   await build({
     entryPoints: [new URL('./one-cycle.ts', import.meta.url).pathname],
@@ -113,7 +120,7 @@ try {
     );
   }
   console.log(
-    `\n${guests} guests, pvesh start-up delay ${delay} ms, last of ${cycles} cycles of each fresh process (peak RSS over all of them); node ${process.version}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''}`,
+    `\n${nodes > 1 ? `node ${node} of ${nodes}, ` : ''}${ceph ? `Ceph ${ceph}, ` : ''}${guests} guests, pvesh start-up delay ${delay} ms, last of ${cycles} cycles of each fresh process (peak RSS over all of them); node ${process.version}${nodeArgs.length ? ` ${nodeArgs.join(' ')}` : ''}`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -63,6 +63,7 @@ export function createSource(
     tasksRoot: config.tasksRoot,
     pveLibRoot: config.pveLibRoot,
     pkgUpdatesFile: config.pkgUpdatesFile,
+    aptListsDir: config.aptListsDir,
     commandTimeoutMs: config.commandTimeoutMs,
     pmxcfsTimeoutMs: config.pmxcfsTimeoutMs,
     ...counter,

@@ -1,8 +1,11 @@
 /**
  * The cycle's last stage (issue 15): the operations reports of this node — backups, replication,
- * and HA from the HA master only (HA is cluster-wide: one report per cluster, not one per node; the
- * server also keeps only the newest manager state). Each part fails alone: its error is logged and
- * the others still go out. `storagePayload` is the body of the storage report (sent earlier in the
+ * and HA. HA is cluster-wide, yet every node of an HA cluster sends it: each reads the same
+ * manager_status through pmxcfs, and the server keeps the newest manager state once per cluster
+ * (an older `manager_timestamp` is a stale view and dropped). A report from the master only would
+ * stop when the master's agent is not running — the master node down before another CRM has taken
+ * over, an agent missing on the new master — which is exactly when HA fences and recovers. Each
+ * part fails alone: its error is logged and the others still go out. `storagePayload` is the body of the storage report (sent earlier in the
  * cycle, after the cluster report).
  */
 import {
@@ -79,7 +82,8 @@ export async function collectOps(
     push('backups', buildBackupsPayload(meta, guests, b.value.notBackedUp, b.value.history));
   else fail('backups', b.reason);
   if (h.status === 'fulfilled') {
-    if (h.value && h.value.masterNode === meta.node) push('ha', buildHaPayload(meta, h.value));
+    // no master ever named: HA was never configured, nothing to send
+    if (h.value?.masterNode !== undefined) push('ha', buildHaPayload(meta, h.value));
   } else fail('ha', h.reason);
   if (r.status === 'fulfilled') push('replication', buildReplicationPayload(meta, r.value));
   else fail('replication', r.reason);

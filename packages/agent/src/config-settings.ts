@@ -135,6 +135,15 @@ export const AGENT_SETTINGS: Schema = [
     doc: "pve-manager's cached list of available updates (written daily by `pveupdate`): the node report's `updates_count` (files and pvesh sources)",
   },
   {
+    key: 'aptListsDir',
+    env: 'NANNYAGENT_APT_LISTS',
+    flag: 'apt-lists',
+    arg: 'DIR',
+    kind: text(),
+    default: '/var/lib/apt/lists',
+    doc: "apt's lists: a pending update whose version a security archive's `Packages` index (its Release file labelled `Debian-Security` or suite `*-security`) offers counts in `updates_security_count` (files and pvesh sources; read again only after `apt-get update`)",
+  },
+  {
     key: 'source',
     env: 'NANNYAGENT_SOURCE',
     flag: 'source',

@@ -37,6 +37,7 @@ export interface Config {
   /** dpkg's status file: pveversion runs again only when it changed */
   dpkgStatus: string;
   pkgUpdatesFile: string;
+  aptListsDir: string;
   source: SourceName;
   pveRoot: string;
   procRoot: string;
@@ -215,6 +216,7 @@ export function loadConfig(input: LoadInput): Readonly<Config> {
     heartbeatIntervalSeconds: d.heartbeatIntervalSeconds!,
     dpkgStatus: d.dpkgStatus!,
     pkgUpdatesFile: d.pkgUpdatesFile!,
+    aptListsDir: d.aptListsDir!,
     source: d.source!,
     pveRoot: d.pveRoot!,
     procRoot: d.procRoot!,

@@ -15,6 +15,8 @@ import { AgentError, errorText } from './errors.ts';
 
 export interface HttpResponse {
   status: number;
+  /** the reason phrase: pveproxy puts an error's text there (before libpve-http-server-perl 5.2.0 only there) */
+  statusText?: string;
   headers: http.IncomingHttpHeaders;
   text: string;
 }
@@ -120,6 +122,7 @@ function exchange(req: HttpRequest, u: URL, connection: https.RequestOptions): P
           clearTimeout(timer);
           resolve({
             status: res.statusCode ?? 0,
+            ...(res.statusMessage ? { statusText: res.statusMessage } : {}),
             headers: res.headers,
             text: Buffer.concat(chunks).toString('utf8'),
           });

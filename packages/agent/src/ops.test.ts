@@ -94,11 +94,23 @@ test('backups, HA and replication: files, pvesh and api give the same reports, b
     assert.equal(jobs[0]!.error, 'out of space');
   }
 
-  // a non-master node sends no HA report
-  const other = await dryRun(f.env('pve2'), ['--source', 'files']);
-  assert.equal(other.code, 0, other.log);
-  assert.deepEqual(
-    other.ops.map((i) => i.endpoint),
-    ['/api/proxmox/backups', '/api/proxmox/replication'],
-  );
+  // every node reports HA, not only the master: the same manager state from pve2 (files and pvesh)
+  for (const source of ['files', 'pvesh']) {
+    const other = await dryRun(f.env('pve2'), ['--source', source]);
+    assert.equal(other.code, 0, other.log);
+    assert.deepEqual(
+      other.ops.map((i) => i.endpoint),
+      ['/api/proxmox/backups', '/api/proxmox/ha', '/api/proxmox/replication'],
+      source,
+    );
+    assert.deepEqual({ ...opsOf(other).ha, node: 'pve1' }, o.ha, `${source}: pve2's HA report`);
+  }
+});
+
+test('a cluster without HA sends no HA report from any node', async (t) => {
+  if (!requireSim(t)) return;
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 2, seed: 5, clock: 'frozen' });
+  const r = await dryRun(f.env('pve'), ['--source', 'files']);
+  assert.equal(r.code, 0, r.log);
+  assert.ok(!r.ops.some((i) => i.endpoint === '/api/proxmox/ha'), r.ops.map((i) => i.endpoint).join());
 });

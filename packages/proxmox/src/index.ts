@@ -158,4 +158,13 @@ export {
   certificateInfo,
   summarizeUpdates,
   cephHealthOf,
+  cephAbsentError,
 } from './ops.ts';
+export type { ReleaseHeader } from './apt.ts';
+export {
+  parseReleaseHeader,
+  isSecurityRelease,
+  parsePackagesIndex,
+  releasePrefix,
+  packagesIndexKind,
+} from './apt.ts';

@@ -229,26 +229,42 @@ export function certificateInfo(pem: string): Parsed<CertificateInfo | undefined
 
 export interface UpdatesSummary {
   count: number;
-  security: number;
+  /** absent when apt's security lists were not read (the API source: nothing to read them with) */
+  security?: number;
 }
 
 /**
  * `/var/lib/pve-manager/pkgupdates` (pve-manager APT.pm: a one-line JSON array, one element per
  * package with an update) or the same array from `GET /nodes/{node}/apt/update`. PVE marks no
- * security updates; an element counts as one when its `Origin`/`Label` names a security archive
- * or `securityPackages` (from apt's *-security lists, when the caller read them) has its name.
+ * security updates (it copies only `Origin`, `Debian` for the security archive too): an element is
+ * one when its `Package Version` is in `securityVersions`, the indexes of apt's security archives
+ * (apt.ts). Without them the security count is unknown, not 0.
  */
 export function summarizeUpdates(
   list: unknown,
-  securityPackages: ReadonlySet<string> = new Set(),
+  securityVersions?: ReadonlySet<string>,
 ): Parsed<UpdatesSummary | undefined> {
   if (!Array.isArray(list)) return { data: undefined, warnings: ['updates list is not a JSON array'] };
-  let security = 0;
-  for (const p of list as Record<string, unknown>[]) {
-    const origin = `${String(p?.['Origin'] ?? '')} ${String(p?.['Label'] ?? '')}`;
-    if (/security/i.test(origin) || securityPackages.has(String(p?.['Package'] ?? ''))) security++;
+  const out: UpdatesSummary = { count: list.length };
+  if (securityVersions !== undefined) {
+    let security = 0;
+    for (const p of list as Record<string, unknown>[])
+      if (securityVersions.has(`${String(p?.['Package'] ?? '')} ${String(p?.['Version'] ?? '')}`)) security++;
+    out.security = security;
   }
-  return { data: { count: list.length, security }, warnings: [] };
+  return { data: out, warnings: [] };
+}
+
+/**
+ * The errors of `/cluster/ceph/status` that mean "no Ceph here" (pve-manager Ceph/Tools.pm
+ * `check_ceph_installed`/`check_ceph_inited`, every wording since PVE 4: pve-reference
+ * ops/08-ceph.md §8.2). Any other failure (a timeout, a librados error when the monitors have no
+ * quorum, a refused permission) is a Ceph whose state is unknown, which must not read as no Ceph.
+ */
+export function cephAbsentError(text: string): boolean {
+  return /binary not installed: \/usr\/bin\/ceph|ceph binaries not installed|pveceph configuration not initialized/.test(
+    text,
+  );
 }
 
 export interface CephHealth {

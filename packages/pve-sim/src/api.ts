@@ -3,7 +3,7 @@
 // {"data": …} envelope) and error transport (stderr + exit 255 vs HTTP status line).
 import type { GuestKind, GuestState, NodeState, SimState } from './model.ts';
 import { clusterById, clusterNodes, nodeByName, viewOf } from './model.ts';
-import { aptUpdate, aptVersions, certificatesInfo, cephStatus } from './storage-ops.ts';
+import { aptUpdate, aptVersions, certificatesInfo, cephConf, cephStatus } from './storage-ops.ts';
 import { confDigest, renderGuestConf } from './pmxcfs.ts';
 import {
   haManagerStatusAnswer,
@@ -123,6 +123,14 @@ const ROUTES: readonly Route[] = [
     handler: (c) => {
       const cl = clusterById(c.state, c.local.clusterId);
       return cephStatus(cl, clusterNodes(c.state, cl.id));
+    },
+  },
+  {
+    // ceph.conf's text; check_ceph_inited first, like the status call, but no RADOS connection
+    pattern: '/nodes/{node}/ceph/cfg/raw',
+    handler: (c) => {
+      const cl = clusterById(c.state, c.local.clusterId);
+      return cl.ceph ? ok(cephConf(cl)) : err(500, 'binary not installed: /usr/bin/ceph-mon');
     },
   },
   {

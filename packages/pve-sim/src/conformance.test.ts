@@ -135,7 +135,10 @@ function pathsFor(node: string): { template: string; path: string; query?: Recor
     { template: '/cluster/ha/resources', path: '/cluster/ha/resources' },
   ];
   if (s.clusters.find((c) => c.id === me.clusterId)?.ceph)
-    out.push({ template: '/cluster/ceph/status', path: '/cluster/ceph/status' });
+    out.push(
+      { template: '/cluster/ceph/status', path: '/cluster/ceph/status' },
+      { template: '/nodes/{node}/ceph/cfg/raw', path: `/nodes/${me.name}/ceph/cfg/raw` },
+    );
   const members = viewOf(s, me).members;
   const peers = s.nodes.filter((n) => members.has(n.name));
   for (const n of peers) {

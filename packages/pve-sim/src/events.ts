@@ -60,7 +60,8 @@ export type SimEvent =
   | {
       type: 'ceph-health';
       cluster?: string;
-      status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | 'none';
+      /** `unreachable`: Ceph stays configured but its monitors answer nobody (status calls fail) */
+      status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | 'unreachable' | 'none';
       checks?: Record<string, { severity: string; message: string }>;
     };
 
@@ -236,6 +237,8 @@ export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEff
       for (const id of findCluster(state, ev.cluster)) {
         const c = clusterById(state, id);
         if (ev.status === 'none') delete c.ceph;
+        else if (ev.status === 'unreachable')
+          c.ceph = { status: c.ceph?.status ?? 'HEALTH_OK', checks: c.ceph?.checks ?? {}, unreachable: true };
         else c.ceph = { status: ev.status, checks: ev.checks ?? {} };
         c.fileVersions['ceph.conf'] = (c.fileVersions['ceph.conf'] ?? 0) + 1;
       }

@@ -32,6 +32,8 @@ export interface ClusterState {
   ceph?: {
     status: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR';
     checks: Record<string, { severity: string; message: string }>;
+    /** the monitors have no quorum: every status call fails (ceph-health `unreachable`) */
+    unreachable?: boolean;
   };
 }
 

@@ -36,7 +36,7 @@ import {
   renderVmlist,
 } from './pmxcfs.ts';
 import { renderProc } from './proc.ts';
-import { cephConf, pkgUpdatesJson, pveSslPem } from './storage-ops.ts';
+import { aptLists, cephConf, pkgUpdatesJson, pveSslPem } from './storage-ops.ts';
 
 export interface RenderOptions {
   /** absolute path of pve-tools.mjs (the bundle the bin/ wrappers exec) */
@@ -255,6 +255,9 @@ export function renderAll(
     });
     // pve-manager's cached update list (pveupdate writes it daily; the `updates` event here)
     track(`${n.name}/pkgupdates`, { content: pkgUpdatesJson(n), mode: 0o644 });
+    // apt's lists: the only place that says which of those updates come from a security archive
+    for (const [name, content] of Object.entries(aptLists(n)))
+      track(`${n.name}/var-lib-apt-lists/${name}`, { content, mode: 0o644 });
   }
   // configs of destroyed or migrated guests (and anything else that left the model)
   for (const rel of Object.keys(old)) {

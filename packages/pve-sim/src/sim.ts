@@ -46,6 +46,8 @@ export interface NodePaths {
   pveLib: string;
   /** /var/lib/pve-manager/pkgupdates of the node */
   pkgUpdates: string;
+  /** the node's /var/lib/apt/lists (Release files and Packages indexes) */
+  aptLists: string;
 }
 
 export interface Simulator {
@@ -150,6 +152,7 @@ export function openLayout(dirOrState: string, opts: { toolsBundle?: string } = 
         tasks: join(d, 'var-log-pve-tasks'),
         pveLib: join(d, 'var-lib-pve-manager'),
         pkgUpdates: join(d, 'pkgupdates'),
+        aptLists: join(d, 'var-lib-apt-lists'),
       };
     },
     run(tool, node, args, o = {}) {

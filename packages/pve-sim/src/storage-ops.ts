@@ -83,6 +83,80 @@ export function pkgUpdatesJson(n: NodeState): string {
   );
 }
 
+/** Debian release of a PVE major (PVE 9 = trixie … 6 = buster). */
+function codenameOf(n: NodeState): string {
+  const major = Number(n.pveVersion.split(/[.-]/)[0]);
+  return major >= 9 ? 'trixie' : major === 8 ? 'bookworm' : major === 7 ? 'bullseye' : 'buster';
+}
+
+/**
+ * /var/lib/apt/lists of a node (issue 15): the Release file and amd64 `Packages` index of the
+ * Debian main archive, the Debian security archive and Proxmox's repository, as apt names them
+ * (the URI with `/` → `_`). Each pending update's candidate is listed by the archive its `Label`
+ * names, so only apt's lists tell a security update apart — the cache says `Origin: Debian` for
+ * both Debian archives, as on a real node. Layout and fields: Debian repository format; DERIVED
+ * (packages/proxmox/fixtures/README.md).
+ */
+export function aptLists(n: NodeState): Record<string, string> {
+  const code = codenameOf(n);
+  // buster's security suite was `buster/updates` (list name `…_dists_buster_updates_…`)
+  const secSuite = code === 'buster' ? 'buster/updates' : `${code}-security`;
+  const repos = [
+    {
+      base: `deb.debian.org_debian_dists_${code}_`,
+      fields: { Origin: 'Debian', Label: 'Debian', Suite: 'stable', Codename: code },
+      comp: 'main',
+      pick: (u: NonNullable<NodeState['updates']>[number]) =>
+        u.Origin === 'Debian' ? u.OldVersion : undefined,
+    },
+    {
+      base: `security.debian.org_debian-security_dists_${secSuite.replace('/', '_')}_`,
+      fields: { Origin: 'Debian', Label: 'Debian-Security', Suite: 'stable-security', Codename: secSuite },
+      comp: 'main',
+      pick: (u: NonNullable<NodeState['updates']>[number]) =>
+        u.Label === 'Debian-Security' ? u.Version : undefined,
+    },
+    {
+      base: `download.proxmox.com_debian_pve_dists_${code}_`,
+      fields: { Origin: 'Proxmox', Label: 'Proxmox Debian Repository', Suite: 'stable', Codename: code },
+      comp: 'pve-no-subscription',
+      pick: (u: NonNullable<NodeState['updates']>[number]) =>
+        u.Origin === 'Proxmox' ? u.Version : undefined,
+    },
+  ];
+  const out: Record<string, string> = {};
+  for (const r of repos) {
+    const stanzas = [
+      // a package of the archive with no pending update: the index is the whole archive
+      {
+        Package: r.fields.Label === 'Debian-Security' ? 'openssh-server' : 'base-files',
+        Version: '1:10.0p1-7',
+      },
+      ...(n.updates ?? []).flatMap((u) => {
+        const v = r.pick(u);
+        return v === undefined ? [] : [{ Package: u.Package, Version: v }];
+      }),
+    ]
+      .map(
+        (p) =>
+          `Package: ${p.Package}\nVersion: ${p.Version}\nInstalled-Size: 1024\nMaintainer: Debian Maintainers <debian@example.org>\n` +
+          `Architecture: amd64\nDescription: ${p.Package} package\nSection: admin\nPriority: optional\n` +
+          `Filename: pool/${r.comp}/${p.Package[0]}/${p.Package}/${p.Package}_${p.Version}_amd64.deb\nSize: 4096\n`,
+      )
+      .join('\n');
+    out[`${r.base}${r.comp}_binary-amd64_Packages`] = stanzas;
+    out[`${r.base}InRelease`] =
+      '-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\n' +
+      Object.entries(r.fields)
+        .map(([k, v]) => `${k}: ${v}\n`)
+        .join('') +
+      `Date: Sat, 01 Nov 2025 10:00:00 UTC\nAcquire-By-Hash: yes\nArchitectures: amd64 arm64\nComponents: ${r.comp}\n` +
+      `SHA256:\n ${'0'.repeat(64)} ${Buffer.byteLength(stanzas)} ${r.comp}/binary-amd64/Packages\n` +
+      '-----BEGIN PGP SIGNATURE-----\n\niQIzBAEBCgAdFiEE\n-----END PGP SIGNATURE-----\n';
+  }
+  return out;
+}
+
 /** GET /nodes/{node}/apt/update: the same cached array. */
 export const aptUpdate = (n: NodeState): unknown[] => JSON.parse(pkgUpdatesJson(n)) as unknown[];
 
@@ -123,6 +197,9 @@ export function cephConf(c: ClusterState): string {
 /** GET /cluster/ceph/status: Ceph's `status` with `health` replaced by `health detail`; 500 without Ceph. */
 export function cephStatus(c: ClusterState, nodes: NodeState[]): ApiResult {
   if (!c.ceph) return err(500, 'binary not installed: /usr/bin/ceph-mon');
+  // librados gives up connecting to monitors without quorum (PVE::RADOS dies with its error text;
+  // inferred from the code path, no capture: pve-reference ops/08-ceph.md §8.2)
+  if (c.ceph.unreachable) return err(500, 'rados_connect failed - Connection timed out');
   const checks = Object.fromEntries(
     Object.entries(c.ceph.checks).map(([code, v]) => [
       code,

@@ -66,9 +66,19 @@ export const NodeHealthFields = {
   updates_count: Type.Optional(NonNegInt("packages with an available update (pve-manager's cached list)")),
   updates_security_count: Type.Optional(NonNegInt('of those, updates from a *-security suite')),
   ceph_health: Type.Optional(
-    Type.Union([Type.Literal('HEALTH_OK'), Type.Literal('HEALTH_WARN'), Type.Literal('HEALTH_ERR')], {
-      description: '`health.status` of /cluster/ceph/status; absent without Ceph',
-    }),
+    Type.Union(
+      [
+        Type.Literal('HEALTH_OK'),
+        Type.Literal('HEALTH_WARN'),
+        Type.Literal('HEALTH_ERR'),
+        Type.Literal('HEALTH_UNKNOWN'),
+      ],
+      {
+        description:
+          '`health.status` of /cluster/ceph/status; HEALTH_UNKNOWN when Ceph is there but its status could not be read (see ceph_error); absent without Ceph',
+      },
+    ),
   ),
+  ceph_error: Type.Optional(ShortString('why the status of an installed Ceph could not be read')),
   ceph_checks: Type.Optional(Type.Array(CephCheck, { maxItems: 64 })),
 };

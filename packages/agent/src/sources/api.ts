@@ -7,7 +7,7 @@
  * is that certificate (the usual way to verify pveproxy) its fingerprint is the cluster's.
  */
 import {
-  cephHealthOf,
+  cephAbsentError,
   newestInstalledKernel,
   normalizeApiConfig,
   summarizeUpdates,
@@ -16,11 +16,12 @@ import {
 import type { TlsOptions } from '../config.ts';
 import { AgentError, errorText } from '../errors.ts';
 import {
-  cephHealth,
+  cephOutcome,
   certificatesFromApi,
   installedFromAptVersions,
   kernelHealth,
   updatesHealth,
+  type NodeHealth,
 } from './ops.ts';
 import type { HttpClient } from '../http.ts';
 import { createPathOps } from './ops-path.ts';
@@ -41,6 +42,8 @@ export interface ApiSourceOptions {
 export function createApiSource(opts: ApiSourceOptions): Source {
   const base = opts.url.replace(/\/+$/, '').replace(/\/api2\/json$/, '') + '/api2/json';
   const ops = createPathOps();
+  /** a status answer came once: this cluster has Ceph (kept across cycles) */
+  let cephSeen = false;
   return {
     name: 'api',
     local: false,
@@ -65,7 +68,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
           // pveproxy puts the reason in the status line and, for parameter errors, in `errors`.
           throw new AgentError(
             'AGENT_SOURCE',
-            `GET ${path}: HTTP ${res.status} ${res.text.slice(0, 300).trim()}`,
+            `GET ${path}: HTTP ${res.status} ${res.statusText ?? ''} ${res.text.slice(0, 300).trim()}`,
           );
         }
         let body: unknown;
@@ -87,7 +90,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
       return {
         ...parts,
         backups: (node) => ops.backups(get, node),
-        ha: (node) => ops.ha(get, node),
+        ha: () => ops.ha(get),
         replication: (node) => ops.replication(get, node),
         detect: () =>
           (detection ??= (async (): Promise<Detection> => {
@@ -111,17 +114,38 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               return undefined;
             }
           };
-          const [status, versions, certs, updates, ceph] = await Promise.all([
+          const [status, versions, certs, updates, cephFirst] = await Promise.all([
             parts.nodeStatusFromApi(node).catch(() => undefined),
             opt(`/nodes/${node}/apt/versions`, 'installed kernels'),
             opt(`/nodes/${node}/certificates/info`, 'certificates'),
             // Needs Sys.Modify: a PVEAuditor token gets 403 (pve-manager APT.pm), then no update count.
             get(`/nodes/${node}/apt/update`).catch(() => undefined),
-            // A cluster without Ceph answers 500 "binary not installed" / "not initialized": no Ceph.
-            get('/cluster/ceph/status').catch(() => undefined),
+            // A cluster without Ceph answers 500 "binary not installed" / "not initialized": no Ceph;
+            // any other failure is an installed Ceph in an unknown state (cephOutcome).
+            get('/cluster/ceph/status').then(
+              (answer) => ({ answer }),
+              (error: unknown) => ({ error }),
+            ),
           ]);
+          const ceph = cephFirst;
+          let cephPart: NodeHealth | undefined;
           const u = updates === undefined ? undefined : summarizeUpdates(updates).data;
-          const c = ceph === undefined ? undefined : cephHealthOf(ceph).data;
+          if ('answer' in ceph) cephSeen = true;
+          else if (!cephSeen && !cephAbsentError(errorText(ceph.error))) {
+            // The API source cannot look for /etc/pve/ceph.conf. Before calling a failure an
+            // unreadable Ceph, ask whether Ceph is there at all: cfg/raw runs the same "installed,
+            // initialised" checks without connecting to the monitors (pve-manager API2/Ceph/Cfg.pm);
+            // only on this rare path. If that fails too for another reason, nothing says Ceph
+            // exists: no field, a warning — not an alert about a Ceph the cluster may not have.
+            const there = await get(`/nodes/${node}/ceph/cfg/raw`).then(
+              () => true,
+              (e: unknown) => (cephAbsentError(errorText(e)) ? false : undefined),
+            );
+            if (there !== true) {
+              if (there === undefined) warnings.push(`ceph status: ${errorText(ceph.error)}`);
+              cephPart = {};
+            }
+          }
           return {
             data: {
               ...kernelHealth(
@@ -130,7 +154,7 @@ export function createApiSource(opts: ApiSourceOptions): Source {
               ),
               ...certificatesFromApi(certs),
               ...updatesHealth(u),
-              ...cephHealth(c),
+              ...(cephPart ?? cephOutcome(ceph, warnings)),
             },
             warnings,
           };

@@ -37,7 +37,8 @@ import { openPmxcfsSession } from '../host.ts';
 import { detectWithPveversion } from './detect.ts';
 import { readLocalIp, readProcSnapshot } from './local.ts';
 import { createFilesOps } from './ops-files.ts';
-import { PKGUPDATES_DEFAULT, runPvesh, type LocalSourceOptions } from './pvesh.ts';
+import { APT_LISTS_DEFAULT, PKGUPDATES_DEFAULT, runPvesh, type LocalSourceOptions } from './pvesh.ts';
+import { createAptSecurityIndex } from './apt-security.ts';
 import { localHealth } from './ops.ts';
 import type { CycleReader, Detection, GuestConfig, Source } from './types.ts';
 
@@ -49,6 +50,7 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
     pveLibRoot: opts.pveLibRoot,
     ...(opts.warn ? { warn: opts.warn } : {}),
   });
+  const aptSecurity = createAptSecurityIndex(opts.aptListsDir ?? APT_LISTS_DEFAULT);
   return {
     name: 'files',
     local: true,
@@ -267,6 +269,7 @@ export function createFilesSource(opts: LocalSourceOptions & { warn?: (msg: stri
             readPve: (paths) => session.read(paths),
             // No file holds the Ceph cluster's health: ask pvesh, on Ceph nodes only.
             cephStatus: () => runPvesh(opts, '/cluster/ceph/status'),
+            aptSecurity,
           }),
         close: () => session.close(),
       };

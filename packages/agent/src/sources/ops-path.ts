@@ -5,8 +5,8 @@
  * - GET /nodes/{node}/tasks?typefilter=vzdump&source=all (first cycle: a long history; later
  *   cycles: the newest 50, which holds every task finished within an interval), the log of each NEW
  *   vzdump task that needs one (a job or a failure: rare), and /cluster/backup-info/not-backed-up;
- * - GET /cluster/ha/status/manager_status (the manager_status file's content) and, only on the HA
- *   master node (the one that reports HA), /cluster/ha/resources;
+ * - GET /cluster/ha/status/manager_status (the manager_status file's content) and, where HA is
+ *   configured (a master is named), /cluster/ha/resources: every node reports HA (collect-ops.ts);
  * - GET /nodes/{node}/replication.
  */
 import {
@@ -69,14 +69,14 @@ export function createPathOps() {
       return { history, notBackedUp };
     },
 
-    /** The HA status; `undefined` when this node is not the HA master (resources then not read). */
-    async ha(get: Get, node: string): Promise<HaStatus | undefined> {
+    /** The HA status; `undefined` when HA was never configured (no master named: resources not read). */
+    async ha(get: Get): Promise<HaStatus | undefined> {
       const r = asObject<{ manager_status?: unknown }>(
         await get('/cluster/ha/status/manager_status'),
         '/cluster/ha/status/manager_status',
       );
       const s = haStatusOf(r.manager_status, new Map());
-      if (s.masterNode !== node) return undefined;
+      if (s.masterNode === undefined) return undefined;
       return haStatusOf(r.manager_status, haResourcesFromApi(await get('/cluster/ha/resources')));
     },
 

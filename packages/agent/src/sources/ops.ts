@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  cephAbsentError,
   cephHealthOf,
   certificateInfo,
   rebootRequired,
@@ -17,6 +18,7 @@ import {
   type UpdatesSummary,
 } from '@nanny/proxmox';
 import { errorText } from '../errors.ts';
+import type { AptSecurityIndex } from './apt-security.ts';
 import type { Detection } from './types.ts';
 
 /** The node report's health fields (schema NodeHealthFields); absent = not known this cycle. */
@@ -27,8 +29,9 @@ export interface NodeHealth {
   certificates?: { file: string; not_after: string; fingerprint_sha256?: string }[];
   updates_count?: number;
   updates_security_count?: number;
-  ceph_health?: CephHealth['status'];
+  ceph_health?: CephHealth['status'] | 'HEALTH_UNKNOWN';
   ceph_checks?: CephHealth['checks'];
+  ceph_error?: string;
 }
 
 export const CERT_FILES = ['pve-ssl.pem', 'pveproxy-ssl.pem'] as const;
@@ -43,11 +46,34 @@ export function kernelHealth(running: string | undefined, installed: string | un
 }
 
 export function updatesHealth(u: UpdatesSummary | undefined): NodeHealth {
-  return u ? { updates_count: u.count, updates_security_count: u.security } : {};
+  if (!u) return {};
+  return {
+    updates_count: u.count,
+    ...(u.security !== undefined ? { updates_security_count: u.security } : {}),
+  };
 }
 
 export function cephHealth(c: CephHealth | undefined): NodeHealth {
   return c ? { ceph_health: c.status, ceph_checks: c.checks } : {};
+}
+
+/**
+ * The node health of a `/cluster/ceph/status` call (`answer`, or the error it failed with): the
+ * "no Ceph here" errors (binary not installed, not initialized) are no Ceph and send nothing; any
+ * other failure, or an answer without a health status, is a Ceph in an unknown state, which must
+ * surface (`HEALTH_UNKNOWN` + `ceph_error`), not read as no Ceph.
+ */
+export function cephOutcome(r: { answer: unknown } | { error: unknown }, warnings: string[]): NodeHealth {
+  if ('error' in r) {
+    const text = errorText(r.error);
+    if (cephAbsentError(text)) return {};
+    warnings.push(`ceph status: ${text}`);
+    return { ceph_health: 'HEALTH_UNKNOWN', ceph_error: text.slice(0, 256) };
+  }
+  const c = cephHealthOf(r.answer);
+  warnings.push(...c.warnings);
+  if (!c.data) return { ceph_health: 'HEALTH_UNKNOWN', ceph_error: c.warnings.join('; ').slice(0, 256) };
+  return cephHealth(c.data);
 }
 
 export interface LocalHealthDeps {
@@ -60,6 +86,8 @@ export interface LocalHealthDeps {
   readPve: (paths: string[]) => Promise<string>[];
   /** `/cluster/ceph/status` (pvesh); only called when ceph.conf exists */
   cephStatus: () => Promise<unknown>;
+  /** apt's security archives (kept by the source across cycles); read only when updates are pending */
+  aptSecurity?: AptSecurityIndex;
 }
 
 const tryText = async (p: string): Promise<string | undefined> => {
@@ -111,21 +139,23 @@ export async function localHealth(d: LocalHealthDeps): Promise<{ data: NodeHealt
       warnings.push(`${d.pkgUpdatesFile}: not JSON`);
       return {};
     }
-    const u = summarizeUpdates(list);
+    // nothing pending: none of it is a security update, no need to look at apt's lists
+    const sec =
+      Array.isArray(list) && list.length === 0 ? new Set<string>() : await d.aptSecurity?.versions();
+    const u = summarizeUpdates(list, sec);
     warnings.push(...u.warnings);
     return updatesHealth(u.data);
   })();
   const ceph = (async (): Promise<NodeHealth> => {
     const conf = await cephConf.catch(() => undefined);
     if (conf === undefined) return {}; // no PVE-managed Ceph: nothing to ask, nothing sent
-    try {
-      const c = cephHealthOf(await d.cephStatus());
-      warnings.push(...c.warnings);
-      return cephHealth(c.data);
-    } catch (e) {
-      warnings.push(`ceph status: ${errorText(e)}`);
-      return {};
-    }
+    return cephOutcome(
+      await d.cephStatus().then(
+        (answer) => ({ answer }),
+        (error: unknown) => ({ error }),
+      ),
+      warnings,
+    );
   })();
   const parts = await Promise.all([kernel, certs, updates, ceph]);
   return { data: Object.assign({}, ...parts) as NodeHealth, warnings };

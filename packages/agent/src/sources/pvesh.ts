@@ -13,6 +13,7 @@ import { detectWithPveversion } from './detect.ts';
 import { createPathOps } from './ops-path.ts';
 import { readProcSnapshot } from './local.ts';
 import { localHealth } from './ops.ts';
+import { createAptSecurityIndex } from './apt-security.ts';
 import type { CycleReader, Detection, Params, Source } from './types.ts';
 
 export interface LocalSourceOptions extends SpawnCounter {
@@ -34,9 +35,12 @@ export interface LocalSourceOptions extends SpawnCounter {
   pveLibRoot: string;
   /** pve-manager's cached list of available updates (NANNYAGENT_PKGUPDATES) */
   pkgUpdatesFile?: string;
+  /** apt's lists: which pending updates come from a security archive (NANNYAGENT_APT_LISTS) */
+  aptListsDir?: string;
 }
 
 export const PKGUPDATES_DEFAULT = '/var/lib/pve-manager/pkgupdates';
+export const APT_LISTS_DEFAULT = '/var/lib/apt/lists';
 
 export function pveshArgs(path: string, params?: Params): string[] {
   const args = ['get', path];
@@ -73,6 +77,7 @@ export async function runPvesh(opts: LocalSourceOptions, path: string, params?: 
 
 export function createPveshSource(opts: LocalSourceOptions): Source {
   const ops = createPathOps();
+  const aptSecurity = createAptSecurityIndex(opts.aptListsDir ?? APT_LISTS_DEFAULT);
   return {
     name: 'pvesh',
     local: true,
@@ -105,7 +110,7 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
       return {
         ...parts,
         backups: (node) => ops.backups(get, node),
-        ha: (node) => ops.ha(get, node),
+        ha: () => ops.ha(get),
         replication: (node) => ops.replication(get, node),
         detect,
         localNode: async () => undefined,
@@ -121,6 +126,7 @@ export function createPveshSource(opts: LocalSourceOptions): Source {
             detect,
             readPve: (paths) => session().read(paths),
             cephStatus: () => get('/cluster/ceph/status'),
+            aptSecurity,
           }),
         async nodeStatus(node): Promise<{ status: NodeStatus; error?: string }> {
           try {

@@ -63,7 +63,7 @@ export interface CycleReader {
    * guests no backup job covers; `guests` are the node's guests
    */
   backups(node: string, guests: GuestRef[]): Promise<{ history: BackupHistory; notBackedUp: Set<number> }>;
-  /** the HA manager's view; undefined when the source knows already that `node` is not the HA master */
+  /** the HA manager's view (the same from every node); undefined when HA was never configured */
   ha(node: string): Promise<HaStatus | undefined>;
   /** replication jobs of the guests on `node` */
   replication(node: string, guests: GuestRef[]): Promise<ReplicationJob[]>;

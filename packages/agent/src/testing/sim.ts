@@ -53,6 +53,7 @@ export function makeSim(
         NANNYAGENT_TASKS_ROOT: p.tasks,
         NANNYAGENT_PVE_LIB_ROOT: p.pveLib,
         NANNYAGENT_PKGUPDATES: p.pkgUpdates,
+        NANNYAGENT_APT_LISTS: p.aptLists,
         NANNYAGENT_STATE_DIR: join(dir, `state-${node}`),
         NANNYAGENT_LOG_LEVEL: 'debug',
         ...extra,

@@ -153,6 +153,7 @@ export function factFromPayload(
       updatesSecurity: n.updates_security_count,
       cephHealth: n.ceph_health,
       cephChecks: n.ceph_checks,
+      cephError: n.ceph_error,
     };
   }
   if (kind === 'storage') {

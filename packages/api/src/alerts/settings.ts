@@ -39,6 +39,7 @@ export const RULE_DEFAULTS: Readonly<Record<RuleId, Readonly<RuleSettings>>> = {
   storage_unavailable: { enabled: true },
   ceph_health_warn: { enabled: true },
   ceph_health_err: { enabled: true },
+  ceph_health_unknown: { enabled: true },
   reboot_required: { enabled: true },
   // Days left: warning at/below the trigger, critical at/below `critical`.
   certificate_expiring: { enabled: true, trigger: 30, critical: 7 },

@@ -52,6 +52,7 @@ export const NODE_RULES: readonly RuleId[] = [
   'load_high',
   'reboot_required',
   'updates_available',
+  'ceph_health_unknown',
 ];
 
 /** Removes a node that left its cluster; returns the alert keys the caller must resolve. */

@@ -264,3 +264,39 @@ test('a node without Ceph sends no ceph_health and raises nothing about Ceph', a
   await e.post('node', 'pve1', { name: 'pve1', updates_count: 0, reboot_required: false });
   assert.deepEqual(await e.firing(), []);
 });
+
+test('an installed Ceph whose status cannot be read raises ceph_health_unknown on that node, not silence', async (t) => {
+  const e = await setup(t);
+  const node = (name: string, extra: Record<string, unknown>) => ({
+    name,
+    pve_version: 'pve-manager/9.1.1/42db4a6cf33dac83',
+    updates_count: 0,
+    ...extra,
+  });
+  await e.post('node', 'pve1', node('pve1', { ceph_health: 'HEALTH_WARN' }));
+  await e.post(
+    'node',
+    'pve2',
+    node('pve2', { ceph_health: 'HEALTH_UNKNOWN', ceph_error: 'got timeout (500)' }),
+  );
+  // pve2's unreadable state leaves the cluster's warning as pve1 reported it
+  assert.deepEqual(await e.firing(), ['ceph_health_unknown:warning:pve2', 'ceph_health_warn:warning:']);
+  const nodes = (await e.app.get('/api/nodes', e.pat)).json.data as {
+    name: string;
+    health?: Record<string, unknown>;
+  }[];
+  assert.equal(nodes.find((n) => n.name === 'pve2')!.health!['ceph_error'], 'got timeout (500)');
+  // a heartbeat (no health fields) changes nothing; a known health resolves
+  e.advance(60_000);
+  await e.post('node', 'pve2', { name: 'pve2', trigger: 'heartbeat', uptime_seconds: 100 });
+  assert.equal((await e.firing()).length, 2);
+  await e.post('node', 'pve2', node('pve2', { ceph_health: 'HEALTH_OK' }));
+  assert.deepEqual(await e.firing(), []);
+  // unreadable again, then Ceph removed from the node: a full report without it resolves
+  e.advance(60_000);
+  await e.post('node', 'pve2', node('pve2', { ceph_health: 'HEALTH_UNKNOWN', ceph_error: 'x' }));
+  assert.deepEqual(await e.firing(), ['ceph_health_unknown:warning:pve2']);
+  e.advance(60_000);
+  await e.post('node', 'pve2', node('pve2', {}));
+  assert.deepEqual(await e.firing(), []);
+});

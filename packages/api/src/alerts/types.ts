@@ -32,6 +32,7 @@ export type RuleId =
   | 'storage_unavailable'
   | 'ceph_health_warn'
   | 'ceph_health_err'
+  | 'ceph_health_unknown'
   | 'reboot_required'
   | 'certificate_expiring'
   | 'updates_available';
@@ -86,7 +87,9 @@ export interface NodeFact extends FactBase {
   certificates?: { file: string; notAfter: number }[] | undefined;
   updatesCount?: number | undefined;
   updatesSecurity?: number | undefined;
-  cephHealth?: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | undefined;
+  cephHealth?: 'HEALTH_OK' | 'HEALTH_WARN' | 'HEALTH_ERR' | 'HEALTH_UNKNOWN' | undefined;
+  /** why an installed Ceph's status could not be read (cephHealth HEALTH_UNKNOWN) */
+  cephError?: string | undefined;
   cephChecks?: { code: string; severity: string; message?: string | undefined }[] | undefined;
 }
 

@@ -187,6 +187,7 @@ export interface NodeHealthView {
   updates_security_count?: number;
   certificates?: { file: string; not_after: string }[];
   ceph_health?: string;
+  ceph_error?: string;
 }
 export interface NodeSample {
   ts: string;

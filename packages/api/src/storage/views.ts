@@ -90,6 +90,7 @@ function healthOf(report: string | null): { health?: NodeHealthView } {
       .filter((c) => typeof c.file === 'string' && typeof c.not_after === 'string')
       .map((c) => ({ file: String(c.file), not_after: String(c.not_after) }));
   if (typeof p['ceph_health'] === 'string') h.ceph_health = p['ceph_health'];
+  if (typeof p['ceph_error'] === 'string') h.ceph_error = p['ceph_error'];
   return { health: h };
 }
 

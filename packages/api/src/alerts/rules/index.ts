@@ -22,7 +22,7 @@ import { versionUpgraded } from './version_upgraded.ts';
 import { storageFull } from './storage_full.ts';
 import { storageFullSoon } from './storage_full_soon.ts';
 import { storageUnavailable } from './storage_unavailable.ts';
-import { cephHealthErr, cephHealthWarn } from './ceph_health.ts';
+import { cephHealthErr, cephHealthUnknown, cephHealthWarn } from './ceph_health.ts';
 import { rebootRequired } from './reboot_required.ts';
 import { certificateExpiring } from './certificate_expiring.ts';
 import { updatesAvailable } from './updates_available.ts';
@@ -52,6 +52,7 @@ export const RULES: readonly Rule[] = [
   storageUnavailable,
   cephHealthWarn,
   cephHealthErr,
+  cephHealthUnknown,
   rebootRequired,
   certificateExpiring,
   updatesAvailable,
