@@ -80,8 +80,9 @@ export const DIALECTS: DialectUnderTest[] = [
 export function applyBatch(
   store: { commitEvaluation(c: EvaluationCommit): Promise<{ queued: number }> },
   batch: EvaluationBatch,
+  at = 0,
 ): Promise<{ queued: number }> {
-  return store.commitEvaluation({ batches: [batch], consumed: [] });
+  return store.commitEvaluation({ batches: [batch], consumed: [], at });
 }
 
 /** runs one query in `schema` of the test PostgreSQL (the replica tests look at the queue and tables) */
