@@ -4,7 +4,7 @@
  * the DOM however far it is scrolled (asserted). How long the overview takes to show its content is
  * measured and printed, not asserted (no wall-clock thresholds in tests); docs/dashboard.md records it.
  */
-import { requires, test, tempDir, waitFor } from '@nanny/testing';
+import { onCleanup, requires, test, tempDir, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -101,11 +101,12 @@ test(
     const dir = tempDir(t, 'web-scale');
     const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
     const { app, base } = await startApi(dir);
-    t.after(() => app.app.close());
+    // onCleanup runs last-registered first: the browser and the API stop before their folder goes
+    onCleanup(t, () => app.app.close());
     const nodes = await seedFleet(app);
     await addGuests(app, nodes, 0, 25);
     const { context, page } = await launch(dir);
-    t.after(() => context.close());
+    onCleanup(t, () => context.close());
     await login(page, base);
 
     // the overview, loaded fresh: from navigation start to every node row on screen

@@ -4,7 +4,7 @@
  * Every page is visited, screenshotted (into .cache/screenshots/ or NANNY_WEB_SCREENSHOTS) and
  * checked with axe-core.
  */
-import { requires, test, tempDir, waitFor } from '@nanny/testing';
+import { onCleanup, requires, test, tempDir, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -187,9 +187,10 @@ test(
     const dir = tempDir(t, 'web-e2e');
     const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
     const { app, base } = await startApi(dir);
-    t.after(() => app.app.close());
+    // onCleanup runs last-registered first: the browser and the API stop before their folder goes
+    onCleanup(t, () => app.app.close());
     const { context, page, problems } = await launch(dir);
-    t.after(() => context.close());
+    onCleanup(t, () => context.close());
     const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
     // every page's serious accessibility problems, asserted at the end (one failure lists them all)
     const axeFound: string[] = [];
@@ -448,8 +449,28 @@ test(
       page.once('dialog', (d) => void d.accept());
       await page.click('tr[data-channel="ops-hook"] button:text("Delete")');
       await page.waitForSelector('tr[data-channel="ops-hook"]', { state: 'detached' });
+      // users: create one (its password shown once), make it an admin, delete it
+      await page.fill('#user-form input[name=username]', 'night-shift');
+      await page.click('#user-form button[type=submit]');
+      await page.waitForSelector('table.users tr[data-user="night-shift"]');
+      assert.match((await page.locator('#new-user-password').textContent()) ?? '', /^\S{20,}$/);
+      assert.equal(await page.locator('table.users tr[data-user="admin"] button:text("Delete")').count(), 0);
+      await page.selectOption('table.users tr[data-user="night-shift"] select', 'admin');
+      const reader = await app.pat('read');
+      await waitFor(
+        async () => {
+          const r = await app.get('/api/users', reader);
+          return (r.json.data as { username: string; role: string }[]).some(
+            (u) => u.username === 'night-shift' && u.role === 'admin',
+          );
+        },
+        { what: 'night-shift to be an admin' },
+      );
       await accessible('the settings');
       await shot('settings');
+      page.once('dialog', (d) => void d.accept());
+      await page.click('table.users tr[data-user="night-shift"] button:text("Delete")');
+      await page.waitForSelector('table.users tr[data-user="night-shift"]', { state: 'detached' });
 
       // ---- a split: the cluster card says "partitioned", lists who sees whom, greys out nobody
       const trio = ['pve-node-01', 'pve-node-02', 'pve-node-03'];
