@@ -153,6 +153,11 @@ export const NodeSample = Type.Object({
   rootfs_total_bytes: nullable('number'),
   load_avg_1m: nullable('number'),
   uptime_seconds: nullable('number'),
+  swap_used_bytes: nullable('number', 'null in samples stored before these were kept'),
+  swap_total_bytes: nullable('number'),
+  io_wait_ratio: nullable('number', 'I/O wait share 0..1'),
+  load_avg_5m: nullable('number'),
+  load_avg_15m: nullable('number'),
 });
 export type NodeSample = Static<typeof NodeSample>;
 

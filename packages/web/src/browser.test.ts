@@ -347,6 +347,19 @@ test(
       assert.equal(await page.getAttribute('figure[data-chart="CPU"]', 'data-points'), '21');
       // the memory axis ends at the node's 64 GiB, not at a rounded-up 80
       assert.equal(Number(await page.getAttribute('figure[data-chart="Memory"]', 'data-y-max')), 64 * GiB);
+      // swap, I/O wait and load 5/15 are kept in the samples (migration 0401): charted too
+      assert.equal(Number(await page.getAttribute('figure[data-chart="Swap"]', 'data-y-max')), 8 * GiB);
+      assert.equal(
+        await page.locator('figure[data-chart="Load"] .u-legend .u-series').count(),
+        4,
+        'time + 1/5/15',
+      );
+      assert.equal(
+        await page.locator('figure[data-chart="CPU"] .u-legend .u-series').count(),
+        3,
+        'time, busy, I/O wait',
+      );
+      assert.match((await page.textContent('.charts-note')) ?? '', /no history of network for nodes/);
       const inked = await page.evaluate(() => {
         const c = (globalThis as unknown as { document: PageDoc }).document.querySelector<PageCanvas>(
           'figure[data-chart="CPU"] canvas',

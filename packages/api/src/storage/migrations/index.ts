@@ -23,6 +23,7 @@ import { opsReports0310 } from './0310_ops_reports.ts';
 import { usageHistory0210 } from './0210_usage_history.ts';
 import { storagePools0300 } from './0300_storage_pools.ts';
 import { liveChanges0400 } from './0400_live_changes.ts';
+import { nodeSampleFields0401 } from './0401_node_sample_fields.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -42,4 +43,5 @@ export const MIGRATIONS: readonly Migration[] = [
   usageHistory0210,
   storagePools0300,
   liveChanges0400,
+  nodeSampleFields0401,
 ];
