@@ -31,6 +31,7 @@ import type { IngestListener } from './ingest/listeners.ts';
 import { ingestRoutes, type IngestCounters } from './ingest/routes.ts';
 import { agentRoutes } from './routes/agent.ts';
 import { userRoutes } from './routes/users.ts';
+import { userAdminRoutes } from './routes/user-admin.ts';
 import { readRoutes } from './routes/read.ts';
 import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
 import { historyRoutes } from './routes/history.ts';
@@ -255,6 +256,7 @@ export async function buildApp(
         loginConcurrency: config.loginConcurrency,
       }),
     );
+    await app.register(async (a) => userAdminRoutes(a, { storage, auth, now }));
     await app.register(async (a) => readRoutes(a, { storage, auth, now }));
     await app.register(async (a) => proxmoxOpsRoutes(a, { storage, auth }));
     await app.register(async (a) => historyRoutes(a, { storage, auth, now, horizons: config.history }));

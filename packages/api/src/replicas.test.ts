@@ -195,3 +195,51 @@ test('a revocation through one replica is refused by the other at once: agent, A
   assert.equal((await me(a, c2)).statusCode, 401);
   assert.equal((await a.get('/api/clusters', t2)).status, 401);
 });
+
+test('an alert the leader fires reaches a dashboard stream open on the follower', async (t) => {
+  const apps = await twoReplicas(t);
+  if (!apps) return;
+  const [leader] = await waitFor(() => (leaderOf(apps).length === 1 ? leaderOf(apps) : undefined), {
+    what: 'exactly one leader',
+    budget: 'short',
+  });
+  const follower = apps.find((a) => a !== leader)!;
+  // the stream is on the follower; the report goes to the leader, so the follower's own ingest
+  // listener never hears of it: only the change feed in the database can tell it
+  await follower.app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = follower.app.server.address();
+  assert.ok(addr && typeof addr === 'object');
+  const base = `http://127.0.0.1:${addr.port}`;
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: PASSWORD }),
+  });
+  assert.equal(login.status, 200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const ac = new AbortController();
+  const res = await fetch(`${base}/api/stream`, { headers: { cookie }, signal: ac.signal });
+  let text = '';
+  const reading = (async () => {
+    const reader = res.body!.getReader();
+    const dec = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += dec.decode(value, { stream: true });
+    }
+  })().catch(() => undefined);
+  onCleanup(t, async () => {
+    ac.abort();
+    await reading;
+  });
+  await waitFor(() => text.includes(': connected'), { what: 'the stream opened' });
+
+  const agent = await leader!.register('pve1', { cluster_name: 'prod', cluster_fingerprint: FP });
+  assert.equal((await leader!.post('/api/proxmox/cluster', agent.access, cluster(0, 'pve1'))).status, 200);
+  await alertServiceOf(leader!.app.nanny.modules)!.flush();
+  await waitFor(() => /event: change\ndata: \{[^\n]*"kinds":\["alert"\]/.test(text), {
+    what: 'the quorum_lost alert as a change on the follower’s stream',
+  });
+  assert.doesNotMatch(text, /"kinds":\["cluster"\]/, 'the report itself went to the other replica');
+});

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { launch, type LaunchOptions } from './bootstrap.ts';
 import { testConfig, type ApiConfig } from './config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from './auth/tokens.ts';
+import { normalizePayload, type PayloadKind } from '@nanny/schema';
 import type { Storage } from './storage/storage.ts';
 
 export interface TestApp {
@@ -26,6 +27,20 @@ export interface TestApp {
     path: string,
     token: string,
   ): Promise<{ status: number; json: Record<string, unknown> & { data?: unknown } }>;
+  /** an agent made in storage (no enrollment, no HTTP): for seeding big fleets */
+  agent(hostname: string, org?: string): Promise<SeedAgent>;
+  /**
+   * Stores reports straight through storage, many per transaction, as the ingest committer would
+   * but without HTTP, listeners (alerts, live) or validation: seeds a fleet of thousands in seconds.
+   * Throws when one is refused.
+   */
+  ingestDirect(reports: readonly { agent: SeedAgent; kind: PayloadKind; body: unknown }[]): Promise<void>;
+}
+
+export interface SeedAgent {
+  id: string;
+  tenant_id: string;
+  token_version: number;
 }
 
 export async function makeTestApp(
@@ -85,6 +100,33 @@ export async function makeTestApp(
         payload: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: r.statusCode, json: r.json() };
+    },
+    async agent(hostname, org) {
+      return storage.createAgent({
+        tenant_id: await tenantOf(org),
+        hostname,
+        cluster_name: null,
+        cluster_fingerprint: null,
+        agent_version: null,
+        pve_version: null,
+        created_at: new Date().toISOString(),
+      });
+    },
+    async ingestDirect(reports) {
+      const receivedAt = new Date().toISOString();
+      for (let i = 0; i < reports.length; i += 500) {
+        const jobs = reports.slice(i, i + 500).map((r) => ({
+          tenantId: r.agent.tenant_id,
+          agentId: r.agent.id,
+          tokenVersion: r.agent.token_version,
+          kind: r.kind,
+          payload: normalizePayload(r.kind, r.body).body as Record<string, unknown>,
+          receivedAt,
+        }));
+        const out = await storage.ingest(jobs);
+        const bad = out.findIndex((o) => !o.ok);
+        if (bad >= 0) throw new Error(`report ${i + bad} refused: ${JSON.stringify(out[bad])}`);
+      }
     },
     async get(path, token) {
       const r = await app.inject({ method: 'GET', url: path, headers: { authorization: `Bearer ${token}` } });

@@ -154,6 +154,11 @@ export const NodeSample = Type.Object({
   rootfs_total_bytes: nullable('number'),
   load_avg_1m: nullable('number'),
   uptime_seconds: nullable('number'),
+  swap_used_bytes: nullable('number', 'null in samples stored before these were kept'),
+  swap_total_bytes: nullable('number'),
+  io_wait_ratio: nullable('number', 'I/O wait share 0..1'),
+  load_avg_5m: nullable('number'),
+  load_avg_15m: nullable('number'),
 });
 export type NodeSample = Static<typeof NodeSample>;
 
@@ -230,6 +235,13 @@ export const NodeHistoryPoint = Type.Object({
   rootfs_total: num('bytes'),
   load_avg: num('1-minute load average'),
   load_max: num(),
+  swap_avg: num('swap bytes used'),
+  swap_max: num('swap bytes used'),
+  swap_total: num('swap bytes'),
+  iowait_avg: num('I/O wait share 0..1'),
+  iowait_max: num('I/O wait share 0..1'),
+  load5_avg: num('5-minute load average'),
+  load15_avg: num('15-minute load average'),
 });
 export const NodeHistory = Type.Object({ ...HistoryMeta, points: Type.Array(NodeHistoryPoint) });
 export const GuestHistoryPoint = Type.Object({
@@ -346,6 +358,20 @@ export const EnrollmentTokenView = Type.Object({
   revoked_at: NullTime(),
 });
 /** A created secret: the record plus the secret itself, shown this once. */
+/** A user as an administrator sees it (GET /api/users): never the password hash. */
+export const UserView = Type.Object({
+  id: Str(),
+  tenant_id: Str(),
+  username: Str(),
+  role: Type.Union([Type.Literal('admin'), Type.Literal('user')]),
+  created_at: Time(),
+});
+export const UserCreated = Type.Object({
+  success: Type.Literal(true),
+  data: UserView,
+  password: Str('the generated password, shown once; the user changes it after logging in'),
+});
+
 export const CreatedSecret = <T extends TSchema>(data: T) =>
   Type.Object({ success: Type.Literal(true), data, token: Str('the secret; it is not stored') });
 

@@ -4,29 +4,26 @@
  * the DOM however far it is scrolled (asserted). How long the overview takes to show its content is
  * measured and printed, not asserted (no wall-clock thresholds in tests); docs/dashboard.md records it.
  */
-import { requires, test, tempDir, waitFor } from '@nanny/testing';
+import { onCleanup, requires, test, tempDir, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TestApp } from '@nanny/api/testing';
+import type { SeedAgent, TestApp } from '@nanny/api/testing';
 import { CHROMIUM, GiB, domRows, launch, login, screenshotDir, startApi } from './testing.ts';
 import type { PageDoc } from './testing.ts';
 
 const CLUSTERS = 10;
 const PER_CLUSTER = 20;
 
-async function inParallel<T>(items: readonly T[], n: number, fn: (x: T) => Promise<void>) {
-  for (let i = 0; i < items.length; i += n) await Promise.all(items.slice(i, i + n).map(fn));
-}
+type Seeded = { agent: SeedAgent; name: string; cluster: string; index: number };
 
-async function ok(app: TestApp, path: string, token: string, body: unknown) {
-  const r = await app.post(path, token, body);
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.json)}`);
-}
-
-/** 200 nodes, each with `guests` guests numbered from `firstVmid` upward per node. */
-async function seedFleet(app: TestApp) {
-  const nodes: { token: string; name: string; cluster: string; index: number }[] = [];
+/**
+ * 200 nodes in 10 clusters, stored straight through storage (app.ingestDirect): the test is about
+ * the browser, and 10,000 HTTP reports were most of its time.
+ */
+async function seedFleet(app: TestApp): Promise<Seeded[]> {
+  const nodes: Seeded[] = [];
+  const reports: Parameters<TestApp['ingestDirect']>[0][number][] = [];
   for (let c = 0; c < CLUSTERS; c++) {
     const cluster = `dc-${c}`;
     const members = Array.from({ length: PER_CLUSTER }, (_, k) => ({
@@ -36,60 +33,71 @@ async function seedFleet(app: TestApp) {
     }));
     for (let k = 0; k < PER_CLUSTER; k++) {
       const name = `${cluster}-n${k}`;
-      const { access } = await app.register(name);
-      nodes.push({ token: access, name, cluster, index: c * PER_CLUSTER + k });
-      await ok(app, '/api/proxmox/cluster', access, {
-        cluster_name: cluster,
-        cluster_id: cluster,
-        nodes: PER_CLUSTER,
-        quorate: 1,
-        version: 3,
-        reporting_node: name,
-        members,
+      const agent = await app.agent(name);
+      nodes.push({ agent, name, cluster, index: c * PER_CLUSTER + k });
+      reports.push({
+        agent,
+        kind: 'cluster',
+        body: {
+          cluster_name: cluster,
+          cluster_id: cluster,
+          nodes: PER_CLUSTER,
+          quorate: 1,
+          version: 3,
+          reporting_node: name,
+          members,
+        },
       });
-      await ok(app, '/api/proxmox/node', access, {
-        name,
-        node_id: k + 1,
-        online: 1,
-        cluster_name: cluster,
-        pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
-        cpu_usage_ratio: 0.1 + (k % 10) / 20,
-        mem_total_bytes: 256 * GiB,
-        mem_used_bytes: (40 + k) * GiB,
-        rootfs_total_bytes: 100 * GiB,
-        rootfs_used_bytes: 20 * GiB,
-        load_avg_1m: 1.5,
-        uptime_seconds: 86400,
+      reports.push({
+        agent,
+        kind: 'node',
+        body: {
+          name,
+          node_id: k + 1,
+          online: 1,
+          cluster_name: cluster,
+          pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+          cpu_usage_ratio: 0.1 + (k % 10) / 20,
+          mem_total_bytes: 256 * GiB,
+          mem_used_bytes: (40 + k) * GiB,
+          rootfs_total_bytes: 100 * GiB,
+          rootfs_used_bytes: 20 * GiB,
+          load_avg_1m: 1.5,
+          uptime_seconds: 86400,
+        },
       });
     }
   }
+  await app.ingestDirect(reports);
   return nodes;
 }
 
-async function addGuests(
-  app: TestApp,
-  nodes: Awaited<ReturnType<typeof seedFleet>>,
-  from: number,
-  per: number,
-) {
-  const jobs = nodes.flatMap((n) => Array.from({ length: per }, (_, j) => ({ n, j: from + j })));
-  await inParallel(jobs, 100, async ({ n, j }) => {
-    const vmid = 1000 + n.index * 100 + j;
-    await ok(app, j % 2 ? '/api/proxmox/qemu' : '/api/proxmox/lxc', n.token, {
-      name: `g-${vmid}`,
-      ...(j % 2 ? { qemu_id: `qemu/${vmid}` } : { lxc_id: `lxc/${vmid}` }),
-      vmid,
-      node: n.name,
-      cluster_name: n.cluster,
-      status: j % 5 === 0 ? 'stopped' : 'running',
-      cpu_cores: 2,
-      memory_mb: 4096,
-      cpu_usage_ratio: (vmid % 97) / 100,
-      mem_used_bytes: (vmid % 40) * 100 * 1048576,
-      tags: j % 3 ? 'web' : 'db',
-    });
-  });
-  await app.app.nanny.committer.drain();
+async function addGuests(app: TestApp, nodes: readonly Seeded[], from: number, per: number) {
+  await app.ingestDirect(
+    nodes.flatMap((n) =>
+      Array.from({ length: per }, (_, i) => {
+        const j = from + i;
+        const vmid = 1000 + n.index * 100 + j;
+        return {
+          agent: n.agent,
+          kind: j % 2 ? ('qemu' as const) : ('lxc' as const),
+          body: {
+            name: `g-${vmid}`,
+            ...(j % 2 ? { qemu_id: `qemu/${vmid}` } : { lxc_id: `lxc/${vmid}` }),
+            vmid,
+            node: n.name,
+            cluster_name: n.cluster,
+            status: j % 5 === 0 ? 'stopped' : 'running',
+            cpu_cores: 2,
+            memory_mb: 4096,
+            cpu_usage_ratio: (vmid % 97) / 100,
+            mem_used_bytes: (vmid % 40) * 100 * 1048576,
+            tags: j % 3 ? 'web' : 'db',
+          },
+        };
+      }),
+    ),
+  );
 }
 
 test(
@@ -101,37 +109,45 @@ test(
     const dir = tempDir(t, 'web-scale');
     const shots = screenshotDir(process.env['NANNY_WEB_SCREENSHOTS']);
     const { app, base } = await startApi(dir);
-    t.after(() => app.app.close());
+    // onCleanup runs last-registered first: the browser and the API stop before their folder goes
+    onCleanup(t, () => app.app.close());
+    const seedStart = performance.now();
     const nodes = await seedFleet(app);
     await addGuests(app, nodes, 0, 25);
+    t.diagnostic(`seeded 200 nodes and 5,000 guests in ${Math.round(performance.now() - seedStart)} ms`);
     const { context, page } = await launch(dir);
-    t.after(() => context.close());
+    onCleanup(t, () => context.close());
     await login(page, base);
 
-    // the overview, loaded fresh: from navigation start to every node row on screen
-    // a new document, so performance.now() counts from its navigation start
-    await page.goto('about:blank');
-    await page.goto(`${base}/#/`);
-    await page.waitForFunction(
-      (n) =>
-        (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('tr[data-node]').length ===
-        n,
-      CLUSTERS * PER_CLUSTER,
-    );
-    const overviewMs = await page.evaluate(() => performance.now());
-    const timings = await page.evaluate(() =>
-      performance
-        .getEntriesByType('resource')
-        .map(
-          (e) =>
-            `${e.name.replace(/^https?:\/\/[^/]+/, '')} ${Math.round(e.startTime)}+${Math.round(e.duration)}`,
-        ),
-    );
-    t.diagnostic(`requests (start+duration ms): ${timings.join(', ')}`);
+    // the overview, loaded fresh three times: from navigation start to every node row on screen
+    // (a new document each time, so performance.now() counts from its navigation start)
+    const loads: number[] = [];
+    let timings: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      await page.goto('about:blank');
+      await page.goto(`${base}/#/`);
+      await page.waitForFunction(
+        (n) =>
+          (globalThis as unknown as { document: PageDoc }).document.querySelectorAll('tr[data-node]')
+            .length === n,
+        CLUSTERS * PER_CLUSTER,
+      );
+      loads.push(await page.evaluate(() => performance.now()));
+      timings = await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .map(
+            (e) =>
+              `${e.name.replace(/^https?:\/\/[^/]+/, '')} ${Math.round(e.startTime)}+${Math.round(e.duration)}`,
+          ),
+      );
+    }
+    const overviewMs = [...loads].sort((x, y) => x - y)[1]!;
+    t.diagnostic(`requests of the last load (start+duration ms): ${timings.join(', ')}`);
     assert.match((await page.locator('.stats').textContent()) ?? '', /Guests running4000 \/ 5000/);
     await page.screenshot({ path: join(shots, 'scale-overview.png') });
     t.diagnostic(
-      `overview with 200 nodes and 5,000 guests: content after ${Math.round(overviewMs)} ms (navigation start → all node rows)`,
+      `overview with 200 nodes and 5,000 guests: content after ${loads.map(Math.round).join(' / ')} ms, median ${Math.round(overviewMs)} ms (navigation start → all node rows)`,
     );
     console.log(`# scale: overview 200 nodes / 5000 guests in ${Math.round(overviewMs)} ms`);
 

@@ -221,6 +221,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     const { queued } = await store.commitEvaluation({
       batches,
       consumed: items.map((i) => i.seq),
+      at: now(),
       ...(epoch !== undefined ? { fence: { name: leader.name, epoch } } : {}),
     });
     for (const [t, after] of afters)

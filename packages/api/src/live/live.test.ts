@@ -1,7 +1,9 @@
 import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { test, waitFor } from '@nanny/testing';
-import { SPEC, makeTestApp } from '../testing.ts';
+import type { TestContext } from 'node:test';
+import { SPEC, makeTestApp, type TestApp } from '../testing.ts';
+import { alertServiceOf } from '../alerts/module.ts';
 import { createLiveHub, type LiveClient } from './hub.ts';
 
 function fakeClient(tenantId: string, userKey: string, accept = () => true) {
@@ -93,40 +95,78 @@ describe('GET /api/stream', () => {
   test('a logged-in user hears a node report of their tenant as a change event', async (t) => {
     const app = await makeTestApp({ adminPassword: 'live-password-1' });
     t.after(() => app.app.close());
-    await app.app.listen({ host: '127.0.0.1', port: 0 });
-    const addr = app.app.server.address();
-    assert.ok(addr && typeof addr === 'object');
-    const base = `http://127.0.0.1:${addr.port}`;
-    const login = await fetch(`${base}/api/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username: 'admin', password: 'live-password-1' }),
-    });
-    assert.equal(login.status, 200);
-    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
-    const ac = new AbortController();
-    t.after(() => ac.abort());
-    const res = await fetch(`${base}/api/stream`, { headers: { cookie }, signal: ac.signal });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-    const reader = res.body!.getReader();
-    let text = '';
-    const reading = (async () => {
-      const dec = new TextDecoder();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        text += dec.decode(value, { stream: true });
-      }
-    })().catch(() => undefined);
-    await waitFor(() => text.includes(': connected'), { what: 'the stream opened' });
+    const stream = await openStream(t, app, 'live-password-1');
     const { access } = await app.register('pve-node-01');
     const r = await app.post('/api/proxmox/node', access, { ...SPEC.node, name: 'pve-node-01' });
     assert.equal(r.status, 200);
-    await waitFor(() => /event: change\ndata: \{[^\n]*"kinds":\["node"\]/.test(text), {
+    await waitFor(() => /event: change\ndata: \{[^\n]*"kinds":\["node"\]/.test(stream.text()), {
       what: 'a change event',
     });
+  });
+
+  test('an alert the timer fires, with no report arriving, reaches the stream through the change feed', async (t) => {
+    let clock = Date.parse('2026-03-01T10:00:00Z');
+    const app = await makeTestApp({ adminPassword: 'live-password-2' }, { now: () => new Date(clock) });
+    t.after(() => app.app.close());
+    const { access } = await app.register('pve-quiet');
+    const r = await app.post('/api/proxmox/node', access, {
+      ...SPEC.node,
+      name: 'pve-quiet',
+      interval_seconds: 60,
+    });
+    assert.equal(r.status, 200);
+    const svc = alertServiceOf(app.app.nanny.modules)!;
+    await svc.flush();
+    const stream = await openStream(t, app, 'live-password-2');
+    assert.doesNotMatch(stream.text(), /"kinds":\["alert"\]/);
+    clock += 10 * 60_000;
+    await svc.tick();
+    await waitFor(() => /event: change\ndata: \{[^\n]*"kinds":\["alert"\]/.test(stream.text()), {
+      what: 'the agent_silent alert as a change',
+    });
+    const firing = await app.app.inject({
+      method: 'GET',
+      url: '/api/alerts?state=firing',
+      headers: stream.auth,
+    });
+    assert.deepEqual(
+      firing.json<{ data: { rule: string }[] }>().data.map((a) => a.rule),
+      ['agent_silent'],
+    );
+  });
+});
+
+/** Logs in over HTTP and opens /api/stream; returns the text read so far and the session cookie. */
+async function openStream(t: TestContext, app: TestApp, password: string) {
+  await app.app.listen({ host: '127.0.0.1', port: 0 });
+  const addr = app.app.server.address();
+  assert.ok(addr && typeof addr === 'object');
+  const base = `http://127.0.0.1:${addr.port}`;
+  const login = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password }),
+  });
+  assert.equal(login.status, 200);
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+  const ac = new AbortController();
+  const res = await fetch(`${base}/api/stream`, { headers: { cookie }, signal: ac.signal });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const reader = res.body!.getReader();
+  let text = '';
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      text += dec.decode(value, { stream: true });
+    }
+  })().catch(() => undefined);
+  t.after(async () => {
     ac.abort();
     await reading;
   });
-});
+  await waitFor(() => text.includes(': connected'), { what: 'the stream opened' });
+  return { text: () => text, auth: { cookie } };
+}

@@ -53,3 +53,26 @@ test('GET /api/nodes/:id carries the node’s last report: CPU model, sockets, s
   };
   for (const [k, v] of Object.entries(extra)) assert.equal(detail.report[k], v, k);
 });
+
+test('GET /api/overview answers what the six overview reads answer, in one request', async (t) => {
+  const app = await makeTestApp();
+  t.after(() => app.app.close());
+  const { access } = await app.register('pve-node-01');
+  const read = await app.pat('read');
+  for (const kind of ['cluster', 'node', 'lxc', 'qemu'] as const)
+    assert.equal((await app.post(`/api/proxmox/${kind}`, access, SPEC[kind])).status, 200);
+  await app.app.nanny.committer.drain();
+  const r = await app.get('/api/overview?events=3', read);
+  assert.equal(r.status, 200);
+  const d = r.json.data as { clusters: unknown[]; nodes: unknown[]; guests: unknown; events: unknown[] };
+  const get = async (path: string) => (await app.get(path, read)).json;
+  assert.deepEqual(d.clusters, (await get('/api/clusters?include_standalone=true')).data);
+  assert.deepEqual(d.nodes, (await get('/api/nodes')).data);
+  assert.deepEqual(d.events, (await get('/api/events?limit=3')).data);
+  assert.equal(d.events.length, 3);
+  const all = await get('/api/guests?limit=1');
+  const running = await get('/api/guests?limit=1&status=running');
+  assert.deepEqual(d.guests, { total: all['total'], running: running['total'] });
+  assert.equal(all['total'], 2);
+  assert.equal((await app.app.inject({ method: 'GET', url: '/api/overview' })).statusCode, 401);
+});

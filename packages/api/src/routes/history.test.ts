@@ -112,3 +112,40 @@ test('GET /api/nodes/:id/history and /api/guests/:id/history answer at the chose
     400,
   );
 });
+
+test('swap, I/O wait and load 5/15 of node reports come back in GET /api/nodes/:id and its history', async (t) => {
+  const h = await makeTestApp({}, { now: () => new Date(NOW), background: false });
+  t.after(() => h.app.close());
+  const a = await h.register();
+  const read = await h.pat('read');
+  const report = {
+    ...SPEC.node,
+    collected_at: new Date(NOW).toISOString(),
+    swap_used_bytes: 1024,
+    swap_total_bytes: 8192,
+    io_wait_ratio: 0.04,
+    load_avg_5m: 1.5,
+    load_avg_15m: 1.25,
+  };
+  assert.equal((await h.post('/api/proxmox/node', a.access, report)).status, 200);
+  const nodeId = ((await h.get('/api/nodes', read)).json.data as { id: string }[])[0]!.id;
+  const detail = await h.get(`/api/nodes/${nodeId}?from=2000-01-01T00:00:00Z`, read);
+  const sample = (detail.json.data as { history: { samples: Record<string, unknown>[] } }).history
+    .samples[0]!;
+  assert.deepEqual(
+    [
+      sample['swap_used_bytes'],
+      sample['swap_total_bytes'],
+      sample['io_wait_ratio'],
+      sample['load_avg_5m'],
+      sample['load_avg_15m'],
+    ],
+    [1024, 8192, 0.04, 1.5, 1.25],
+  );
+  const hist = await h.get(`/api/nodes/${nodeId}/history?resolution=5m&from=2000-01-01T00:00:00Z`, read);
+  const p = (hist.json.data as { points: Record<string, unknown>[] }).points[0]!;
+  assert.deepEqual(
+    [p['swap_avg'], p['swap_total'], p['iowait_max'], p['load5_avg'], p['load15_avg']],
+    [1024, 8192, 0.04, 1.5, 1.25],
+  );
+});

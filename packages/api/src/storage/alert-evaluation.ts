@@ -10,6 +10,7 @@ import type { Notification } from '../notify/types.ts';
 import { checkEpoch } from './leader.ts';
 import type { StorageHandle } from './storage.ts';
 import type { IngestQueueTable } from './types.ts';
+import { appendLiveChanges } from './live-changes.ts';
 
 /** the queue topic the alert engine reads */
 export const ALERTS_TOPIC = 'alerts';
@@ -72,6 +73,8 @@ export interface EvaluationCommit {
   consumed: readonly number[];
   /** the leader's epoch (storage/leader.ts): the commit fails when a newer leader exists */
   fence?: { name: string; epoch: number };
+  /** epoch ms of the evaluation: stamps the dashboard's change feed */
+  at: number;
 }
 
 export interface EvaluationStore {
@@ -196,6 +199,10 @@ export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
         if (gone !== c.consumed.length)
           throw new Error(`alert queue: ${c.consumed.length - gone} facts were taken by another evaluator`);
         let queued = 0;
+        // tenant + cluster whose alerts this commit fired or resolved: every replica's streams hear it
+        const changed = new Map<string, { tenantId: string; kind: string; clusterId: string }>();
+        const note = (tenantId: string, clusterId: string) =>
+          changed.set(`${tenantId}\0${clusterId}`, { tenantId, kind: 'alert', clusterId });
         for (const b of c.batches) {
           for (const part of chunks(b.upserts))
             await trx
@@ -217,8 +224,10 @@ export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
               .values(f.alert)
               .onConflict((oc) => oc.column('id').doNothing())
               .executeTakeFirst();
-            if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0)
+            if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
               queued += await insertDeliveries(trx, f.deliveries);
+              note(b.tenantId, f.alert.cluster_id);
+            }
           }
           for (const r of b.resolves) {
             const row = await trx
@@ -227,11 +236,13 @@ export function createEvaluationStore(handle: StorageHandle): EvaluationStore {
               .where('tenant_id', '=', b.tenantId)
               .where('id', '=', r.id)
               .where('state', '=', 'firing')
-              .returning(['silenced'])
+              .returning(['silenced', 'cluster_id'])
               .executeTakeFirst();
+            if (row) note(b.tenantId, row.cluster_id);
             if (row && row.silenced === 0) queued += await insertDeliveries(trx, r.deliveries);
           }
         }
+        await appendLiveChanges(trx, [...changed.values()], c.at);
         return { queued };
       });
     },

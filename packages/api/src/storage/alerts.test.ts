@@ -220,6 +220,7 @@ for (const d of DIALECTS) {
         batches: [batch],
         consumed: [queued[0]!.seq],
         fence: { name: 'alerts-test', epoch: epochA! },
+        at: 0,
       });
       assert.deepEqual(
         (await store.readQueue(10)).map((q) => q.body),
@@ -232,6 +233,7 @@ for (const d of DIALECTS) {
           batches: [],
           consumed: [queued[0]!.seq],
           fence: { name: 'alerts-test', epoch: epochA! },
+          at: 0,
         }),
         /taken by another evaluator/,
       );
@@ -248,6 +250,7 @@ for (const d of DIALECTS) {
           batches: [{ ...batch, upserts: [{ key: 'c:x', value: '1' }] }],
           consumed: [queued[1]!.seq],
           fence: { name: 'alerts-test', epoch: epochA! },
+          at: 0,
         }),
         { name: 'LeadershipLost' },
       );

@@ -91,7 +91,23 @@ const NODE_COLS = [
   'rootfs_total',
   'load_avg',
   'load_max',
+  'swap_avg',
+  'swap_max',
+  'swap_total',
+  'iowait_avg',
+  'iowait_max',
+  'load5_avg',
+  'load15_avg',
 ];
+/** the raw-sample aggregates of one node bucket (the rollup job and the reads' recent fill share them) */
+export const NODE_SAMPLE_AGG = `count(*) as n, min(online) as online_min,
+          avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
+          avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max, max(mem_total_bytes) as mem_total,
+          avg(rootfs_used_bytes) as rootfs_avg, max(rootfs_used_bytes) as rootfs_max,
+          max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max,
+          avg(swap_used_bytes) as swap_avg, max(swap_used_bytes) as swap_max, max(swap_total_bytes) as swap_total,
+          avg(io_wait_ratio) as iowait_avg, max(io_wait_ratio) as iowait_max,
+          avg(load_avg_5m) as load5_avg, avg(load_avg_15m) as load15_avg`;
 /** node_samples keeps ISO text times (migration 0001): their epoch seconds, per dialect */
 export const nodeEpoch = (d: Dialect) =>
   d === 'sqlite'
@@ -160,11 +176,7 @@ const LEVELS: Level[] = [
         'node_rollups',
         'node_id',
         NODE_COLS,
-        `select node_id, 300 as res, e - e % 300 as bucket, count(*) as n, min(online) as online_min,
-          avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
-          avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max, max(mem_total_bytes) as mem_total,
-          avg(rootfs_used_bytes) as rootfs_avg, max(rootfs_used_bytes) as rootfs_max,
-          max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max
+        `select node_id, 300 as res, e - e % 300 as bucket, ${NODE_SAMPLE_AGG}
          from (select s.*, ${nodeEpoch(d)} as e from node_samples s
                where node_id >= ? and node_id <= ? and ts >= ? and ts < ?) w
          group by node_id, e - e % 300`,
@@ -188,7 +200,10 @@ const LEVELS: Level[] = [
           min(online_min) as online_min, ${wavg('cpu_avg')} as cpu_avg, max(cpu_max) as cpu_max,
           ${wavg('mem_avg')} as mem_avg, max(mem_max) as mem_max, max(mem_total) as mem_total,
           ${wavg('rootfs_avg')} as rootfs_avg, max(rootfs_max) as rootfs_max, max(rootfs_total) as rootfs_total,
-          ${wavg('load_avg')} as load_avg, max(load_max) as load_max
+          ${wavg('load_avg')} as load_avg, max(load_max) as load_max,
+          ${wavg('swap_avg')} as swap_avg, max(swap_max) as swap_max, max(swap_total) as swap_total,
+          ${wavg('iowait_avg')} as iowait_avg, max(iowait_max) as iowait_max,
+          ${wavg('load5_avg')} as load5_avg, ${wavg('load15_avg')} as load15_avg
          from node_rollups where res = 300 and node_id >= ? and node_id <= ? and bucket >= ? and bucket < ?
          group by node_id, bucket - bucket % 3600`,
       ),

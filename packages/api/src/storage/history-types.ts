@@ -47,6 +47,13 @@ export interface NodeHistoryPoint {
   rootfs_total: number | null;
   load_avg: number | null;
   load_max: number | null;
+  swap_avg: number | null;
+  swap_max: number | null;
+  swap_total: number | null;
+  iowait_avg: number | null;
+  iowait_max: number | null;
+  load5_avg: number | null;
+  load15_avg: number | null;
 }
 
 /** One point of a guest's usage history. Network counters are cumulative since the guest started. */

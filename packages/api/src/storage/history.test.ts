@@ -65,6 +65,45 @@ for (const c of HISTORY_CASES) {
       );
     });
 
+    test('node swap, I/O wait and load 5/15 are kept raw and in both rollups', async (t) => {
+      if (await open(t)) return;
+      const s = storage();
+      const a = await agent();
+      const { nodeId } = await fleet(a, 15);
+      const row = (p: { swap_avg: number | null; swap_max: number | null; swap_total: number | null }) => [
+        p.swap_avg,
+        p.swap_max,
+        p.swap_total,
+      ];
+      const raw = await s.nodeHistory(a.tenant_id, nodeId, range('raw'));
+      assert.deepEqual(
+        raw?.slice(0, 2).map((p) => [...row(p), p.iowait_avg, p.load5_avg, p.load15_avg]),
+        [
+          [500, 500, 4096, 0, 0, 0],
+          [501, 501, 4096, 0.001, 1, 2],
+        ],
+      );
+      // before the job ran (5-minute points from raw samples) and after (from the rollups)
+      for (const nowMin of [0, 70]) {
+        if (nowMin > 0) await s.maintainHistory(Date.parse(at(nowMin)), KEEP);
+        const n5 = await s.nodeHistory(a.tenant_id, nodeId, range('5m'));
+        assert.deepEqual(
+          n5?.map((p) => [p.ts, ...row(p), p.iowait_max, p.load5_avg, p.load15_avg]),
+          [
+            [at(0), 502, 504, 4096, 0.004, 2, 4],
+            [at(5), 507, 509, 4096, 0.009, 7, 14],
+            [at(10), 512, 514, 4096, 0.014, 12, 24],
+          ],
+          `at minute ${nowMin}`,
+        );
+      }
+      const n1 = await s.nodeHistory(a.tenant_id, nodeId, range('1h'));
+      assert.deepEqual(
+        n1?.map((p) => [p.n, ...row(p), p.iowait_avg?.toFixed(4), p.iowait_max, p.load5_avg, p.load15_avg]),
+        [[15, 507, 514, 4096, '0.0070', 0.014, 7, 14]],
+      );
+    });
+
     test('a sample arriving late re-rolls its recent bucket', async (t) => {
       if (await open(t)) return;
       const s = storage();

@@ -10,7 +10,7 @@ import {
   type HistoryStore,
   type NodeHistoryPoint,
 } from './history-types.ts';
-import { maintainHistory, nodeEpoch } from './history-rollup.ts';
+import { NODE_SAMPLE_AGG, maintainHistory, nodeEpoch } from './history-rollup.ts';
 import { sql } from 'kysely';
 import type { Dialect } from './storage.ts';
 import type { GuestRollupTable, NodeRollupTable } from './types.ts';
@@ -48,11 +48,7 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
   async function recentNode(nodeId: string, lo: number, hi: number) {
     const from = Math.max(lo, await mark('history.rollup.node.300'));
     const { rows } = await sql<NodeRollupTable>`
-      select e - e % 300 as bucket, count(*) as n, min(online) as online_min,
-        avg(cpu_usage_ratio) as cpu_avg, max(cpu_usage_ratio) as cpu_max,
-        avg(mem_used_bytes) as mem_avg, max(mem_used_bytes) as mem_max, max(mem_total_bytes) as mem_total,
-        avg(rootfs_used_bytes) as rootfs_avg, max(rootfs_used_bytes) as rootfs_max,
-        max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max
+      select e - e % 300 as bucket, ${sql.raw(NODE_SAMPLE_AGG)}
       from (select s.*, ${sql.raw(nodeEpoch(dialect))} as e from node_samples s
             where node_id = ${nodeId} and ts >= ${iso(from)} and ts <= ${iso(hi + 299)}) w
       where e <= ${hi}
@@ -80,6 +76,11 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
             'rootfs_used_bytes',
             'rootfs_total_bytes',
             'load_avg_1m',
+            'swap_used_bytes',
+            'swap_total_bytes',
+            'io_wait_ratio',
+            'load_avg_5m',
+            'load_avg_15m',
           ])
           .where('node_id', '=', nodeId)
           .where('ts', '>=', r.from)
@@ -101,6 +102,13 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
           rootfs_total: n(s.rootfs_total_bytes),
           load_avg: s.load_avg_1m,
           load_max: s.load_avg_1m,
+          swap_avg: n(s.swap_used_bytes),
+          swap_max: n(s.swap_used_bytes),
+          swap_total: n(s.swap_total_bytes),
+          iowait_avg: n(s.io_wait_ratio),
+          iowait_max: n(s.io_wait_ratio),
+          load5_avg: n(s.load_avg_5m),
+          load15_avg: n(s.load_avg_15m),
         }));
       }
       const { res, lo, hi } = bucketRange(r);
@@ -129,6 +137,13 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
         rootfs_total: n(b.rootfs_total),
         load_avg: n(b.load_avg),
         load_max: n(b.load_max),
+        swap_avg: n(b.swap_avg),
+        swap_max: n(b.swap_max),
+        swap_total: n(b.swap_total),
+        iowait_avg: n(b.iowait_avg),
+        iowait_max: n(b.iowait_max),
+        load5_avg: n(b.load5_avg),
+        load15_avg: n(b.load15_avg),
       }));
     },
     async guestHistory(tenantId, guestId, r) {

@@ -123,6 +123,11 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
       rootfs_total_bytes: fields.rootfs_total_bytes,
       load_avg_1m: fields.load_avg_1m,
       uptime_seconds: fields.uptime_seconds,
+      swap_used_bytes: num(p['swap_used_bytes']),
+      swap_total_bytes: num(p['swap_total_bytes']),
+      io_wait_ratio: num(p['io_wait_ratio']),
+      load_avg_5m: num(p['load_avg_5m']),
+      load_avg_15m: num(p['load_avg_15m']),
     })
     // A replayed report (spool after an outage, lost answer) is one sample, not two.
     .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())

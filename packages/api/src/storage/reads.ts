@@ -129,6 +129,11 @@ export function createReadStore(db: Db, totals: GuestTotals): ReadStore {
           'rootfs_total_bytes',
           'load_avg_1m',
           'uptime_seconds',
+          'swap_used_bytes',
+          'swap_total_bytes',
+          'io_wait_ratio',
+          'load_avg_5m',
+          'load_avg_15m',
         ])
         .where('tenant_id', '=', tenantId)
         .where('node_id', '=', nodeId)

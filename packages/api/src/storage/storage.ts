@@ -200,6 +200,11 @@ export interface NodeSample {
   rootfs_total_bytes: number | null;
   load_avg_1m: number | null;
   uptime_seconds: number | null;
+  swap_used_bytes: number | null;
+  swap_total_bytes: number | null;
+  io_wait_ratio: number | null;
+  load_avg_5m: number | null;
+  load_avg_15m: number | null;
 }
 export interface GuestView {
   id: string;

@@ -80,8 +80,9 @@ export const DIALECTS: DialectUnderTest[] = [
 export function applyBatch(
   store: { commitEvaluation(c: EvaluationCommit): Promise<{ queued: number }> },
   batch: EvaluationBatch,
+  at = 0,
 ): Promise<{ queued: number }> {
-  return store.commitEvaluation({ batches: [batch], consumed: [] });
+  return store.commitEvaluation({ batches: [batch], consumed: [], at });
 }
 
 /** runs one query in `schema` of the test PostgreSQL (the replica tests look at the queue and tables) */
@@ -173,11 +174,27 @@ export function historyFixture(c: (typeof HISTORY_CASES)[number]) {
     payload,
     receivedAt: at(minute),
   });
-  /** a node and one guest reporting every minute for `minutes`: cpu = minute / 100 */
+  /** a node and one guest reporting every minute for `minutes`: cpu = minute / 100, node load 5m = minute */
   async function fleet(a: Agent, minutes: number) {
     for (let m = 0; m < minutes; m++) {
       const out = await storage().ingest([
-        job(a, 'node', { name: 'n1', cpu_usage_ratio: m / 100, mem_used_bytes: 1000 + m, online: 1 }, m),
+        job(
+          a,
+          'node',
+          {
+            name: 'n1',
+            cpu_usage_ratio: m / 100,
+            mem_used_bytes: 1000 + m,
+            online: 1,
+            // swap, I/O wait, load 5/15 (migration 0401): kept too
+            swap_used_bytes: 500 + m,
+            swap_total_bytes: 4096,
+            io_wait_ratio: m / 1000,
+            load_avg_5m: m,
+            load_avg_15m: 2 * m,
+          },
+          m,
+        ),
         job(
           a,
           'lxc',

@@ -116,6 +116,12 @@ export interface NodeSampleTable {
   rootfs_total_bytes: number | null;
   load_avg_1m: number | null;
   uptime_seconds: number | null;
+  /** migration 0401 */
+  swap_used_bytes: number | null;
+  swap_total_bytes: number | null;
+  io_wait_ratio: number | null;
+  load_avg_5m: number | null;
+  load_avg_15m: number | null;
 }
 export interface GuestTable {
   id: string;
@@ -275,6 +281,14 @@ export interface NodeRollupTable {
   rootfs_total: number | null;
   load_avg: number | null;
   load_max: number | null;
+  /** migration 0401 */
+  swap_avg: number | null;
+  swap_max: number | null;
+  swap_total: number | null;
+  iowait_avg: number | null;
+  iowait_max: number | null;
+  load5_avg: number | null;
+  load15_avg: number | null;
 }
 /** migration 0300: one storage as one node sees it; a shared storage once per cluster (node '') */
 export interface StoragePoolTable {

@@ -98,7 +98,37 @@ export interface Init {
   body?: unknown;
 }
 
-export async function api<T>(path: string, options: Init = {}): Promise<T> {
+/** GETs started before they are asked for (the first page's data, while the session is checked) */
+const prefetched = new Map<string, { at: number; p: Promise<unknown> }>();
+/** a prefetched answer not taken within this long is stale: it is asked for again */
+const PREFETCH_FRESH_MS = 10_000;
+
+/**
+ * Starts a GET now; the next `api(path)` takes its answer instead of asking again. The first page
+ * thereby loads while `/api/auth/me` is still on its way, not after it.
+ */
+export function prefetch(path: string): void {
+  const p = send(path, {});
+  // a refused prefetch (no session yet) is the login's business, not an unhandled rejection
+  p.catch(() => undefined);
+  prefetched.set(path, { at: Date.now(), p });
+}
+
+/** forgets prefetched answers (logged out: they belonged to the old session) */
+export function dropPrefetched(): void {
+  prefetched.clear();
+}
+
+export function api<T>(path: string, options: Init = {}): Promise<T> {
+  const early = options.method === undefined || options.method === 'GET' ? prefetched.get(path) : undefined;
+  if (early) {
+    prefetched.delete(path);
+    if (Date.now() - early.at < PREFETCH_FRESH_MS) return early.p as Promise<T>;
+  }
+  return send<T>(path, options);
+}
+
+async function send<T>(path: string, options: Init): Promise<T> {
   const init: RequestInit = {
     method: options.method ?? 'GET',
     credentials: 'same-origin',

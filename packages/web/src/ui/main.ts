@@ -3,7 +3,7 @@
  * live stream that refreshes the page shown, and the top bar. One view is mounted at a time.
  */
 import 'uplot/dist/uPlot.min.css';
-import { ApiError, api, type User } from './api.ts';
+import { ApiError, api, dropPrefetched, prefetch, type User } from './api.ts';
 import { byId, clear, h } from './dom.ts';
 import { timeFmt } from './format.ts';
 import { connectLive } from './live.ts';
@@ -14,7 +14,7 @@ import { events } from './views/events.ts';
 import { guest } from './views/guest.ts';
 import { guests } from './views/guests.ts';
 import { node } from './views/node.ts';
-import { overview } from './views/overview.ts';
+import { OVERVIEW_READS, overview } from './views/overview.ts';
 import { settings } from './views/settings.ts';
 import { backups, storage } from './views/storage.ts';
 
@@ -123,6 +123,7 @@ function render() {
  * LIVE_MIN_MS, with one trailing refresh for what arrived in between.
  */
 const LIVE_MIN_MS = 2000;
+const FIRING_ALERTS = '/api/alerts?state=firing&limit=1000';
 let liveAt = 0;
 let liveTimer = 0;
 let alertCountAt = 0;
@@ -143,7 +144,7 @@ function onChange(c: LiveChange) {
   // the Alerts tab's count follows every change, at most every 5 s
   if (Date.now() - alertCountAt > 5000) {
     alertCountAt = Date.now();
-    api<{ data: unknown[] }>('/api/alerts?state=firing&limit=1000')
+    api<{ data: unknown[] }>(FIRING_ALERTS)
       .then((r) => setAlertCount(r.data.length))
       .catch(fail);
   }
@@ -167,13 +168,16 @@ function showApp(user: User) {
       }
     },
   });
-  // GET /api/alerts has no total: the firing ones are counted (a fleet has far fewer than 1,000)
-  api<{ data: unknown[] }>('/api/alerts?state=firing&limit=1000')
-    .then((r) => setAlertCount(r.data.length))
-    .catch(fail);
+  // GET /api/alerts has no total: the firing ones are counted (a fleet has far fewer than 1,000);
+  // the overview counts them itself
+  if (route().name !== 'overview')
+    api<{ data: unknown[] }>(FIRING_ALERTS)
+      .then((r) => setAlertCount(r.data.length))
+      .catch(fail);
 }
 
 function showLogin(message = '') {
+  dropPrefetched();
   shell.user = null;
   shell.view = null;
   shell.stopLive?.();
@@ -236,6 +240,8 @@ async function start() {
       .catch(fail);
   });
   window.addEventListener('hashchange', render);
+  // the overview's data is asked for with the session check, not after it (one round trip less)
+  if (route().name === 'overview') for (const path of OVERVIEW_READS) prefetch(path);
   try {
     const me = await api<{ user: User }>('/api/auth/me');
     showApp(me.user);

@@ -22,6 +22,8 @@ import { replicas0200 } from './0200_replicas.ts';
 import { opsReports0310 } from './0310_ops_reports.ts';
 import { usageHistory0210 } from './0210_usage_history.ts';
 import { storagePools0300 } from './0300_storage_pools.ts';
+import { liveChanges0400 } from './0400_live_changes.ts';
+import { nodeSampleFields0401 } from './0401_node_sample_fields.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -40,4 +42,6 @@ export const MIGRATIONS: readonly Migration[] = [
   opsReports0310,
   usageHistory0210,
   storagePools0300,
+  liveChanges0400,
+  nodeSampleFields0401,
 ];

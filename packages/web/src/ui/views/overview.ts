@@ -1,5 +1,5 @@
 /** Overview: figures, one card per cluster (quorum, versions, split), standalone nodes, alerts, events. */
-import { api, type Alert, type ClusterView, type FleetEvent, type NodeView, type Page } from '../api.ts';
+import { api, type Alert, type ClusterView, type FleetEvent, type NodeView } from '../api.ts';
 import {
   ago,
   aliveOf,
@@ -21,6 +21,16 @@ import {
 import { fill, h } from '../dom.ts';
 import { localizeTimes, plural } from '../format.ts';
 import type { Mount } from '../view.ts';
+
+/** GET /api/overview (clusters, nodes, guest counts, events in one answer) and the firing alerts */
+export const OVERVIEW_READS = ['/api/overview', '/api/alerts?state=firing&limit=1000'] as const;
+
+interface OverviewData {
+  clusters: ClusterView[];
+  nodes: NodeView[];
+  guests: { total: number; running: number };
+  events: FleetEvent[];
+}
 
 function clusterCard(c: ClusterView, list: NodeView[], dup: boolean): HTMLElement {
   const { distinct } = majorityVersion(list);
@@ -47,6 +57,7 @@ function clusterCard(c: ClusterView, list: NodeView[], dup: boolean): HTMLElemen
     partitionsLine(c),
     list.length ? nodeTable(list) : emptyState('No node of this cluster has reported yet.'),
   );
+  el.classList.add('cluster-card');
   if (c.quorate === 0 || c.split) el.classList.add('card-bad');
   return el;
 }
@@ -56,17 +67,13 @@ export const overview: Mount = (root, ctx) => {
   root.appendChild(body);
   return {
     async refresh() {
-      const [clusters, nodes, firing, events, guests, running] = await Promise.all([
-        api<{ data: ClusterView[] }>('/api/clusters?include_standalone=true'),
-        api<{ data: NodeView[] }>('/api/nodes'),
-        api<{ data: Alert[] }>('/api/alerts?state=firing&limit=1000'),
-        api<Page<FleetEvent>>('/api/events?limit=8'),
-        api<Page<unknown>>('/api/guests?limit=1'),
-        api<Page<unknown>>('/api/guests?limit=1&status=running'),
+      const [summary, firing] = await Promise.all([
+        api<{ data: OverviewData }>(OVERVIEW_READS[0]),
+        api<{ data: Alert[] }>(OVERVIEW_READS[1]),
       ]);
-      const all = clusters.data;
+      const { clusters: all, nodes: nodeList, events, guests } = summary.data;
       const byCluster = new Map<string, NodeView[]>();
-      for (const n of nodes.data) {
+      for (const n of nodeList) {
         const list = byCluster.get(n.cluster_id) ?? [];
         list.push(n);
         byCluster.set(n.cluster_id, list);
@@ -75,10 +82,10 @@ export const overview: Mount = (root, ctx) => {
         list.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
       const real = all.filter((c) => !c.standalone);
       const standalone = all.filter((c) => c.standalone);
-      const online = nodes.data.filter((n) => aliveOf(n) === 1).length;
+      const online = nodeList.filter((n) => aliveOf(n) === 1).length;
       const alerts = firing.data;
       const crit = alerts.filter((a) => a.severity === 'critical').length;
-      const total = nodes.data.length;
+      const total = nodeList.length;
 
       const stats = h(
         'div',
@@ -95,7 +102,7 @@ export const overview: Mount = (root, ctx) => {
           total === 0 ? 'none reported yet' : online < total ? `${total - online} not online` : 'all online',
           online < total ? 'warn' : null,
         ),
-        stat('Guests running', `${running.total} / ${guests.total}`, 'containers and VMs', null, '#/guests'),
+        stat('Guests running', `${guests.running} / ${guests.total}`, 'containers and VMs', null, '#/guests'),
         stat(
           'Firing alerts',
           String(alerts.length),
@@ -143,7 +150,7 @@ export const overview: Mount = (root, ctx) => {
                   ),
               ),
         ),
-        card('Recent events', h('a', { href: '#/events' }, 'timeline →'), eventList(events.data)),
+        card('Recent events', h('a', { href: '#/events' }, 'timeline →'), eventList(events)),
       );
       fill(body, stats, sections, all.length ? lower : null);
       ctx.setAlertCount(alerts.length);

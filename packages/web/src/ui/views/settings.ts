@@ -1,13 +1,15 @@
 /**
  * Settings: enrollment tokens (create; the install command for a node, copied in one click), agents
- * (last seen, version, revoke), notification channels (add, test, delete), API tokens. Sections an
+ * (last seen, version, revoke), notification channels (add, test, delete), users, API tokens. Sections an
  * administrator owns say so to other users instead of failing.
  */
-import { ApiError, api, type Json } from '../api.ts';
-import { ago, badge, card, emptyState, loading, table } from '../components.ts';
-import { fill, h, type Child } from '../dom.ts';
+import { api, type Json } from '../api.ts';
+import { ago, badge, emptyState, table } from '../components.ts';
+import { fill, h } from '../dom.ts';
 import { fmtTime } from '../format.ts';
-import type { Mount, ViewContext } from '../view.ts';
+import type { Mount } from '../view.ts';
+import { copyButton, field, section } from './settings-parts.ts';
+import { usersSection } from './settings-users.ts';
 
 interface Enrollment {
   id: string;
@@ -46,33 +48,6 @@ interface Token {
 /** The command a node runs to register with this server (docs/agent-install.md). */
 export function installCommand(origin: string, token: string): string {
   return `nannyagent register --url ${origin} --enroll-token ${token} && systemctl start nannyagent`;
-}
-
-function copyButton(text: () => string): HTMLElement {
-  const b = h('button', { type: 'button', class: 'btn btn-small' }, 'Copy');
-  b.addEventListener('click', () => {
-    navigator.clipboard
-      .writeText(text())
-      .then(() => (b.textContent = 'Copied'))
-      .catch(() => (b.textContent = 'Select and copy by hand'));
-  });
-  return b;
-}
-
-function field(label: string, input: HTMLElement): HTMLElement {
-  return h('label', { class: 'field' }, h('span', { class: 'muted small' }, label), input);
-}
-
-/** A section that loads on its own; a 403 becomes a note rather than an error. */
-function section(ctx: ViewContext, title: string, extra: Child, load: (box: HTMLElement) => Promise<void>) {
-  const box = h('div', null, loading());
-  const el = card(title, extra, box);
-  const run = () =>
-    load(box).catch((e: unknown) => {
-      if (e instanceof ApiError && e.status === 403) fill(box, emptyState('Administrators only.'));
-      else ctx.fail(e);
-    });
-  return { el, run };
 }
 
 export const settings: Mount = (root, ctx) => {
@@ -372,7 +347,8 @@ export const settings: Mount = (root, ctx) => {
       .catch(ctx.fail);
   });
 
-  const parts = [enroll, agents, channels, tokens];
+  const users = usersSection(ctx, act);
+  const parts = [enroll, agents, channels, users, tokens];
   root.append(
     h(
       'div',
