@@ -37,7 +37,7 @@ import { proxmoxOpsRoutes } from './routes/proxmox-ops.ts';
 import { historyRoutes } from './routes/history.ts';
 import { storageRoutes } from './routes/storage.ts';
 import { opsRoutes, type ServerCounters } from './routes/ops.ts';
-import { schemaController } from './routes/validation.ts';
+import { schemaController, type CompileCache } from './routes/validation.ts';
 import { DOCS_CSP, limitConnectionsPerAddress, registerHardening } from './hardening.ts';
 import { MODULES } from './modules.ts';
 import { createLeadership, type Leadership } from './leader.ts';
@@ -51,6 +51,8 @@ export interface BuildOptions {
   now?: () => Date;
   /** a pino logger config or `false`; default follows config.logLevel */
   logger?: boolean | Record<string, unknown>;
+  /** compiled validators and serializers shared with other apps of this process (tests build many) */
+  compileCache?: CompileCache;
 }
 
 export interface SetupInfo {
@@ -127,12 +129,10 @@ export async function buildApp(
       : { http: timeouts }),
     // The spec is law: "vmid": "100" is an error, not 100; nothing is stripped or defaulted. Query
     // strings and path parameters are text on the wire, so those alone are coerced.
-    schemaController: schemaController({
-      coerceTypes: false,
-      removeAdditional: false,
-      useDefaults: false,
-      allErrors: false,
-    }),
+    schemaController: schemaController(
+      { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
+      opts.compileCache,
+    ),
   });
   try {
     limitConnectionsPerAddress(app.server, config.maxConnectionsPerAddress);

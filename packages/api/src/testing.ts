@@ -5,6 +5,10 @@ import { testConfig, type ApiConfig } from './config.ts';
 import { TOKEN_PREFIX, hashToken, newToken } from './auth/tokens.ts';
 import { normalizePayload, type PayloadKind } from '@nanny/schema';
 import type { Storage } from './storage/storage.ts';
+import { createCompileCache } from './routes/validation.ts';
+
+/** every test app of this process reuses the route schemas the first one compiled (validation.ts) */
+const compileCache = createCompileCache();
 
 export interface TestApp {
   app: FastifyInstance;
@@ -48,7 +52,7 @@ export async function makeTestApp(
   opts: LaunchOptions = {},
 ): Promise<TestApp> {
   // The bootstrap path, as serve runs it: admin, JWT secret, module timers on ready.
-  const app = await launch(testConfig(overrides), opts);
+  const app = await launch(testConfig(overrides), { compileCache, ...opts });
   const storage = app.nanny.storage;
   const tenantOf = async (org = 'default') => (await storage.ensureTenant(org, new Date().toISOString())).id;
   const t: TestApp = {
