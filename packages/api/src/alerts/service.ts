@@ -243,7 +243,10 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
       tenants.clear();
       if (err instanceof Error && err.name === 'LeadershipLost') {
         o.log?.warn({ err }, 'alert evaluation fenced off: a newer leader exists');
-        await leader.lost();
+        // Not awaited: stepping down tells the role listeners, and ours queues on this very chain,
+        // which cannot move on until this pass returns (awaiting it was a deadlock that stopped
+        // evaluation, and close(), for good).
+        leader.lost().catch((e: unknown) => o.log?.warn({ err: e }, 'stepping down failed'));
         return;
       }
       failures++;
