@@ -17,7 +17,7 @@ import { createDelivery, createSender, type Delivery, type Sender } from './send
 import { createApiSource, createFilesSource, createPveshSource, type Source } from './sources/index.ts';
 import { createAutoSource } from './sources/auto.ts';
 import { createVersionDetector } from './sources/detect.ts';
-import { createLightProcReader, readCpuTimes } from './sources/local.ts';
+import { createLightProcReader, readCpuTimes, readNetCounters } from './sources/local.ts';
 import type { Detection } from './sources/types.ts';
 import { createSpool, type Spool } from './spool.ts';
 import { createStateStore, type StateStore } from './state.ts';
@@ -153,6 +153,12 @@ export function createAgent(deps: AgentDeps): Agent {
       : {}),
     ...(config.nodeName !== undefined ? { nodeName: config.nodeName } : {}),
     readCpuTimes: () => readCpuTimes(config.procRoot),
+    readNetCounters: () => {
+      const warnings: string[] = [];
+      const r = readNetCounters(config.procRoot, warnings);
+      for (const w of warnings) log.debug(w);
+      return r;
+    },
     readProcLight: () => {
       const warnings: string[] = [];
       const r = lightProc(warnings);

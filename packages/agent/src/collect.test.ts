@@ -9,7 +9,7 @@ import { createCollector, type CycleItem } from './collect.ts';
 import { loadConfig } from './config.ts';
 import { httpRequest } from './http.ts';
 import { memoryLogger } from './log.ts';
-import { readCpuTimes } from './sources/local.ts';
+import { createLightProcReader, readCpuTimes, readNetCounters } from './sources/local.ts';
 import { dryRun, makeSim, requireSim } from './testing/sim.ts';
 
 test('without Proxmox VE the agent says so, sends nothing and exits 0', async (t) => {
@@ -89,6 +89,42 @@ test('node CPU comes from /proc/stat deltas between cycles', async (t) => {
   const node = items.find((i) => i.kind === 'node')!.body;
   assert.equal(node.cpu_usage_ratio, 0.5);
   assert.equal(node.io_wait_ratio, 0.1);
+});
+
+test("cycle and heartbeat node reports carry the physical NICs' bytes from /proc/net/dev", async (t) => {
+  if (!requireSim(t)) return;
+  const f = makeSim(t, { nodes: 1, standalone: true, guests: 1, seed: 6, clock: 'frozen' });
+  const proc = join(f.dir, 'proc');
+  cpSync(f.sim.paths('pve').proc, proc, { recursive: true });
+  cpSync(new URL('../../proxmox/fixtures/proc/net-dev.txt', import.meta.url), join(proc, 'net', 'dev'));
+  const env = f.env('pve', { NANNYAGENT_SOURCE: 'files', NANNYAGENT_PROC_ROOT: proc });
+  const config = loadConfig({ env });
+  const log = memoryLogger();
+  const items: CycleItem[] = [];
+  const light = createLightProcReader(proc);
+  const c = createCollector({
+    source: createSource(config, log, httpRequest, {}, env),
+    log,
+    agentVersion: 'test',
+    intervalSeconds: 1,
+    readNetCounters: () => readNetCounters(proc, []),
+    readProcLight: () => light([]),
+    hostname: () => 'pve',
+    emit: (b) => {
+      items.push(...b);
+    },
+  });
+  await c.runCycle();
+  assert.equal(await c.outOfCycle('heartbeat'), 1);
+  const nodes = items.filter((i) => i.kind === 'node').map((i) => i.body);
+  assert.deepEqual(
+    nodes.map((b) => [b.trigger, b.net_in_bytes, b.net_out_bytes]),
+    [
+      // eno1 + eno2; not lo, bond0 (= eno1 + eno2), vmbr0, the VLAN, tap, veth and firewall pairs
+      ['cycle', 81235567890, 7125456789],
+      ['heartbeat', 81235567890, 7125456789],
+    ],
+  );
 });
 
 test('auto uses the files when /etc/pve is readable and falls back to pvesh when it is not', async (t) => {

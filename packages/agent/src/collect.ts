@@ -72,6 +72,12 @@ export interface CollectorDeps {
   nodeName?: string;
   /** reads /proc/stat's aggregate cpu line (local sources) */
   readCpuTimes?: () => Promise<CpuTimes | undefined>;
+  /**
+   * the node's network bytes since boot from /proc/net/dev (local sources only: the api source may
+   * poll a node from elsewhere, and this machine's NICs are not that node's). Every node report
+   * carries them, heartbeats included.
+   */
+  readNetCounters?: () => { inBytes: number; outBytes: number } | undefined;
   /** the fallback node name when nothing else knows it (os.hostname() cut at the first '.') */
   hostname: () => string;
   now?: () => Date;
@@ -172,6 +178,7 @@ export function createCollector(deps: CollectorDeps): Collector {
       nodeStatus?: NodeStatus;
       version?: string;
       cpu?: { busyRatio: number; ioWaitRatio: number };
+      net?: { inBytes: number; outBytes: number };
       /** issue 15: kernel, certificates, updates, Ceph (full cycles only) */
       health?: NodeHealth;
     },
@@ -185,6 +192,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         ...(input.nodeStatus ? { nodeStatus: input.nodeStatus } : {}),
         ...(input.version !== undefined ? { version: input.version } : {}),
         ...(input.cpu ? { cpu: input.cpu } : {}),
+        ...(input.net ? { net: input.net } : {}),
         intervalSeconds: Math.max(1, Math.round(deps.intervalSeconds)),
         ...(deps.heartbeatIntervalSeconds
           ? { heartbeatIntervalSeconds: Math.max(1, Math.round(deps.heartbeatIntervalSeconds)) }
@@ -195,6 +203,7 @@ export function createCollector(deps: CollectorDeps): Collector {
     const data = input.health ? { ...built.data, ...input.health } : built.data;
     return validated('node', { data, warnings: built.warnings }, `node ${nodeName}`, errors);
   };
+  const readNet = () => (deps.source.local ? deps.readNetCounters?.() : undefined);
   const clusterItemOf = (
     nodeName: string,
     clusterStatus: ClusterStatusEntry[],
@@ -330,6 +339,7 @@ export function createCollector(deps: CollectorDeps): Collector {
           fail(`node status of ${nodeName}`, e);
         }
         const health = await healthP;
+        const net = readNet();
         const nodeItem = nodeItemOf(
           nodeName,
           {
@@ -337,6 +347,7 @@ export function createCollector(deps: CollectorDeps): Collector {
             ...(nodeStatus ? { nodeStatus } : {}),
             ...(version !== undefined ? { version } : {}),
             ...(cpu ? { cpu } : {}),
+            ...(net ? { net } : {}),
             ...(health ? { health } : {}),
           },
           meta,
@@ -454,6 +465,7 @@ export function createCollector(deps: CollectorDeps): Collector {
         ...(clusterName !== undefined ? { clusterName } : {}),
       };
       const items: CycleItem[] = [];
+      const net = readNet();
       const ni = nodeItemOf(
         nodeName,
         {
@@ -461,6 +473,7 @@ export function createCollector(deps: CollectorDeps): Collector {
           ...(nodeStatus ? { nodeStatus } : {}),
           ...(known.version !== undefined ? { version: known.version } : {}),
           ...(cpu ? { cpu } : {}),
+          ...(net ? { net } : {}),
         },
         meta,
         errors,

@@ -231,6 +231,8 @@ test('no change: no out-of-cycle reports but heartbeats at their interval, from 
     assert.equal(typeof h.body.mem_total_bytes, 'number');
     assert.equal(typeof h.body.uptime_seconds, 'number');
     assert.equal(typeof h.body.load_avg_1m, 'number');
+    // the simulator's /proc/net/dev: eno1 only (its vmbr0 and tap carry the same bytes again)
+    assert.equal(typeof h.body.net_in_bytes, 'number');
     // announced, so nannyapi waits 2.5 heartbeats (not 2.5 cycles) before calling the agent silent
     assert.equal(h.body.heartbeat_interval_seconds, 1, '0.3 s rounded, at least 1');
   }
@@ -343,5 +345,6 @@ test('api source: a node going offline → change reports with the node status f
   assert.equal(typeof node.mem_total_bytes, 'number', 'node status read from the API');
   assert.equal(r.byTrigger('heartbeat').length, 0);
   assert.equal(node.heartbeat_interval_seconds, undefined, 'no heartbeat, none announced');
+  assert.equal(node.net_in_bytes, undefined, "this machine's /proc/net/dev is not the polled node's");
   assert.deepEqual(r.spawns, [], 'the api source starts no process');
 });

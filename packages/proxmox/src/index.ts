@@ -88,6 +88,8 @@ export {
   cpuUsageBetween,
   nodeStatusFromProc,
 } from './proc.ts';
+export type { NetDevCounters } from './net-dev.ts';
+export { parseNetDev, nodeNetCounters, countsAsNodeTraffic } from './net-dev.ts';
 export type { PveVersionInfo, PvecmStatus, PvecmMember } from './cli-output.ts';
 export { parsePveversion, parsePvecmStatus, parsePvecfg } from './cli-output.ts';
 export { clusterFingerprint, looksLikePemCertificate } from './identity.ts';

@@ -320,6 +320,16 @@ test('/proc CPU shares win over the API value, and a standalone node reports nod
   assertValid('node', r.data);
 });
 
+test('node network counters (/proc/net/dev) become net_in_bytes/net_out_bytes, absent without them', () => {
+  const r = buildNodePayload({ nodeName: 'n1', net: { inBytes: 81235567890, outBytes: 7125456789 } }, meta);
+  assert.deepEqual(r.warnings, []);
+  assert.equal(r.data.net_in_bytes, 81235567890);
+  assert.equal(r.data.net_out_bytes, 7125456789);
+  assertValid('node', r.data);
+  assert.equal('net_in_bytes' in buildNodePayload({ nodeName: 'n1' }, meta).data, false);
+  assert.equal(validatePayload('node', { ...r.data, net_in_bytes: -1 }).ok, false);
+});
+
 test('a node missing from /cluster/status and garbage load averages are warnings', () => {
   const r = buildNodePayload(
     { nodeName: 'ghost', clusterStatus: [], nodeStatus: { loadavg: ['0.1', 'x', '0.3'], uptime: '12' } },

@@ -187,6 +187,8 @@ export interface NodePayloadInput {
   intervalSeconds?: number;
   /** the agent's heartbeat period; absent when it sends no heartbeats */
   heartbeatIntervalSeconds?: number;
+  /** bytes in and out since boot from /proc/net/dev (nodeNetCounters); local sources only */
+  net?: { inBytes: number; outBytes: number };
 }
 
 /** POST /api/proxmox/node. */
@@ -253,6 +255,10 @@ export function buildNodePayload(input: NodePayloadInput, meta: ReportMeta): Par
     }
     set(out, 'uptime_seconds', r.int('uptime', ns.uptime));
     set(out, 'kernel_version', r.str('kversion', ns.kversion));
+  }
+  if (input.net) {
+    set(out, 'net_in_bytes', r.int('net in', input.net.inBytes));
+    set(out, 'net_out_bytes', r.int('net out', input.net.outBytes));
   }
   return { data: out as ProxmoxNode, warnings: r.warnings };
 }

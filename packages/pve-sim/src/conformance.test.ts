@@ -15,6 +15,7 @@ import {
   parseRrdDump,
   parseProcStat,
   parseMeminfo,
+  parseNetDev,
   parseLoadavg,
   parseUptime,
   parseCpuinfo,
@@ -388,6 +389,7 @@ test('pmxcfs dot-files, /proc and CLI outputs parse with @nanny/proxmox without 
       ['uptime', parseUptime],
       ['cpuinfo', parseCpuinfo],
       ['version', parseProcVersion],
+      ['net/dev', parseNetDev],
     ] as const) {
       assert.deepEqual(parse(read(join(proc, name))).warnings, [], `${node} /proc/${name}`);
     }

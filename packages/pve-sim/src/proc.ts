@@ -107,6 +107,30 @@ export function renderCpuinfo(n: NodeState): string {
 export const CPU_FLAGS =
   'fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 ht syscall nx lm constant_tsc pni vmx ssse3 cx16 sse4_1 sse4_2 x2apic popcnt aes xsave avx hypervisor';
 
+/**
+ * `/proc/net/dev` in the kernel's layout (`%6s:%8llu %7llu …`): the node's traffic on its NIC `eno1`,
+ * the same bytes again on the bridge `vmbr0` above it and part of them on a guest's `tap`, plus `lo`,
+ * so a reader that sums every interface counts too much.
+ */
+export function renderNetDev(n: NodeState, now: number): string {
+  const f = nodeFigures(n, now);
+  const row = (name: string, rx: number, tx: number): string => {
+    const cols = [rx, Math.floor(rx / 1400), 0, 0, 0, 0, 0, 0, tx, Math.floor(tx / 1400), 0, 0, 0, 0, 0, 0];
+    const widths = [8, 7, 4, 4, 4, 5, 10, 9, 8, 7, 4, 4, 4, 5, 7, 10];
+    return `${name.padStart(6)}:${cols.map((c, i) => String(Math.floor(c)).padStart(widths[i]!)).join(' ')}`;
+  };
+  return (
+    [
+      'Inter-|   Receive                                                |  Transmit',
+      ' face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed',
+      row('lo', f.uptime * 2_000, f.uptime * 2_000),
+      row('eno1', f.netin, f.netout),
+      row('vmbr0', f.netin * 0.9, f.netout * 0.9),
+      row('tap100i0', f.netout * 0.5, f.netin * 0.5),
+    ].join('\n') + '\n'
+  );
+}
+
 /** relative path → content of the node's /proc folder */
 export function renderProc(n: NodeState, now: number): Record<string, string> {
   return {
@@ -117,5 +141,6 @@ export function renderProc(n: NodeState, now: number): Record<string, string> {
     version: renderProcVersion(n),
     cpuinfo: renderCpuinfo(n),
     'sys/kernel/osrelease': `${n.kernel}\n`,
+    'net/dev': renderNetDev(n, now),
   };
 }

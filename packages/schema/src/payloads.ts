@@ -85,6 +85,10 @@ export const ProxmoxNode = Type.Object(
     rootfs_avail_bytes: Type.Optional(NonNegInt('bytes')),
     uptime_seconds: Type.Optional(NonNegInt('seconds since boot')),
     kernel_version: Type.Optional(ShortString('`kversion`, e.g. "Linux 6.8.12-4-pve #1 SMP ..."')),
+    net_in_bytes: Type.Optional(
+      NonNegInt('bytes received since boot by the physical NICs (/proc/net/dev; not bridges, taps, bonds)'),
+    ),
+    net_out_bytes: Type.Optional(NonNegInt('bytes sent since boot by the physical NICs (/proc/net/dev)')),
     ...NodeHealthFields,
   },
   { $id: 'ProxmoxNode', additionalProperties: true },

@@ -159,6 +159,8 @@ export const NodeSample = Type.Object({
   io_wait_ratio: nullable('number', 'I/O wait share 0..1'),
   load_avg_5m: nullable('number'),
   load_avg_15m: nullable('number'),
+  net_in_bytes: nullable('number', 'physical NICs: bytes received since boot (null before migration 0402)'),
+  net_out_bytes: nullable('number', 'physical NICs: bytes sent since boot'),
 });
 export type NodeSample = Static<typeof NodeSample>;
 
@@ -242,6 +244,12 @@ export const NodeHistoryPoint = Type.Object({
   iowait_max: num('I/O wait share 0..1'),
   load5_avg: num('5-minute load average'),
   load15_avg: num('15-minute load average'),
+  net_in_min: num(
+    'bytes received by the physical NICs since boot (cumulative counter): traffic in the bucket is max - min',
+  ),
+  net_in_max: num(),
+  net_out_min: num('bytes sent by the physical NICs since boot (cumulative counter)'),
+  net_out_max: num(),
 });
 export const NodeHistory = Type.Object({ ...HistoryMeta, points: Type.Array(NodeHistoryPoint) });
 export const GuestHistoryPoint = Type.Object({

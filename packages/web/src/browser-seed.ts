@@ -46,6 +46,9 @@ export async function seed(t: TestApp, base: string): Promise<Map<string, string
       rootfs_total_bytes: 94 * GiB,
       rootfs_used_bytes: Math.round((12 + 35 * i) * GiB),
       uptime_seconds: 86400 * (12 - i) + k * 300,
+      // the physical NICs' counters since boot: (1 + i) MiB/s in, 512 KiB/s out
+      net_in_bytes: 10 * GiB + k * 300 * (1 + i) * 1024 * 1024,
+      net_out_bytes: GiB + k * 300 * 512 * 1024,
     });
     // history: one report every 5 minutes for the last two hours (node 01 has a 20-minute gap)
     for (let k = 0; k <= 24; k++) {

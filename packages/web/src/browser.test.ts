@@ -209,17 +209,26 @@ test(
         3,
         'time, busy, I/O wait',
       );
-      assert.match((await page.textContent('.charts-note')) ?? '', /no history of network for nodes/);
-      const inked = await page.evaluate(() => {
-        const c = (globalThis as unknown as { document: PageDoc }).document.querySelector<PageCanvas>(
-          'figure[data-chart="CPU"] canvas',
-        );
-        const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
-        let n = 0;
-        for (let i = 3; i < d.length; i += 4) if ((d[i] ?? 0) > 0) n++;
-        return n;
-      });
-      assert.ok(inked > 500, `the CPU canvas has ${inked} drawn pixels`);
+      // network (migration 0402): the rate between consecutive counter samples, so 21 samples give
+      // 20 points (the first has no predecessor); the axis in binary units
+      const netChart = 'figure[data-chart="Network"]';
+      assert.equal(await page.getAttribute(netChart, 'data-points'), '20');
+      assert.equal(Number(await page.getAttribute(netChart, 'data-y-max')), 1024 * 1024);
+      assert.equal(await page.textContent(`${netChart} .chart-now`), 'in 1.0 MiB/s · out 512 KiB/s');
+      assert.equal(await page.locator('.charts-note').count(), 0, 'every node chart has its history');
+      const inked = (chart: string) =>
+        page.evaluate((sel) => {
+          const c = (globalThis as unknown as { document: PageDoc }).document.querySelector<PageCanvas>(sel);
+          const d = c?.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
+          let n = 0;
+          for (let i = 3; i < d.length; i += 4) if ((d[i] ?? 0) > 0) n++;
+          return n;
+        }, `figure[data-chart="${chart}"] canvas`);
+      await page.waitForSelector('figure[data-chart="Network"][data-drawn="true"] canvas');
+      for (const chart of ['CPU', 'Network']) {
+        const n = await inked(chart);
+        assert.ok(n > 500, `the ${chart} canvas has ${n} drawn pixels`);
+      }
       assert.equal(await page.locator('table.guests tbody tr').count(), 3);
       await page.click('button.seg[data-range="1h"]');
       await page.waitForSelector('.charts[data-range="1h"] figure[data-chart="CPU"][data-drawn="true"]');

@@ -10,6 +10,8 @@ import {
   parseCpuinfo,
   parseLoadavg,
   parseMeminfo,
+  parseNetDev,
+  nodeNetCounters,
   parseProcStat,
   parseProcVersion,
   parseUptime,
@@ -52,6 +54,25 @@ export async function readProcSnapshot(procRoot: string, warnings: string[]): Pr
   const v = take(version === undefined ? undefined : parseProcVersion(version));
   if (v) snap.kernel = v;
   return snap;
+}
+
+/**
+ * The node's network bytes in and out since boot from /proc/net/dev (nodeNetCounters picks the
+ * interfaces). Synchronous for the reason createLightProcReader gives: heartbeats read it every minute.
+ */
+export function readNetCounters(
+  procRoot: string,
+  warnings: string[],
+): { inBytes: number; outBytes: number } | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(procRoot, 'net', 'dev'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const r = parseNetDev(text);
+  warnings.push(...r.warnings);
+  return r.data ? nodeNetCounters(r.data) : undefined;
 }
 
 /**

@@ -113,7 +113,7 @@ test('GET /api/nodes/:id/history and /api/guests/:id/history answer at the chose
   );
 });
 
-test('swap, I/O wait and load 5/15 of node reports come back in GET /api/nodes/:id and its history', async (t) => {
+test('swap, I/O wait, load 5/15 and network counters of node reports come back in GET /api/nodes/:id and its history', async (t) => {
   const h = await makeTestApp({}, { now: () => new Date(NOW), background: false });
   t.after(() => h.app.close());
   const a = await h.register();
@@ -126,6 +126,8 @@ test('swap, I/O wait and load 5/15 of node reports come back in GET /api/nodes/:
     io_wait_ratio: 0.04,
     load_avg_5m: 1.5,
     load_avg_15m: 1.25,
+    net_in_bytes: 81235567890,
+    net_out_bytes: 7125456789,
   };
   assert.equal((await h.post('/api/proxmox/node', a.access, report)).status, 200);
   const nodeId = ((await h.get('/api/nodes', read)).json.data as { id: string }[])[0]!.id;
@@ -139,13 +141,24 @@ test('swap, I/O wait and load 5/15 of node reports come back in GET /api/nodes/:
       sample['io_wait_ratio'],
       sample['load_avg_5m'],
       sample['load_avg_15m'],
+      sample['net_in_bytes'],
+      sample['net_out_bytes'],
     ],
-    [1024, 8192, 0.04, 1.5, 1.25],
+    [1024, 8192, 0.04, 1.5, 1.25, 81235567890, 7125456789],
   );
   const hist = await h.get(`/api/nodes/${nodeId}/history?resolution=5m&from=2000-01-01T00:00:00Z`, read);
   const p = (hist.json.data as { points: Record<string, unknown>[] }).points[0]!;
   assert.deepEqual(
-    [p['swap_avg'], p['swap_total'], p['iowait_max'], p['load5_avg'], p['load15_avg']],
-    [1024, 8192, 0.04, 1.5, 1.25],
+    [
+      p['swap_avg'],
+      p['swap_total'],
+      p['iowait_max'],
+      p['load5_avg'],
+      p['load15_avg'],
+      p['net_in_min'],
+      p['net_in_max'],
+      p['net_out_max'],
+    ],
+    [1024, 8192, 0.04, 1.5, 1.25, 81235567890, 81235567890, 7125456789],
   );
 });

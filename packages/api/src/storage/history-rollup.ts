@@ -98,6 +98,10 @@ const NODE_COLS = [
   'iowait_max',
   'load5_avg',
   'load15_avg',
+  'net_in_min',
+  'net_in_max',
+  'net_out_min',
+  'net_out_max',
 ];
 /** the raw-sample aggregates of one node bucket (the rollup job and the reads' recent fill share them) */
 export const NODE_SAMPLE_AGG = `count(*) as n, min(online) as online_min,
@@ -107,7 +111,9 @@ export const NODE_SAMPLE_AGG = `count(*) as n, min(online) as online_min,
           max(rootfs_total_bytes) as rootfs_total, avg(load_avg_1m) as load_avg, max(load_avg_1m) as load_max,
           avg(swap_used_bytes) as swap_avg, max(swap_used_bytes) as swap_max, max(swap_total_bytes) as swap_total,
           avg(io_wait_ratio) as iowait_avg, max(io_wait_ratio) as iowait_max,
-          avg(load_avg_5m) as load5_avg, avg(load_avg_15m) as load15_avg`;
+          avg(load_avg_5m) as load5_avg, avg(load_avg_15m) as load15_avg,
+          min(net_in_bytes) as net_in_min, max(net_in_bytes) as net_in_max,
+          min(net_out_bytes) as net_out_min, max(net_out_bytes) as net_out_max`;
 /** node_samples keeps ISO text times (migration 0001): their epoch seconds, per dialect */
 export const nodeEpoch = (d: Dialect) =>
   d === 'sqlite'
@@ -203,7 +209,9 @@ const LEVELS: Level[] = [
           ${wavg('load_avg')} as load_avg, max(load_max) as load_max,
           ${wavg('swap_avg')} as swap_avg, max(swap_max) as swap_max, max(swap_total) as swap_total,
           ${wavg('iowait_avg')} as iowait_avg, max(iowait_max) as iowait_max,
-          ${wavg('load5_avg')} as load5_avg, ${wavg('load15_avg')} as load15_avg
+          ${wavg('load5_avg')} as load5_avg, ${wavg('load15_avg')} as load15_avg,
+          min(net_in_min) as net_in_min, max(net_in_max) as net_in_max,
+          min(net_out_min) as net_out_min, max(net_out_max) as net_out_max
          from node_rollups where res = 300 and node_id >= ? and node_id <= ? and bucket >= ? and bucket < ?
          group by node_id, bucket - bucket % 3600`,
       ),

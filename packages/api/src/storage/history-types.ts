@@ -54,6 +54,11 @@ export interface NodeHistoryPoint {
   iowait_max: number | null;
   load5_avg: number | null;
   load15_avg: number | null;
+  /** the node's network counters (bytes since boot): traffic in the point is max − min */
+  net_in_min: number | null;
+  net_in_max: number | null;
+  net_out_min: number | null;
+  net_out_max: number | null;
 }
 
 /** One point of a guest's usage history. Network counters are cumulative since the guest started. */

@@ -2,6 +2,7 @@ import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { test } from '@nanny/testing';
 import { at, HISTORY_CASES, historyFixture, KEEP, range } from './testing.ts';
+import type { NodeHistoryPoint } from './history-types.ts';
 
 for (const c of HISTORY_CASES) {
   describe(`usage history on ${c.name}`, () => {
@@ -102,6 +103,35 @@ for (const c of HISTORY_CASES) {
         n1?.map((p) => [p.n, ...row(p), p.iowait_avg?.toFixed(4), p.iowait_max, p.load5_avg, p.load15_avg]),
         [[15, 507, 514, 4096, '0.0070', 0.014, 7, 14]],
       );
+    });
+
+    test('node network counters are kept raw and as min/max in both rollups', async (t) => {
+      if (await open(t)) return;
+      const s = storage();
+      const a = await agent();
+      const { nodeId } = await fleet(a, 15);
+      const net = (p: NodeHistoryPoint) => [p.net_in_min, p.net_in_max, p.net_out_min, p.net_out_max];
+      const raw = await s.nodeHistory(a.tenant_id, nodeId, range('raw'));
+      assert.deepEqual(raw?.slice(0, 2).map(net), [
+        [1_000_000, 1_000_000, 5000, 5000],
+        [1_001_000, 1_001_000, 5010, 5010],
+      ]);
+      // before the job ran (5-minute points from raw samples) and after (from the rollups)
+      for (const nowMin of [0, 70]) {
+        if (nowMin > 0) await s.maintainHistory(Date.parse(at(nowMin)), KEEP);
+        const n5 = await s.nodeHistory(a.tenant_id, nodeId, range('5m'));
+        assert.deepEqual(
+          n5?.map((p) => [p.ts, ...net(p)]),
+          [
+            [at(0), 1_000_000, 1_004_000, 5000, 5040],
+            [at(5), 1_005_000, 1_009_000, 5050, 5090],
+            [at(10), 1_010_000, 1_014_000, 5100, 5140],
+          ],
+          `at minute ${nowMin}`,
+        );
+      }
+      const n1 = await s.nodeHistory(a.tenant_id, nodeId, range('1h'));
+      assert.deepEqual(n1?.map(net), [[1_000_000, 1_014_000, 5000, 5140]]);
     });
 
     test('a sample arriving late re-rolls its recent bucket', async (t) => {

@@ -81,6 +81,8 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
             'io_wait_ratio',
             'load_avg_5m',
             'load_avg_15m',
+            'net_in_bytes',
+            'net_out_bytes',
           ])
           .where('node_id', '=', nodeId)
           .where('ts', '>=', r.from)
@@ -109,6 +111,10 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
           iowait_max: n(s.io_wait_ratio),
           load5_avg: n(s.load_avg_5m),
           load15_avg: n(s.load_avg_15m),
+          net_in_min: n(s.net_in_bytes),
+          net_in_max: n(s.net_in_bytes),
+          net_out_min: n(s.net_out_bytes),
+          net_out_max: n(s.net_out_bytes),
         }));
       }
       const { res, lo, hi } = bucketRange(r);
@@ -144,6 +150,10 @@ export function createHistoryStore(db: Db, dialect: Dialect): Pick<HistoryStore,
         iowait_max: n(b.iowait_max),
         load5_avg: n(b.load5_avg),
         load15_avg: n(b.load15_avg),
+        net_in_min: n(b.net_in_min),
+        net_in_max: n(b.net_in_max),
+        net_out_min: n(b.net_out_min),
+        net_out_max: n(b.net_out_max),
       }));
     },
     async guestHistory(tenantId, guestId, r) {

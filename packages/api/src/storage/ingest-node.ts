@@ -128,6 +128,8 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
       io_wait_ratio: num(p['io_wait_ratio']),
       load_avg_5m: num(p['load_avg_5m']),
       load_avg_15m: num(p['load_avg_15m']),
+      net_in_bytes: num(p['net_in_bytes']),
+      net_out_bytes: num(p['net_out_bytes']),
     })
     // A replayed report (spool after an outage, lost answer) is one sample, not two.
     .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())

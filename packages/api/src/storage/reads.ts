@@ -134,6 +134,8 @@ export function createReadStore(db: Db, totals: GuestTotals): ReadStore {
           'io_wait_ratio',
           'load_avg_5m',
           'load_avg_15m',
+          'net_in_bytes',
+          'net_out_bytes',
         ])
         .where('tenant_id', '=', tenantId)
         .where('node_id', '=', nodeId)

@@ -205,6 +205,9 @@ export function historyFixture(c: (typeof HISTORY_CASES)[number]) {
             io_wait_ratio: m / 1000,
             load_avg_5m: m,
             load_avg_15m: 2 * m,
+            // physical NICs' counters (migration 0402): in += 1000, out += 10 a minute
+            net_in_bytes: 1_000_000 + m * 1000,
+            net_out_bytes: 5000 + m * 10,
           },
           m,
         ),

@@ -122,6 +122,9 @@ export interface NodeSampleTable {
   io_wait_ratio: number | null;
   load_avg_5m: number | null;
   load_avg_15m: number | null;
+  /** migration 0402: the physical NICs' bytes since boot */
+  net_in_bytes: number | null;
+  net_out_bytes: number | null;
 }
 export interface GuestTable {
   id: string;
@@ -289,6 +292,11 @@ export interface NodeRollupTable {
   iowait_max: number | null;
   load5_avg: number | null;
   load15_avg: number | null;
+  /** migration 0402: min/max of the counters in the bucket */
+  net_in_min: number | null;
+  net_in_max: number | null;
+  net_out_min: number | null;
+  net_out_max: number | null;
 }
 /** migration 0300: one storage as one node sees it; a shared storage once per cluster (node '') */
 export interface StoragePoolTable {

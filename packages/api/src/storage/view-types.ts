@@ -66,6 +66,8 @@ export interface NodeSample {
   io_wait_ratio: number | null;
   load_avg_5m: number | null;
   load_avg_15m: number | null;
+  net_in_bytes: number | null;
+  net_out_bytes: number | null;
 }
 export interface GuestView {
   id: string;

@@ -24,6 +24,7 @@ import { usageHistory0210 } from './0210_usage_history.ts';
 import { storagePools0300 } from './0300_storage_pools.ts';
 import { liveChanges0400 } from './0400_live_changes.ts';
 import { nodeSampleFields0401 } from './0401_node_sample_fields.ts';
+import { nodeNetSamples0402 } from './0402_node_net_samples.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -44,4 +45,5 @@ export const MIGRATIONS: readonly Migration[] = [
   storagePools0300,
   liveChanges0400,
   nodeSampleFields0401,
+  nodeNetSamples0402,
 ];

@@ -1,7 +1,7 @@
 /**
  * One node: every field of its last report, current usage, history charts (CPU, memory, swap, load
- * 1/5/15, I/O wait, root FS: whichever the server keeps samples of) over a range that fits the data
- * that exists, its guests and events.
+ * 1/5/15, I/O wait, root FS, network: whichever the server keeps samples of) over a range that fits
+ * the data that exists, its guests and events.
  */
 import { api, qs, type FleetEvent, type GuestRow, type Json, type NodeDetail, type Page } from '../api.ts';
 import {
@@ -46,6 +46,20 @@ const lastOf = (samples: readonly Sample[], k: string) => {
   }
   return null;
 };
+
+/**
+ * Bytes per second between consecutive samples of a counter since boot (`net_in_bytes`): null at the
+ * first sample, where either value is missing, and where the counter went down (a reboot, or a NIC
+ * that went away) — a negative or made-up rate would be worse than a gap.
+ */
+function counterRate(times: readonly number[], values: readonly (number | null)[]): (number | null)[] {
+  return values.map((v, i) => {
+    const prev = i > 0 ? values[i - 1] : null;
+    const dt = i > 0 ? (times[i]! - times[i - 1]!) / 1000 : 0;
+    if (v === null || prev === null || prev === undefined || !(dt > 0) || v < prev) return null;
+    return (v - prev) / dt;
+  });
+}
 
 /**
  * The shortest range that holds the node's whole history (up to 30 days), so a fresh install does
@@ -173,18 +187,31 @@ function charts(samples: Sample[], from: number, to: number): HTMLElement[] {
     }),
   );
   bytesChart('Root FS', 'rootfs_used_bytes', 'rootfs_total_bytes');
-  if (has(samples, 'net_in_bytes_per_s')) {
+  if (has(samples, 'net_in_bytes')) {
+    // the samples carry counters since boot (the physical NICs'): the chart shows their rate
+    const rin = counterRate(times, col('net_in_bytes'));
+    const rout = counterRate(times, col('net_out_bytes'));
+    const last = (r: (number | null)[]) => {
+      for (let i = r.length - 1; i >= 0; i--) if (r[i] !== null) return r[i]!;
+      return null;
+    };
+    const li = last(rin);
+    const lo = last(rout);
+    const perS = (v: number) => `${fmtBytes(v)}/s`;
     out.push(
       lineChart({
         title: 'Network',
         times,
         series: [
-          { label: 'in', values: col('net_in_bytes_per_s'), color: 1 },
-          { label: 'out', values: col('net_out_bytes_per_s'), color: 2 },
+          { label: 'in', values: rin, color: 1, area: true },
+          { label: 'out', values: rout, color: 2 },
         ],
-        yMax: null,
-        fmt: (v) => `${fmtBytes(v)}/s`,
-        current: '',
+        yMax: bytesAxisMax(
+          [...rin, ...rout].filter((v): v is number => v !== null),
+          null,
+        ),
+        fmt: perS,
+        current: li === null || lo === null ? '' : `in ${perS(li)} · out ${perS(lo)}`,
         from,
         to,
       }),
