@@ -55,6 +55,7 @@ export function createSchemaScopedIntrospector(db: Kysely<unknown>): DatabaseInt
           dataType: r.type ?? 'unknown',
           isNullable: r.not_null !== true,
           hasDefaultValue: r.has_default === true,
+          // not looked up (kysely reads the column's sequence per row); nothing of ours asks
           isAutoIncrementing: false,
         });
     }
