@@ -171,6 +171,44 @@ async function stop(c: Child) {
   await exited;
 }
 
+/** CPU time (user + system) a process has used so far, in ms; clock ticks are 1/100 s on Linux */
+async function cpuMsOf(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** CPU time of every PostgreSQL server process on this machine, in ms (other users included) */
+async function postgresCpuMs(): Promise<number> {
+  let total = 0;
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12])) * 10;
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return total;
+}
+
+/** runs `fn` and gives the CPU microseconds per request it cost the server and PostgreSQL */
+async function withCpu(
+  pid: number,
+  withPg: boolean,
+  fn: () => Promise<Result>,
+): Promise<{ r: Result; serverUs: number; pgUs: number }> {
+  const [s0, p0] = [await cpuMsOf(pid), withPg ? await postgresCpuMs() : 0];
+  const r = await fn();
+  const [s1, p1] = [await cpuMsOf(pid), withPg ? await postgresCpuMs() : 0];
+  const n = Math.max(1, r.requests.total);
+  return { r, serverUs: ((s1 - s0) * 1000) / n, pgUs: ((p1 - p0) * 1000) / n };
+}
+
 async function rssOf(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
@@ -255,14 +293,26 @@ async function main() {
         children.push(bare);
         const bareUrl = `http://127.0.0.1:${bare.info.port}/api/proxmox/lxc`;
         await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration: 1 });
-        const b = await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration });
-        console.log(`[${round}] bare Fastify route:       ${fmt(b)}  (load ${load()})`);
+        const { r: b, serverUs: bareUs } = await withCpu(bare.proc.pid!, false, () =>
+          autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration }),
+        );
+        console.log(
+          `[${round}] bare Fastify route:       ${fmt(b)}, server CPU ${bareUs.toFixed(0)} µs/req  (load ${load()})`,
+        );
         await stop(bare);
         const url = `http://127.0.0.1:${t.child.info.port}/api/proxmox/lxc`;
         const h = auth(t.child);
         await autocannon({ url, method: 'POST', body, headers: h, connections, duration: 1 });
-        const r = await autocannon({ url, method: 'POST', body, headers: h, connections, duration });
-        console.log(`[${round}] ${t.label.padEnd(23)} ${fmt(r)}  (load ${load()})`);
+        const isPg = !t.child.info.db;
+        const { r, serverUs, pgUs } = await withCpu(t.child.proc.pid!, isPg, () =>
+          autocannon({ url, method: 'POST', body, headers: h, connections, duration }),
+        );
+        // CPU per request is steadier than req/s on a shared machine: the ratio of the two servers'
+        // CPU per request is what the throughput ratio would be if each had a core to itself.
+        console.log(
+          `[${round}] ${t.label.padEnd(23)} ${fmt(r)}, server CPU ${serverUs.toFixed(0)} µs/req` +
+            `${isPg ? ` + PostgreSQL ${pgUs.toFixed(0)} µs/req` : ''} (bare/real CPU ${(bareUs / serverUs).toFixed(2)})  (load ${load()})`,
+        );
         ratios.set(t.label, [...(ratios.get(t.label) ?? []), r.requests.average / b.requests.average]);
         if (!bareBest || b.requests.average > bareBest.requests.average) bareBest = b;
         if (!t.best || r.requests.average > t.best.requests.average) {

@@ -95,6 +95,10 @@ interface Probe {
   rowsWritten(): Promise<number>;
   /** bytes the database wrote so far */
   bytesWritten(): Promise<number>;
+  /** what autovacuum would do meanwhile (PostgreSQL: plain VACUUM, so dead row versions are reused) */
+  vacuum?(): Promise<void>;
+  /** rewrites the history tables without dead space (PostgreSQL: VACUUM FULL), for the live size */
+  compact?(): Promise<void>;
 }
 
 function sqliteProbe(db: Kysely<unknown>): Probe {
@@ -146,6 +150,18 @@ function pgProbe(db: Kysely<unknown>, schema: string): Probe {
         b: string;
       }>`select pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') as b`.execute(db);
       return Number(rows[0]!.b);
+    },
+    // Autovacuum is off on the build machine's PostgreSQL (and the bench must not depend on its
+    // timing): every simulated hour the bench vacuums the tables ingest and the history job write,
+    // as autovacuum's default thresholds would about as often at this write rate.
+    async vacuum() {
+      const { rows } = await sql<{ t: string }>`
+        select c.relname as t from pg_class c join pg_namespace ns on ns.oid = c.relnamespace
+        where ns.nspname = ${schema} and c.relkind = 'r'`.execute(db);
+      for (const r of rows) await sql`vacuum ${sql.table(`${schema}.${r.t}`)}`.execute(db);
+    },
+    async compact() {
+      for (const t of HISTORY_TABLES) await sql`vacuum full ${sql.table(`${schema}.${t}`)}`.execute(db);
     },
   };
 }
@@ -204,6 +220,8 @@ async function runOn(name: 'sqlite' | 'postgres') {
     });
     /** what the history job (rollups, retention) wrote, apart from ingest */
     const jobWrote = { bytes: 0, rows: 0 };
+    /** WAL the periodic VACUUM wrote (PostgreSQL), apart from both */
+    let vacuumWrote = 0;
     let reports = 0;
     let payloadBytes = 0;
     let nodeReports = 0;
@@ -238,6 +256,11 @@ async function runOn(name: 'sqlite' | 'postgres') {
         jobWrote.bytes += (await probe.bytesWritten()) - b;
         jobWrote.rows += (await probe.rowsWritten()) - r;
       }
+      if (m % 60 === 59 && probe.vacuum) {
+        const b = await probe.bytesWritten();
+        await probe.vacuum();
+        vacuumWrote += (await probe.bytesWritten()) - b;
+      }
       if (m === H.rawDays * 1440 - 1) {
         // before anything reaches a horizon: growth is all there is
         const size = Object.values(await probe.sizes()).reduce((a, b) => a + b, 0);
@@ -258,6 +281,11 @@ async function runOn(name: 'sqlite' | 'postgres') {
       bytes: (await probe.bytesWritten()) - w0.bytes,
     };
     const sizes = await probe.sizes();
+    let compacted: Record<string, number> | undefined;
+    if (probe.compact) {
+      await probe.compact();
+      compacted = await probe.sizes();
+    }
     const rows = Object.fromEntries(
       await Promise.all(HISTORY_TABLES.map(async (t) => [t, await probe.rows(t)] as const)),
     );
@@ -289,6 +317,13 @@ async function runOn(name: 'sqlite' | 'postgres') {
     console.log('table bytes (table + indexes) / rows / bytes per row:');
     for (const t of HISTORY_TABLES)
       console.log(`  ${t}: ${mb(sizes[t] ?? 0)} / ${rows[t]} / ${bytesPerRow(t).toFixed(1)}`);
+    if (compacted) {
+      console.log('after VACUUM FULL of the history tables (live rows only; a lower bound):');
+      for (const t of HISTORY_TABLES)
+        console.log(
+          `  ${t}: ${mb(compacted[t] ?? 0)} / ${rows[t]} / ${(rows[t] ? (compacted[t] ?? 0) / rows[t] : 0).toFixed(1)}`,
+        );
+    }
     console.log(`whole database: ${mb(Object.values(sizes).reduce((a, b) => a + b, 0))}`);
     const d = steady(DEFAULTS);
     console.log(
@@ -304,7 +339,8 @@ async function runOn(name: 'sqlite' | 'postgres') {
       `written per report: ${(written.rows / reports).toFixed(2)} rows, ${(written.bytes / reports).toFixed(0)} bytes; payload ${(payloadBytes / reports).toFixed(0)} bytes`,
     );
     console.log(
-      `  of which ingest ${((written.rows - jobWrote.rows) / reports).toFixed(2)} rows, ${((written.bytes - jobWrote.bytes) / reports).toFixed(0)} bytes; history job ${(jobWrote.rows / reports).toFixed(2)} rows, ${(jobWrote.bytes / reports).toFixed(0)} bytes`,
+      `  of which ingest ${((written.rows - jobWrote.rows) / reports).toFixed(2)} rows, ${((written.bytes - jobWrote.bytes - vacuumWrote) / reports).toFixed(0)} bytes; history job ${(jobWrote.rows / reports).toFixed(2)} rows, ${(jobWrote.bytes / reports).toFixed(0)} bytes` +
+        (vacuumWrote ? `; VACUUM ${(vacuumWrote / reports).toFixed(0)} bytes` : ''),
     );
     console.log(
       `  bytes written / bytes received (JSON payloads): ${(written.bytes / payloadBytes).toFixed(1)}x`,
