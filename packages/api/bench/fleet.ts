@@ -19,7 +19,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -114,6 +114,25 @@ async function procStat(pid: number): Promise<{ cpuTicks: number; rss: number }>
     rss: Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024,
   };
 }
+
+/**
+ * CPU ticks of every PostgreSQL server process now (pid → ticks). A delta between two of these
+ * counts the backends that lived through both; on a machine shared with other PostgreSQL users
+ * their work is counted too.
+ */
+async function postgresTicks(): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const stat = await readFile(`/proc/${d}/stat`, 'utf8').catch(() => '');
+    if (!stat.includes('(postgres)')) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(d), Number(f[11]) + Number(f[12]));
+  }
+  return out;
+}
+const ticksSince = (from: Map<number, number>, to: Map<number, number>) =>
+  [...to].reduce((n, [pid, t]) => n + t - (from.get(pid) ?? 0), 0);
 
 // ------------------------------------------------------------------ the fleet's reports
 const fingerprint = (name: string) =>
@@ -472,7 +491,11 @@ async function main() {
           `  minute ${i + 1}: ${(w.ok / 60).toFixed(1)} reports/s, p99 ${pct(w.latencies, 99).toFixed(0)} ms, failed ${w.failed}, load ${load()}`,
         );
     }, 60_000);
+    const pgAtStart = DB === 'postgres' ? await postgresTicks() : undefined;
+    const pgStartedAt = Date.now();
     await Promise.all([...agents.map(runAgent), changes]);
+    const pgTicks = pgAtStart ? ticksSince(pgAtStart, await postgresTicks()) : 0;
+    const pgSecs = (Date.now() - pgStartedAt) / 1000;
     clearInterval(sampler);
     clearInterval(progress);
     const endBytes = { at: Date.now(), bytes: await dbBytes(dataDir, schema) };
@@ -499,8 +522,12 @@ async function main() {
       0,
     );
     console.log(
-      `servers' CPU per stored report: ${((1000 * cpuSecs) / Math.max(1, all.ok)).toFixed(2)} ms (all servers together; the database's own processes not counted)`,
+      `servers' CPU per stored report: ${((1000 * cpuSecs) / Math.max(1, all.ok)).toFixed(2)} ms (all servers together)`,
     );
+    if (pgAtStart)
+      console.log(
+        `PostgreSQL's processes: CPU mean ${(pgTicks / pgSecs).toFixed(1)} % of one core, ${((10 * pgTicks) / Math.max(1, all.ok)).toFixed(2)} ms per stored report (every postgres process on the machine; backends that ended during the run not counted)`,
+      );
     if (steadyBytes) {
       const perHour = ((endBytes.bytes - steadyBytes.bytes) / ((endBytes.at - steadyBytes.at) / 1000)) * 3600;
       console.log(
