@@ -10,7 +10,8 @@
  *   reader), as % of one core, over the whole run and between cycles only: sampled every second,
  *   a second counts as "in a cycle" when a cycle ran in it or the cycle's reports were still being
  *   delivered (the fake API received one);
- * - RSS (VmRSS) sampled every second: start, max, end;
+ * - RSS (VmRSS) sampled every second: start, max, end; of the daemon, and of the daemon with its
+ *   children (the pmxcfs reader);
  * - the floor: a bare `node -e "setInterval(() => {}, <watch>)"`, measured the same way over the same
  *   window — what merely waking a Node.js process that often costs on this machine.
  *
@@ -183,26 +184,30 @@ try {
     spawns: spawns.length,
     bare: cpuTicks(bare.pid!),
   };
+  const treeRss = () => rssMb(pid) + descendants(pid).reduce((a, c) => a + rssMb(c), 0);
   const rss: number[] = [rssMb(pid)];
+  const rssTree: number[] = [treeRss()];
   const received0 = api.received.length;
   /** CPU ticks per 1 s sample, and whether a cycle or its delivery overlapped it */
-  const samples: Array<{ from: number; to: number; own: number; delivering: boolean }> = [];
+  const samples: Array<{ from: number; to: number; own: number; all: number; delivering: boolean }> = [];
   const cycleReports = () => api.received.filter((r) => r.body.trigger === 'cycle').length;
-  let last = { at: start.at, own: start.own, delivered: cycleReports() };
+  let last = { at: start.at, own: start.own, all: start.all, delivered: cycleReports() };
   process.stderr.write(
     `idle: measuring pid ${pid} for ${duration} s (cycle ${interval} s, watch ${watch} s, heartbeat ${heartbeat} s, ${guests} guests on ${nodes} nodes)\n`,
   );
   while (Date.now() - start.at < duration * 1000) {
     await sleep(Math.min(1000, start.at + duration * 1000 - Date.now()));
-    const now = { at: Date.now(), own: cpuTicks(pid), delivered: cycleReports() };
+    const now = { at: Date.now(), own: cpuTicks(pid), all: allCpu(), delivered: cycleReports() };
     samples.push({
       from: last.at,
       to: now.at,
       own: now.own - last.own,
+      all: now.all - last.all,
       delivering: now.delivered !== last.delivered,
     });
     last = now;
     rss.push(rssMb(pid));
+    rssTree.push(treeRss());
   }
   const end = { at: Date.now(), own: cpuTicks(pid), all: allCpu(), bare: cpuTicks(bare.pid!) };
   bare.kill('SIGKILL');
@@ -218,6 +223,7 @@ try {
       `ticks per second: ${samples.map((s) => `${s.own}${s.delivering ? 'd' : ''}`).join(' ')}\n`,
     );
   const quietTicks = quiet.reduce((a, s) => a + s.own, 0);
+  const quietTicksAll = quiet.reduce((a, s) => a + s.all, 0);
   const quietWall = quiet.reduce((a, s) => a + (s.to - s.from), 0) / 1000;
   const pct = (ticks: number, seconds: number) =>
     seconds > 0 ? ((ticks / TICK / seconds) * 100).toFixed(3) : '-';
@@ -235,9 +241,16 @@ try {
     cpu_pct_one_core: pct(end.own - start.own, wall),
     cpu_pct_with_children: pct(end.all - start.all, wall),
     cpu_pct_between_cycles: pct(quietTicks, quietWall),
+    cpu_pct_between_cycles_with_children: pct(quietTicksAll, quietWall),
     seconds_between_cycles: Math.round(quietWall),
     cpu_pct_bare_node_floor: pct(end.bare - start.bare, wall),
     rss_mb: { start: rss[0]!.toFixed(1), max: Math.max(...rss).toFixed(1), end: rss.at(-1)!.toFixed(1) },
+    // the daemon and its children (the pmxcfs reader): what the service's cgroup holds in processes
+    rss_with_children_mb: {
+      start: rssTree[0]!.toFixed(1),
+      max: Math.max(...rssTree).toFixed(1),
+      end: rssTree.at(-1)!.toFixed(1),
+    },
     reports_by_trigger: byTrigger,
   };
   console.log(JSON.stringify(result, null, 2));

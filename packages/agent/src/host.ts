@@ -5,10 +5,12 @@
  * Why a helper process for /etc/pve: when pmxcfs hangs, a FUSE read blocks uninterruptibly — not
  * even SIGKILL frees it (../shared/pve-reference/PMXCFS.md §9). Done on the main thread it freezes
  * the daemon; done through Node's fs (libuv's 4-thread pool) four such reads freeze every file and
- * DNS operation of the process. A short-lived child that does the reads synchronously costs one spawn
- * per cycle and can simply be abandoned when its deadline passes.
+ * DNS operation of the process. A child that does the reads synchronously can simply be abandoned
+ * when its deadline passes; the daemon keeps one for its whole life.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { AgentError } from './errors.ts';
 
 export interface CommandResult {
@@ -99,16 +101,31 @@ export function runCommand(
 }
 
 /**
- * The helper's code, run with `node -e`: reads request lines (JSON arrays of paths) from stdin and
- * answers one JSON line per path, `{"p":path,"t":text}` or `{"p":path,"e":code}`, as soon as each
- * read finishes — so whatever was read before a hang still arrives. Files are read whole to EOF with
- * a large buffer, ignoring st_size (pmxcfs rebuilds the dot-files per read and uses direct_io).
+ * The /etc/pve helper's protocol, the same for both implementations below: one absolute path per
+ * request line; per path, in request order, a header `<errno> <length> <path>\n` and then `length`
+ * raw bytes (errno 0: the file's whole content, read to EOF ignoring st_size, since pmxcfs rebuilds
+ * the dot-files per read and uses direct_io). Answers stream out as each read finishes, so what was
+ * read before a hang still arrives.
+ *
+ * Perl first: every Proxmox VE host has it (PVE's own tools are Perl), and an idle `perl -e` holds
+ * ~5 MB of memory where a second Node.js process holds ~40 MB — the reader lives as long as the
+ * daemon. Node is the fallback where /usr/bin/perl is missing (tests elsewhere, odd hosts).
  */
-const HELPER = String.raw`
+const PERL_HELPER = String.raw`
+$| = 1; binmode STDIN; binmode STDOUT;
+while (defined(my $p = <STDIN>)) {
+  chomp $p;
+  my ($d, $e) = (undef, 0);
+  if (open(my $fh, '<:raw', $p)) { local $/; $d = <$fh>; $e = defined $d ? 0 : ($! + 0 || 5); close $fh; }
+  else { $e = $! + 0 || 5; }
+  if ($e) { print "$e 0 $p\n"; } else { print "0 " . length($d) . " $p\n", $d; }
+}
+`;
+const NODE_HELPER = String.raw`
 const fs = require('fs');
-const out = (o) => { const b = Buffer.from(JSON.stringify(o) + '\n'); let off = 0; while (off < b.length) off += fs.writeSync(1, b, off); };
+const put = (b) => { let o = 0; while (o < b.length) o += fs.writeSync(1, b, o); };
 const chunk = Buffer.allocUnsafe(1 << 20);
-const readAll = (p) => { const fd = fs.openSync(p, 'r'); try { const parts = []; let n; while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) parts.push(Buffer.from(chunk.subarray(0, n))); return Buffer.concat(parts).toString('utf8'); } finally { fs.closeSync(fd); } };
+const readAll = (p) => { const fd = fs.openSync(p, 'r'); try { const parts = []; let n; while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) parts.push(Buffer.from(chunk.subarray(0, n))); return Buffer.concat(parts); } finally { fs.closeSync(fd); } };
 const inb = Buffer.alloc(65536); let buf = ''; const nap = new Int32Array(new SharedArrayBuffer(4));
 for (;;) {
   let n;
@@ -117,124 +134,68 @@ for (;;) {
   buf += inb.toString('utf8', 0, n);
   let i;
   while ((i = buf.indexOf('\n')) >= 0) {
-    const line = buf.slice(0, i); buf = buf.slice(i + 1);
-    for (const p of JSON.parse(line)) { try { out({ p, t: readAll(p) }); } catch (e) { out({ p, e: e.code || String(e.message) }); } }
+    const p = buf.slice(0, i); buf = buf.slice(i + 1);
+    let d, e = 0;
+    try { d = readAll(p); } catch (x) { e = -x.errno || 5; }
+    put(Buffer.concat([Buffer.from(e + ' ' + (e ? 0 : d.length) + ' ' + p + '\n'), e ? Buffer.alloc(0) : d]));
   }
 }
 `;
 
+export type PmxcfsHelperKind = 'perl' | 'node';
+const PERL = '/usr/bin/perl';
+
+const ERRNO_NAMES = new Map<number, string>(
+  Object.entries(osConstants.errno).map(([name, n]) => [n, name] as [number, string]),
+);
+
+/** Splits the helper's output into frames; a frame's bytes may arrive in many chunks. */
+function frameSplitter(onFrame: (errno: number, path: string, data: Buffer) => void) {
+  let chunks: Buffer[] = [];
+  let have = 0;
+  let header: { errno: number; length: number; path: string } | undefined;
+  const take = (n: number): Buffer => {
+    const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+    const out = all.subarray(0, n);
+    const rest = all.subarray(n);
+    chunks = rest.length > 0 ? [rest] : [];
+    have = rest.length;
+    return out;
+  };
+  return (chunk: Buffer): void => {
+    chunks.push(chunk);
+    have += chunk.length;
+    for (;;) {
+      if (!header) {
+        // the header is short: look for its end in what has arrived
+        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
+        chunks = all.length > 0 ? [all] : [];
+        const nl = all.indexOf(10);
+        if (nl < 0) return;
+        const line = take(nl + 1).toString('utf8', 0, nl);
+        const [errno, length] = line.split(' ', 2);
+        header = {
+          errno: Number(errno),
+          length: Number(length),
+          path: line.slice(line.indexOf(' ', line.indexOf(' ') + 1) + 1),
+        };
+      }
+      if (have < header.length) return;
+      const data = Buffer.from(take(header.length));
+      const h = header;
+      header = undefined;
+      onFrame(h.errno, h.path, data);
+    }
+  };
+}
+
 export interface PmxcfsSession {
   /** Reads files (absolute paths) in the helper; each promise settles on its own. */
   read(paths: readonly string[]): Promise<string>[];
-  /** Ends the helper (normal end of a cycle). */
+  /** Ends this session (a one-cycle session also ends its helper). */
   close(): void;
   /** true once the deadline passed: every later read fails at once */
   readonly timedOut: boolean;
-}
-
-/**
- * Starts the /etc/pve helper for one cycle. The session has one deadline for all its reads; when
- * it passes every pending and later read rejects with AGENT_TIMEOUT and the helper is abandoned.
- */
-export function openPmxcfsSession(opts: { timeoutMs: number } & SpawnCounter): PmxcfsSession {
-  const waiting = new Map<string, Array<{ resolve: (t: string) => void; reject: (e: Error) => void }>>();
-  let child: ChildProcess | undefined;
-  let failed: Error | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let buf = '';
-
-  const failAll = (e: Error): void => {
-    failed ??= e;
-    for (const list of waiting.values()) for (const w of list) w.reject(failed);
-    waiting.clear();
-    if (timer) clearTimeout(timer);
-    if (child) abandon(child);
-  };
-
-  const start = (): ChildProcess => {
-    opts.onSpawn?.(process.execPath, ['-e', '<pmxcfs-reader>']);
-    const c = spawn(process.execPath, ['-e', HELPER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    c.stdout!.setEncoding('utf8');
-    c.stdout!.on('data', (s: string) => {
-      buf += s;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let rec: { p: string; t?: string; e?: string };
-        try {
-          rec = JSON.parse(line) as typeof rec;
-        } catch {
-          continue;
-        }
-        const list = waiting.get(rec.p);
-        const w = list?.shift();
-        if (list && list.length === 0) waiting.delete(rec.p);
-        if (!w) continue;
-        if (rec.t !== undefined) w.resolve(rec.t);
-        else w.reject(new AgentError('AGENT_PMXCFS', `${rec.p}: ${rec.e ?? 'read failed'}`));
-      }
-    });
-    c.stderr!.on('data', (b: Buffer) => {
-      stderr += b.toString('utf8');
-    });
-    c.stdin!.on('error', () => undefined);
-    c.on('error', (e) =>
-      failAll(new AgentError('AGENT_PMXCFS', `pmxcfs reader: ${e.message}`, { cause: e })),
-    );
-    c.on('close', (code) => {
-      if (waiting.size > 0)
-        failAll(
-          new AgentError('AGENT_PMXCFS', `pmxcfs reader exited (${code}): ${stderr.trim().slice(0, 500)}`),
-        );
-      if (timer) clearTimeout(timer);
-    });
-    timer = setTimeout(
-      () =>
-        failAll(
-          new AgentError(
-            'AGENT_TIMEOUT',
-            `reading /etc/pve took longer than ${opts.timeoutMs} ms (pmxcfs unresponsive?)`,
-          ),
-        ),
-      opts.timeoutMs,
-    );
-    return c;
-  };
-
-  return {
-    get timedOut() {
-      return failed !== undefined && failed instanceof AgentError && failed.code === 'AGENT_TIMEOUT';
-    },
-    read(paths) {
-      if (failed) return paths.map(() => Promise.reject(failed!));
-      child ??= start();
-      const promises = paths.map(
-        (p) =>
-          new Promise<string>((resolve, reject) => {
-            const list = waiting.get(p) ?? [];
-            list.push({ resolve, reject });
-            waiting.set(p, list);
-          }),
-      );
-      child.stdin!.write(JSON.stringify(paths) + '\n');
-      return promises;
-    },
-    close() {
-      if (!child) return;
-      if (waiting.size > 0) {
-        failAll(new AgentError('AGENT_PMXCFS', 'pmxcfs reader closed with reads pending'));
-        return;
-      }
-      child.stdin!.end();
-      if (timer) clearTimeout(timer);
-      // A healthy helper exits on EOF; a stuck one must not keep the daemon alive.
-      child.unref();
-      (child.stdout as { unref?: () => void } | null)?.unref?.();
-      (child.stderr as { unref?: () => void } | null)?.unref?.();
-    },
-  };
 }
 
 export interface PmxcfsReader {
@@ -250,20 +211,27 @@ export interface PmxcfsReader {
   close(): void;
 }
 
+interface Waiter {
+  resolve: (t: string) => void;
+  reject: (e: Error) => void;
+}
+
 interface Helper {
   child: ChildProcess;
-  waiting: Map<string, Array<{ resolve: (t: string) => void; reject: (e: Error) => void }>>;
+  /** answers come in request order: one waiter per requested path */
+  waiting: Waiter[];
   dead: boolean;
 }
 
 /**
- * The daemon's /etc/pve reader: ONE helper process (the HELPER above) kept for the daemon's life
- * and shared by the watch's checks and the cycles, so steady state starts no process at all. The
- * isolation is the same as the per-cycle helper's: each session has a deadline, and a helper that
- * misses one is abandoned (it may sit in an uninterruptible FUSE read forever) and replaced by a
- * fresh one on the next read — never a new process per read while pmxcfs answers.
+ * The daemon's /etc/pve reader: ONE helper process kept for the daemon's life and shared by the
+ * watch's checks and the cycles, so steady state starts no process at all. Each session has a
+ * deadline, and a helper that misses one is abandoned (it may sit in an uninterruptible FUSE read
+ * forever) and replaced by a fresh one on the next read — never a new process per read while
+ * pmxcfs answers.
  */
-export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
+export function createPmxcfsReader(opts: SpawnCounter & { helper?: PmxcfsHelperKind } = {}): PmxcfsReader {
+  const kind = opts.helper ?? (existsSync(PERL) ? 'perl' : 'node');
   let helper: Helper | undefined;
   let started = 0;
   let closed = false;
@@ -272,39 +240,27 @@ export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
     if (h.dead) return;
     h.dead = true;
     if (helper === h) helper = undefined;
-    for (const list of h.waiting.values()) for (const w of list) w.reject(e);
-    h.waiting.clear();
+    for (const w of h.waiting.splice(0)) w.reject(e);
     abandon(h.child);
   };
 
   const start = (): Helper => {
-    opts.onSpawn?.(process.execPath, ['-e', '<pmxcfs-reader>']);
+    const [command, script] = kind === 'perl' ? [PERL, PERL_HELPER] : [process.execPath, NODE_HELPER];
+    opts.onSpawn?.(command, ['-e', '<pmxcfs-reader>']);
     started++;
-    const c = spawn(process.execPath, ['-e', HELPER], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const h: Helper = { child: c, waiting: new Map(), dead: false };
-    let buf = '';
+    const c = spawn(command, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const h: Helper = { child: c, waiting: [], dead: false };
     let stderr = '';
-    c.stdout!.setEncoding('utf8');
-    c.stdout!.on('data', (s: string) => {
-      buf += s;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        let rec: { p: string; t?: string; e?: string };
-        try {
-          rec = JSON.parse(line) as typeof rec;
-        } catch {
-          continue;
-        }
-        const list = h.waiting.get(rec.p);
-        const w = list?.shift();
-        if (list && list.length === 0) h.waiting.delete(rec.p);
-        if (!w) continue;
-        if (rec.t !== undefined) w.resolve(rec.t);
-        else w.reject(new AgentError('AGENT_PMXCFS', `${rec.p}: ${rec.e ?? 'read failed'}`));
-      }
-    });
+    c.stdout!.on(
+      'data',
+      frameSplitter((errno, path, data) => {
+        const w = h.waiting.shift();
+        if (!w) return;
+        if (errno === 0) w.resolve(data.toString('utf8'));
+        else
+          w.reject(new AgentError('AGENT_PMXCFS', `${path}: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`));
+      }),
+    );
     c.stderr!.on('data', (b: Buffer) => {
       if (stderr.length < 4096) stderr += b.toString('utf8');
     });
@@ -332,7 +288,7 @@ export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
       return started;
     },
     session(timeoutMs) {
-      const mine = new Set<{ reject: (e: Error) => void }>();
+      const mine = new Set<Waiter>();
       let failed: Error | undefined;
       let timer: NodeJS.Timeout | undefined;
       let used: Helper | undefined;
@@ -348,6 +304,11 @@ export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
         read(paths) {
           if (failed) return paths.map(() => Promise.reject(failed!));
           if (closed) return paths.map(() => Promise.reject(new AgentError('AGENT_PMXCFS', 'reader closed')));
+          const bad = paths.find((p) => p.includes('\n'));
+          if (bad !== undefined)
+            return paths.map(() =>
+              Promise.reject(new AgentError('AGENT_PMXCFS', `not a path: ${JSON.stringify(bad)}`)),
+            );
           helper ??= start();
           const h = helper;
           used = h;
@@ -361,27 +322,21 @@ export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
             fail(e);
           }, timeoutMs);
           const ps = paths.map(
-            (p) =>
+            () =>
               new Promise<string>((resolve, reject) => {
-                const self = {
-                  reject: (e: Error) => reject(e),
-                };
+                const self: Waiter = { resolve, reject };
                 mine.add(self);
-                const list = h.waiting.get(p) ?? [];
-                list.push({
+                h.waiting.push({
                   resolve: (t) => {
-                    mine.delete(self);
-                    resolve(t);
+                    if (mine.delete(self)) resolve(t);
                   },
                   reject: (e) => {
-                    mine.delete(self);
-                    reject(e);
+                    if (mine.delete(self)) reject(e);
                   },
                 });
-                h.waiting.set(p, list);
               }),
           );
-          h.child.stdin!.write(JSON.stringify(paths) + '\n');
+          h.child.stdin!.write(paths.map((p) => `${p}\n`).join(''));
           return ps;
         },
         close() {
@@ -400,6 +355,27 @@ export function createPmxcfsReader(opts: SpawnCounter = {}): PmxcfsReader {
         h.dead = true;
         h.child.stdin!.end();
       }
+    },
+  };
+}
+
+/**
+ * One cycle's /etc/pve reads (the one-shot `nannyagent once`, and sources used without a daemon):
+ * a reader of its own whose helper ends with the session.
+ */
+export function openPmxcfsSession(
+  opts: { timeoutMs: number; helper?: PmxcfsHelperKind } & SpawnCounter,
+): PmxcfsSession {
+  const reader = createPmxcfsReader(opts);
+  const s = reader.session(opts.timeoutMs);
+  return {
+    read: (paths) => s.read(paths),
+    get timedOut() {
+      return s.timedOut;
+    },
+    close() {
+      s.close();
+      reader.close();
     },
   };
 }
