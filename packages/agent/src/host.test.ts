@@ -102,6 +102,56 @@ for (const helper of ['perl', 'node'] as const) {
     assert.equal(spawns.length, 2, 'the stuck helper was replaced once');
     assert.equal(reader.started, 2);
   });
+
+  test(`the reader waits for a change in the helper (${helper}): the daemon is not woken while .members stays the same`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-changed-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const members = join(dir, '.members');
+    writeFileSync(members, '{"version":1}');
+    writeFileSync(join(dir, 'other'), 'x');
+    const reader = createPmxcfsReader({ helper });
+    t.after(() => reader.close());
+    const s = reader.session(budgets.long);
+    t.after(() => s.close());
+    assert.equal(await s.changed(members, 20, 60_000), '{"version":1}', 'never answered before: at once');
+    let settled = false;
+    const next = s.changed(members, 20, 60_000).finally(() => (settled = true));
+    // reads are served while the helper waits for the change
+    assert.equal(await s.read([join(dir, 'other')])[0], 'x');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, false, 'unchanged content: no answer');
+    writeFileSync(members, '{"version":2}');
+    assert.equal(await next, '{"version":2}');
+    // unchanged until the wait's end: the content as it is, proof the helper still answers
+    const started = Date.now();
+    assert.equal(await s.changed(members, 20, 400), '{"version":2}');
+    assert.ok(Date.now() - started >= 350, `answered after ${Date.now() - started} ms, not at once`);
+    assert.equal(reader.started, 1);
+  });
+
+  test(`a change wait on a hung pmxcfs ends at the session's deadline and the helper is replaced (${helper})`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pmxcfs-changed-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const members = join(dir, '.members');
+    writeFileSync(members, '{"version":1}');
+    const reader = createPmxcfsReader({ helper });
+    t.after(() => reader.close());
+    const first = reader.session(budgets.long);
+    await first.changed(members, 20, 60_000);
+    first.close();
+    // pmxcfs hangs: the next look at .members blocks in open()
+    rmSync(members);
+    execFileSync('mkfifo', [members]);
+    const s = reader.session(500);
+    await assert.rejects(s.changed(members, 20, 60_000), /longer than 500 ms/);
+    s.close();
+    rmSync(members);
+    writeFileSync(members, '{"version":3}');
+    const after = reader.session(budgets.long);
+    assert.equal(await after.read([members])[0], '{"version":3}');
+    after.close();
+    assert.equal(reader.started, 2, 'the stuck helper was replaced once');
+  });
 }
 
 test("the daemon's reader is Perl where /usr/bin/perl exists (every PVE host): ~5 MB instead of a second Node.js", async (t) => {

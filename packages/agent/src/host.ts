@@ -101,11 +101,21 @@ export function runCommand(
 }
 
 /**
- * The /etc/pve helper's protocol, the same for both implementations below: one absolute path per
- * request line; per path, in request order, a header `<errno> <length> <path>\n` and then `length`
- * raw bytes (errno 0: the file's whole content, read to EOF ignoring st_size, since pmxcfs rebuilds
- * the dot-files per read and uses direct_io). Answers stream out as each read finishes, so what was
- * read before a hang still arrives.
+ * The /etc/pve helper's protocol, the same for both implementations below. Requests, one per line:
+ *
+ * - `R <id> <path>`: read the file now;
+ * - `W <id> <every-ms> <max-ms> <path>`: answer when the file's content differs from what this
+ *   helper last answered for that path, looking every `every-ms`; after `max-ms` answer anyway
+ *   (the content as it is: proof the helper and pmxcfs still answer). At once when the path was
+ *   never answered before.
+ *
+ * Answers: a header `<id> <errno> <length> <path>\n`, then `length` raw bytes (errno 0: the whole
+ * content, read to EOF ignoring st_size, since pmxcfs rebuilds the dot-files per read and uses
+ * direct_io). Answers go out as each read finishes, whatever their order, so what was read before a
+ * hang still arrives, and a cycle's reads are served while a `W` waits.
+ *
+ * `W` is how the daemon's watch sleeps: the helper polls `.members` and the daemon wakes only on a
+ * change (or once per `max-ms`) instead of every watch interval — its idle cost (issue 12).
  *
  * Perl first: every Proxmox VE host has it (PVE's own tools are Perl), and an idle `perl -e` holds
  * ~5 MB of memory where a second Node.js process holds ~40 MB — the reader lives as long as the
@@ -113,33 +123,55 @@ export function runCommand(
  */
 const PERL_HELPER = String.raw`
 $| = 1; binmode STDIN; binmode STDOUT;
-while (defined(my $p = <STDIN>)) {
-  chomp $p;
-  my ($d, $e) = (undef, 0);
-  if (open(my $fh, '<:raw', $p)) { local $/; $d = <$fh>; $e = defined $d ? 0 : ($! + 0 || 5); close $fh; }
-  else { $e = $! + 0 || 5; }
-  if ($e) { print "$e 0 $p\n"; } else { print "0 " . length($d) . " $p\n", $d; }
+my $now = eval { require Time::HiRes; \&Time::HiRes::time } || sub { time };
+my (%last, @w); my $in = '';
+sub slurp { my ($p) = @_; if (open(my $fh, '<:raw', $p)) { local $/; my $d = <$fh>; my $e = defined $d ? 0 : ($! + 0 || 5); close $fh; return ($e, $d); } return ($! + 0 || 5, undef); }
+sub answer { my ($id, $p, $e, $d) = @_; if ($e) { print "$id $e 0 $p\n"; } else { $last{$p} = $d; print "$id 0 " . length($d) . " $p\n", $d; } }
+while (1) {
+  my $t; if (@w) { $t = 1e9; for (@w) { $t = $_->{at} if $_->{at} < $t } $t -= $now->(); $t = 0 if $t < 0; }
+  my $rin = ''; vec($rin, 0, 1) = 1;
+  if (select(my $rout = $rin, undef, undef, $t) > 0) {
+    my $r = sysread(STDIN, $in, 65536, length $in);
+    last if !$r;
+    while ($in =~ s/^([^\n]*)\n//) {
+      my $l = $1;
+      if ($l =~ /^R (\d+) (.*)$/s) { answer($1, $2, slurp($2)); }
+      elsif ($l =~ /^W (\d+) (\d+) (\d+) (.*)$/s) { my $n = $now->(); push @w, { id => $1, every => $2 / 1000, until => $n + $3 / 1000, p => $4, at => $n }; }
+    }
+  }
+  my $n = $now->(); my @keep;
+  for my $x (@w) {
+    if ($x->{at} > $n) { push @keep, $x; next; }
+    my ($e, $d) = slurp($x->{p});
+    if ($e || !defined $last{$x->{p}} || $d ne $last{$x->{p}} || $n >= $x->{until}) { answer($x->{id}, $x->{p}, $e, $d); }
+    else { $x->{at} = $n + $x->{every}; push @keep, $x; }
+  }
+  @w = @keep;
 }
 `;
 const NODE_HELPER = String.raw`
 const fs = require('fs');
-const put = (b) => { let o = 0; while (o < b.length) o += fs.writeSync(1, b, o); };
+const nap = new Int32Array(new SharedArrayBuffer(4));
+const put = (b) => { let o = 0; while (o < b.length) { try { o += fs.writeSync(1, b, o); } catch (e) { if (e.code !== 'EAGAIN') throw e; Atomics.wait(nap, 0, 0, 1); } } };
 const chunk = Buffer.allocUnsafe(1 << 20);
-const readAll = (p) => { const fd = fs.openSync(p, 'r'); try { const parts = []; let n; while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) parts.push(Buffer.from(chunk.subarray(0, n))); return Buffer.concat(parts); } finally { fs.closeSync(fd); } };
-const inb = Buffer.alloc(65536); let buf = ''; const nap = new Int32Array(new SharedArrayBuffer(4));
-for (;;) {
-  let n;
-  try { n = fs.readSync(0, inb, 0, inb.length, null); } catch (e) { if (e.code === 'EAGAIN') { Atomics.wait(nap, 0, 0, 2); continue; } if (e.code === 'EOF') break; throw e; }
-  if (n === 0) break;
-  buf += inb.toString('utf8', 0, n);
+const slurp = (p) => { try { const fd = fs.openSync(p, 'r'); try { const parts = []; let n; while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) parts.push(Buffer.from(chunk.subarray(0, n))); return [0, Buffer.concat(parts)]; } finally { fs.closeSync(fd); } } catch (x) { return [-x.errno || 5, null]; } };
+const last = new Map();
+const answer = (id, p, e, d) => { if (!e) last.set(p, d); put(Buffer.concat([Buffer.from(id + ' ' + e + ' ' + (e ? 0 : d.length) + ' ' + p + '\n'), e ? Buffer.alloc(0) : d])); };
+const watch = (id, every, until, p) => { const [e, d] = slurp(p); const prev = last.get(p); if (e || !prev || !prev.equals(d) || Date.now() >= until) answer(id, p, e, d); else setTimeout(() => watch(id, every, until, p), every); };
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (s) => {
+  buf += s;
   let i;
   while ((i = buf.indexOf('\n')) >= 0) {
-    const p = buf.slice(0, i); buf = buf.slice(i + 1);
-    let d, e = 0;
-    try { d = readAll(p); } catch (x) { e = -x.errno || 5; }
-    put(Buffer.concat([Buffer.from(e + ' ' + (e ? 0 : d.length) + ' ' + p + '\n'), e ? Buffer.alloc(0) : d]));
+    const l = buf.slice(0, i); buf = buf.slice(i + 1);
+    let m = /^R (\d+) ([^]*)$/.exec(l);
+    if (m) { const [e, d] = slurp(m[2]); answer(m[1], m[2], e, d); continue; }
+    m = /^W (\d+) (\d+) (\d+) ([^]*)$/.exec(l);
+    if (m) watch(m[1], Number(m[2]), Date.now() + Number(m[3]), m[4]);
   }
-}
+});
+process.stdin.on('end', () => process.exit(0));
 `;
 
 export type PmxcfsHelperKind = 'perl' | 'node';
@@ -149,42 +181,46 @@ const ERRNO_NAMES = new Map<number, string>(
   Object.entries(osConstants.errno).map(([name, n]) => [n, name] as [number, string]),
 );
 
+interface Frame {
+  id: number;
+  errno: number;
+  path: string;
+  data: Buffer;
+}
+
 /** Splits the helper's output into frames; a frame's bytes may arrive in many chunks. */
-function frameSplitter(onFrame: (errno: number, path: string, data: Buffer) => void) {
+function frameSplitter(onFrame: (f: Frame) => void) {
   let chunks: Buffer[] = [];
   let have = 0;
-  let header: { errno: number; length: number; path: string } | undefined;
-  const take = (n: number): Buffer => {
+  let header: Omit<Frame, 'data'> & { length: number } = { id: 0, errno: 0, path: '', length: -1 };
+  const joined = (): Buffer => {
     const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    chunks = rest.length > 0 ? [rest] : [];
-    have = rest.length;
-    return out;
+    chunks = all.length > 0 ? [all] : [];
+    return all;
+  };
+  const take = (n: number): Buffer => {
+    const all = joined();
+    chunks = all.length > n ? [all.subarray(n)] : [];
+    have = all.length - n;
+    return all.subarray(0, n);
   };
   return (chunk: Buffer): void => {
     chunks.push(chunk);
     have += chunk.length;
     for (;;) {
-      if (!header) {
-        // the header is short: look for its end in what has arrived
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, have);
-        chunks = all.length > 0 ? [all] : [];
-        const nl = all.indexOf(10);
+      if (header.length < 0) {
+        const nl = joined().indexOf(10);
         if (nl < 0) return;
         const line = take(nl + 1).toString('utf8', 0, nl);
-        const [errno, length] = line.split(' ', 2);
-        header = {
-          errno: Number(errno),
-          length: Number(length),
-          path: line.slice(line.indexOf(' ', line.indexOf(' ') + 1) + 1),
-        };
+        const [id, errno, length] = line.split(' ', 3);
+        const at = line.indexOf(' ', line.indexOf(' ', line.indexOf(' ') + 1) + 1);
+        header = { id: Number(id), errno: Number(errno), length: Number(length), path: line.slice(at + 1) };
       }
       if (have < header.length) return;
       const data = Buffer.from(take(header.length));
-      const h = header;
-      header = undefined;
-      onFrame(h.errno, h.path, data);
+      const { id, errno, path } = header;
+      header = { id: 0, errno: 0, path: '', length: -1 };
+      onFrame({ id, errno, path, data });
     }
   };
 }
@@ -192,6 +228,12 @@ function frameSplitter(onFrame: (errno: number, path: string, data: Buffer) => v
 export interface PmxcfsSession {
   /** Reads files (absolute paths) in the helper; each promise settles on its own. */
   read(paths: readonly string[]): Promise<string>[];
+  /**
+   * The file's content once it differs from what the helper last answered for it (looking every
+   * `everyMs`), or as it is after `maxWaitMs`; at once when it was never read. The session's
+   * deadline covers the wait: give it `maxWaitMs` plus the read deadline.
+   */
+  changed(path: string, everyMs: number, maxWaitMs: number): Promise<string>;
   /** Ends this session (a one-cycle session also ends its helper). */
   close(): void;
   /** true once the deadline passed: every later read fails at once */
@@ -218,29 +260,30 @@ interface Waiter {
 
 interface Helper {
   child: ChildProcess;
-  /** answers come in request order: one waiter per requested path */
-  waiting: Waiter[];
+  waiting: Map<number, Waiter>;
   dead: boolean;
 }
 
 /**
  * The daemon's /etc/pve reader: ONE helper process kept for the daemon's life and shared by the
- * watch's checks and the cycles, so steady state starts no process at all. Each session has a
- * deadline, and a helper that misses one is abandoned (it may sit in an uninterruptible FUSE read
- * forever) and replaced by a fresh one on the next read — never a new process per read while
- * pmxcfs answers.
+ * watch and the cycles, so steady state starts no process at all. Each session has a deadline, and
+ * a helper that misses one is abandoned (it may sit in an uninterruptible FUSE read forever) and
+ * replaced by a fresh one on the next read — never a new process per read while pmxcfs answers.
  */
 export function createPmxcfsReader(opts: SpawnCounter & { helper?: PmxcfsHelperKind } = {}): PmxcfsReader {
   const kind = opts.helper ?? (existsSync(PERL) ? 'perl' : 'node');
   let helper: Helper | undefined;
   let started = 0;
   let closed = false;
+  let nextId = 1;
 
   const kill = (h: Helper, e: Error): void => {
     if (h.dead) return;
     h.dead = true;
     if (helper === h) helper = undefined;
-    for (const w of h.waiting.splice(0)) w.reject(e);
+    const waiting = [...h.waiting.values()];
+    h.waiting.clear();
+    for (const w of waiting) w.reject(e);
     abandon(h.child);
   };
 
@@ -249,16 +292,19 @@ export function createPmxcfsReader(opts: SpawnCounter & { helper?: PmxcfsHelperK
     opts.onSpawn?.(command, ['-e', '<pmxcfs-reader>']);
     started++;
     const c = spawn(command, ['-e', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const h: Helper = { child: c, waiting: [], dead: false };
+    const h: Helper = { child: c, waiting: new Map(), dead: false };
     let stderr = '';
     c.stdout!.on(
       'data',
-      frameSplitter((errno, path, data) => {
-        const w = h.waiting.shift();
+      frameSplitter((f) => {
+        const w = h.waiting.get(f.id);
         if (!w) return;
-        if (errno === 0) w.resolve(data.toString('utf8'));
+        h.waiting.delete(f.id);
+        if (f.errno === 0) w.resolve(f.data.toString('utf8'));
         else
-          w.reject(new AgentError('AGENT_PMXCFS', `${path}: ${ERRNO_NAMES.get(errno) ?? `errno ${errno}`}`));
+          w.reject(
+            new AgentError('AGENT_PMXCFS', `${f.path}: ${ERRNO_NAMES.get(f.errno) ?? `errno ${f.errno}`}`),
+          );
       }),
     );
     c.stderr!.on('data', (b: Buffer) => {
@@ -288,61 +334,68 @@ export function createPmxcfsReader(opts: SpawnCounter & { helper?: PmxcfsHelperK
       return started;
     },
     session(timeoutMs) {
-      const mine = new Set<Waiter>();
+      /** this session's requests still owed: id → its helper */
+      const mine = new Map<number, { h: Helper; w: Waiter }>();
       let failed: Error | undefined;
       let timer: NodeJS.Timeout | undefined;
-      let used: Helper | undefined;
       const fail = (e: Error): void => {
         failed ??= e;
-        for (const m of mine) m.reject(failed);
+        const owed = [...mine];
         mine.clear();
+        for (const [id, { h, w }] of owed) {
+          h.waiting.delete(id);
+          w.reject(failed);
+        }
+      };
+      /** sends one request line; the promise settles with its answer, the deadline or a failure */
+      const request = (line: (id: number) => string, path: string): Promise<string> => {
+        if (failed) return Promise.reject(failed);
+        if (closed) return Promise.reject(new AgentError('AGENT_PMXCFS', 'reader closed'));
+        if (path.includes('\n'))
+          return Promise.reject(new AgentError('AGENT_PMXCFS', `not a path: ${JSON.stringify(path)}`));
+        helper ??= start();
+        const h = helper;
+        timer ??= setTimeout(() => {
+          const e = new AgentError(
+            'AGENT_TIMEOUT',
+            `reading /etc/pve took longer than ${timeoutMs} ms (pmxcfs unresponsive?)`,
+          );
+          // Replace a helper that still owes this session an answer: it is stuck.
+          const stuck = new Set([...mine.values()].map((m) => m.h));
+          fail(e);
+          for (const s of stuck) kill(s, e);
+        }, timeoutMs);
+        const id = nextId++;
+        return new Promise<string>((resolve, reject) => {
+          const w: Waiter = {
+            resolve: (t) => {
+              mine.delete(id);
+              resolve(t);
+            },
+            reject: (e) => {
+              mine.delete(id);
+              reject(e);
+            },
+          };
+          mine.set(id, { h, w });
+          h.waiting.set(id, w);
+          h.child.stdin!.write(`${line(id)}\n`);
+        });
       };
       return {
         get timedOut() {
           return failed instanceof AgentError && failed.code === 'AGENT_TIMEOUT';
         },
-        read(paths) {
-          if (failed) return paths.map(() => Promise.reject(failed!));
-          if (closed) return paths.map(() => Promise.reject(new AgentError('AGENT_PMXCFS', 'reader closed')));
-          const bad = paths.find((p) => p.includes('\n'));
-          if (bad !== undefined)
-            return paths.map(() =>
-              Promise.reject(new AgentError('AGENT_PMXCFS', `not a path: ${JSON.stringify(bad)}`)),
-            );
-          helper ??= start();
-          const h = helper;
-          used = h;
-          timer ??= setTimeout(() => {
-            const e = new AgentError(
-              'AGENT_TIMEOUT',
-              `reading /etc/pve took longer than ${timeoutMs} ms (pmxcfs unresponsive?)`,
-            );
-            // Replace the helper only if it still owes this session an answer: it is stuck.
-            if (mine.size > 0 && used) kill(used, e);
-            fail(e);
-          }, timeoutMs);
-          const ps = paths.map(
-            () =>
-              new Promise<string>((resolve, reject) => {
-                const self: Waiter = { resolve, reject };
-                mine.add(self);
-                h.waiting.push({
-                  resolve: (t) => {
-                    if (mine.delete(self)) resolve(t);
-                  },
-                  reject: (e) => {
-                    if (mine.delete(self)) reject(e);
-                  },
-                });
-              }),
-          );
-          h.child.stdin!.write(paths.map((p) => `${p}\n`).join(''));
-          return ps;
-        },
+        read: (paths) => paths.map((p) => request((id) => `R ${id} ${p}`, p)),
+        changed: (path, everyMs, maxWaitMs) =>
+          request(
+            (id) =>
+              `W ${id} ${Math.max(1, Math.round(everyMs))} ${Math.max(0, Math.round(maxWaitMs))} ${path}`,
+            path,
+          ),
         close() {
           if (timer) clearTimeout(timer);
-          // Answers still owed stay queued in the helper (its replies keep their order); only this
-          // session's promises are settled now.
+          // Answers still owed are dropped when they come; only this session's promises settle now.
           if (mine.size > 0) fail(new AgentError('AGENT_PMXCFS', 'pmxcfs session closed with reads pending'));
         },
       };
@@ -370,6 +423,7 @@ export function openPmxcfsSession(
   const s = reader.session(opts.timeoutMs);
   return {
     read: (paths) => s.read(paths),
+    changed: (path, everyMs, maxWaitMs) => s.changed(path, everyMs, maxWaitMs),
     get timedOut() {
       return s.timedOut;
     },
