@@ -7,6 +7,7 @@
  * seconds. `createAgent` takes its dependencies; main.ts wires the real ones.
  */
 import { hostname } from 'node:os';
+import type { ClusterStatusEntry } from '@nanny/proxmox';
 import type { Config } from './config.ts';
 import { createCollector, type CycleSummary } from './collect.ts';
 import { errorText } from './errors.ts';
@@ -25,6 +26,7 @@ import { AGENT_VERSION } from './version.ts';
 import {
   describeChange,
   filesProbe,
+  filesWatchMaxWaitMs,
   membershipKey,
   PVESH_MIN_WATCH_SECONDS,
   sourceProbe,
@@ -198,6 +200,7 @@ export function createAgent(deps: AgentDeps): Agent {
   let viewKey: string | undefined; // membershipKey(view), computed once per view
   let filesWatch: MembershipProbe | undefined;
   let otherWatch: MembershipProbe | undefined;
+  const watchEveryMs = config.watchIntervalSeconds * 1000;
   const probe = (): MembershipProbe =>
     source.name === 'files'
       ? (filesWatch ??= filesProbe({
@@ -205,13 +208,19 @@ export function createAgent(deps: AgentDeps): Agent {
           pveRoot: config.pveRoot,
           timeoutMs: config.pmxcfsTimeoutMs,
           previous: () => view,
+          wait: { everyMs: watchEveryMs, maxWaitMs: filesWatchMaxWaitMs(watchEveryMs) },
         }))
       : (otherWatch ??= sourceProbe(source));
   let failing = 0;
+  const watchReady = () => collector.known().nodeName !== undefined && collector.known().proxmox !== false;
 
   const watchCheck = async (): Promise<boolean> => {
-    if (collector.known().nodeName === undefined || collector.known().proxmox === false) return false;
-    const status = await probe().check();
+    if (!watchReady()) return false;
+    return applyView(await probe().check());
+  };
+
+  /** a view the watch got: a change report when it differs from the one known */
+  const applyView = async (status: ClusterStatusEntry[]): Promise<boolean> => {
     // the probe hands back the current view itself when nothing was read that differs from it
     if (status === view) return false;
     const before = view;
@@ -282,27 +291,65 @@ export function createAgent(deps: AgentDeps): Agent {
         }, next());
         timers.add(t);
       };
-      if (config.watchIntervalSeconds > 0) {
-        const base = config.watchIntervalSeconds * 1000;
-        rhythm(
-          () => {
-            // pvesh: a Perl start-up per check; a hung pmxcfs: one abandoned helper per check, so
-            // back off (to 60 s) while checks keep failing.
-            const ms = source.name === 'pvesh' ? Math.max(base, PVESH_MIN_WATCH_SECONDS * 1000) : base;
-            return failing === 0 ? ms : Math.max(ms, Math.min(60_000, ms * 2 ** failing));
-          },
-          async () => {
-            try {
-              await watchCheck();
-              if (failing > 0) log.info('watch: membership check works again');
-              failing = 0;
-            } catch (e) {
-              if (failing === 0) log.warn(`watch: membership check failed: ${errorText(e)}`);
-              else log.debug(`watch: membership check failed again: ${errorText(e)}`);
-              failing++;
+      const base = watchEveryMs;
+      // pvesh: a Perl start-up per check; a hung pmxcfs: one abandoned helper per check, so back
+      // off (to 60 s) while checks keep failing.
+      const watchPause = () => {
+        const ms = source.name === 'pvesh' ? Math.max(base, PVESH_MIN_WATCH_SECONDS * 1000) : base;
+        return failing === 0 ? ms : Math.max(ms, Math.min(60_000, ms * 2 ** failing));
+      };
+      const checked = (e?: unknown) => {
+        if (e === undefined) {
+          if (failing > 0) log.info('watch: membership check works again');
+          failing = 0;
+          return;
+        }
+        if (failing === 0) log.warn(`watch: membership check failed: ${errorText(e)}`);
+        else log.debug(`watch: membership check failed again: ${errorText(e)}`);
+        failing++;
+      };
+      if (base > 0 && source.name === 'files') {
+        // The helper waits for .members to change (watch.ts): the wait runs outside the lock, so
+        // cycles and heartbeats go on meanwhile; only a view that arrived is applied under it.
+        const pause = (ms: number) =>
+          new Promise<void>((resolve) => {
+            const t = setTimeout(() => {
+              timers.delete(t);
+              resolve();
+            }, ms);
+            timers.add(t);
+          });
+        void (async () => {
+          while (!stopped) {
+            if (!watchReady()) {
+              await pause(base);
+              continue;
             }
-          },
-        );
+            let status: ClusterStatusEntry[];
+            try {
+              status = await probe().check();
+            } catch (e) {
+              if (stopped) return;
+              checked(e);
+              await pause(watchPause());
+              continue;
+            }
+            if (stopped) return;
+            await exclusive(() => applyView(status)).then(
+              () => checked(),
+              (e: unknown) => log.error(`between cycles: ${errorText(e)}`),
+            );
+          }
+        })();
+      } else if (base > 0) {
+        rhythm(watchPause, async () => {
+          try {
+            await watchCheck();
+            checked();
+          } catch (e) {
+            checked(e);
+          }
+        });
       }
       if (config.heartbeatIntervalSeconds > 0 && source.local) {
         rhythm(

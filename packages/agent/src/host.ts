@@ -407,6 +407,11 @@ export function createPmxcfsReader(opts: SpawnCounter & { helper?: PmxcfsHelperK
       if (h && !h.dead) {
         h.dead = true;
         h.child.stdin!.end();
+        // a change wait may be pending: it ends now, not at its session's deadline (a stopping
+        // daemon must not linger for a minute)
+        const waiting = [...h.waiting.values()];
+        h.waiting.clear();
+        for (const w of waiting) w.reject(new AgentError('AGENT_PMXCFS', 'reader closed'));
       }
     },
   };

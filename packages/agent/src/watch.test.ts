@@ -138,6 +138,33 @@ test('files probe: an unchanged .members gives back the current view itself (no 
   assert.equal(lost.find((e) => e.type === 'cluster')?.quorate, 0);
 });
 
+test("files probe in the daemon's way: the check waits in the helper until .members changes, then answers at once", async (t) => {
+  if (missing) return t.skip(missing);
+  const f = makeSim(t, { nodes: 3, guests: 1, seed: 9, clock: 'frozen' }, process.env.PATH);
+  const reader = createPmxcfsReader();
+  t.after(() => reader.close());
+  const known: { view?: ClusterStatusEntry[] } = {};
+  const probe = filesProbe({
+    reader,
+    pveRoot: f.sim.paths('pve1').etcPve,
+    timeoutMs: 10_000,
+    previous: () => known.view,
+    wait: { everyMs: 20, maxWaitMs: 30_000 },
+  });
+  known.view = await probe.check();
+  assert.equal(known.view.find((e) => e.type === 'cluster')?.quorate, 1);
+  let answeredAt = 0;
+  const next = probe.check().then((v) => ((answeredAt = Date.now()), v));
+  await sleep(400);
+  assert.equal(answeredAt, 0, 'nothing changed: the daemon is not answered');
+  const changedAt = Date.now();
+  f.sim.apply({ type: 'quorum-lost' });
+  const lost = await next;
+  assert.equal(lost.find((e) => e.type === 'cluster')?.quorate, 0);
+  assert.ok(answeredAt - changedAt < 5000, `answered ${answeredAt - changedAt} ms after the change`);
+  assert.equal(reader.started, 1);
+});
+
 test('cycle reports carry trigger "cycle"', async (t) => {
   if (missing) return t.skip(missing);
   const f = makeSim(t, { nodes: 3, guests: 4, seed: 3, clock: 'frozen' }, process.env.PATH);
@@ -217,7 +244,9 @@ test('no change: no out-of-cycle reports but heartbeats at their interval, from 
   await waitFor('first cycle delivered', () => r.byTrigger('cycle').length >= 1);
   const spawnsAfterCycle = r.spawns.length;
   const t0 = Date.now();
-  await waitFor('four heartbeats', () => r.byTrigger('heartbeat').length >= 4, 10000);
+  await waitFor('four heartbeats', () => r.byTrigger('heartbeat').length >= 4, 10000).catch((e) => {
+    throw new Error(`${(e as Error).message}\n${r.log.lines.join('\n')}`);
+  });
   const elapsed = Date.now() - t0;
   assert.ok(elapsed >= 800, `four heartbeats 300 ms apart took ${elapsed} ms`);
   assert.equal(r.byTrigger('change').length, 0);

@@ -2,8 +2,10 @@
  * The watch between cycles (DESIGN.md §9, docs/detection.md): a cheap membership and quorum check
  * every NANNYAGENT_WATCH_INTERVAL seconds. What a check costs depends on the source:
  *
- * - files: one read of `/etc/pve/.members` through the daemon's long-lived pmxcfs reader (no
- *   process; under the pmxcfs deadline, and the reader is replaced when pmxcfs hangs);
+ * - files: `/etc/pve/.members` through the daemon's long-lived pmxcfs reader (no process). The
+ *   reader's helper looks at the file every interval and answers only on a change, or after
+ *   {@link filesWatchMaxWaitMs} as it is, so the daemon sleeps meanwhile; the wait has the pmxcfs
+ *   deadline on top, and a helper that misses it is replaced (pmxcfs hangs);
  * - api: one `GET /cluster/status`;
  * - pvesh: one `pvesh get /cluster/status` — a Perl start-up, ~0.3-1 s of CPU — so pvesh is checked
  *   at most every {@link PVESH_MIN_WATCH_SECONDS} s.
@@ -23,6 +25,15 @@ import {
 import { AgentError } from './errors.ts';
 import type { PmxcfsReader } from './host.ts';
 import type { Source } from './sources/types.ts';
+
+/**
+ * The longest the daemon waits for the helper's answer on `.members` when nothing changes: twelve
+ * watch intervals, at most a minute (the default heartbeat). A hung pmxcfs is noticed within it
+ * plus NANNYAGENT_PMXCFS_TIMEOUT; the daemon wakes that often, not every interval.
+ */
+export function filesWatchMaxWaitMs(watchIntervalMs: number): number {
+  return Math.min(60_000, 12 * watchIntervalMs);
+}
 
 /** pvesh costs a Perl start-up per call: checking it more often than this is not cheap. */
 export const PVESH_MIN_WATCH_SECONDS = 30;
@@ -72,6 +83,11 @@ export function filesProbe(opts: {
   pveRoot: string;
   timeoutMs: number;
   previous: () => readonly ClusterStatusEntry[] | undefined;
+  /**
+   * The daemon's way: the helper looks at `.members` every `everyMs` and answers on a change, or
+   * after `maxWaitMs` as it is; without it each check is one read now.
+   */
+  wait?: { everyMs: number; maxWaitMs: number };
 }): MembershipProbe {
   const path = join(opts.pveRoot, '.members');
   // The last text read and the view made of it. Between membership changes pmxcfs renders the same
@@ -80,11 +96,12 @@ export function filesProbe(opts: {
   let last: { text: string; view: ClusterStatusEntry[] } | undefined;
   return {
     async check() {
-      const session = opts.reader.session(opts.timeoutMs);
+      const w = opts.wait;
+      const session = opts.reader.session(opts.timeoutMs + (w ? w.maxWaitMs : 0));
       let m: MembersFile | undefined;
       let text: string;
       try {
-        text = await session.read([path])[0]!;
+        text = await (w ? session.changed(path, w.everyMs, w.maxWaitMs) : session.read([path])[0]!);
         if (last !== undefined && last.text === text && opts.previous() === last.view) return last.view;
         let r = parseMembers(text);
         // pmxcfs rebuilds the file per read (direct_io): a torn read is re-read once
