@@ -210,3 +210,94 @@ test('a node without an agent that a minority partition sees online is partition
     { a: 'online', b: 'online', c: 'partitioned', d: 'partitioned' },
   );
 });
+
+/**
+ * Every agent reports its new view within one watch interval, in any order; until it does, its old
+ * view still counts. Replays `before` → `after` one reporter at a time in every order and returns
+ * each node's states along the way (without repeats).
+ */
+function settle(
+  all: string[],
+  before: Record<string, [string[], boolean]>,
+  after: Record<string, [string[], boolean]>,
+): Map<string, Set<string>> {
+  const perms = (xs: string[]): string[][] =>
+    xs.length <= 1
+      ? [xs]
+      : xs.flatMap((x, i) => perms([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+  const paths = new Map<string, Set<string>>();
+  for (const order of perms(all)) {
+    const views = new Map(all.map((r) => [r, view(r, ...before[r]!, 29_000, all)]));
+    const seq = new Map<string, string[]>(all.map((n) => [n, []]));
+    const step = () => {
+      const m = deriveMembership({ views: [...views.values()], nodes: alive(...all), now: NOW, ...WINDOWS });
+      for (const n of m.nodes) {
+        const s = seq.get(n.name)!;
+        if (s.at(-1) !== n.state) s.push(n.state);
+      }
+    };
+    step();
+    order.forEach((r, i) => {
+      views.set(r, view(r, ...after[r]!, 20_000 - i * 1_000, all));
+      step();
+    });
+    for (const [n, s] of seq) paths.set(n, new Set([...(paths.get(n) ?? []), s.join(' → ')]));
+  }
+  return paths;
+}
+const FIVE = ['pve1', 'pve2', 'pve3', 'pve4', 'pve5'];
+const ring = (nodes: string[], quorate: boolean) =>
+  Object.fromEntries(nodes.map((n) => [n, [nodes, quorate] as [string[], boolean]]));
+
+test('a 3+2 split settling in any report order: the majority stays online, the minority goes partitioned once', () => {
+  const paths = settle(FIVE, ring(FIVE, true), {
+    ...ring(['pve1', 'pve2', 'pve3'], true),
+    ...ring(['pve4', 'pve5'], false),
+  });
+  for (const n of ['pve1', 'pve2', 'pve3']) assert.deepEqual([...paths.get(n)!], ['online'], n);
+  for (const n of ['pve4', 'pve5']) assert.deepEqual([...paths.get(n)!], ['online → partitioned'], n);
+});
+
+test('a 3+2 split healing in any report order: each minority node rejoins once, the majority stays online', () => {
+  const paths = settle(
+    FIVE,
+    { ...ring(['pve1', 'pve2', 'pve3'], true), ...ring(['pve4', 'pve5'], false) },
+    ring(FIVE, true),
+  );
+  for (const n of ['pve1', 'pve2', 'pve3']) assert.deepEqual([...paths.get(n)!], ['online'], n);
+  for (const n of ['pve4', 'pve5']) assert.deepEqual([...paths.get(n)!], ['partitioned → online'], n);
+});
+
+test('a 2+2 split of four nodes, and its heal, in any report order: no node changes state twice', () => {
+  const four = ['pve1', 'pve2', 'pve3', 'pve4'];
+  const split = { ...ring(['pve1', 'pve2'], false), ...ring(['pve3', 'pve4'], false) };
+  for (const [from, to, end] of [
+    [ring(four, true), split, 'partitioned'],
+    [split, ring(four, true), 'online'],
+  ] as const) {
+    for (const [n, ps] of settle(four, from, to)) {
+      for (const p of ps) {
+        const s = p.split(' → ');
+        assert.equal(s.at(-1), end, `${n}: ${p}`);
+        assert.equal(new Set(s).size, s.length, `${n} goes back to a state: ${p}`);
+      }
+    }
+  }
+});
+
+test('of two partitions claiming quorum, the newer claim wins, whatever their sizes', () => {
+  // pve1 (the only agent of the majority) has reported the split; the minority's agents have not
+  const m = deriveMembership({
+    views: [
+      view('pve1', ['pve1', 'pve2', 'pve3'], true, 1_000, FIVE),
+      ...['pve4', 'pve5'].map((r) => view(r, FIVE, true, 9_000, FIVE)),
+    ],
+    nodes: alive('pve1', 'pve4', 'pve5'),
+    now: NOW,
+    ...WINDOWS,
+  });
+  assert.deepEqual(m.partitions, [
+    { nodes: ['pve1', 'pve2', 'pve3'], reporters: ['pve1'], quorate: true },
+    { nodes: ['pve4', 'pve5'], reporters: ['pve4', 'pve5'], quorate: false },
+  ]);
+});
