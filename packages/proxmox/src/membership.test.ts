@@ -213,8 +213,9 @@ test('a node without an agent that a minority partition sees online is partition
 
 /**
  * Every agent reports its new view within one watch interval, in any order; until it does, its old
- * view still counts. Replays `before` → `after` one reporter at a time in every order and returns
- * each node's states along the way (without repeats).
+ * view still counts. Replays `before` → `after` one reporter at a time in every order (each agent's
+ * last report is its view's) and returns each node's states along the way as a caller recording
+ * transitions sees them: without repeats, skipping `settling` states.
  */
 function settle(
   all: string[],
@@ -230,10 +231,11 @@ function settle(
     const views = new Map(all.map((r) => [r, view(r, ...before[r]!, 29_000, all)]));
     const seq = new Map<string, string[]>(all.map((n) => [n, []]));
     const step = () => {
-      const m = deriveMembership({ views: [...views.values()], nodes: alive(...all), now: NOW, ...WINDOWS });
+      const nodes = [...views.values()].map((v) => ({ name: v.reporter, lastReportAt: v.at }));
+      const m = deriveMembership({ views: [...views.values()], nodes, now: NOW, ...WINDOWS });
       for (const n of m.nodes) {
         const s = seq.get(n.name)!;
-        if (s.at(-1) !== n.state) s.push(n.state);
+        if (!n.settling && s.at(-1) !== n.state) s.push(n.state);
       }
     };
     step();
@@ -300,4 +302,61 @@ test('of two partitions claiming quorum, the newer claim wins, whatever their si
     { nodes: ['pve1', 'pve2', 'pve3'], reporters: ['pve1'], quorate: true },
     { nodes: ['pve4', 'pve5'], reporters: ['pve4', 'pve5'], quorate: false },
   ]);
+});
+
+test('a node the quorate partition lost, quiet since: offline (settling) in its reply window, then its last words stop counting', () => {
+  const at = (ageMs: number) => ({
+    views: [
+      // c's last words, before it died: all fine
+      view('c', ['a', 'b', 'c'], true, 20_000),
+      view('a', ['a', 'b'], true, ageMs),
+      view('b', ['a', 'b'], true, ageMs - 500),
+    ],
+    nodes: [...alive('a', 'b'), { name: 'c', lastReportAt: NOW - 20_000 }],
+    now: NOW,
+    ...WINDOWS,
+    replyWithinMsOf: () => 15_000,
+  });
+  const soon = deriveMembership(at(10_000));
+  const c1 = soon.nodes.find((n) => n.name === 'c');
+  assert.deepEqual([c1?.state, c1?.settling], ['offline', true], 'the quorate partition says offline');
+  const later = deriveMembership(at(18_000));
+  const c2 = later.nodes.find((n) => n.name === 'c');
+  assert.deepEqual([c2?.state, c2?.settling], ['offline', false]);
+  assert.deepEqual(c2?.seenOnlineBy, [], 'its own stale view no longer counts');
+  assert.deepEqual(later.partitions, [{ nodes: ['a', 'b'], reporters: ['a', 'b'], quorate: true }]);
+  assert.equal(later.split, false);
+  // without a reply window of its own, the node's silence window is the limit
+  const { replyWithinMsOf: _, ...noReply } = at(18_000);
+  assert.equal(deriveMembership(noReply).nodes.find((n) => n.name === 'c')?.settling, true);
+});
+
+test('a node the quorate partition lost that spoke since (a heartbeat, or its own new view) is partitioned at once', () => {
+  const base = {
+    now: NOW,
+    ...WINDOWS,
+    replyWithinMsOf: () => 15_000,
+  };
+  const beat = deriveMembership({
+    ...base,
+    views: [
+      view('c', ['a', 'b', 'c'], true, 20_000),
+      view('a', ['a', 'b'], true, 10_000),
+      view('b', ['a', 'b'], true, 10_000),
+    ],
+    nodes: [...alive('a', 'b'), { name: 'c', lastReportAt: NOW - 5_000 }],
+  });
+  const c = beat.nodes.find((n) => n.name === 'c');
+  assert.deepEqual([c?.state, c?.settling], ['partitioned', false]);
+  const own = deriveMembership({
+    ...base,
+    views: [
+      view('c', ['c'], false, 8_000),
+      view('a', ['a', 'b'], true, 10_000),
+      view('b', ['a', 'b'], true, 10_000),
+    ],
+    nodes: [...alive('a', 'b'), { name: 'c', lastReportAt: NOW - 8_000 }],
+  });
+  const c2 = own.nodes.find((n) => n.name === 'c');
+  assert.deepEqual([c2?.state, c2?.settling], ['partitioned', false]);
 });

@@ -55,6 +55,13 @@ export interface NodeMembership {
   seenOfflineBy: string[];
   /** whether the node's own agent reported within the silence window */
   reporting: boolean;
+  /**
+   * The quorate partition has just lost the node and its agent has not spoken since: dead, or cut
+   * off and about to say so. Its state is `offline` meanwhile; a caller recording transitions
+   * waits until this is false (then it is `partitioned` or still `offline`), so neither a dead node
+   * nor a cut-off one gets an event it takes back seconds later.
+   */
+  settling: boolean;
 }
 
 export interface Membership {
@@ -78,11 +85,35 @@ export interface MembershipInput {
   silentAfterMs: number;
   /** per node override of `silentAfterMs` (an agent with a heartbeat is silent sooner) */
   silentAfterMsOf?: (name: string) => number | undefined;
+  /**
+   * How soon a live agent of this node speaks again (ms): after the quorate partition lost the node,
+   * this long without a word from it means it is down, not cut off. Default: its silence window.
+   */
+  replyWithinMsOf?: (name: string) => number | undefined;
 }
 
 const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 
+/**
+ * A node outside the quorate partition whose own view still shows it with the quorate partition's
+ * nodes, while newer views of that partition see it offline, has not confirmed the split: it may
+ * be dead (its last words were "we are all fine") or cut off with its report on the way. Once it
+ * stays quiet for its reply window after the loss, it is taken for dead: its view stops counting
+ * and it is `offline` (a second pass without its view).
+ */
 export function deriveMembership(input: MembershipInput): Membership {
+  const first = deriveOnce(input, new Set());
+  const gone = new Set(first.nodes.filter((n) => n.gone).map((n) => n.name));
+  return strip(gone.size === 0 ? first : deriveOnce(input, gone));
+}
+
+type Derived = Omit<Membership, 'nodes'> & { nodes: (NodeMembership & { gone: boolean })[] };
+const strip = (m: Derived): Membership => ({
+  ...m,
+  nodes: m.nodes.map(({ gone: _gone, ...n }) => n),
+});
+
+function deriveOnce(input: MembershipInput, gone: ReadonlySet<string>): Derived {
   const { now } = input;
   const lastReport = new Map(input.nodes.map((n) => [n.name, n.lastReportAt]));
   const reporting = (name: string): boolean => {
@@ -95,6 +126,7 @@ export function deriveMembership(input: MembershipInput): Membership {
     // A view stands only while its reporter's agent is alive: a dead node must not keep vouching
     // for itself (and for peers it saw) through its last words.
     if (lastReport.get(v.reporter) !== undefined && !reporting(v.reporter)) continue;
+    if (gone.has(v.reporter)) continue;
     const prev = fresh.get(v.reporter);
     if (!prev || prev.at < v.at) fresh.set(v.reporter, v);
   }
@@ -169,7 +201,22 @@ export function deriveMembership(input: MembershipInput): Membership {
   }));
   const partitionOf = (name: string): Partition | undefined => partitions.find((p) => p.nodes.includes(name));
 
-  const nodes: NodeMembership[] = sorted(all).map((name) => {
+  /** when the quorate partition lost `name` while its own view still shows it with them */
+  const lostAt = (name: string): number | undefined => {
+    const own = fresh.get(name);
+    if (!own || !quoratePart || quoratePart.nodes.includes(name)) return undefined;
+    const withThem = own.members.some(
+      (m) => m.online && m.name !== name && quoratePart.nodes.includes(m.name),
+    );
+    if (!withThem) return undefined;
+    const ats = quoratePart.reporters
+      .map((r) => fresh.get(r) as MembershipView)
+      .filter((v) => v.at > own.at && v.members.some((m) => m.name === name && !m.online))
+      .map((v) => v.at);
+    return ats.length > 0 ? Math.min(...ats) : undefined;
+  };
+
+  const nodes = sorted(all).map((name) => {
     const seenOnlineBy = sorted([...fresh.values()].filter((v) => onlineIn(v, name)).map((v) => v.reporter));
     const seenOfflineBy = sorted(
       [...fresh.values()]
@@ -178,12 +225,24 @@ export function deriveMembership(input: MembershipInput): Membership {
     );
     const alive = reporting(name);
     const hasAgent = lastReport.get(name) !== undefined;
+    const lost = lostAt(name);
+    const spokeSince = lost !== undefined && (lastReport.get(name) ?? 0) > lost;
+    const replyWithin = input.replyWithinMsOf?.(name) ?? input.silentAfterMsOf?.(name) ?? input.silentAfterMs;
     let state: NodeState;
+    let settling = false;
+    let dead = false;
     if (fresh.size === 0) {
       // No cluster view at all (a standalone node, or every agent quiet): its own agent decides.
       state = alive ? 'online' : 'offline';
     } else if (quoratePart?.nodes.includes(name)) {
       state = hasAgent && !alive ? 'silent' : 'online';
+    } else if (gone.has(name)) {
+      state = 'offline';
+    } else if (lost !== undefined && !spokeSince) {
+      // Unconfirmed: offline is what the quorate partition says; dead after its reply window.
+      state = 'offline';
+      settling = now - lost < replyWithin;
+      dead = !settling;
     } else if (alive || partitionOf(name)) {
       // Alive outside the quorate partition: its own agent reports, or a partition of live
       // reporters sees it online (a node without an agent in the minority is not down either).
@@ -191,7 +250,7 @@ export function deriveMembership(input: MembershipInput): Membership {
     } else {
       state = 'offline';
     }
-    return { name, state, seenOnlineBy, seenOfflineBy, reporting: alive };
+    return { name, state, seenOnlineBy, seenOfflineBy, reporting: alive, settling, gone: dead };
   });
 
   return {

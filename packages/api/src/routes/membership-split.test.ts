@@ -241,3 +241,62 @@ test('a 4-node cluster split 2+2: one quorum_lost, no node_offline, every node p
   assert.equal(ev.filter((x) => x.startsWith('rejoined')).length, 4);
   assert.equal(ev.filter((x) => x.startsWith('went_offline') || x.startsWith('came_back')).length, 0);
 });
+
+/** `from`'s agent sends a heartbeat (a node report only). */
+async function beat(e: Env, from: string): Promise<void> {
+  const r = await e.t.post('/api/proxmox/node', e.agents[from] as string, {
+    cluster_fingerprint: FP,
+    cluster_name: 'prod',
+    name: from,
+    pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+    interval_seconds: 300,
+    heartbeat_interval_seconds: 60,
+    trigger: 'heartbeat',
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  await e.t.app.nanny.committer.drain();
+  const svc = alertServiceOf(e.t.app.nanny.modules);
+  await svc?.tick();
+  await svc?.flush();
+}
+
+test('a node that dies is offline at once (not "cut off"), went_offline once after its reply window; a quick reboot is no outage event', async (t) => {
+  const c = clock(Date.parse('2026-12-01T12:00:00Z'));
+  const trio = ['pve1', 'pve2', 'pve3'];
+  const e = await cluster(await open(':memory:', c, (fn) => t.after(fn)), trio);
+  for (const n of trio) await report(e, n, true, trio);
+  // pve3 dies; the survivors' watches report within seconds, its agent says nothing more
+  c.tick(5_000);
+  await report(e, 'pve1', true, ['pve1', 'pve2']);
+  await report(e, 'pve2', true, ['pve1', 'pve2']);
+  let a = await answers(e);
+  assert.equal(a.states.pve3, 'offline', 'the quorate partition sees it offline');
+  assert.equal(a.nodes.pve3, 'offline');
+  assert.deepEqual(await alerts(e), ['node_offline pve3 firing']);
+  const r = await e.t.get('/api/alerts?rule=node_offline', e.read);
+  const summary = (r.json.data as { summary: string }[])[0]?.summary;
+  assert.equal(summary, 'Node pve3 of cluster prod is offline', 'not "cut off": nothing says it is alive');
+  assert.deepEqual(await events(e), [], 'no event while it may still turn out cut off');
+  // the survivors beat; 75 s (1.25 heartbeats) after the loss pve3 is taken for dead
+  for (let i = 0; i < 2; i += 1) {
+    c.tick(40_000);
+    for (const n of ['pve1', 'pve2']) await beat(e, n);
+  }
+  a = await answers(e);
+  assert.equal(a.states.pve3, 'offline');
+  assert.equal(a.membership.split, false, 'its last words no longer count');
+  assert.deepEqual(await events(e), ['went_offline pve3']);
+  assert.deepEqual(await alerts(e), ['node_offline pve3 firing'], 'no quorum_lost: nobody live lost it');
+
+  // a quick reboot of pve2: down for 30 s, back with the whole cluster
+  for (const n of trio) await report(e, n, true, trio);
+  c.tick(5_000);
+  await report(e, 'pve1', true, ['pve1', 'pve3']);
+  await report(e, 'pve3', true, ['pve1', 'pve3']);
+  assert.equal((await answers(e)).states.pve2, 'offline');
+  c.tick(30_000);
+  for (const n of ['pve2', 'pve1', 'pve3']) await report(e, n, true, trio);
+  assert.equal((await answers(e)).states.pve2, 'online');
+  assert.deepEqual(await events(e), ['came_back pve3', 'went_offline pve3'], 'nothing for pve2');
+  assert.deepEqual(await alerts(e), ['node_offline pve2 resolved', 'node_offline pve3 resolved']);
+});
