@@ -238,11 +238,15 @@ function deriveOnce(input: MembershipInput, gone: ReadonlySet<string>): Derived 
       state = hasAgent && !alive ? 'silent' : 'online';
     } else if (gone.has(name)) {
       state = 'offline';
-    } else if (lost !== undefined && !spokeSince) {
-      // Unconfirmed: offline is what the quorate partition says; dead after its reply window.
-      state = 'offline';
+    } else if (lost !== undefined) {
+      // Unconfirmed: its own view still shows it with the quorate partition. Within the reply
+      // window it is settling: `offline` (what the quorate partition says) or, once its agent spoke
+      // again, `partitioned` — but its next view may still say it is back (a rebooted node's
+      // start-up report comes just before its view), so nothing is final yet. After the window: a
+      // node that spoke is cut off, one that did not is dead.
       settling = now - lost < replyWithin;
-      dead = !settling;
+      state = spokeSince ? 'partitioned' : 'offline';
+      dead = !settling && !spokeSince;
     } else if (alive || partitionOf(name)) {
       // Alive outside the quorate partition: its own agent reports, or a partition of live
       // reporters sees it online (a node without an agent in the minority is not down either).

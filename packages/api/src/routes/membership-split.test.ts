@@ -44,7 +44,7 @@ async function cluster(t: TestApp, names: string[]): Promise<Env> {
   return { t, names, agents, read: await t.pat('read') };
 }
 
-/** `from`'s agent reports what its partition sees (cluster report) and itself (node report). */
+/** `from`'s agent reports itself (node report) and what its partition sees (cluster report). */
 async function report(e: Env, from: string, quorate: boolean, sees: string[]): Promise<void> {
   const clusterReport = {
     cluster_fingerprint: FP,
@@ -71,9 +71,10 @@ async function report(e: Env, from: string, quorate: boolean, sees: string[]): P
     heartbeat_interval_seconds: 60,
     trigger: 'change',
   };
+  // node first, as the agent sends them (cycle and change alike)
   for (const [kind, body] of [
-    ['cluster', clusterReport],
     ['node', node],
+    ['cluster', clusterReport],
   ] as const) {
     const r = await e.t.post(`/api/proxmox/${kind}`, e.agents[from] as string, body);
     assert.equal(r.status, 200, JSON.stringify(r.json));
