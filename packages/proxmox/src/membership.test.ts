@@ -363,3 +363,22 @@ test('a node the quorate partition lost that spoke since: partitioned at once wi
   const c2 = own.nodes.find((n) => n.name === 'c');
   assert.deepEqual([c2?.state, c2?.settling], ['partitioned', false]);
 });
+
+test('a node whose own agent is gone but whose minority peers see it online is partitioned, not dead', () => {
+  const m = deriveMembership({
+    views: [
+      view('pve1', ['pve1', 'pve2', 'pve3'], true, 12_000, FIVE),
+      view('pve2', ['pve1', 'pve2', 'pve3'], true, 12_000, FIVE),
+      view('pve4', ['pve4', 'pve5'], false, 10_000, FIVE),
+      // pve5's agent crashed before the split: its last view still shows everybody
+      view('pve5', FIVE, true, 25_000, FIVE),
+    ],
+    nodes: [...alive('pve1', 'pve2', 'pve4'), { name: 'pve5', lastReportAt: NOW - 25_000 }],
+    now: NOW,
+    ...WINDOWS,
+    replyWithinMsOf: () => 5_000,
+  });
+  const pve5 = m.nodes.find((n) => n.name === 'pve5');
+  assert.deepEqual([pve5?.state, pve5?.settling], ['partitioned', false]);
+  assert.deepEqual(m.partitions[1], { nodes: ['pve4', 'pve5'], reporters: ['pve4', 'pve5'], quorate: false });
+});

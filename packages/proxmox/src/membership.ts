@@ -201,7 +201,10 @@ function deriveOnce(input: MembershipInput, gone: ReadonlySet<string>): Derived 
   }));
   const partitionOf = (name: string): Partition | undefined => partitions.find((p) => p.nodes.includes(name));
 
-  /** when the quorate partition lost `name` while its own view still shows it with them */
+  /**
+   * When the quorate partition lost `name` while its own view still shows it with them and no newer
+   * view from elsewhere sees it alive (undefined otherwise).
+   */
   const lostAt = (name: string): number | undefined => {
     const own = fresh.get(name);
     if (!own || !quoratePart || quoratePart.nodes.includes(name)) return undefined;
@@ -209,6 +212,12 @@ function deriveOnce(input: MembershipInput, gone: ReadonlySet<string>): Derived 
       (m) => m.online && m.name !== name && quoratePart.nodes.includes(m.name),
     );
     if (!withThem) return undefined;
+    // a newer view from outside the quorate partition that sees it online: alive over there
+    const vouched = [...fresh.values()].some(
+      (v) =>
+        v.at > own.at && v.reporter !== name && !quoratePart.nodes.includes(v.reporter) && onlineIn(v, name),
+    );
+    if (vouched) return undefined;
     const ats = quoratePart.reporters
       .map((r) => fresh.get(r) as MembershipView)
       .filter((v) => v.at > own.at && v.members.some((m) => m.name === name && !m.online))
