@@ -76,7 +76,12 @@ Events: ${EVENT_TYPES.join(', ')}`,
       cluster: {
         type: 'string',
         arg: 'C',
-        help: 'quorum-lost|quorum-regained (default: every cluster); with a vmid: the cluster (name, id or one of its nodes) when vmids repeat across clusters',
+        help: 'quorum-lost|quorum-regained|heal (default: every cluster); with a vmid: the cluster (name, id or one of its nodes) when vmids repeat across clusters',
+      },
+      groups: {
+        type: 'string',
+        arg: 'A,B/C,D',
+        help: 'partition: the corosync partitions, nodes by comma, groups by slash (pve1,pve2,pve3/pve4,pve5); every node of the cluster in one group; heal (or quorum-regained) joins them again',
       },
       vmid: {
         type: 'string',
@@ -172,7 +177,7 @@ Usage: pve-sim <command> [options]     (pve-sim <command> --help for details)
 
 Commands:
   layout   lay out a fleet (flags or a scenario file)
-  event    trigger an event on a layout (node offline, quorum lost, guest migrate, pmxcfs hang, …)
+  event    trigger an event on a layout (node offline, quorum lost, partition, guest migrate, …)
   serve    serve the HTTPS API of a layout's nodes
   tick     keep /proc and .rrd moving (live clock) without serving
   info     describe a layout
@@ -290,7 +295,15 @@ function eventFrom(a: Args): SimEvent {
       return { type, node: node() };
     case 'quorum-lost':
     case 'quorum-regained':
+    case 'heal':
       return { type, ...cluster };
+    case 'partition':
+      return {
+        type,
+        groups: need(a.v, 'groups')
+          .split('/')
+          .map((g) => g.split(',').filter((n) => n !== '')),
+      };
     case 'version-upgrade':
       return { type, node: node(), version: need(a.v, 'version') };
     case 'guest-start':
@@ -431,7 +444,7 @@ function cmdInfo(a: Args, io: SimIo): void {
   for (const c of s.clusters) {
     const nodes = s.nodes.filter((n) => n.clusterId === c.id);
     lines.push(
-      `${c.id}: ${c.name === null ? 'standalone' : `cluster '${c.name}'`}${c.partitioned ? ' (partitioned)' : ''}`,
+      `${c.id}: ${c.name === null ? 'standalone' : `cluster '${c.name}'`}${c.partitioned ? ' (partitioned)' : ''}${c.groups ? ` (partitions ${c.groups.map((g) => g.join(',')).join(' / ')})` : ''}`,
     );
     for (const n of nodes) {
       const g = s.guests.filter((x) => x.node === n.name).length;

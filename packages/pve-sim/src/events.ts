@@ -1,7 +1,7 @@
 // Events change the model; the caller then re-renders. Each event is plain data so that scenario
 // runners, the CLI (`pve-sim event …`) and tests (`sim.apply({...})`) share one implementation.
 import type { ClockMode, GuestKind, GuestState, NodeState, SimState } from './model.ts';
-import { clusterById, clusterGuests, clusterNodes, nodeByName } from './model.ts';
+import { clusterById, clusterGuests, clusterNodes, nodeByName, viewOf } from './model.ts';
 import { releaseProfile } from './versions.ts';
 import { buildState } from './generate.ts';
 import { applyOpsEvent, OPS_EVENT_TYPES, type OpsEvent } from './ops.ts';
@@ -16,6 +16,10 @@ export type SimEvent =
   | { type: 'node-online'; node: string }
   | { type: 'quorum-lost'; cluster?: string }
   | { type: 'quorum-regained'; cluster?: string }
+  /** the cluster splits into these corosync partitions (node names; every node in one group) */
+  | { type: 'partition'; groups: string[][] }
+  /** every link of the cluster (name, id or one of its nodes; default all) is back */
+  | { type: 'heal'; cluster?: string }
   | { type: 'version-upgrade'; node: string; version: string }
   | { type: 'node-reboot'; node: string }
   | ({ type: 'guest-start' } & GuestRef)
@@ -78,6 +82,8 @@ export const EVENT_TYPES = [
   'node-online',
   'quorum-lost',
   'quorum-regained',
+  'partition',
+  'heal',
   'version-upgrade',
   'node-reboot',
   'guest-start',
@@ -153,11 +159,27 @@ function startGuest(g: GuestState, now: number): void {
 }
 
 function requireQuorum(state: SimState, node: NodeState, what: string): void {
-  const c = clusterById(state, node.clusterId);
-  if (c.name === null) return;
-  const all = clusterNodes(state, c.id);
-  const members = c.partitioned || node.isolated ? 1 : all.filter((n) => !n.isolated).length;
-  if (members * 2 <= all.length) throw new Error(`cluster not ready - no quorum? (${what} on ${node.name})`);
+  if (!viewOf(state, node).quorate)
+    throw new Error(`cluster not ready - no quorum? (${what} on ${node.name})`);
+}
+
+/** Checks a partition event's groups: one cluster, every node of it in exactly one group. */
+function partitionCluster(state: SimState, groups: string[][]): string {
+  if (!Array.isArray(groups) || groups.length < 2 || groups.some((g) => !Array.isArray(g) || g.length === 0))
+    throw new Error('partition: give at least two non-empty groups of nodes (pve1,pve2/pve3)');
+  const names = groups.flat();
+  const nodes = names.map((n) => nodeByName(state, n));
+  const clusterId = nodes[0]!.clusterId;
+  if (clusterById(state, clusterId).name === null)
+    throw new Error(`${nodes[0]!.name} is a standalone node: it has no peers to lose`);
+  const other = nodes.find((n) => n.clusterId !== clusterId);
+  if (other) throw new Error(`partition: ${other.name} is not in the cluster of ${nodes[0]!.name}`);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new Error(`partition: ${twice} is in two groups`);
+  const missing = clusterNodes(state, clusterId).find((n) => !names.includes(n.name));
+  if (missing)
+    throw new Error(`partition: ${missing.name} is in no group (every node of the cluster must be)`);
+  return clusterId;
 }
 
 export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEffect {
@@ -174,14 +196,28 @@ export function applyEvent(state: SimState, ev: SimEvent, now: number): EventEff
     }
     case 'quorum-lost':
     case 'quorum-regained':
+    case 'heal':
       for (const id of findCluster(state, ev.cluster)) {
         const c = clusterById(state, id);
         if (c.name === null) continue;
         c.partitioned = ev.type === 'quorum-lost';
-        if (ev.type === 'quorum-regained') for (const n of clusterNodes(state, id)) n.isolated = false;
+        if (ev.type !== 'quorum-lost') {
+          for (const n of clusterNodes(state, id)) n.isolated = false;
+          delete c.groups;
+        }
         membershipChanged(state, id);
       }
       break;
+    case 'partition': {
+      const id = partitionCluster(state, ev.groups);
+      const c = clusterById(state, id);
+      c.groups = ev.groups.map((g) => [...g]);
+      // a new split replaces the old one: the groups say who sees whom
+      c.partitioned = false;
+      for (const n of clusterNodes(state, id)) n.isolated = false;
+      membershipChanged(state, id);
+      break;
+    }
     case 'version-upgrade': {
       const n = nodeByName(state, ev.node);
       const p = releaseProfile(ev.version);

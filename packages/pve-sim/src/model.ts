@@ -16,6 +16,12 @@ export interface ClusterState {
   configVersion: number;
   /** quorum-lost event: every node is cut off from every other (each sees only itself). */
   partitioned: boolean;
+  /**
+   * partition event: the corosync partitions (node names; every node in exactly one group). Each
+   * node sees its own group (minus isolated nodes); a group holds quorum with more than half the
+   * votes. Absent: no partition beyond `partitioned` / isolated nodes.
+   */
+  groups?: string[][];
   /** corosync ring sequence, bumped on every membership change (pvecm "Ring ID"). */
   ringSeq: number;
   /** pve-root-ca.pem: identical on every node of this cluster. */
@@ -162,7 +168,8 @@ export function clusterGuests(state: SimState, clusterId: string): GuestState[] 
 /**
  * What node `viewer` sees of its cluster: which nodes are in its corosync partition and whether
  * that partition holds a majority of the votes (one vote per node, as `pvecm` creates them).
- * Nodes not isolated form one partition; an isolated node (node-offline) is alone in its own.
+ * Nodes not isolated form one partition (or, after a partition event, one per group); an isolated
+ * node (node-offline) is alone in its own.
  * A standalone node is always quorate (pmxcfs calls cfs_set_quorate(1) without corosync.conf).
  */
 export interface NodeView {
@@ -180,7 +187,12 @@ export function viewOf(state: SimState, viewer: NodeState): NodeView {
   }
   let members: Set<string>;
   if (cluster.partitioned || viewer.isolated) members = new Set([viewer.name]);
-  else members = new Set(all.filter((n) => !n.isolated).map((n) => n.name));
+  else {
+    const group = cluster.groups?.find((g) => g.includes(viewer.name));
+    members = new Set(
+      all.filter((n) => !n.isolated && (group === undefined || group.includes(n.name))).map((n) => n.name),
+    );
+  }
   const quorate = members.size * 2 > all.length;
   return { standalone: false, members, quorate, totalVotes: all.length };
 }

@@ -344,8 +344,14 @@ export function managerStatus(state: SimState, clusterId: string): Record<string
   if (!ops || !ops.haResources.some((r) => r.clusterId === clusterId)) return {};
   const master = haMaster(state, clusterId);
   const node_status: Record<string, string> = {};
+  // the master knows only the nodes of its own partition; the others are 'unknown' to it
+  const seen = master === undefined ? undefined : viewOf(state, nodeByName(state, master)).members;
   for (const n of clusterNodes(state, clusterId))
-    node_status[n.name] = ops.haFenced.includes(n.name) ? 'fence' : n.isolated ? 'unknown' : 'online';
+    node_status[n.name] = ops.haFenced.includes(n.name)
+      ? 'fence'
+      : n.isolated || (seen !== undefined && !seen.has(n.name))
+        ? 'unknown'
+        : 'online';
   const service_status: Record<string, unknown> = {};
   for (const r of ops.haResources.filter((x) => x.clusterId === clusterId)) {
     const vmid = Number(r.sid.split(':')[1]);

@@ -3,7 +3,7 @@
  * in the cluster's state and the cluster's membership is derived from all of them (pure).
  */
 import { deriveMembership, type Membership } from '@nanny/proxmox';
-import { silenceWindowMs, viewWindowMs } from '../domain/liveness.ts';
+import { replyWindowMs, silenceWindowMs, viewWindowMs } from '../domain/liveness.ts';
 import type { RuleContext } from './rule.ts';
 import type { ClusterFact, ClusterMem } from './types.ts';
 
@@ -25,9 +25,11 @@ export function clusterMembership(ctx: RuleContext, c: ClusterMem): Membership |
   for (const v of Object.values(views)) for (const m of v.members) names.add(m.name);
   const def = ctx.defaultIntervalS;
   const silence = new Map<string, number>();
+  const reply = new Map<string, number>();
   const nodes = [...names].map((name) => {
     const n = ctx.node(c.clusterId, name);
     silence.set(name, silenceWindowMs(n?.intervalS, n?.heartbeatS, def));
+    reply.set(name, replyWindowMs(n?.intervalS, n?.heartbeatS, def));
     return { name, lastReportAt: n?.lastSeen };
   });
   return deriveMembership({
@@ -46,5 +48,6 @@ export function clusterMembership(ctx: RuleContext, c: ClusterMem): Membership |
     viewMaxAgeMs: viewWindowMs(undefined, def),
     silentAfterMs: silenceWindowMs(undefined, undefined, def),
     silentAfterMsOf: (name) => silence.get(name),
+    replyWithinMsOf: (name) => reply.get(name),
   });
 }

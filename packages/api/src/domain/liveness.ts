@@ -25,6 +25,22 @@ export function silenceWindowMs(
   return factor * period * 1000;
 }
 
+/**
+ * How soon a live agent speaks again (ms): a node the quorate partition lost that stays quiet this
+ * long after the loss is down, not cut off. With heartbeats, a live agent beats within one period
+ * (and its watch reports a split within seconds); the quarter is delivery slack. Without them, its
+ * silence window.
+ */
+export function replyWindowMs(
+  intervalS: number | undefined,
+  heartbeatS: number | undefined,
+  defaultIntervalS: number,
+): number {
+  return heartbeatS !== undefined
+    ? 1.25 * heartbeatS * 1000
+    : silenceWindowMs(intervalS, undefined, defaultIntervalS);
+}
+
 /** How long a reporter's membership view may stand without a newer one (ms). */
 export function viewWindowMs(intervalS: number | undefined, defaultIntervalS: number): number {
   return SILENCE_FACTOR * (intervalS ?? defaultIntervalS) * 1000;

@@ -8,6 +8,7 @@ import { deriveMembership, type Membership, type NodeState } from '@nanny/proxmo
 import {
   DEFAULT_REPORT_INTERVAL_SECONDS as DEF,
   derivedQuorate,
+  replyWindowMs,
   silenceWindowMs,
   viewWindowMs,
 } from '../domain/liveness.ts';
@@ -58,6 +59,10 @@ function derive(views: ViewRow[], nodes: NodeRow[], now: number): Membership {
     silentAfterMsOf: (name) => {
       const n = byName.get(name);
       return n ? silenceWindowMs(opt(n.interval_seconds), opt(n.heartbeat_seconds), DEF) : undefined;
+    },
+    replyWithinMsOf: (name) => {
+      const n = byName.get(name);
+      return n ? replyWindowMs(opt(n.interval_seconds), opt(n.heartbeat_seconds), DEF) : undefined;
     },
   });
 }
@@ -154,7 +159,9 @@ export async function refreshMembership(c: JobContext, clusterId: string): Promi
   if (views.length === 0) return;
   const m = derive(views, nodes, ms(c.at));
   const stored = new Map(nodes.map((n) => [n.name, n]));
-  const changed = m.nodes.filter((n) => stored.get(n.name)?.state !== n.state);
+  // A node still settling (lost by the quorate partition, not heard from since) keeps its stored
+  // state: it turns out `partitioned` or `offline`, and only that is an event.
+  const changed = m.nodes.filter((n) => !n.settling && stored.get(n.name)?.state !== n.state);
   if (changed.length === 0) return;
   const ids = new Map(
     (
