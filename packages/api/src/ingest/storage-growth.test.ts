@@ -1,13 +1,15 @@
 /**
- * Issue 13, M7 re-attacked through the storage and operations endpoints (issue 15): an agent
- * rotating storage names, or back-dating its samples, cannot grow `storage_pools` and
- * `storage_samples` without bound; a fresh agent's first storage or operations report counts
- * against the organisation's cluster and node quotas like a node report does.
+ * Issue 13, M7 re-attacked: an agent rotating storage names, or back-dating its samples, cannot grow
+ * `storage_pools` and `storage_samples` without bound; a fresh agent's first storage or operations
+ * report counts against the organisation's cluster and node quotas like a node report does; a
+ * guest whose config map changes on every report keeps a bounded config history.
  */
-import { test } from '@nanny/testing';
+import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { sql, type Kysely } from 'kysely';
 import { makeTestApp, SPEC, type TestApp } from '../testing.ts';
+import { CONFIG_HISTORY_BYTES } from '../storage/ingest-batch.ts';
+import { DIALECTS } from '../storage/testing.ts';
 
 const FP = { cluster_name: 'prod', cluster_fingerprint: 'cd'.repeat(32) };
 const GB = 1024 ** 3;
@@ -131,3 +133,40 @@ test('a fresh agent’s first storage or operations report counts against the cl
   });
   assert.equal(ok.status, 200);
 });
+
+for (const d of DIALECTS) {
+  test(`a config map changed on every report keeps a bounded history per guest (${d.name})`, async (t) => {
+    const opened = await d.open();
+    if (!requires(t, d.name, opened !== undefined, d.skipReason) || !opened) return;
+    t.after(opened.cleanup);
+    const ta = await makeTestApp({}, { storage: opened.storage });
+    t.after(() => ta.app.close());
+    const a = await ta.register('pve-node-01');
+    assert.equal((await ta.post('/api/proxmox/node', a.access, SPEC.node)).status, 200);
+    const db = ta.storage.extend((h) => h.db as Kysely<unknown>);
+    const history = async () => {
+      const r = await sql<{ n: number | string; bytes: number | string | null }>`
+        select count(*) as n, sum(length(config) + coalesce(length(diff), 0)) as bytes
+        from guest_config_versions`.execute(db);
+      return { versions: Number(r.rows[0]!.n), bytes: Number(r.rows[0]!.bytes ?? 0) };
+    };
+    // each report: 6 values of 60 KB, all changed — a 360 KB map and a 720 KB diff per version
+    for (let i = 0; i < 8; i++) {
+      const config: Record<string, string> = { hostname: 'web' };
+      for (let k = 0; k < 6; k++) config[`description${k}`] = `${i}`.padEnd(60_000, 'y');
+      const r = await ta.post('/api/proxmox/lxc', a.access, { ...SPEC.lxc, config });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+    }
+    const h = await history();
+    // before: 8 versions, ~5.4 MB; now what fits the budget plus the latest version
+    assert.ok(h.bytes <= CONFIG_HISTORY_BYTES + 1_100_000, `${h.versions} versions, ${h.bytes} bytes`);
+    assert.ok(h.versions >= 1 && h.versions < 8, `${h.versions} versions`);
+    // the latest version is the one the guest answers with, and a small change is still a diff
+    const read = await ta.pat('read');
+    const g = (await ta.get('/api/guests', read)).json.data as { id: string }[];
+    const small = { hostname: 'web2' };
+    assert.equal((await ta.post('/api/proxmox/lxc', a.access, { ...SPEC.lxc, config: small })).status, 200);
+    const detail = (await ta.get(`/api/guests/${g[0]!.id}`, read)).json.data as Record<string, unknown>;
+    assert.match(JSON.stringify(detail), /web2/);
+  });
+}
