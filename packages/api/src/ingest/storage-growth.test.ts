@@ -170,3 +170,31 @@ for (const d of DIALECTS) {
     assert.match(JSON.stringify(detail), /web2/);
   });
 }
+
+test('an operations report is stored with the fields its schema knows, nested ones included', async (t) => {
+  const ta = await makeTestApp();
+  t.after(() => ta.app.close());
+  const a = await ta.register('pve1');
+  assert.equal((await ta.post('/api/proxmox/node', a.access, { ...SPEC.node, name: 'pve1' })).status, 200);
+  const junk = 'j'.repeat(300_000);
+  const body = {
+    node: 'pve1',
+    junk,
+    guests: [
+      { vmid: 100, covered: true, junk, last_success: { at: 1_700_000_000, upid: 'UPID:pve1:1', junk: 'x' } },
+    ],
+    failed_tasks: [],
+  };
+  const r = await ta.post('/api/proxmox/backups', a.access, body);
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  const db = ta.storage.extend((h) => h.db as Kysely<unknown>);
+  const stored = await sql<{ payload: string }>`select payload from ops_reports`.execute(db);
+  // before: the 600 KB of unknown fields were stored as sent
+  assert.ok(stored.rows[0]!.payload.length < 2000, `${stored.rows[0]!.payload.length} bytes stored`);
+  const read = await ta.pat('read');
+  const backups = (await ta.get('/api/backups', read)).json.data as { guests: { vmid: number }[] };
+  assert.deepEqual(
+    backups.guests.map((g) => g.vmid),
+    [100],
+  );
+});
