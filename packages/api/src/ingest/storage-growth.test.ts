@@ -137,7 +137,7 @@ test('a fresh agent’s first storage or operations report counts against the cl
 for (const d of DIALECTS) {
   test(`a config map changed on every report keeps a bounded history per guest (${d.name})`, async (t) => {
     const opened = await d.open();
-    if (!requires(t, d.name, opened !== undefined, d.skipReason) || !opened) return;
+    if (!requires(t, 'postgres', opened !== undefined, d.skipReason) || !opened) return;
     t.after(opened.cleanup);
     const ta = await makeTestApp({}, { storage: opened.storage });
     t.after(() => ta.app.close());
