@@ -198,3 +198,33 @@ test('an operations report is stored with the fields its schema knows, nested on
     [100],
   );
 });
+
+test('a cluster report naming new members every time does not grow the membership table', async (t) => {
+  const ta = await makeTestApp({ quotas: { clusters: 10, nodes: 20, guests: 10 } });
+  t.after(() => ta.app.close());
+  const a = await ta.register('pve1', FP);
+  assert.equal(
+    (await ta.post('/api/proxmox/node', a.access, { ...SPEC.node, ...FP, name: 'pve1' })).status,
+    200,
+  );
+  const db = ta.storage.extend((h) => h.db as Kysely<unknown>);
+  const memberRows = async () =>
+    Number((await sql<{ n: number }>`select count(*) as n from membership_nodes`.execute(db)).rows[0]!.n);
+  for (let round = 0; round < 5; round++) {
+    const members = [{ name: 'pve1', node_id: 1, online: 1 }];
+    for (let i = 0; i < 50; i++) members.push({ name: `fake-${round}-${i}`, node_id: i + 2, online: i % 2 });
+    const body = { ...SPEC.cluster, ...FP, reporting_node: 'pve1', quorate: 1, members };
+    const r = await ta.post('/api/proxmox/cluster', a.access, body);
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+  }
+  // before: 1 + 5 × 50 rows, past the node quota of 20; now the names of the current view only
+  assert.equal(await memberRows(), 51);
+  const read = await ta.pat('read');
+  const clusters = (await ta.get('/api/clusters', read)).json.data as { id: string }[];
+  const m = (await ta.get(`/api/clusters/${clusters[0]!.id}/membership`, read)).json.data as {
+    nodes: { name: string }[];
+  };
+  assert.ok(m.nodes.some((n) => n.name === 'pve1'));
+  assert.ok(!m.nodes.some((n) => n.name.startsWith('fake-3-')), 'an older view’s names are gone');
+  assert.ok(m.nodes.some((n) => n.name.startsWith('fake-4-')));
+});
