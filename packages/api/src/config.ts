@@ -148,7 +148,7 @@ export const API_SETTINGS: Schema = [
     arg: 'N',
     kind: integer(0, 10_000_000),
     defaultDoc: '`6000` (`0` when `NANNYAPI_RATE_LIMIT=0`)',
-    doc: 'Requests per minute per client address on `/api/`; `0` = off',
+    doc: 'Requests per minute per client address (an IPv6 client: per /64) on `/api/`; `0` = off',
   },
   {
     key: 'bodyLimitBytes',
@@ -166,7 +166,7 @@ export const API_SETTINGS: Schema = [
     arg: 'DAYS',
     kind: integer(1, 3650),
     default: '30',
-    doc: 'Change history kept: guest status changes, events, old config versions (the latest config of each guest is kept), guests gone longer than that. Pruned hourly',
+    doc: 'Change history kept: guest status changes, events, old config versions (the latest config of each guest is kept; besides, at most 1 MB of config history per guest, docs/security.md), guests gone longer than that. Pruned hourly',
   },
   ...HISTORY_SETTINGS,
 
@@ -346,7 +346,7 @@ export const API_SETTINGS: Schema = [
     arg: 'N',
     kind: integer(0, 1_000_000),
     default: '64',
-    doc: 'Open TCP connections one peer address may hold; more are closed at once; `0` = no cap. Behind a reverse proxy every connection comes from the proxy: raise it (or `0`) there and cap at the proxy',
+    doc: 'Open TCP connections one peer address (IPv6: one /64) may hold; more are closed at once; `0` = no cap. Behind a reverse proxy every connection comes from the proxy: raise it (or `0`) there and cap at the proxy',
   },
   ...QUOTA_SETTINGS,
 ];

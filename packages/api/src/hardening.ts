@@ -12,6 +12,7 @@ import type { Server } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { apiError } from './errors.ts';
 import { SESSION_COOKIE } from './auth/auth.ts';
+import { clientKey } from './client-address.ts';
 
 export interface FixedWindowLimiter {
   /** counts one hit; returns seconds to wait when over the limit, else 0 */
@@ -129,7 +130,8 @@ export function limitConnectionsPerAddress(server: Server, cap: number): void {
   if (cap <= 0) return;
   const open = new Map<string, number>();
   server.on('connection', (socket) => {
-    const addr = socket.remoteAddress ?? '';
+    // an IPv6 client per /64, as the rate limits count it (client-address.ts)
+    const addr = clientKey(socket.remoteAddress ?? '');
     const n = (open.get(addr) ?? 0) + 1;
     if (n > cap) {
       socket.destroy();
@@ -155,7 +157,7 @@ export function registerHardening(
       if (!isApi(req)) return;
       const nowMs = opts.now().getTime();
       if (perIp) {
-        const wait = perIp.hit(req.ip, nowMs);
+        const wait = perIp.hit(clientKey(req.ip), nowMs);
         if (wait > 0)
           throw apiError(
             'NANNY_ERR_RATE_LIMITED',

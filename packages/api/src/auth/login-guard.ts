@@ -7,6 +7,7 @@
  * scrypt cap is per process (it protects this process's CPU).
  */
 import type { LoginFailures, Storage } from '../storage/storage.ts';
+import { clientKey } from '../client-address.ts';
 
 export interface LoginThrottleOptions {
   now: () => Date;
@@ -43,7 +44,8 @@ export function createLoginThrottle(o: LoginThrottleOptions): LoginThrottle {
   };
   // usernames are matched case-insensitively by nobody else, but `Admin` and `admin` must share a count
   const userKey = (name: string) => `u:${name.toLowerCase()}`;
-  const addrKey = (address: string) => `a:${address}`;
+  // an IPv6 client per /64: it can use any address in it (client-address.ts)
+  const addrKey = (address: string) => `a:${clientKey(address)}`;
 
   return {
     async retryAfter(username, address) {

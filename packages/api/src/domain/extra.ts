@@ -4,7 +4,8 @@
  * bounded `extra` map of unknown scalars: 100 reports carrying 1 MB of unknown fields each must not
  * become 100 MB of database.
  */
-import { PAYLOAD_SCHEMAS, type PayloadKind } from '@nanny/schema';
+import { OPS_SCHEMAS, PAYLOAD_SCHEMAS, type OpsKind, type PayloadKind } from '@nanny/schema';
+import { Value } from '@sinclair/typebox/value';
 
 export const EXTRA_MAX_KEYS = 32;
 export const EXTRA_MAX_BYTES = 4096;
@@ -47,4 +48,15 @@ export function boundReport(kind: PayloadKind, body: Record<string, unknown>): B
   }
   if (keys > 0) payload['extra'] = extra;
   return { payload, dropped };
+}
+
+/**
+ * An operations report (backups, ha, replication) keeps only what its schema knows, nested objects
+ * included: it is stored whole as the node's latest report and nothing reads more of it, while a
+ * body could carry a megabyte of unknown fields beside a few known ones.
+ */
+export function boundOpsReport(kind: OpsKind, body: Record<string, unknown>): BoundedReport {
+  const schema = OPS_SCHEMAS[kind];
+  const dropped = Object.keys(body).filter((k) => !(k in schema.properties)).length;
+  return { payload: Value.Clean(schema, structuredClone(body)) as Record<string, unknown>, dropped };
 }

@@ -18,7 +18,7 @@ import {
   type SuccessEnvelope,
 } from '@nanny/schema';
 import { apiError } from '../errors.ts';
-import { boundReport } from '../domain/extra.ts';
+import { boundOpsReport, boundReport } from '../domain/extra.ts';
 import type { AuthHelpers } from '../auth/auth.ts';
 import type { GroupCommitter } from './committer.ts';
 import type { Quotas } from '../storage/storage.ts';
@@ -91,8 +91,12 @@ export async function ingestRoutes(
         },
         onRequest: requireAgent,
       },
-      // Bounded by its schema (maxItems, maxLength): stored as validated.
-      async (req) => store(req, kind, req.body),
+      // Bounded by its schema (maxItems, maxLength); stored with the fields it knows (issue 13, M7).
+      async (req) => {
+        const bounded = boundOpsReport(kind, req.body);
+        deps.counters.extraDropped += bounded.dropped;
+        return store(req, kind, bounded.payload);
+      },
     );
   }
   for (const kind of PAYLOAD_KINDS) {

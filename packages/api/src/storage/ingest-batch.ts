@@ -77,6 +77,22 @@ const SQLITE_SELECT_GUESTS =
 const PG_AGENTS_SEEN =
   'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id"';
 
+/**
+ * Bytes of config history (config and diff text) kept per guest; older versions beyond it go, the
+ * latest always stays. A config map may hold 1,024 values of 64 KB: an agent changing it on every
+ * report stored ~3 MB per report (the map and a diff of old and new values) for the retention time
+ * (issue 13, M7 re-attack: 30 reports, +86 MB). A real guest's config is a few KB: 1 MB keeps
+ * hundreds of its versions.
+ */
+export const CONFIG_HISTORY_BYTES = 1024 * 1024;
+
+const pruneConfigHistory = (guests: number): string =>
+  'delete from "guest_config_versions" where "id" in (select "id" from (select "id", ' +
+  'row_number() over (partition by "guest_id" order by "id" desc) as "rn", ' +
+  'sum(length("config") + coalesce(length("diff"), 0)) over (partition by "guest_id" order by "id" desc) as "bytes" ' +
+  `from "guest_config_versions" where "guest_id" in (${new Array<string>(guests).fill('?').join(', ')})) as "v" ` +
+  'where "v"."rn" > 1 and "v"."bytes" > ?)';
+
 /** rows per multi-row INSERT: 19 columns × 500 stay far below SQLite's 32766 bound parameters */
 const CHUNK = 500;
 
@@ -263,6 +279,11 @@ export class IngestBatch {
         .insertInto('guest_config_versions')
         .values(versions.slice(i, i + CHUNK))
         .execute();
+    const guests = [...new Set(versions.map((v) => v.guest_id))];
+    for (let i = 0; i < guests.length; i += CHUNK) {
+      const ids = guests.slice(i, i + CHUNK);
+      await this.raw(this.trx, pruneConfigHistory(ids.length), [...ids, CONFIG_HISTORY_BYTES]);
+    }
   }
 
   /**

@@ -5,14 +5,19 @@
  * seen the master's latest write) and is not kept; `stale` tells the alert listener to skip it.
  */
 import type { OpsKind } from '@nanny/schema';
-import { siteOf } from './ingest-site.ts';
+import { findSite, siteOf } from './ingest-site.ts';
 import { num, str, type JobContext } from './ingest-context.ts';
-import type { IngestApplied } from './storage.ts';
+import type { IngestApplied, IngestRefused } from './storage.ts';
 
 const CLUSTER_WIDE: ReadonlySet<string> = new Set(['ha']);
 
-export async function applyOps(c: JobContext, kind: OpsKind): Promise<IngestApplied> {
+export async function applyOps(c: JobContext, kind: OpsKind): Promise<IngestApplied | IngestRefused> {
   const reporter = String(c.p['node']);
+  // A fresh agent's first report may be this one: a new cluster counts against the quota (M7).
+  if (!(await findSite(c, reporter))) {
+    const over = await c.overQuota({ clusters: 1 }, `new cluster of node ${reporter}`);
+    if (over) return over;
+  }
   const site = await siteOf(c, reporter, false);
   const node = CLUSTER_WIDE.has(kind) ? '' : reporter;
   const version = kind === 'ha' ? num(c.p['manager_timestamp']) : null;

@@ -8,8 +8,8 @@
  */
 import { daysUntilFull } from '../domain/storage-trend.ts';
 import { flag, num, str, type JobContext } from './ingest-context.ts';
-import { bindAgent, nodeIdFor, siteOf } from './ingest-site.ts';
-import type { IngestApplied } from './storage.ts';
+import { bindAgent, findNode, findSite, nodeIdFor, siteOf } from './ingest-site.ts';
+import type { IngestApplied, IngestRefused } from './storage.ts';
 
 const SAMPLE_KEEP_MS = 48 * 3600 * 1000;
 
@@ -20,12 +20,23 @@ export interface DerivedStorage {
   days_until_full: number | null;
 }
 
-export async function applyStorage(c: JobContext): Promise<IngestApplied> {
+export async function applyStorage(c: JobContext): Promise<IngestApplied | IngestRefused> {
   const nodeName = String(c.p['node']);
+  // A fresh agent's first report may be this one: a new cluster or node counts against the
+  // organisation's quota here as on the node and guest paths (issue 13, M7).
+  const known = await findSite(c, nodeName);
+  const knownNode = known ? await findNode(c, known.id, nodeName) : undefined;
+  if (!knownNode) {
+    const over = await c.overQuota({ clusters: known ? 0 : 1, nodes: 1 }, `new node ${nodeName}`);
+    if (over) return over;
+  }
   const site = await siteOf(c, nodeName, false);
-  const nodeId = await nodeIdFor(c, site.id, nodeName);
+  const nodeId = knownNode ?? (await nodeIdFor(c, site.id, nodeName));
   const list = Array.isArray(c.p['storages']) ? (c.p['storages'] as Record<string, unknown>[]) : [];
   const now = Date.parse(c.occurred);
+  // Samples are kept 48 hours from when they arrived, whatever `collected_at` claims: a sample
+  // back-dated beyond that is not stored (it could never be pruned by a later report's cutoff).
+  const cutoff = new Date(Date.parse(c.at) - SAMPLE_KEEP_MS).toISOString();
   const derived: DerivedStorage[] = [];
   for (const s of list) {
     const storage = String(s['storage']);
@@ -35,7 +46,7 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied> {
     const used = active === 1 ? num(s['used_bytes']) : null;
     const total = active === 1 ? num(s['total_bytes']) : null;
     let days: number | null = null;
-    if (used !== null && total !== null && total > 0) {
+    if (used !== null && total !== null && total > 0 && c.occurred >= cutoff) {
       await c.trx
         .insertInto('storage_samples')
         .values({ cluster_id: site.id, node, storage, ts: c.occurred, used_bytes: used, total_bytes: total })
@@ -47,7 +58,7 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied> {
         .where('cluster_id', '=', site.id)
         .where('node', '=', node)
         .where('storage', '=', storage)
-        .where('ts', '<', new Date(now - SAMPLE_KEEP_MS).toISOString())
+        .where('ts', '<', cutoff)
         .execute();
       const rows = await c.trx
         .selectFrom('storage_samples')
@@ -81,11 +92,38 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied> {
       .onConflict((oc) => oc.columns(['cluster_id', 'node', 'storage']).doUpdateSet(row))
       .execute();
   }
-  // A storage removed from storage.cfg (or no longer for this node) leaves the node's list.
-  const names = list.map((s) => String(s['storage']));
-  let gone = c.trx.deleteFrom('storage_pools').where('cluster_id', '=', site.id).where('node', '=', nodeName);
-  if (names.length > 0) gone = gone.where('storage', 'not in', names);
-  await gone.execute();
+  // A storage this node no longer lists leaves its list, with its samples. For a shared storage
+  // (node '') that is the rows this node reported last: without that, every name an agent ever sent
+  // as shared stayed for good, and an agent rotating 1,024 names per report grew the database
+  // without bound (issue 13, M7). Another node still listing it writes it back on its next report.
+  const names = (isShared: boolean) =>
+    list.filter((s) => (flag(s['shared']) === 1) === isShared).map((s) => String(s['storage']));
+  await removeGone(c, site.id, nodeName, names(false));
+  await removeGone(c, site.id, '', names(true), nodeName);
   await bindAgent(c, site.id);
   return { ok: true as const, clusterId: site.id, nodeId, events: c.events, derived: { storages: derived } };
+}
+
+/** rows per `in (…)` list: far below both databases' bound-parameter limits */
+const CHUNK = 500;
+
+/** Deletes the storages of `node` (of `reporter`'s, for shared ones) not in `keep`, and their samples. */
+async function removeGone(
+  c: JobContext,
+  clusterId: string,
+  node: string,
+  keep: readonly string[],
+  reporter?: string,
+): Promise<void> {
+  let q = c.trx.deleteFrom('storage_pools').where('cluster_id', '=', clusterId).where('node', '=', node);
+  if (reporter !== undefined) q = q.where('reported_by', '=', reporter);
+  if (keep.length > 0) q = q.where('storage', 'not in', keep);
+  const gone = (await q.returning('storage').execute()).map((r) => r.storage);
+  for (let i = 0; i < gone.length; i += CHUNK)
+    await c.trx
+      .deleteFrom('storage_samples')
+      .where('cluster_id', '=', clusterId)
+      .where('node', '=', node)
+      .where('storage', 'in', gone.slice(i, i + CHUNK))
+      .execute();
 }

@@ -82,6 +82,35 @@ async function rowsOf(db: Db | Trx, clusterId: string): Promise<{ views: ViewRow
 }
 
 /** Whether any reporter of the cluster has sent a view (then node states are derived). */
+/** rows per `in (…)` list */
+const CHUNK = 500;
+
+/**
+ * Forgets the names that no stored view lists and that never reported themselves: members of an
+ * older view only. Without this, a reporter listing new member names in every cluster report (up to
+ * 512 each) added them all for good — the node quota does not cover names that are only in views
+ * (issue 13, M7 re-attack: 10 reports of 200 new names, 2,001 rows under a quota of 100 nodes).
+ * A node removed from the cluster leaves every view and goes too; its `nodes` row stays.
+ */
+async function pruneUnlisted(
+  trx: Trx,
+  clusterId: string,
+  views: ViewRow[],
+  nodes: NodeRow[],
+): Promise<NodeRow[]> {
+  const listed = new Set(views.flatMap((v) => [v.reporter, ...parseMembers(v.members).map((m) => m.name)]));
+  const gone = nodes.filter((n) => n.last_report_at === null && !listed.has(n.name)).map((n) => n.name);
+  if (gone.length === 0) return nodes;
+  for (let i = 0; i < gone.length; i += CHUNK)
+    await trx
+      .deleteFrom('membership_nodes')
+      .where('cluster_id', '=', clusterId)
+      .where('name', 'in', gone.slice(i, i + CHUNK))
+      .execute();
+  const dropped = new Set(gone);
+  return nodes.filter((n) => !dropped.has(n.name));
+}
+
 export async function hasViews(trx: Trx, clusterId: string): Promise<boolean> {
   const r = await trx
     .selectFrom('membership_views')
@@ -155,8 +184,10 @@ function transition(name: string, before: string | null, after: NodeState): Even
  * partitioned/rejoined for a node that stayed alive on the other side of a split.
  */
 export async function refreshMembership(c: JobContext, clusterId: string): Promise<void> {
-  const { views, nodes } = await rowsOf(c.trx, clusterId);
+  const rows = await rowsOf(c.trx, clusterId);
+  const views = rows.views;
   if (views.length === 0) return;
+  const nodes = await pruneUnlisted(c.trx, clusterId, views, rows.nodes);
   const m = derive(views, nodes, ms(c.at));
   const stored = new Map(nodes.map((n) => [n.name, n]));
   // A node still settling (lost by the quorate partition, not heard from since) keeps its stored
