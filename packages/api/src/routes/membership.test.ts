@@ -238,3 +238,37 @@ test('the membership of an unknown cluster is 404', async (t) => {
   const r = await e.t.get('/api/clusters/nope/membership', e.read);
   assert.equal(r.status, 404);
 });
+
+test('a standalone node is online while its agent speaks and offline once it is silent (nobody else can see it)', async (t) => {
+  let clock = Date.parse('2026-03-01T10:00:00Z');
+  const app = await makeTestApp({}, { now: () => new Date(clock) });
+  t.after(() => app.app.close());
+  await app.app.ready();
+  const agent = (await app.register('lonely')).access;
+  const read = await app.pat('read');
+  const node = {
+    name: 'lonely',
+    pve_version: 'pve-manager/8.4.1/2a5fa54a8503f96d',
+    interval_seconds: 300,
+    heartbeat_interval_seconds: 60,
+  };
+  assert.equal((await app.post('/api/proxmox/node', agent, node)).status, 200);
+  await app.app.nanny.committer.drain();
+  const state = async () => {
+    const r = await app.get('/api/nodes', read);
+    assert.equal(r.status, 200);
+    const n = (r.json.data as { name: string; state?: string; state_since?: string | null }[]).find(
+      (x) => x.name === 'lonely',
+    );
+    return [n?.state, n?.state_since ?? null];
+  };
+  assert.deepEqual(await state(), ['online', null]);
+  clock += 149_000; // 2.5 heartbeats of 60 s is 150 s
+  assert.deepEqual(await state(), ['online', null]);
+  clock += 2_000;
+  assert.deepEqual(await state(), ['offline', '2026-03-01T10:02:30.000Z']);
+  // it speaks again: online at once
+  assert.equal((await app.post('/api/proxmox/node', agent, node)).status, 200);
+  await app.app.nanny.committer.drain();
+  assert.deepEqual(await state(), ['online', null]);
+});

@@ -284,6 +284,40 @@ export function createMembershipStore(db: Db): MembershipStore {
       const out = new Map<string, Map<string, { state: NodeState; since: string | null }>>();
       for (const a of await answers(tenantId, now))
         out.set(a.cluster_id, new Map(a.nodes.map((n) => [n.name, { state: n.state, since: n.since }])));
+      // A standalone node sends no membership view and nobody else sees it: it is `online` while
+      // its agent speaks and `offline` once silent (its silence window, 2.5 heartbeats), since the
+      // moment the window ran out.
+      const lone = await db
+        .selectFrom('membership_nodes')
+        .innerJoin('clusters', 'clusters.id', 'membership_nodes.cluster_id')
+        .select([
+          'membership_nodes.cluster_id',
+          'membership_nodes.name',
+          'membership_nodes.last_report_at',
+          'membership_nodes.interval_seconds',
+          'membership_nodes.heartbeat_seconds',
+        ])
+        .where('clusters.tenant_id', '=', tenantId)
+        .where('clusters.standalone', '=', 1)
+        .execute();
+      for (const r of lone) {
+        if (out.has(r.cluster_id) || r.last_report_at === null) continue;
+        const silentAt =
+          ms(r.last_report_at) + silenceWindowMs(opt(r.interval_seconds), opt(r.heartbeat_seconds), DEF);
+        const offline = ms(now) >= silentAt;
+        out.set(
+          r.cluster_id,
+          new Map([
+            [
+              r.name,
+              {
+                state: offline ? 'offline' : 'online',
+                since: offline ? new Date(silentAt).toISOString() : null,
+              },
+            ],
+          ]),
+        );
+      }
       return out;
     },
     async membershipQuorate(tenantId, now) {
