@@ -55,3 +55,29 @@ test('/metrics of an empty fleet has no made-up samples', async () => {
     await t.app.close();
   }
 });
+
+test('/metrics shows this server’s own figures to the default organisation only, not to other tenants', async () => {
+  const t = await makeTestApp();
+  try {
+    const scrape = async (org?: string) => {
+      const r = await t.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: { authorization: `Bearer ${await t.pat('read', org)}` },
+      });
+      assert.equal(r.statusCode, 200);
+      return r.body;
+    };
+    // traffic of the default organisation that another one must not learn of
+    const agent = (await t.register('pve-a')).access;
+    assert.equal((await t.post('/api/proxmox/node', agent, { name: 'pve-a' })).status, 200);
+    const own = await scrape();
+    assert.match(own, /^nannyapi_ingest_reports_total\{kind="node"\} [1-9]\d*$/m);
+    assert.match(own, /^nannyapi_http_responses_total\{code="200"\} \d+$/m);
+    const other = await scrape('other-org');
+    assert.doesNotMatch(other, /^(nannyapi|process|nodejs)_/m);
+    assert.doesNotMatch(other, /pve-a/);
+  } finally {
+    await t.app.close();
+  }
+});

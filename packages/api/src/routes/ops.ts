@@ -145,7 +145,7 @@ export async function opsRoutes(
       schema: {
         tags: ['ops'],
         summary:
-          'Prometheus metrics of your organisation’s fleet and of this server (personal token, read scope)',
+          'Prometheus metrics of your organisation’s fleet, and of this server for the `default` organisation (personal token, read scope)',
         response: {
           200: {
             description: 'Prometheus text exposition format 0.0.4',
@@ -219,6 +219,12 @@ export async function opsRoutes(
         ]),
       );
 
+      // This server's own figures (all organisations' traffic together) are the operator's: shown
+      // to the organisation created at first start ('default') only, not to every tenant.
+      if ((await storage.tenantById(tenantId))?.name !== 'default') {
+        reply.header('content-type', m.registry.contentType);
+        return m.registry.metrics();
+      }
       const cs = deps.committer.stats();
       m.counter(
         'nannyapi_ingest_reports_total',
