@@ -1,10 +1,26 @@
 import { budgets, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPmxcfsReader, openPmxcfsSession, runCommand } from './host.ts';
+
+/** CPU ticks (1/100 s) used so far by this process's children: the reader's helper in these tests */
+function helperCpuTicks(): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      if (Number(rest[1]) === process.pid) ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return ticks;
+}
 
 test('a command that outlives its deadline is abandoned and reported as timed out', async () => {
   // The command would run forever: only its deadline can end it, within this test's own limit.
@@ -120,6 +136,14 @@ for (const helper of ['perl', 'node'] as const) {
     assert.equal(await s.read([join(dir, 'other')])[0], 'x');
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(settled, false, 'unchanged content: no answer');
+    // the helper sleeps between its looks (a wait is no busy loop): a second of waiting costs it
+    // next to no CPU
+    const before = helperCpuTicks();
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(
+      helperCpuTicks() - before <= 10,
+      `the waiting helper used ${helperCpuTicks() - before} ticks in 1 s`,
+    );
     writeFileSync(members, '{"version":2}');
     assert.equal(await next, '{"version":2}');
     // unchanged until the wait's end: the content as it is, proof the helper still answers

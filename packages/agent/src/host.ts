@@ -128,7 +128,7 @@ my (%last, @w); my $in = '';
 sub slurp { my ($p) = @_; if (open(my $fh, '<:raw', $p)) { local $/; my $d = <$fh>; my $e = defined $d ? 0 : ($! + 0 || 5); close $fh; return ($e, $d); } return ($! + 0 || 5, undef); }
 sub answer { my ($id, $p, $e, $d) = @_; if ($e) { print "$id $e 0 $p\n"; } else { $last{$p} = $d; print "$id 0 " . length($d) . " $p\n", $d; } }
 while (1) {
-  my $t; if (@w) { $t = 1e9; for (@w) { $t = $_->{at} if $_->{at} < $t } $t -= $now->(); $t = 0 if $t < 0; }
+  my $t; for (@w) { $t = $_->{at} if !defined $t || $_->{at} < $t; } if (defined $t) { $t -= $now->(); $t = 0 if $t < 0; }
   my $rin = ''; vec($rin, 0, 1) = 1;
   if (select(my $rout = $rin, undef, undef, $t) > 0) {
     my $r = sysread(STDIN, $in, 65536, length $in);
