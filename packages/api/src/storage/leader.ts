@@ -121,6 +121,7 @@ export function createLeaderLock(
         connectionString: session.connectionString,
         connectionTimeoutMillis: QUERY_TIMEOUT_MS,
         keepAlive: true,
+        application_name: 'nannyapi-leader',
         // A holder that vanishes without closing its connection (power loss, partition) is noticed
         // by the server's keepalives: about 5 + 2 × 2 s, inside the 10 s a successor may take.
         options: [
