@@ -81,6 +81,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     // ends the process: every replica would die with its database connections. The pool has
     // already dropped that client; the next query opens a new connection, so there is nothing to do.
     pool.on('error', () => undefined);
+    // The same for a connection taken out of the pool (between two statements of a transaction):
+    // the pool listens only to idle ones. The statement that follows fails instead, and the pool
+    // drops the broken client when it comes back.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     db = new Kysely<CoreDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';

@@ -37,3 +37,42 @@ test('a pooled connection terminated by the server is replaced; the process goes
   });
   assert.notEqual(after.pid, before.pid);
 });
+
+test('a connection terminated in the middle of a transaction fails that transaction only', async (t) => {
+  if (!requires(t, 'postgres', await postgresReachable(), `PostgreSQL not reachable at ${PG_URL}`)) return;
+  const schema = `nanny_t_${randomBytes(6).toString('hex')}`;
+  t.after(() => dropPgSchema(schema));
+  const { db } = await openDatabase({ databaseUrl: PG_URL, pgSchema: schema, pgPoolSize: 1 });
+  t.after(() => db.destroy());
+  const pidOf = async (q: typeof db) =>
+    (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(q)).rows[0]!.pid;
+  let killed = 0;
+  const outcome = await db
+    .transaction()
+    .execute(async (trx) => {
+      killed = await pidOf(trx);
+      // the server ends the connection while the transaction holds it between two statements
+      await pgQuery(schema, 'select pg_terminate_backend($1)', [killed]);
+      await waitFor(
+        async () =>
+          (
+            await pgQuery<{ n: number }>(
+              schema,
+              'select count(*)::int as n from pg_stat_activity where pid = $1',
+              [killed],
+            )
+          )[0]?.n === 0,
+        { what: 'the backend to end', budget: 'short', everyMs: 20 },
+      );
+      await pidOf(trx);
+      return 'committed';
+    })
+    .catch((e: unknown) => `failed: ${String(e)}`);
+  assert.match(outcome, /^failed: /);
+  const next = await waitFor(() => pidOf(db).catch(() => undefined), {
+    what: 'a query on a new connection',
+    budget: 'short',
+    everyMs: 50,
+  });
+  assert.notEqual(next, killed);
+});
