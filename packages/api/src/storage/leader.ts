@@ -1,7 +1,9 @@
 /**
  * The leader lock of replicas on one database (issue 14). On PostgreSQL a session advisory lock held
  * on a connection of its own: when the holder dies its connection goes, PostgreSQL releases the
- * lock, and another replica's next try wins. Every win increments an epoch in `nanny_leader`; work
+ * lock, and another replica's next try wins. A holder that hangs without dying (stopped, paused)
+ * keeps its connection, so the holder runs a statement on it every beat, and a contender ends the
+ * connection of a holder idle for LEADER_STALE_MS. Every win increments an epoch in `nanny_leader`; work
  * that must happen once (alert evaluation) checks that epoch inside its own transaction, so a
  * leader that lost its lock without noticing (a partition) cannot commit after its successor began.
  *
@@ -60,6 +62,21 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/**
+ * A holder whose lock connection has run no statement for this long is taken for hung (a stopped
+ * process, a paused VM, a blocked event loop): its connection stays up (the kernel answers the
+ * keepalives), so its lock would never go. A contender ends that connection and takes the lock;
+ * the hung holder's late commits fail on the epoch (checkEpoch) when it wakes.
+ */
+export const LEADER_STALE_MS = 6000;
+/** how often a holder runs a statement on its lock connection, to show that it is alive */
+export const LEADER_BEAT_MS = 1000;
+
+export interface LeaderLockOptions {
+  staleMs?: number;
+  beatMs?: number;
+}
+
 export interface PgSessionOptions {
   connectionString: string;
   /** search_path, so that the lock key and the epoch row belong to this schema */
@@ -71,7 +88,10 @@ export function createLeaderLock(
   dialect: Dialect,
   name: string,
   session?: PgSessionOptions,
+  opts: LeaderLockOptions = {},
 ): LeaderLock {
+  const staleMs = opts.staleMs ?? LEADER_STALE_MS;
+  const beatMs = opts.beatMs ?? LEADER_BEAT_MS;
   const k = db as Kysely<LeaderTable>;
   const bump = async (holder: string, now: string): Promise<number> => {
     const r = await k
@@ -106,14 +126,39 @@ export function createLeaderLock(
   }
 
   let client: pg.Client | undefined;
+  let beat: NodeJS.Timeout | undefined;
   const drop = async (): Promise<void> => {
     const c = client;
     client = undefined;
+    clearInterval(beat);
+    beat = undefined;
     // end() waits for the server; on a dead connection that may never come
     if (c) await withTimeout(c.end(), QUERY_TIMEOUT_MS).catch(() => undefined);
   };
   // The key is (schema, name): two deployments (or two test schemas) on one database do not compete.
   const KEY = 'hashtext(current_schema()), hashtext($1)';
+  const tryLock = async (c: pg.Client): Promise<boolean> =>
+    !!(
+      await withTimeout(
+        c.query<{ ok: boolean }>(`select pg_try_advisory_lock(${KEY}) as ok`, [name]),
+        QUERY_TIMEOUT_MS,
+      )
+    ).rows[0]?.ok;
+  /** ends the holder's lock connection when it has been idle for `staleMs`; true when it did */
+  const endHungHolder = async (c: pg.Client): Promise<boolean> => {
+    const r = await withTimeout(
+      c.query<{ n: number }>(
+        `select count(*) filter (where pg_terminate_backend(a.pid))::int as n
+           from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.locktype = 'advisory' and l.granted
+            and l.classid = (hashtext(current_schema()))::oid and l.objid = (hashtext($1))::oid
+            and a.state = 'idle' and a.query_start < clock_timestamp() - make_interval(secs => $2)`,
+        [name, staleMs / 1000],
+      ),
+      QUERY_TIMEOUT_MS,
+    ).catch(() => undefined); // not allowed to end it (another role): wait for it as before
+    return (r?.rows[0]?.n ?? 0) > 0;
+  };
   return {
     async tryAcquire(holder, now) {
       if (client) return undefined;
@@ -133,15 +178,30 @@ export function createLeaderLock(
       c.on('error', () => undefined);
       try {
         await withTimeout(c.connect(), QUERY_TIMEOUT_MS);
-        const r = await withTimeout(
-          c.query<{ ok: boolean }>(`select pg_try_advisory_lock(${KEY}) as ok`, [name]),
-          QUERY_TIMEOUT_MS,
-        );
-        if (!r.rows[0]?.ok) {
+        let won = await tryLock(c);
+        if (!won && (await endHungHolder(c))) {
+          // the lock goes when the ended backend has exited: a moment, not a poll period
+          for (let i = 0; i < 10 && !won; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            won = await tryLock(c);
+          }
+        }
+        if (!won) {
           await withTimeout(c.end(), QUERY_TIMEOUT_MS).catch(() => undefined);
           return undefined;
         }
         client = c;
+        // Not the leadership's own check (that one waits behind role changes, which may load a lot):
+        // a statement of its own every beat, so that only a hung process looks hung.
+        let beating = false;
+        beat = setInterval(() => {
+          if (client !== c || beating) return;
+          beating = true;
+          c.query('select 1')
+            .catch(() => undefined) // a dead connection: held() finds out and lets go
+            .finally(() => (beating = false));
+        }, beatMs);
+        beat.unref();
         return await bump(holder, now);
       } catch (err) {
         client = c;
