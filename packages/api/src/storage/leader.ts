@@ -68,7 +68,7 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
  * keepalives), so its lock would never go. A contender ends that connection and takes the lock;
  * the hung holder's late commits fail on the epoch (checkEpoch) when it wakes.
  */
-export const LEADER_STALE_MS = 6000;
+export const LEADER_STALE_MS = 5000;
 /** how often a holder runs a statement on its lock connection, to show that it is alive */
 export const LEADER_BEAT_MS = 1000;
 
@@ -159,6 +159,44 @@ export function createLeaderLock(
     ).catch(() => undefined); // not allowed to end it (another role): wait for it as before
     return (r?.rows[0]?.n ?? 0) > 0;
   };
+  /**
+   * Ends transactions that hold the epoch row (checkEpoch reads it FOR SHARE) and have sat idle for
+   * half of `staleMs`: a hung holder stopped in the middle of its commit. The epoch update below
+   * would otherwise wait until that holder wakes up.
+   */
+  const endHungTransactions = (c: pg.Client) =>
+    withTimeout(
+      c.query(
+        `select pg_terminate_backend(a.pid) from pg_locks l join pg_stat_activity a on a.pid = l.pid
+          where l.locktype = 'relation' and l.relation = 'nanny_leader'::regclass
+            and a.pid <> pg_backend_pid() and a.state = 'idle in transaction'
+            and a.state_change < clock_timestamp() - make_interval(secs => $1)`,
+        [staleMs / 2000],
+      ),
+      QUERY_TIMEOUT_MS,
+    ).catch(() => undefined); // not allowed (another role): the update waits for it instead
+  /** the new epoch, written on the lock's connection so that a wait for a row lock is bounded */
+  const bumpOn = async (c: pg.Client, holder: string, now: string): Promise<number> => {
+    for (let i = 0; ; i++) {
+      try {
+        const r = await withTimeout(
+          c.query<{ epoch: number }>(
+            `insert into nanny_leader (name, epoch, holder, since) values ($1, 1, $2, $3)
+               on conflict (name) do update
+               set epoch = nanny_leader.epoch + 1, holder = excluded.holder, since = excluded.since
+             returning epoch`,
+            [name, holder, now],
+          ),
+          QUERY_TIMEOUT_MS,
+        );
+        return Number(r.rows[0]!.epoch);
+      } catch (err) {
+        // 55P03: lock_timeout — a commit in flight holds the row; a hung one is ended, then again
+        if ((err as { code?: string }).code !== '55P03' || i >= 5) throw err;
+        await endHungTransactions(c);
+      }
+    }
+  };
   return {
     async tryAcquire(holder, now) {
       if (client) return undefined;
@@ -179,7 +217,8 @@ export function createLeaderLock(
       try {
         await withTimeout(c.connect(), QUERY_TIMEOUT_MS);
         let won = await tryLock(c);
-        if (!won && (await endHungHolder(c))) {
+        const tookOver = !won && (await endHungHolder(c));
+        if (tookOver) {
           // the lock goes when the ended backend has exited: a moment, not a poll period
           for (let i = 0; i < 10 && !won; i++) {
             await new Promise((r) => setTimeout(r, 100));
@@ -202,7 +241,9 @@ export function createLeaderLock(
             .finally(() => (beating = false));
         }, beatMs);
         beat.unref();
-        return await bump(holder, now);
+        await withTimeout(c.query(`set lock_timeout = '1s'`), QUERY_TIMEOUT_MS);
+        if (tookOver) await endHungTransactions(c);
+        return await bumpOn(c, holder, now);
       } catch (err) {
         client = c;
         await drop();
