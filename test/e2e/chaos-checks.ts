@@ -54,11 +54,23 @@ export function call(
   });
 }
 
-/** PIDs of the PostgreSQL backends serving process `pid` (matched by its local ports, from `ss`). */
+/**
+ * PIDs of the PostgreSQL backends serving process `pid` (matched by its local ports, from `ss`):
+ * only this run's replicas, never another test's connections to the same server.
+ */
 export async function backendsOf(schema: string, pid: number): Promise<number[]> {
-  const out = execFileSync('ss', ['-tnpH', 'state', 'established', '( dport = :5432 )'], {
-    encoding: 'utf8',
-  });
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-tnpH', 'state', 'established', '( dport = :5432 )'], { encoding: 'utf8' });
+  } catch {
+    // no `ss` here: the one backend that can be told apart is the leader's lock connection
+    const rows = await pgQuery<{ pid: number }>(
+      schema,
+      `select pid from pg_locks where locktype = 'advisory' and granted
+         and classid = (hashtext(current_schema()))::oid`,
+    );
+    return rows.map((r) => r.pid);
+  }
   const ports = out
     .split('\n')
     .filter((l) => l.includes(`pid=${pid},`))
