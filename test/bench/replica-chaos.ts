@@ -8,9 +8,11 @@
  *
  *   npm run build && node --import tsx test/bench/replica-chaos.ts [--duration 300] [--replicas 3]
  *     [--clusters 4] [--gap 2-8] [--down 1-6] [--pause 15] [--faults kill,pause,pgkill]
- *     [--leader-share 0.6]
+ *     [--leader-share 0.6] [--keep] [--logs FILE]   (--keep: the schema stays; --logs: the replicas'
+ *     logs written there when a promise broke)
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { type AfterHook } from '@nanny/testing';
 import { dropPgSchema, postgresReachable } from '@nanny/api/testing';
 import { bundlesMissing } from '../e2e/harness.ts';
@@ -88,8 +90,14 @@ try {
   broken = problems.length;
   for (const p of problems) console.log(`PROBLEM ${p}`);
   console.log(broken === 0 ? 'all promises held' : `${broken} problem(s)`);
+  if (broken > 0 && arg('logs', '') !== '') {
+    writeFileSync(arg('logs', ''), r.outputs.join('\n'));
+    console.log(`replica logs in ${arg('logs', '')}`);
+  }
 } finally {
   await ctx.close();
-  await dropPgSchema(schema);
+  // --keep: the schema stays for a look at what went wrong
+  if (process.argv.includes('--keep')) console.log(`schema ${schema} kept`);
+  else await dropPgSchema(schema);
 }
 process.exit(broken === 0 ? 0 : 1);

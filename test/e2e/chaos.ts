@@ -61,6 +61,8 @@ export interface ChaosResult {
   /** times two replicas answered `leader` in one poll round */
   twoLeaders: number;
   episodes: Episode[];
+  /** the log of every replica process, killed ones included */
+  outputs: string[];
   /** replicas that exited without being killed (with the end of their output) */
   crashes: string[];
   /** per-episode problems: missing or doubled webhooks */
@@ -155,6 +157,8 @@ export async function runChaos(
   let polledAt = 0;
   let stop = false;
   const crashes: string[] = [];
+  /** every replica process's log (warnings and errors), for a run that went wrong */
+  const outputs: string[] = [];
   const restarts: Promise<void>[] = [];
   const monitor = (async () => {
     while (!stop) {
@@ -165,6 +169,7 @@ export async function runChaos(
           log(`  replica ${apis.indexOf(a)} EXITED BY ITSELF`);
           down.add(a);
           paused.delete(a);
+          outputs.push(`---- replica ${apis.indexOf(a)} (died)\n${a.proc.output}`);
           restarts.push(a.start().then(() => void down.delete(a)));
         }
       const startedAt = Date.now();
@@ -300,6 +305,7 @@ export async function runChaos(
         (async () => {
           await target.proc!.exited;
           await sleep(wait);
+          outputs.push(`---- replica ${idx} (killed ${new Date(at).toISOString()})\n${target.proc!.output}`);
           await target.start();
           down.delete(target);
           log(`  replica ${idx} restarted after ${wait} ms`);
@@ -380,6 +386,7 @@ export async function runChaos(
     twoLeaders,
     episodes,
     crashes,
+    outputs: [...outputs, ...apis.map((a, i) => `---- replica ${i} (at the end)\n${a.proc?.output ?? ''}`)],
     webhookProblems,
     repeats,
     acked: acked.length,
