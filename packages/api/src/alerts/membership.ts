@@ -12,8 +12,17 @@ export function rememberView(c: ClusterMem, reporter: string, f: ClusterFact): v
   const views = (c.views ??= {});
   const prev = views[reporter];
   if (prev && f.collectedAt !== undefined && prev.at > f.at) return;
+  // Collected before the view we hold: a resend that overtook it (a replica stalled with the
+  // original in hand and committed it later). Receive order says nothing then; the agent's clock does.
+  if (prev?.collectedAt !== undefined && f.collectedAt !== undefined && f.collectedAt < prev.collectedAt)
+    return;
   const members = f.members && f.members.length > 0 ? f.members : (prev?.members ?? []);
-  views[reporter] = { at: f.at, quorate: f.quorate, members: members.map((m) => ({ ...m })) };
+  views[reporter] = {
+    at: f.at,
+    ...(f.collectedAt !== undefined ? { collectedAt: f.collectedAt } : {}),
+    quorate: f.quorate,
+    members: members.map((m) => ({ ...m })),
+  };
 }
 
 /** The derived membership of a cluster now, or undefined when no reporter has sent a view. */

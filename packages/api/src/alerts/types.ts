@@ -236,6 +236,8 @@ export interface ClusterMem {
 
 export interface ViewMem {
   at: number;
+  /** when the reporter collected it (its own clock): an older report does not replace it */
+  collectedAt?: number | undefined;
   quorate: boolean;
   members: ClusterMemberFact[];
 }

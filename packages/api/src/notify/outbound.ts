@@ -128,11 +128,17 @@ export function createOutbound(o: OutboundOptions): Outbound {
 
   function withDeadline<T>(timeoutMs: number, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const ac = new AbortController();
-    const timer = setTimeout(
-      () => ac.abort(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
-      timeoutMs,
-    );
-    return run(ac.signal).finally(() => clearTimeout(timer));
+    let late: NodeJS.Immediate | undefined;
+    // Aborted one turn of the event loop later: after a stall (the process stopped, a paused VM)
+    // the overdue timer runs before the sockets are read, and an answer that arrived meanwhile
+    // would count as a timeout — and the delivery be sent twice.
+    const timer = setTimeout(() => {
+      late = setImmediate(() => ac.abort(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    }, timeoutMs);
+    return run(ac.signal).finally(() => {
+      clearTimeout(timer);
+      if (late) clearImmediate(late);
+    });
   }
 
   function openSocket(

@@ -65,6 +65,8 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     const pool = new pg.Pool({
       connectionString: opts.databaseUrl,
       max: opts.pgPoolSize ?? 10,
+      // an operator finds (and may end) the server's connections by name in pg_stat_activity
+      application_name: 'nannyapi',
       ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
       // COUNT(*) and bigint columns come back as int8; byte counts fit a double exactly below 2^53.
       types: {
@@ -74,6 +76,15 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
             : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
       },
     });
+    // An idle pooled connection that the server ends (a restart or failover, pg_terminate_backend,
+    // idle_session_timeout) is reported as 'error' on the pool, and an 'error' nobody listens to
+    // ends the process: every replica would die with its database connections. The pool has
+    // already dropped that client; the next query opens a new connection, so there is nothing to do.
+    pool.on('error', () => undefined);
+    // The same for a connection taken out of the pool (between two statements of a transaction):
+    // the pool listens only to idle ones. The statement that follows fails instead, and the pool
+    // drops the broken client when it comes back.
+    pool.on('connect', (client) => client.on('error', () => undefined));
     db = new Kysely<CoreDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   } else {
     dialect = 'sqlite';
