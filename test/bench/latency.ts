@@ -99,7 +99,34 @@ async function cluster(
     const nodes = await api.list<{ cluster_name?: string | null }>('/api/nodes', read);
     return nodes.filter((n) => n.cluster_name === name).length === 3;
   });
-  return { sim, names, agents };
+  return { sim, names, agents, read };
+}
+
+/**
+ * Until every other node's own view (its last cluster report) shows `node` online: the peers saw it
+ * come back. A node that returns and goes again within one watch interval is never seen back by
+ * its peers (they look every 5 s), and the next round would time that flap, not a death.
+ */
+async function peersSee(api: ApiServer, read: string, name: string, names: string[], node: string) {
+  await waitForShared(
+    async () => {
+      const c = (await api.list<{ id: string; cluster_name: string }>('/api/clusters', read)).find(
+        (x) => x.cluster_name === name,
+      );
+      if (!c) return false;
+      const m = await api.get<{
+        data: { views: { reporter: string; members: { name: string; online: unknown }[] }[] };
+      }>(`/api/clusters/${c.id}/membership`, read);
+      return names
+        .filter((n) => n !== node)
+        .every((peer) =>
+          m.data.views
+            .find((v) => v.reporter === peer)
+            ?.members.some((x) => x.name === node && (x.online === true || x.online === 1)),
+        );
+    },
+    { what: `the peers seeing ${node} back`, budget: 60_000, everyMs: 200 },
+  );
 }
 
 async function quorumRounds(t: ReturnType<typeof benchContext>): Promise<number[]> {
@@ -127,7 +154,7 @@ async function quorumRounds(t: ReturnType<typeof benchContext>): Promise<number[
 
 async function nodeRounds(t: ReturnType<typeof benchContext>): Promise<number[]> {
   const { api, hook } = await setup(t);
-  const { sim, names, agents } = await cluster(t, api, 'bench-n', 32);
+  const { sim, names, agents, read } = await cluster(t, api, 'bench-n', 32);
   const victim = names[2]!;
   const agent = agents[2]!;
   const out: number[] = [];
@@ -149,6 +176,7 @@ async function nodeRounds(t: ReturnType<typeof benchContext>): Promise<number[]>
       node: victim,
     });
     console.log(`  node round ${i + 1}: down → webhook ${at - t0} ms; back → resolved ${back - t1} ms`);
+    await peersSee(api, read, 'bench-n', names, victim);
   }
   const wrong = hook.received.filter(
     (r) => r.at >= start && r.body.rule === 'node_offline' && r.body.node !== victim,
