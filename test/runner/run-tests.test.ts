@@ -6,7 +6,14 @@ import { budgets, onCleanup, spawnTracked, tempDir, test, waitFor } from '@nanny
 
 const root = new URL('../..', import.meta.url).pathname;
 
+/** A pid this test may signal: 0 or a negative number would reach a whole process group, ours included. */
+function childPid(text: string): number | undefined {
+  const pid = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  return pid > 1 ? pid : undefined;
+}
+
 function alive(pid: number): boolean {
+  assert.ok(pid > 1, `refusing to signal pid ${pid}`);
   try {
     process.kill(pid, 0);
     return true;
@@ -36,7 +43,7 @@ test('stopping the runner stops the running test files and the processes they sp
   runner.stdout!.resume();
 
   const sleeper = await waitFor(
-    () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : undefined),
+    () => (existsSync(pidFile) ? childPid(readFileSync(pidFile, 'utf8')) : undefined),
     {
       what: 'the fixture to start its sleeper',
       budget: budgets.long,
