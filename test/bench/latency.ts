@@ -33,6 +33,7 @@ import {
   type ApiServer,
   type Received,
 } from '../e2e/harness.ts';
+import { benchContext, type BenchContext } from './context.ts';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,20 +42,6 @@ const arg = (name: string): string | undefined => {
 const rounds = Number(arg('rounds') ?? 10);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error('--rounds: a positive integer');
 const only = new Set((arg('only') ?? 'quorum,node,standalone').split(','));
-
-/** The harness wants a test's after-hook; the bench runs its clean-ups itself at the end. */
-function benchContext(): AfterHook & { skip(m?: string): void; close(): Promise<void> } {
-  const hooks: Array<() => unknown> = [];
-  return {
-    after: (fn) => void hooks.push(fn),
-    skip: (m) => {
-      throw new Error(m);
-    },
-    async close() {
-      for (const h of hooks.reverse()) await h();
-    },
-  };
-}
 
 function stats(ms: number[]): string {
   const s = [...ms].sort((a, b) => a - b);
@@ -129,7 +116,7 @@ async function peersSee(api: ApiServer, read: string, name: string, names: strin
   );
 }
 
-async function quorumRounds(t: ReturnType<typeof benchContext>): Promise<number[]> {
+async function quorumRounds(t: BenchContext): Promise<number[]> {
   const { api, hook } = await setup(t);
   const { sim } = await cluster(t, api, 'bench-q', 31);
   const out: number[] = [];
@@ -152,7 +139,7 @@ async function quorumRounds(t: ReturnType<typeof benchContext>): Promise<number[
   return out;
 }
 
-async function nodeRounds(t: ReturnType<typeof benchContext>): Promise<number[]> {
+async function nodeRounds(t: BenchContext): Promise<number[]> {
   const { api, hook } = await setup(t);
   const { sim, names, agents, read } = await cluster(t, api, 'bench-n', 32);
   const victim = names[2]!;
@@ -185,7 +172,7 @@ async function nodeRounds(t: ReturnType<typeof benchContext>): Promise<number[]>
   return out;
 }
 
-async function standaloneRounds(t: ReturnType<typeof benchContext>): Promise<number[]> {
+async function standaloneRounds(t: BenchContext): Promise<number[]> {
   const { api, hook } = await setup(t);
   const sim = layoutFlags(t, { nodes: rounds, standalone: true, guests: rounds, seed: 33 });
   const names = nodeNames(sim);
@@ -215,7 +202,7 @@ async function main(): Promise<void> {
     `detection latency, ${rounds} rounds each, default intervals; load ${load0.map((l) => l.toFixed(1)).join(' ')}`,
   );
   const results: Array<[string, number[]]> = [];
-  const scenarios: Array<[string, string, (t: ReturnType<typeof benchContext>) => Promise<number[]>]> = [
+  const scenarios: Array<[string, string, (t: BenchContext) => Promise<number[]>]> = [
     ['quorum', 'quorum-lost → quorum_lost webhook (goal p95 ≤ 10 s)', quorumRounds],
     ['node', 'node-offline + agent killed → node_offline webhook (goal p95 ≤ 20 s)', nodeRounds],
     ['standalone', 'standalone agent killed → agent_silent webhook (goal ≤ 180 s)', standaloneRounds],

@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { type AfterHook } from '@nanny/testing';
 import { dropPgSchema, postgresReachable } from '@nanny/api/testing';
 import { bundlesMissing } from '../e2e/harness.ts';
 import { percentile, runChaos, type Fault } from '../e2e/chaos.ts';
+import { benchContext } from './context.ts';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -28,20 +28,6 @@ const range = (name: string, def: string): [number, number] => {
     .map((x) => Number(x) * 1000);
   return [a!, b ?? a!];
 };
-
-/** The harness wants a test's after-hook; the bench runs its clean-ups itself at the end. */
-function benchContext(): AfterHook & { skip(m?: string): void; close(): Promise<void> } {
-  const hooks: Array<() => unknown> = [];
-  return {
-    after: (fn) => void hooks.push(fn),
-    skip: (m) => {
-      throw new Error(m);
-    },
-    async close() {
-      for (const h of hooks.reverse()) await h();
-    },
-  };
-}
 
 const why = bundlesMissing();
 if (why) throw new Error(why);
