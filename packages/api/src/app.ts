@@ -25,6 +25,7 @@ import {
 import type { ApiConfig } from './config.ts';
 import { frameworkErrors, registerErrorHandlers } from './errors.ts';
 import { createAuth, type AuthHelpers } from './auth/auth.ts';
+import { createDeviceCookies } from './auth/device-cookie.ts';
 import type { Storage } from './storage/storage.ts';
 import { createGroupCommitter, type GroupCommitter } from './ingest/committer.ts';
 import type { IngestListener } from './ingest/listeners.ts';
@@ -254,6 +255,7 @@ export async function buildApp(
         now,
         sessionTtlHours: config.sessionTtlHours,
         loginConcurrency: config.loginConcurrency,
+        devices: createDeviceCookies(deps.jwtSecret),
       }),
     );
     await app.register(async (a) => userAdminRoutes(a, { storage, auth, now }));

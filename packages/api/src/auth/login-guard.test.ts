@@ -43,6 +43,58 @@ test('after 5 wrong passwords for a name, even the right one waits (429, Retry-A
   assert.equal((await login('admin', ADMIN_PASSWORD)).statusCode, 200);
 });
 
+test('a guesser cannot lock the admin out of a browser that logged in before (device cookie); others still wait', async (t) => {
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD }, { now: () => new Date(clock) });
+  t.after(() => a.app.close());
+  const login = (username: string, password: string, ip: string, device?: string) =>
+    a.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { username, password },
+      remoteAddress: ip,
+      ...(device ? { cookies: { nannyapi_device: device } } : {}),
+    });
+  const first = await login('admin', ADMIN_PASSWORD, '127.0.0.1');
+  assert.equal(first.statusCode, 200);
+  const cookie = first.cookies.find((c) => c.name === 'nannyapi_device');
+  assert.ok(cookie, 'a successful login sets the device cookie');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(cookie.path, '/api/auth');
+  // the guesser, from addresses of its own, keeps the username's backoff running: 5 free failures,
+  // then 429s (each refusal before scrypt)
+  const guesses: number[] = [];
+  for (let i = 0; i < 12; i++) guesses.push((await login('admin', `wrong-${i}`, `127.0.1.${i}`)).statusCode);
+  assert.deepEqual(guesses, [401, 401, 401, 401, 401, 429, 429, 429, 429, 429, 429, 429]);
+  // a browser without the cookie waits like the guesser...
+  assert.equal((await login('admin', ADMIN_PASSWORD, '127.0.0.1')).statusCode, 429);
+  // ...the admin's browser does not
+  const known = await login('admin', ADMIN_PASSWORD, '127.0.0.1', cookie.value);
+  assert.equal(known.statusCode, 200, known.body);
+  // the cookie names its user: for another name (or forged, or expired) it is ignored
+  assert.equal(
+    (await login('admin', 'wrong', '127.0.0.1', `${cookie.value.slice(0, -2)}AA`)).statusCode,
+    429,
+  );
+  clock += 181 * 86_400_000; // past the cookie's lifetime and every wait
+  for (let i = 0; i < 5; i++) await login('admin', `late-${i}`, `127.0.2.${i}`);
+  assert.equal((await login('admin', ADMIN_PASSWORD, '127.0.0.1', cookie.value)).statusCode, 429);
+  // wrong passwords from the known browser count against that browser only, not the username's other browsers
+  clock += 16 * 60_000; // the username's wait is over
+  const again = await login('admin', ADMIN_PASSWORD, '127.0.0.1');
+  assert.equal(again.statusCode, 200, again.body);
+  const fresh = again.cookies.find((c) => c.name === 'nannyapi_device')!.value;
+  for (let i = 0; i < 5; i++)
+    assert.equal((await login('admin', `mine-${i}`, '127.0.0.1', fresh)).statusCode, 401);
+  assert.equal(
+    (await login('admin', ADMIN_PASSWORD, '127.0.0.1', fresh)).statusCode,
+    429,
+    'this browser waits',
+  );
+  assert.equal((await login('admin', ADMIN_PASSWORD, '127.0.0.3')).statusCode, 200, 'the username does not');
+});
+
 test('one address guessing many names is slowed down too', async (t) => {
   const a = await makeTestApp({ adminPassword: ADMIN_PASSWORD });
   t.after(() => a.app.close());

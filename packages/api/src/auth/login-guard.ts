@@ -23,11 +23,19 @@ export interface LoginThrottleOptions {
 }
 
 export interface LoginThrottle {
-  /** seconds to wait before another attempt for these keys, or 0 */
-  retryAfter(username: string, address: string): Promise<number>;
-  failed(username: string, address: string): Promise<void>;
-  /** a correct password clears the username's count (the address keeps its count: it may be guessing many names) */
-  succeeded(username: string): Promise<void>;
+  /**
+   * seconds to wait before another attempt for these keys, or 0. `device`: the id of a valid device
+   * cookie for this username (device-cookie.ts): its own count stands in for the username's, so
+   * failures from elsewhere cannot lock that browser out.
+   */
+  retryAfter(username: string, address: string, device?: string): Promise<number>;
+  failed(username: string, address: string, device?: string): Promise<void>;
+  /**
+   * a correct password clears the count it was checked against: the username's, or the device's
+   * (a trusted device's login leaves the username's count to the guessers who earned it). The
+   * address keeps its count: it may be guessing many names.
+   */
+  succeeded(username: string, device?: string): Promise<void>;
 }
 
 export function createLoginThrottle(o: LoginThrottleOptions): LoginThrottle {
@@ -46,20 +54,23 @@ export function createLoginThrottle(o: LoginThrottleOptions): LoginThrottle {
   const userKey = (name: string) => `u:${name.toLowerCase()}`;
   // an IPv6 client per /64: it can use any address in it (client-address.ts)
   const addrKey = (address: string) => `a:${clientKey(address)}`;
+  // a trusted device's count replaces the username's (the free failures are the same)
+  const nameKey = (name: string, device: string | undefined) =>
+    device === undefined ? userKey(name) : `d:${device}`;
 
   return {
-    async retryAfter(username, address) {
+    async retryAfter(username, address, device) {
       const nowMs = o.now().getTime();
-      const [uk, ak] = [userKey(username), addrKey(address)];
+      const [uk, ak] = [nameKey(username, device), addrKey(address)];
       const counts = await o.store.loginFailures([uk, ak]);
       const ms = Math.max(waitMs(counts.get(uk), userFree, nowMs), waitMs(counts.get(ak), addrFree, nowMs));
       return ms > 0 ? Math.ceil(ms / 1000) : 0;
     },
-    async failed(username, address) {
-      await o.store.recordLoginFailure([userKey(username), addrKey(address)], o.now().getTime(), max);
+    async failed(username, address, device) {
+      await o.store.recordLoginFailure([nameKey(username, device), addrKey(address)], o.now().getTime(), max);
     },
-    async succeeded(username) {
-      await o.store.clearLoginFailures(userKey(username));
+    async succeeded(username, device) {
+      await o.store.clearLoginFailures(nameKey(username, device));
     },
   };
 }

@@ -15,6 +15,7 @@ import {
 import { apiError } from '../errors.ts';
 import { isHttps } from '../hardening.ts';
 import { SESSION_COOKIE, type AuthHelpers } from '../auth/auth.ts';
+import { DEVICE_COOKIE, type DeviceCookies } from '../auth/device-cookie.ts';
 import {
   DUMMY_PASSWORD_HASH,
   TOKEN_PREFIX,
@@ -85,6 +86,8 @@ export async function userRoutes(
     loginConcurrency: number;
     /** backoff tuning for tests; defaults in login-guard.ts */
     loginThrottle?: Omit<LoginThrottleOptions, 'now' | 'store'>;
+    /** signs and checks the device cookies that exempt a known browser from the username's backoff */
+    devices: DeviceCookies;
   },
 ) {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -119,9 +122,10 @@ export async function userRoutes(
     },
     async (req, reply) => {
       const body = req.body;
+      const device = deps.devices.verify(req.cookies[DEVICE_COOKIE], body.username, now().getTime());
       // Refused before scrypt runs: a locked-out guesser costs no CPU, and a right guess during the
       // wait is refused too (otherwise the wait would not slow guessing down).
-      const wait = await throttle.retryAfter(body.username, req.ip);
+      const wait = await throttle.retryAfter(body.username, req.ip, device);
       if (wait > 0)
         throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed logins; retry in ${wait} s`, {
           headers: { 'retry-after': String(wait) },
@@ -132,10 +136,10 @@ export async function userRoutes(
         verifyPassword(body.password, user?.password_hash ?? DUMMY_PASSWORD_HASH),
       );
       if (!user || !ok) {
-        await throttle.failed(body.username, req.ip);
+        await throttle.failed(body.username, req.ip, device);
         throw apiError('NANNY_ERR_UNAUTHORIZED', 'Wrong username or password');
       }
-      await throttle.succeeded(body.username);
+      await throttle.succeeded(body.username, device);
       const sid = newToken(TOKEN_PREFIX.session);
       const expires = new Date(now().getTime() + deps.sessionTtlHours * 3600_000);
       await storage.createSession(hashToken(sid), {
@@ -152,6 +156,15 @@ export async function userRoutes(
         // Secure whenever the browser came over https, direct TLS or via a trusted TLS proxy.
         secure: isHttps(req),
         expires,
+      });
+      // this browser is now known for this user: a fresh device cookie each login
+      const known = deps.devices.issue(user.username, now().getTime());
+      reply.setCookie(DEVICE_COOKIE, known.value, {
+        path: '/api/auth',
+        httpOnly: true,
+        sameSite: 'strict',
+        secure: isHttps(req),
+        expires: known.expires,
       });
       return { success: true as const, user: { id: user.id, username: user.username, role: user.role } };
     },
@@ -205,7 +218,8 @@ export async function userRoutes(
       const p = auth.principal(req);
       const body = req.body;
       if (p.kind !== 'user') throw apiError('NANNY_ERR_UNAUTHORIZED', 'Log in first');
-      const wait = await throttle.retryAfter(p.username, req.ip);
+      const device = deps.devices.verify(req.cookies[DEVICE_COOKIE], p.username, now().getTime());
+      const wait = await throttle.retryAfter(p.username, req.ip, device);
       if (wait > 0)
         throw apiError('NANNY_ERR_RATE_LIMITED', `Too many failed attempts; retry in ${wait} s`, {
           headers: { 'retry-after': String(wait) },
@@ -213,7 +227,7 @@ export async function userRoutes(
       const user = await storage.userById(p.userId);
       if (!user || !(await withScryptSlot(() => verifyPassword(body.current_password, user.password_hash)))) {
         // a stolen session must not become an unthrottled password oracle
-        await throttle.failed(p.username, req.ip);
+        await throttle.failed(p.username, req.ip, device);
         throw apiError('NANNY_ERR_FORBIDDEN', 'Current password is wrong');
       }
       const weak = passwordProblem(body.new_password, user.username);
