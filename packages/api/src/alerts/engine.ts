@@ -215,7 +215,9 @@ function applyCluster(state: EngineState, f: ClusterFact, prev: Previous, change
     prev.duplicate = lr !== undefined && lr.reporter === reporter && lr.collectedAt === f.collectedAt;
     c.lastReport = { reporter, collectedAt: f.collectedAt };
   }
-  if (reporter !== '' && !prev.duplicate) rememberView(c, reporter, f);
+  // A report whose view is not taken (collected before the reporter's view held, or that very
+  // collection again) is history: the membership rules must not count it as a new sighting.
+  if (reporter !== '' && !prev.duplicate && !rememberView(c, reporter, f)) prev.duplicate = true;
   if (!older) {
     c.nodes = f.nodes;
     if (f.configVersion !== undefined) c.configVersion = f.configVersion;

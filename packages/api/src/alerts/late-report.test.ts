@@ -5,6 +5,11 @@
  * through another replica, sends newer ones, and the stalled replica commits the old one later. The
  * engine compared receive times only, so the old "not quorate" view came back and fired a second
  * quorum_lost for an outage that was over (found by test/bench/replica-chaos.ts).
+ *
+ * The same holds for the very collection the engine holds, sent again: the original waited in a
+ * stalled replica while the agent's resend went through another one. Taking it again only moved its
+ * receive time past a newer view from another reporter, and the newest view places the nodes:
+ * an outage that was over came back (a second node_offline in one episode, replica chaos run).
  */
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
@@ -71,4 +76,44 @@ test('an old "node offline" report committed late does not fire node_offline aga
     events(state, [report('pve1', true, 10, 40, 'pve3'), report('pve2', true, 11, 41, 'pve3')]),
     [],
   );
+});
+
+test('a collection committed again after a newer view from another reporter does not fire node_offline again', () => {
+  const state = createState();
+  const episode = events(state, [
+    ...NODES.map((n, i) => report(n, true, i, i)),
+    // pve1 and pve2 lose pve3 (each report acknowledged through a live replica)
+    report('pve1', true, 10, 10, 'pve3'),
+    report('pve2', true, 11, 11, 'pve3'),
+    // pve1 sees it back
+    report('pve1', true, 20, 20),
+  ]);
+  assert.deepEqual(episode, ['fire node_offline pve3', 'resolve node_offline pve3']);
+  // the stalled replica wakes and commits the originals of pve2's and pve1's outage reports
+  assert.deepEqual(
+    events(state, [report('pve2', true, 11, 21, 'pve3'), report('pve1', true, 10, 22, 'pve3')]),
+    [],
+  );
+  // pve2 sees it back as well: nothing more to say
+  assert.deepEqual(events(state, [report('pve2', true, 23, 23)]), []);
+});
+
+test('one collection is one sighting: committed twice, it does not confirm node_offline by itself', () => {
+  const state = createState();
+  // (the cut-off node's own view fires quorum_lost: not the point here)
+  const offline = (facts: ClusterFact[]) => events(state, facts).filter((e) => e.includes('node_offline'));
+  // pve3 is cut off: it sees only itself, without quorum
+  const cutOff: ClusterFact = {
+    ...report('pve3', false, 11, 11),
+    members: NODES.map((name) => ({ name, online: name === 'pve3' })),
+  };
+  assert.deepEqual(
+    offline([...NODES.map((n, i) => report(n, true, i, i)), report('pve1', true, 10, 10, 'pve3'), cutOff]),
+    [],
+    'one sighting by the quorate partition: not confirmed yet',
+  );
+  // the original of pve1's report, committed after its resend by a replica that stalled
+  assert.deepEqual(offline([report('pve1', true, 10, 12, 'pve3')]), []);
+  // pve1's next collection confirms it
+  assert.deepEqual(offline([report('pve1', true, 13, 13, 'pve3')]), ['fire node_offline pve3']);
 });
