@@ -240,7 +240,9 @@ function applyNode(
   // but its values are older than what we know and must not move the state backwards.
   prev.stale =
     f.collectedAt !== undefined && n.lastCollected !== undefined && f.collectedAt < n.lastCollected;
-  n.lastSeen = now;
+  // Received before what we already heard from the agent (a replica stalled with it in hand and
+  // committed it later): the agent has spoken since, so its silence clock does not go back.
+  if (n.lastSeen === undefined || now > n.lastSeen) n.lastSeen = now;
   if (f.intervalSeconds !== undefined) n.intervalS = f.intervalSeconds;
   if (f.heartbeatSeconds !== undefined) n.heartbeatS = f.heartbeatSeconds;
   if (!prev.stale) {

@@ -14,7 +14,7 @@
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { createState, evaluate } from './engine.ts';
-import type { ClusterFact, EngineState } from './types.ts';
+import type { ClusterFact, EngineState, Fact } from './types.ts';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const s = (sec: number) => T0 + sec * 1000;
@@ -116,4 +116,24 @@ test('one collection is one sighting: committed twice, it does not confirm node_
   assert.deepEqual(offline([report('pve1', true, 10, 12, 'pve3')]), []);
   // pve1's next collection confirms it
   assert.deepEqual(offline([report('pve1', true, 13, 13, 'pve3')]), ['fire node_offline pve3']);
+});
+
+test('a node report received long ago and committed late does not turn back its silence clock', () => {
+  const state = createState();
+  const node = (received: number): Fact => ({
+    kind: 'node',
+    clusterId: 'c1',
+    clusterName: 'prod',
+    node: 'pve1',
+    at: s(received),
+    collectedAt: s(received),
+    intervalSeconds: 60,
+  });
+  const run = (f: Fact) => evaluate(state, f, f.at, {}).events.map((e) => `${e.type} ${e.rule}`);
+  assert.deepEqual([...run(node(0)), ...run(node(200))], []);
+  // received at 10 s by a replica that stalled, evaluated after the report of 200 s
+  assert.deepEqual(run(node(10)), []);
+  // 100 s after the last word: inside the 150-s silence window
+  assert.deepEqual(run({ kind: 'tick', at: s(300) }), []);
+  assert.deepEqual(run({ kind: 'tick', at: s(351) }), ['fire agent_silent']);
 });
