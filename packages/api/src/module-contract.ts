@@ -24,7 +24,8 @@ export interface ModuleContext {
   now: () => Date;
   /**
    * which replica leads (leader.ts): work that must run once across replicas runs while
-   * `leader.role()` is 'leader' (and commits under `leader.epoch()` where a stale leader could harm)
+   * `leader.role()` is 'leader' (and commits under `leader.epoch()` where a stale leader could harm:
+   * the epoch read when the work began, since it is undefined once the leader notices its loss)
    */
   leader: Leadership;
 }

@@ -215,7 +215,9 @@ function applyCluster(state: EngineState, f: ClusterFact, prev: Previous, change
     prev.duplicate = lr !== undefined && lr.reporter === reporter && lr.collectedAt === f.collectedAt;
     c.lastReport = { reporter, collectedAt: f.collectedAt };
   }
-  if (reporter !== '' && !prev.duplicate) rememberView(c, reporter, f);
+  // A report whose view is not taken (collected before the reporter's view held, or that very
+  // collection again) is history: the membership rules must not count it as a new sighting.
+  if (reporter !== '' && !prev.duplicate && !rememberView(c, reporter, f)) prev.duplicate = true;
   if (!older) {
     c.nodes = f.nodes;
     if (f.configVersion !== undefined) c.configVersion = f.configVersion;
@@ -238,7 +240,9 @@ function applyNode(
   // but its values are older than what we know and must not move the state backwards.
   prev.stale =
     f.collectedAt !== undefined && n.lastCollected !== undefined && f.collectedAt < n.lastCollected;
-  n.lastSeen = now;
+  // Received before what we already heard from the agent (a replica stalled with it in hand and
+  // committed it later): the agent has spoken since, so its silence clock does not go back.
+  if (n.lastSeen === undefined || now > n.lastSeen) n.lastSeen = now;
   if (f.intervalSeconds !== undefined) n.intervalS = f.intervalSeconds;
   if (f.heartbeatSeconds !== undefined) n.heartbeatS = f.heartbeatSeconds;
   if (!prev.stale) {

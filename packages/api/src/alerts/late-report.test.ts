@@ -5,11 +5,16 @@
  * through another replica, sends newer ones, and the stalled replica commits the old one later. The
  * engine compared receive times only, so the old "not quorate" view came back and fired a second
  * quorum_lost for an outage that was over (found by test/bench/replica-chaos.ts).
+ *
+ * The same holds for the very collection the engine holds, sent again: the original waited in a
+ * stalled replica while the agent's resend went through another one. Taking it again only moved its
+ * receive time past a newer view from another reporter, and the newest view places the nodes:
+ * an outage that was over came back (a second node_offline in one episode, replica chaos run).
  */
 import { test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { createState, evaluate } from './engine.ts';
-import type { ClusterFact, EngineState } from './types.ts';
+import type { ClusterFact, EngineState, Fact } from './types.ts';
 
 const T0 = Date.parse('2026-12-01T00:00:00Z');
 const s = (sec: number) => T0 + sec * 1000;
@@ -71,4 +76,64 @@ test('an old "node offline" report committed late does not fire node_offline aga
     events(state, [report('pve1', true, 10, 40, 'pve3'), report('pve2', true, 11, 41, 'pve3')]),
     [],
   );
+});
+
+test('a collection committed again after a newer view from another reporter does not fire node_offline again', () => {
+  const state = createState();
+  const episode = events(state, [
+    ...NODES.map((n, i) => report(n, true, i, i)),
+    // pve1 and pve2 lose pve3 (each report acknowledged through a live replica)
+    report('pve1', true, 10, 10, 'pve3'),
+    report('pve2', true, 11, 11, 'pve3'),
+    // pve1 sees it back
+    report('pve1', true, 20, 20),
+  ]);
+  assert.deepEqual(episode, ['fire node_offline pve3', 'resolve node_offline pve3']);
+  // the stalled replica wakes and commits the originals of pve2's and pve1's outage reports
+  assert.deepEqual(
+    events(state, [report('pve2', true, 11, 21, 'pve3'), report('pve1', true, 10, 22, 'pve3')]),
+    [],
+  );
+  // pve2 sees it back as well: nothing more to say
+  assert.deepEqual(events(state, [report('pve2', true, 23, 23)]), []);
+});
+
+test('one collection is one sighting: committed twice, it does not confirm node_offline by itself', () => {
+  const state = createState();
+  // (the cut-off node's own view fires quorum_lost: not the point here)
+  const offline = (facts: ClusterFact[]) => events(state, facts).filter((e) => e.includes('node_offline'));
+  // pve3 is cut off: it sees only itself, without quorum
+  const cutOff: ClusterFact = {
+    ...report('pve3', false, 11, 11),
+    members: NODES.map((name) => ({ name, online: name === 'pve3' })),
+  };
+  assert.deepEqual(
+    offline([...NODES.map((n, i) => report(n, true, i, i)), report('pve1', true, 10, 10, 'pve3'), cutOff]),
+    [],
+    'one sighting by the quorate partition: not confirmed yet',
+  );
+  // the original of pve1's report, committed after its resend by a replica that stalled
+  assert.deepEqual(offline([report('pve1', true, 10, 12, 'pve3')]), []);
+  // pve1's next collection confirms it
+  assert.deepEqual(offline([report('pve1', true, 13, 13, 'pve3')]), ['fire node_offline pve3']);
+});
+
+test('a node report received long ago and committed late does not turn back its silence clock', () => {
+  const state = createState();
+  const node = (received: number): Fact => ({
+    kind: 'node',
+    clusterId: 'c1',
+    clusterName: 'prod',
+    node: 'pve1',
+    at: s(received),
+    collectedAt: s(received),
+    intervalSeconds: 60,
+  });
+  const run = (f: Fact) => evaluate(state, f, f.at, {}).events.map((e) => `${e.type} ${e.rule}`);
+  assert.deepEqual([...run(node(0)), ...run(node(200))], []);
+  // received at 10 s by a replica that stalled, evaluated after the report of 200 s
+  assert.deepEqual(run(node(10)), []);
+  // 100 s after the last word: inside the 150-s silence window
+  assert.deepEqual(run({ kind: 'tick', at: s(300) }), []);
+  assert.deepEqual(run({ kind: 'tick', at: s(351) }), ['fire agent_silent']);
 });

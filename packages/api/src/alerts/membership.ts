@@ -7,15 +7,22 @@ import { replyWindowMs, silenceWindowMs, viewWindowMs } from '../domain/liveness
 import type { RuleContext } from './rule.ts';
 import type { ClusterFact, ClusterMem } from './types.ts';
 
-/** Keeps `reporter`'s view; an empty member list says nothing about members, only about quorum. */
-export function rememberView(c: ClusterMem, reporter: string, f: ClusterFact): void {
+/**
+ * Keeps `reporter`'s view; an empty member list says nothing about members, only about quorum.
+ * Returns false when the report is not newer than the view held (it is not taken): the caller
+ * treats it as a duplicate.
+ */
+export function rememberView(c: ClusterMem, reporter: string, f: ClusterFact): boolean {
   const views = (c.views ??= {});
   const prev = views[reporter];
-  if (prev && f.collectedAt !== undefined && prev.at > f.at) return;
-  // Collected before the view we hold: a resend that overtook it (a replica stalled with the
-  // original in hand and committed it later). Receive order says nothing then; the agent's clock does.
-  if (prev?.collectedAt !== undefined && f.collectedAt !== undefined && f.collectedAt < prev.collectedAt)
-    return;
+  if (prev && f.collectedAt !== undefined && prev.at > f.at) return false;
+  // Collected before the view we hold, or the very collection we hold: a resend that overtook it,
+  // or the original committed after its resend (a replica stalled with it in hand and committed it
+  // later). Receive order says nothing then; the agent's clock does. Taking the same collection
+  // again would only move its receive time, and views are ordered by that: a resend received after
+  // another reporter's newer view outranked it and brought back a membership that was over.
+  if (prev?.collectedAt !== undefined && f.collectedAt !== undefined && f.collectedAt <= prev.collectedAt)
+    return false;
   const members = f.members && f.members.length > 0 ? f.members : (prev?.members ?? []);
   views[reporter] = {
     at: f.at,
@@ -23,6 +30,7 @@ export function rememberView(c: ClusterMem, reporter: string, f: ClusterFact): v
     quorate: f.quorate,
     members: members.map((m) => ({ ...m })),
   };
+  return true;
 }
 
 /** The derived membership of a cluster now, or undefined when no reporter has sent a view. */

@@ -30,7 +30,10 @@ export interface Previous {
   stale: boolean;
   /** cluster facts */
   nodes?: number | undefined;
-  /** true when the same reporter sent the same collection again (a retry) */
+  /**
+   * true when the report says nothing new about membership: the same reporter sent the same
+   * collection again (a retry), or one collected before the view of it held (a late resend)
+   */
   duplicate: boolean;
   /** guest facts */
   status?: string | undefined;

@@ -178,10 +178,15 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
 
   /**
    * Evaluates `items` (queue rows, in order) and then `tickAt` (the timer rules for every tenant),
-   * and commits all of it at once. On any failure the memory is dropped: the next pass reads the
-   * state back from the database, and the facts are still queued.
+   * and commits all of it at once, fenced by `epoch`: the epoch this pass started under (guarded).
+   * On any failure the memory is dropped: the next pass reads the state back from the database,
+   * and the facts are still queued.
    */
-  async function evaluateAndCommit(items: readonly Item[], tickAt?: number): Promise<void> {
+  async function evaluateAndCommit(
+    items: readonly Item[],
+    epoch: number | undefined,
+    tickAt?: number,
+  ): Promise<void> {
     if (!loaded) await load();
     const work = new Map<string, { t: Tenant; events: AlertEvent[]; changed: Set<string> }>();
     const run = async (tenantId: string, fact: Fact) => {
@@ -217,7 +222,6 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
         batches.push(batch);
       afters.push([w.t, after]);
     }
-    const epoch = leader.epoch();
     const { queued } = await store.commitEvaluation({
       batches,
       consumed: items.map((i) => i.seq),
@@ -232,11 +236,19 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     if (queued > 0) worker.kick();
   }
 
-  /** one step of work, with the memory dropped and a backoff after a failure */
-  async function guarded(step: () => Promise<void>): Promise<void> {
+  /**
+   * One step of work, with the memory dropped and a backoff after a failure. `step` gets the epoch
+   * this process leads under as the step starts; its commits are fenced by that epoch, never by the
+   * one of the moment of the commit: a leader that finds its lock gone in the middle of a step has
+   * no epoch by then (its step down waits for this step), and a commit without a fence would land
+   * after a successor had loaded the state, which then never learns of it (a second alert for one
+   * outage, the first never resolved: alerts/deposed-commit.test.ts).
+   */
+  async function guarded(step: (epoch: number | undefined) => Promise<void>): Promise<void> {
     if (!leading() || Date.now() < retryAt) return;
+    const epoch = leader.epoch();
     try {
-      await step();
+      await step(epoch);
       failures = 0;
     } catch (err) {
       loaded = false;
@@ -260,11 +272,11 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
 
   /** evaluates the queue until it is empty */
   const drainQueue = () =>
-    guarded(async () => {
+    guarded(async (epoch) => {
       for (;;) {
         const rows = await store.readQueue(batchSize);
         if (rows.length === 0) return;
-        await evaluateAndCommit(rows.map(parseItem));
+        await evaluateAndCommit(rows.map(parseItem), epoch);
         if (rows.length < batchSize || !leading()) return;
       }
     });
@@ -346,7 +358,7 @@ export function createAlertService(o: AlertServiceOptions): AlertService {
     tick() {
       return serial(async () => {
         await drainQueue();
-        await guarded(() => evaluateAndCommit([], now()));
+        await guarded((epoch) => evaluateAndCommit([], epoch, now()));
       });
     },
     flush: () => serial(drainQueue),
