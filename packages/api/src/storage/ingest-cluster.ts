@@ -67,12 +67,21 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
   );
   await bindAgent(c, clusterId);
 
+  // false when the view was collected before the stored one (or is that one again): a late commit
+  // by a stalled replica, which changes no derived state and records no membership events
+  let taken = false;
   if (reporter !== null && viewed) {
     const seen = members
       .filter((m) => str(m['name']) !== null)
       .map((m) => ({ name: String(m['name']), online: m['online'] === 1 }));
-    await recordView(c.trx, clusterId, reporter, c.at, fields.quorate === 1, seen);
-    if (lostBefore !== undefined) {
+    // When it was collected (none, or not a time: receive order, as before), clamped as history
+    // times are (domain/report-time.ts; an agent clock in year 9999 would otherwise hold its
+    // reporter's view against every later report) and normalised so the database compares text.
+    const collected = Number.isFinite(Date.parse(fields.collected_at ?? ''))
+      ? new Date(c.occurred).toISOString()
+      : null;
+    taken = await recordView(c.trx, clusterId, reporter, c.at, collected, fields.quorate === 1, seen);
+    if (taken && lostBefore !== undefined) {
       const lostAfter = await quorumLost(c.trx, clusterId, c.at);
       if (lostAfter !== lostBefore)
         c.event(
@@ -134,6 +143,6 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
       c.event('node', { cluster_id: clusterId, node_id: r.id }, drafts);
     }
   }
-  if (viewed) await refreshMembership(c, clusterId);
+  if (taken) await refreshMembership(c, clusterId);
   return { ok: true as const, clusterId, events: c.events };
 }

@@ -127,21 +127,48 @@ export async function quorumLost(trx: Trx, clusterId: string, at: string): Promi
   return derive(views, nodes, ms(at)).views.some((v) => !v.quorate);
 }
 
-/** Keeps `reporter`'s latest view (ingest of a cluster report). */
+/**
+ * Keeps `reporter`'s latest view (ingest of a cluster report). When both this report and the
+ * stored view say when they were collected, a report collected earlier than the stored view, or
+ * the very same collection, does not replace it: a replica that stalled with the report in hand
+ * commits it after the agent's resend or a newer report went through another replica, and receive
+ * order (which is all `received_at` says) would have taken the older view back. The test is in
+ * the upsert itself, so two replicas committing at once cannot both win. Returns whether the view
+ * was taken (a view not taken changes nothing derived: the caller records no membership events).
+ */
 export async function recordView(
   trx: Trx,
   clusterId: string,
   reporter: string,
   at: string,
+  collectedAt: string | null,
   quorate: boolean,
   members: { name: string; online: boolean }[],
-): Promise<void> {
-  const vals = { received_at: at, quorate: quorate ? 1 : 0, members: JSON.stringify(members) };
-  await trx
+): Promise<boolean> {
+  const vals = {
+    received_at: at,
+    quorate: quorate ? 1 : 0,
+    members: JSON.stringify(members),
+    collected_at: collectedAt,
+  };
+  const taken = await trx
     .insertInto('membership_views')
     .values({ cluster_id: clusterId, reporter, ...vals })
-    .onConflict((oc) => oc.columns(['cluster_id', 'reporter']).doUpdateSet(vals))
-    .execute();
+    .onConflict((oc) =>
+      oc
+        .columns(['cluster_id', 'reporter'])
+        .doUpdateSet(vals)
+        .where((eb) =>
+          eb.or([
+            eb('excluded.collected_at', 'is', null),
+            eb('membership_views.collected_at', 'is', null),
+            eb('excluded.collected_at', '>', eb.ref('membership_views.collected_at')),
+          ]),
+        ),
+    )
+    .returning('reporter')
+    .executeTakeFirst();
+  return taken !== undefined;
 }
 
 /** Notes that `name`'s own agent reported (ingest of a node report, heartbeats included). */

@@ -192,6 +192,8 @@ export interface MembershipViewTable {
   quorate: number;
   /** JSON [{"name", "online"}] */
   members: string;
+  /** the report's `collected_at` (normalised ISO time); null when the report carried none */
+  collected_at: string | null;
 }
 
 /** Issue 15: the latest operations report per (cluster, node, kind); node '' = cluster-wide. */

@@ -25,6 +25,7 @@ import { storagePools0300 } from './0300_storage_pools.ts';
 import { liveChanges0400 } from './0400_live_changes.ts';
 import { nodeSampleFields0401 } from './0401_node_sample_fields.ts';
 import { nodeNetSamples0402 } from './0402_node_net_samples.ts';
+import { membershipViewCollected0403 } from './0403_membership_view_collected.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -46,4 +47,5 @@ export const MIGRATIONS: readonly Migration[] = [
   liveChanges0400,
   nodeSampleFields0401,
   nodeNetSamples0402,
+  membershipViewCollected0403,
 ];
