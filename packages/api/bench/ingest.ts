@@ -11,6 +11,8 @@
  *   node --import tsx packages/api/bench/ingest.ts [--duration 10] [--guests 100000] [--connections 50]
  *     [--rounds 2] [--pg postgres://postgres@127.0.0.1:5432/test | --pg off] [--no-reads]
  *     [--no-inserts]    leaves out part 3 (and so the lost-write check), for a profile of part 2 alone
+ *     [--split]         also runs the real route at 10 and at 50 connections and splits the server's
+ *                       CPU into a cost per report and a cost per group-commit batch (from /metrics)
  *     [--profile DIR]   CPU profiles of the servers (V8 .cpuprofile) and their top functions
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -260,6 +262,7 @@ async function main() {
   const pgUrl = argText('pg', 'postgres://postgres@127.0.0.1:5432/test');
   const reads = !process.argv.includes('--no-reads');
   const inserts = !process.argv.includes('--no-inserts');
+  const split = process.argv.includes('--split');
   profileDir = process.argv.includes('--profile') ? argText('profile', '') : '';
   if (profileDir) await rm(profileDir, { recursive: true, force: true });
   const pgSchema = `bench_ingest_${process.pid}`;
@@ -337,6 +340,8 @@ async function main() {
       );
     console.log('');
 
+    if (split) for (const t of targets) await splitCost(t, body, duration);
+
     // New VMID per request: every acknowledged report must be a row after the server exits.
     const acked = new Map<string, Set<number>>();
     let next = 1_000_000;
@@ -404,6 +409,51 @@ async function main() {
     rmSync(dataDir, { recursive: true, force: true });
     if (pgUrl !== 'off') await dropSchema(pgUrl, pgSchema).catch(() => undefined);
   }
+}
+
+/** committed LXC reports and group-commit batches so far, from the server's /metrics */
+async function ingestCounts(c: Child): Promise<{ reports: number; batches: number }> {
+  const text = await (
+    await fetch(`http://127.0.0.1:${c.info.port}/metrics`, {
+      headers: { authorization: `Bearer ${c.info.pat}` },
+    })
+  ).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+  return {
+    reports: value(/^nannyapi_ingest_reports_total\{kind="lxc"\} (\d+)/m),
+    batches: value(/^nannyapi_ingest_batches_total (\d+)/m),
+  };
+}
+
+/**
+ * The server's CPU as a × reports + b × batches: the same route at 10 and at 50 connections gives
+ * batches of different sizes, and the two runs give a and b. Noisy on a shared machine: run it twice.
+ */
+async function splitCost(t: Target, body: string, duration: number) {
+  const url = `http://127.0.0.1:${t.child.info.port}/api/proxmox/lxc`;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${t.child.info.token}` };
+  const runs: { conns: number; reports: number; batches: number; cpuUs: number }[] = [];
+  for (const conns of [10, 50]) {
+    const [c0, n0] = [await cpuMsOf(t.child.proc.pid!), await ingestCounts(t.child)];
+    await autocannon({ url, method: 'POST', body, headers, connections: conns, duration });
+    const [c1, n1] = [await cpuMsOf(t.child.proc.pid!), await ingestCounts(t.child)];
+    const run = {
+      conns,
+      reports: n1.reports - n0.reports,
+      batches: n1.batches - n0.batches,
+      cpuUs: (c1 - c0) * 1000,
+    };
+    runs.push(run);
+    console.log(
+      `${t.label}, ${conns} connections: ${run.reports} reports in ${run.batches} batches (${(run.reports / run.batches).toFixed(1)} each), server CPU ${(run.cpuUs / run.reports).toFixed(0)} µs/report  (load ${load()})`,
+    );
+  }
+  const [x, y] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  // x.cpu = a·x.reports + b·x.batches, y.cpu = a·y.reports + b·y.batches
+  const det = x.reports * y.batches - y.reports * x.batches;
+  const a = (x.cpuUs * y.batches - y.cpuUs * x.batches) / det;
+  const b = (x.reports * y.cpuUs - y.reports * x.cpuUs) / det;
+  console.log(`${t.label}: ~${a.toFixed(0)} µs per report + ~${(b / 1000).toFixed(2)} ms per batch`);
 }
 
 async function readBench(real: Child, guests: number, have: number) {
