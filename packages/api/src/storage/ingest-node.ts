@@ -81,7 +81,9 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
     nodeId = r.id;
   }
   c.pendingNodes.push([`${site.id}|${name}`, nodeId]);
-  await recordNodeReport(
+  // false when the cluster's rows already hold a newer report of this node: a late commit by a
+  // stalled replica, which changes no membership row and so derives nothing (below)
+  const taken = await recordNodeReport(
     c.trx,
     site.id,
     name,
@@ -107,7 +109,7 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
       cycle || !before ? fields : { ...fields, ...before, ...update },
     ),
   );
-  if (derived) await refreshMembership(c, site.id);
+  if (derived && taken) await refreshMembership(c, site.id);
   await c.trx
     .insertInto('node_samples')
     .values({

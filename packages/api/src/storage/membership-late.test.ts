@@ -3,6 +3,8 @@
  * a newer report of the same reporter went through another replica. The stored view (what the
  * dashboard and GET /api/clusters/:id/membership read, and what node states and their events are
  * derived from) keeps the newer collection: the late one changes nothing and records no events.
+ * The same for a node's own report (heartbeats included): its liveness only moves forward, and a
+ * late one derives no state at its old receive time.
  */
 import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
@@ -69,8 +71,8 @@ async function fleet(storage: Storage) {
       },
       at,
     );
-  const alive = (from: string, at: number) =>
-    ingest(from, 'node', { name: from, interval_seconds: 30, heartbeat_interval_seconds: 10 }, at);
+  const alive = (from: string, at: number, heartbeat = 10) =>
+    ingest(from, 'node', { name: from, interval_seconds: 30, heartbeat_interval_seconds: heartbeat }, at);
   const membership = async (clusterId: string, at: number) => {
     const m = await storage.clusterMembership(tenant.id, clusterId, iso(at));
     assert.ok(m);
@@ -79,7 +81,7 @@ async function fleet(storage: Storage) {
         (v) =>
           `${v.reporter} ${v.received_at} ${v.members.map((x) => `${x.name}:${x.online ? 1 : 0}`).join(',')}`,
       ),
-      nodes: m.nodes.map((n) => `${n.name} ${n.state} ${n.since ?? '-'}`),
+      nodes: m.nodes.map((n) => `${n.name} ${n.state} ${n.since ?? '-'} ${n.last_report ?? '-'}`),
     };
   };
   const events = async () =>
@@ -93,18 +95,16 @@ const READ_AT = 85;
 
 /**
  * All three nodes up; then pve3 goes down (pve1 and pve2, the quorate partition, see it offline;
- * its agent is silent). Then pve1's all-online view collected at `late.collected` (none: an old
- * agent) is committed with receive time `late.at`, after everything else. Returns the membership
- * (read at READ_AT) and the events before and after that commit.
+ * its agent is silent, or speaks at `pve3Alive` only). Returns what was read (at READ_AT) then.
  */
-async function scenario(
+async function pve3Down(
   storage: Storage,
-  late: { collected: number | undefined; at: number; collecting: boolean },
+  collecting: boolean,
   /** pve3's agent still reports at these times (it is cut off, then goes down) */
   pve3Alive: number[] = [],
 ) {
   const f = await fleet(storage);
-  const collected = (at: number) => (late.collecting ? at : undefined);
+  const collected = (at: number) => (collecting ? at : undefined);
   let clusterId = '';
   for (const n of TRIO) clusterId = (await f.view(n, TRIO, 0, collected(0))).clusterId;
   for (const n of TRIO) await f.alive(n, 1);
@@ -117,14 +117,28 @@ async function scenario(
         await f.alive('pve3', at);
       }
     }
-  const before = { m: await f.membership(clusterId, READ_AT), events: await f.events() };
+  const read = async () => ({ m: await f.membership(clusterId, READ_AT), events: await f.events() });
+  const before = await read();
   assert.ok(
     before.m.nodes.some((n) => n.startsWith('pve3 offline ')),
     before.m.nodes.join('; '),
   );
+  return { f, before, read };
+}
+
+/**
+ * pve3Down, then pve1's all-online view collected at `late.collected` (none: an old agent) is
+ * committed with receive time `late.at`, after everything else. Returns the membership (read at
+ * READ_AT) and the events before and after that commit.
+ */
+async function scenario(
+  storage: Storage,
+  late: { collected: number | undefined; at: number; collecting: boolean },
+  pve3Alive: number[] = [],
+) {
+  const { f, before, read } = await pve3Down(storage, late.collecting, pve3Alive);
   await f.view('pve1', TRIO, late.at, late.collected);
-  const after = { m: await f.membership(clusterId, READ_AT), events: await f.events() };
-  return { before, after };
+  return { before, after: await read() };
 }
 
 for (const d of DIALECTS) {
@@ -189,5 +203,40 @@ for (const d of DIALECTS) {
     assert.ok(after.m.views.includes(`pve1 ${iso(82)} pve1:1,pve2:1,pve3:1`), after.m.views.join('; '));
     assert.notDeepEqual(after.m.nodes, before.m.nodes);
     assert.ok(after.events.length > before.events.length, after.events.join('; '));
+  });
+
+  test(`${d.name}: a node report received before the stored one, committed late, changes no liveness, state or event`, async (t) => {
+    const storage = await open(t);
+    if (!storage) return;
+    // pve3 was cut off (its agent spoke until 40), then went silent: offline. Its heartbeat
+    // received at 30 by a replica that stalled is committed now, with another heartbeat interval.
+    const { f, before, read } = await pve3Down(storage, true, [20, 40]);
+    assert.ok(before.m.nodes.includes(`pve3 offline ${iso(80)} ${iso(40)}`), before.m.nodes.join('; '));
+    await f.alive('pve3', 30, 600);
+    assert.deepEqual(await read(), before);
+  });
+
+  test(`${d.name}: a node report in receive order still moves liveness forward`, async (t) => {
+    const storage = await open(t);
+    if (!storage) return;
+    const { f, before, read } = await pve3Down(storage, true, [20, 40]);
+    await f.alive('pve3', 82);
+    const after = await read();
+    assert.ok(after.m.nodes.includes(`pve3 partitioned ${iso(82)} ${iso(82)}`), after.m.nodes.join('; '));
+    assert.deepEqual(after.events.slice(-before.events.length), before.events);
+    assert.ok(after.events.length > before.events.length, after.events.join('; '));
+  });
+
+  test(`${d.name}: a node report newer than its own last one but older than the states derived since changes no state or event`, async (t) => {
+    const storage = await open(t);
+    if (!storage) return;
+    // pve3's agent last spoke at 20; the quorate partition's reports had it offline at 60. Its
+    // heartbeat received at 50 is committed after 80: at 80 it was silent again, still offline.
+    const { f, before, read } = await pve3Down(storage, true, [20]);
+    assert.ok(before.m.nodes.includes(`pve3 offline ${iso(60)} ${iso(20)}`), before.m.nodes.join('; '));
+    await f.alive('pve3', 50);
+    const after = await read();
+    assert.deepEqual(after.events, before.events);
+    assert.deepEqual(after.m.nodes, [...before.m.nodes.slice(0, 2), `pve3 offline ${iso(60)} ${iso(50)}`]);
   });
 }

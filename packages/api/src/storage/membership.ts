@@ -38,6 +38,13 @@ const parseMembers = (text: string): { name: string; online: boolean }[] => {
   }
 };
 
+/** The latest of ISO times (the first is always there; nulls and non-times are left out). */
+function newest([first, ...rest]: [string, ...(string | null)[]]): string {
+  let out = first;
+  for (const t of rest) if (t !== null && ms(t) > ms(out)) out = t;
+  return out;
+}
+
 /** Derives a cluster's membership from its stored rows at `now` (pure). */
 function derive(views: ViewRow[], nodes: NodeRow[], now: number): Membership {
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -171,7 +178,14 @@ export async function recordView(
   return taken !== undefined;
 }
 
-/** Notes that `name`'s own agent reported (ingest of a node report, heartbeats included). */
+/**
+ * Notes that `name`'s own agent reported (ingest of a node report, heartbeats included).
+ * `last_report_at` only moves forward, and the report intervals are the newest report's: a
+ * replica that stalled with a report in hand commits it after newer reports of the node went
+ * through other replicas, and taking it would make the node silent earlier than it is (a flap
+ * to offline, or since moved backwards). The test is in the upsert, so racing replicas agree.
+ * Returns whether the report was taken (one received before the stored one changes nothing).
+ */
 export async function recordNodeReport(
   trx: Trx,
   clusterId: string,
@@ -179,13 +193,25 @@ export async function recordNodeReport(
   at: string,
   intervalSeconds: number | null,
   heartbeatSeconds: number | null,
-): Promise<void> {
+): Promise<boolean> {
   const vals = { last_report_at: at, interval_seconds: intervalSeconds, heartbeat_seconds: heartbeatSeconds };
-  await trx
+  const taken = await trx
     .insertInto('membership_nodes')
     .values({ cluster_id: clusterId, name, ...vals, state: null, since: null })
-    .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet(vals))
-    .execute();
+    .onConflict((oc) =>
+      oc
+        .columns(['cluster_id', 'name'])
+        .doUpdateSet(vals)
+        .where((eb) =>
+          eb.or([
+            eb('membership_nodes.last_report_at', 'is', null),
+            eb('excluded.last_report_at', '>=', eb.ref('membership_nodes.last_report_at')),
+          ]),
+        ),
+    )
+    .returning('name')
+    .executeTakeFirst();
+  return taken !== undefined;
 }
 
 /** The fleet event a change of derived state is, if any. */
@@ -209,13 +235,24 @@ function transition(name: string, before: string | null, after: NodeState): Even
  * `since` and records the events they imply: went_offline/came_back only for a node that really
  * went down (the quorate partition sees it offline, or nobody sees it and it is silent),
  * partitioned/rejoined for a node that stayed alive on the other side of a split.
+ *
+ * It derives at the newest time the cluster's rows hold when that is later than this report's
+ * receipt: a report committed late by a stalled replica (a node's heartbeat newer than its own last
+ * one, but older than the views and reports already derived from) adds what it says, and is not a
+ * trip back to its receive time: no state, `since` or event from a past the states moved on from.
+ * Every derivation happened at a time some row holds, so in receive order this is the receipt.
  */
 export async function refreshMembership(c: JobContext, clusterId: string): Promise<void> {
   const rows = await rowsOf(c.trx, clusterId);
   const views = rows.views;
   if (views.length === 0) return;
   const nodes = await pruneUnlisted(c.trx, clusterId, views, rows.nodes);
-  const m = derive(views, nodes, ms(c.at));
+  const at = newest([
+    c.at,
+    ...views.map((v) => v.received_at),
+    ...nodes.flatMap((n) => [n.last_report_at, n.since]),
+  ]);
+  const m = derive(views, nodes, ms(at));
   const stored = new Map(nodes.map((n) => [n.name, n]));
   // A node still settling (lost by the quorate partition, not heard from since) keeps its stored
   // state: it turns out `partitioned` or `offline`, and only that is an event.
@@ -237,9 +274,9 @@ export async function refreshMembership(c: JobContext, clusterId: string): Promi
         interval_seconds: null,
         heartbeat_seconds: null,
         state: n.state,
-        since: c.at,
+        since: at,
       })
-      .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet({ state: n.state, since: c.at }))
+      .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet({ state: n.state, since: at }))
       .execute();
     c.event(
       'node',
