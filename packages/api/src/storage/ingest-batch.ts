@@ -13,11 +13,15 @@
  * Ordering: only guest jobs read or write guest rows through the batch. Before any other job (a node
  * report marks guests gone by SQL) the deferred writes are flushed and what the batch knew about
  * guests is dropped, so every statement sees the rows as the jobs before it left them.
+ *
+ * On PostgreSQL the deferred writes of known guests and the batch's other writes (events, queued
+ * facts, usage samples, the agents' last sight) go as ONE statement (`close`, ingest-fold.ts), and
+ * the hot statements are named, parsed and planned once per connection (sql.ts NAMED).
  */
 import { siteKey } from '../domain/site.ts';
-import type { Dialect, IngestJob } from './storage.ts';
+import type { Dialect, FleetEvent, IngestJob } from './storage.ts';
 import type { AgentRow, IdCaches } from './ingest-context.ts';
-import type { RawSql, Trx } from './sql.ts';
+import { NAMED, type Db, type RawSql } from './sql.ts';
 import type {
   GuestConfigVersionTable,
   GuestReportTable,
@@ -25,6 +29,16 @@ import type {
   GuestTable,
 } from './types.ts';
 import type { Insertable } from 'kysely';
+import { writeGuestSamples } from './ingest-usage.ts';
+import {
+  EVENT_CHUNK,
+  fold,
+  restParts,
+  setIds,
+  statusChangesPart,
+  type BatchRest,
+  type Part,
+} from './ingest-fold.ts';
 
 /** the columns of a guest a report may change (ingest-guest.ts builds them) */
 export type GuestFields = Pick<
@@ -70,13 +84,40 @@ const PG_UPDATE_GUESTS =
   `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id"`;
 const PG_UPDATE_REPORTS =
   'update "guest_reports" as r set "report" = u."report" from unnest(?::text[], ?::text[]) as u("guest_id", "report") where r."guest_id" = u."guest_id"';
+/**
+ * Every column of a guest row, named: the read is a named statement on PostgreSQL (sql.ts NAMED),
+ * whose result shape is fixed at its first use on a connection, so a column a later migration
+ * adds must not change it (`g.*` would fail there with "cached plan must not change result type").
+ */
+const GUEST_COLUMNS = [
+  'id',
+  'tenant_id',
+  'cluster_id',
+  'vmid',
+  'type',
+  'name',
+  'node_name',
+  'node_id',
+  'status',
+  'tags',
+  'uptime_seconds',
+  'cpu_cores',
+  'memory_mb',
+  'template',
+  'config_hash',
+  'first_seen_at',
+  'last_seen_at',
+  'collected_at',
+  'gone_at',
+] as const satisfies readonly (keyof GuestTable)[];
+// every GuestTable column is listed (a compile error otherwise)
+const _allGuestColumns: Record<Exclude<keyof GuestTable, (typeof GUEST_COLUMNS)[number]>, never> = {};
+void _allGuestColumns;
 const PG_SELECT_GUESTS =
-  'select g.* from unnest(?::text[], ?::integer[]) as u("cluster_id", "vmid") join "guests" as g on g."cluster_id" = u."cluster_id" and g."vmid" = u."vmid"';
+  `select ${GUEST_COLUMNS.map((c) => `g."${c}"`).join(', ')} from unnest(?::text[], ?::integer[]) as u("cluster_id", "vmid") ` +
+  'join "guests" as g on g."cluster_id" = u."cluster_id" and g."vmid" = u."vmid"';
 const SQLITE_SELECT_GUESTS =
   'select g.* from json_each(?) as u join "guests" as g on g."cluster_id" = json_extract(u."value", \'$[0]\') and g."vmid" = json_extract(u."value", \'$[1]\')';
-const PG_AGENTS_SEEN =
-  'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id"';
-
 /**
  * Bytes of config history (config and diff text) kept per guest; older versions beyond it go, the
  * latest always stays. A config map may hold 1,024 values of 64 KB: an agent changing it on every
@@ -126,14 +167,25 @@ export class IngestBatch {
   /** jobs at and after this index have not been prefetched yet */
   private prefetchedTo = 0;
 
+  /**
+   * @param trx where the batch writes (and reads what it did not prefetch)
+   * @param reader where it prefetches guest rows: the transaction, or on PostgreSQL's direct path
+   *   (ingest.ts) the connection outside any transaction
+   */
   constructor(
     private readonly dialect: Dialect,
     private readonly raw: RawSql,
-    private readonly trx: Trx,
+    private trx: Db,
     private readonly jobs: readonly IngestJob[],
     private readonly agents: ReadonlyMap<string, AgentRow>,
     private readonly caches: IdCaches,
+    private readonly reader: Db = trx,
   ) {}
+
+  /** the batch writes through `trx` from now on (ingest.ts: its writes need a transaction after all) */
+  writeWith(trx: Db): void {
+    this.trx = trx;
+  }
 
   /**
    * Called before job `index` applies. A guest job loads, in one statement, the rows of every guest
@@ -163,11 +215,13 @@ export class IngestBatch {
     if (keys.length === 0) return;
     const rows =
       this.dialect === 'postgres'
-        ? await this.raw<GuestTable>(this.trx, PG_SELECT_GUESTS, [
-            keys.map((k) => k[0]),
-            keys.map((k) => k[1]),
-          ])
-        : await this.raw<GuestTable>(this.trx, SQLITE_SELECT_GUESTS, [JSON.stringify(keys)]);
+        ? await this.raw<GuestTable>(
+            this.reader,
+            PG_SELECT_GUESTS,
+            [keys.map((k) => k[0]), keys.map((k) => k[1])],
+            NAMED,
+          )
+        : await this.raw<GuestTable>(this.reader, SQLITE_SELECT_GUESTS, [JSON.stringify(keys)]);
     for (const [site, vmid] of keys)
       if (!this.known.has(`${site}|${vmid}`)) this.known.set(`${site}|${vmid}`, null);
     for (const r of rows.rows) this.known.set(`${r.cluster_id}|${Number(r.vmid)}`, r);
@@ -265,14 +319,18 @@ export class IngestBatch {
         .execute();
   }
 
-  /** status changes and config versions in the order the reports implied them (ids follow it) */
-  private async insertHistory(): Promise<void> {
+  /** status changes in the order the reports implied them (ids follow it) */
+  private async insertStatusChanges(): Promise<void> {
     const changes = this.statusChanges.splice(0);
     for (let i = 0; i < changes.length; i += CHUNK)
       await this.trx
         .insertInto('guest_status_changes')
         .values(changes.slice(i, i + CHUNK))
         .execute();
+  }
+
+  /** config versions in the order the reports implied them, and the old ones pruned */
+  private async insertConfigVersions(): Promise<void> {
     const versions = this.configVersions.splice(0);
     for (let i = 0; i < versions.length; i += CHUNK)
       await this.trx
@@ -287,51 +345,120 @@ export class IngestBatch {
   }
 
   /**
-   * writes what is deferred: one statement per table on PostgreSQL (per 500 rows); the updates of
-   * known guests one per row on SQLite
+   * writes what is deferred: on PostgreSQL the guest updates, their last reports and status changes
+   * in one statement (new guests and config versions before it, ingest-batch's header); on SQLite
+   * the updates of known guests one per row
    */
   async flush(): Promise<void> {
     await this.insertNew();
+    if (this.dialect === 'postgres') {
+      await this.insertConfigVersions();
+      const parts = this.guestParts();
+      if (parts.length === 0) return;
+      const one = fold(parts);
+      await this.raw(this.trx, one.text, one.params, NAMED);
+      return;
+    }
     if (this.writes.size > 0) {
       const writes = [...this.writes];
       this.writes.clear();
-      if (this.dialect === 'postgres')
-        await this.raw(this.trx, PG_UPDATE_GUESTS, [
-          writes.map(([id]) => id),
-          ...COLS.map((c) => writes.map(([, w]) => w.fields[c])),
-        ]);
-      else
-        for (const [id, w] of writes) {
-          const cols = Object.keys(w.changed) as (keyof GuestFields)[];
-          await this.raw(
-            this.trx,
-            `update "guests" set ${cols.map((col) => `"${col}" = ?`).join(', ')} where "id" = ?`,
-            [...cols.map((col) => w.changed[col]), id],
-          );
-        }
+      for (const [id, w] of writes) {
+        const cols = Object.keys(w.changed) as (keyof GuestFields)[];
+        await this.raw(
+          this.trx,
+          `update "guests" set ${cols.map((col) => `"${col}" = ?`).join(', ')} where "id" = ?`,
+          [...cols.map((col) => w.changed[col]), id],
+        );
+      }
     }
     if (this.reports.size > 0) {
       const reports = [...this.reports];
       this.reports.clear();
-      if (this.dialect === 'postgres')
-        await this.raw(this.trx, PG_UPDATE_REPORTS, [reports.map((r) => r[0]), reports.map((r) => r[1])]);
-      else
-        for (const [id, report] of reports)
-          await this.raw(this.trx, 'update "guest_reports" set "report" = ? where "guest_id" = ?', [
-            report,
-            id,
-          ]);
+      for (const [id, report] of reports)
+        await this.raw(this.trx, 'update "guest_reports" set "report" = ? where "guest_id" = ?', [
+          report,
+          id,
+        ]);
     }
-    await this.insertHistory();
+    await this.insertStatusChanges();
+    await this.insertConfigVersions();
   }
 
-  /** marks the agents seen: one statement on PostgreSQL */
-  async agentsSeen(seen: ReadonlyMap<string, string>): Promise<void> {
-    if (seen.size === 0) return;
-    if (this.dialect === 'postgres')
-      await this.raw(this.trx, PG_AGENTS_SEEN, [[...seen.keys()], [...seen.values()]]);
-    else
-      for (const [id, at] of seen)
+  /** PostgreSQL: the deferred guest updates, last reports and status changes as statement parts */
+  private guestParts(): Part[] {
+    const parts: Part[] = [];
+    if (this.writes.size > 0) {
+      const writes = [...this.writes];
+      this.writes.clear();
+      parts.push({
+        text: PG_UPDATE_GUESTS,
+        params: [writes.map(([id]) => id), ...COLS.map((c) => writes.map(([, w]) => w.fields[c]))],
+      });
+    }
+    if (this.reports.size > 0) {
+      const reports = [...this.reports];
+      this.reports.clear();
+      parts.push({ text: PG_UPDATE_REPORTS, params: [reports.map((r) => r[0]), reports.map((r) => r[1])] });
+    }
+    if (this.statusChanges.length > 0) parts.push(statusChangesPart(this.statusChanges.splice(0)));
+    return parts;
+  }
+
+  /**
+   * Whether the batch's closing writes (`close`) are one statement, which needs no transaction of
+   * its own on PostgreSQL (ingest.ts): new guests (their insert is checked before anything else
+   * is written) and config versions (pruned by a second statement that must see them) take more.
+   */
+  closesInOneStatement(rest: BatchRest): boolean {
+    return (
+      this.dialect === 'postgres' &&
+      this.newGuests.size === 0 &&
+      this.configVersions.length === 0 &&
+      rest.events.length <= EVENT_CHUNK
+    );
+  }
+
+  /**
+   * The batch's closing writes: what is deferred, the events (their ids set), the queued facts, the
+   * usage samples and the agents' last sight. On PostgreSQL one statement after the new guests and
+   * config versions (the events' insert is its main statement, returning their ids).
+   */
+  async close(rest: BatchRest): Promise<void> {
+    if (this.dialect !== 'postgres') {
+      await this.flush();
+      await this.insertEvents(rest.events);
+      for (let i = 0; i < rest.queued.length; i += EVENT_CHUNK)
+        await this.trx
+          .insertInto('ingest_queue')
+          .values(rest.queued.slice(i, i + EVENT_CHUNK))
+          .execute();
+      await writeGuestSamples(this.trx, this.raw, rest.usage);
+      for (const [id, at] of rest.seen)
         await this.raw(this.trx, 'update "agents" set "last_seen_at" = ? where "id" = ?', [at, id]);
+      return;
+    }
+    await this.insertNew();
+    await this.insertConfigVersions();
+    // the events' insert goes last: it is the main statement, whose RETURNING gives their ids
+    const folded = rest.events.length <= EVENT_CHUNK;
+    if (!folded) await this.insertEvents(rest.events);
+    const parts = [...this.guestParts(), ...restParts(rest, folded)];
+    if (parts.length === 0) return;
+    const one = fold(parts);
+    const { rows } = await this.raw<{ id: number | string }>(this.trx, one.text, one.params, NAMED);
+    if (folded) setIds(rest.events, rows);
+  }
+
+  /** the events, one multi-row INSERT per chunk, their ids set */
+  private async insertEvents(events: FleetEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += EVENT_CHUNK) {
+      const chunk = events.slice(i, i + EVENT_CHUNK);
+      const rows = await this.trx
+        .insertInto('events')
+        .values(chunk.map((e) => ({ ...e, id: undefined, data: e.data ? JSON.stringify(e.data) : null })))
+        .returning('id')
+        .execute();
+      setIds(chunk, rows);
+    }
   }
 }

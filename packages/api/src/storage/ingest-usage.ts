@@ -1,9 +1,10 @@
 /**
  * Ingest, guest usage history: one `guest_samples` row per guest report (cpu, memory, disk,
- * network counters), written for the whole batch in one multi-row INSERT per chunk. Kept apart
+ * network counters), written for the whole batch in one multi-row INSERT per chunk on SQLite, in the
+ * batch's closing statement on PostgreSQL (ingest-batch.ts). Kept apart
  * from the guest part (ingest-guest.ts) so the per-report path stays as it is.
  */
-import type { RawSql, Trx } from './sql.ts';
+import type { Db, RawSql } from './sql.ts';
 import type { GuestSampleTable } from './types.ts';
 import { num } from './ingest-context.ts';
 
@@ -48,8 +49,23 @@ function insertText(rows: number): string {
   return t;
 }
 
+/**
+ * PostgreSQL: the batch's samples in one statement of fixed text (a named statement, sql.ts), the
+ * rows as one array per column (`samplesColumns`); ingest-batch.ts folds it into the batch's
+ * closing statement.
+ */
+export const PG_INSERT_SAMPLES =
+  `insert into "guest_samples" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
+  'select * from unnest(?::text[], ?::bigint[], ?::double precision[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) ' +
+  'on conflict do nothing';
+
+export function samplesColumns(rows: readonly GuestSampleTable[]): unknown[][] {
+  return COLUMNS.map((c) => rows.map((r) => r[c]));
+}
+
+/** SQLite (and any other handle): multi-row INSERTs of at most CHUNK rows */
 export async function writeGuestSamples(
-  trx: Trx,
+  trx: Db,
   raw: RawSql,
   rows: readonly GuestSampleTable[],
 ): Promise<void> {

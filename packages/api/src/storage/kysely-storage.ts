@@ -6,7 +6,7 @@
 import { sql } from 'kysely';
 import { openDatabase, type DatabaseOptions } from './open.ts';
 import type { CoreStore, Dialect, Storage } from './storage.ts';
-import { createRawSql, type Db } from './sql.ts';
+import { createRawSql, type Db, type StatementNames } from './sql.ts';
 import { createAccountsStore } from './accounts.ts';
 import { createAgentsStore } from './agents.ts';
 import { createIngestStore } from './ingest.ts';
@@ -18,19 +18,24 @@ import { createHistoryStore } from './history.ts';
 import { createStoragePoolsStore } from './storage-pools.ts';
 
 export async function createKyselyStorage(opts: DatabaseOptions): Promise<Storage> {
-  const { db, dialect, session } = await openDatabase(opts);
-  return storageOn(db, dialect, session);
+  const { db, dialect, session, names } = await openDatabase(opts);
+  return storageOn(db, dialect, session, names);
 }
 
 /** the slices on an opened database */
-export function storageOn(db: Db, dialect: Dialect, session?: PgSessionOptions): Storage {
+export function storageOn(
+  db: Db,
+  dialect: Dialect,
+  session?: PgSessionOptions,
+  names?: StatementNames,
+): Storage {
   // ingest clears the guest totals the reads keep, so both get the same cache
   const totals = createGuestTotals();
   return {
     ...createCoreStore(db, dialect, session),
     ...createAccountsStore(db),
     ...createAgentsStore(db),
-    ...createIngestStore(db, dialect, createRawSql(dialect), totals),
+    ...createIngestStore(db, dialect, createRawSql(dialect, names), totals),
     ...createReadStore(db, totals),
     ...createRetentionStore(db),
     ...createMembershipStore(db),

@@ -15,7 +15,8 @@ import { MIGRATIONS } from './migrations/index.ts';
 import type { Dialect, MigrationContext } from './migrations/types.ts';
 import type { CoreDatabase } from './types.ts';
 import type { PgSessionOptions } from './leader.ts';
-import { SchemaScopedPostgresDialect } from './pg-dialect.ts';
+import { SchemaScopedPostgresDialect, namingPool } from './pg-dialect.ts';
+import { StatementNames } from './sql.ts';
 
 export interface DatabaseOptions {
   /** `postgres://…` selects PostgreSQL; otherwise `sqliteFile` is used */
@@ -32,6 +33,8 @@ export interface OpenedDatabase {
   dialect: Dialect;
   /** PostgreSQL: how to open a connection of one's own (the leader lock holds one) */
   session?: PgSessionOptions;
+  /** PostgreSQL: the statement texts the pool sends as named statements (sql.ts) */
+  names?: StatementNames;
 }
 
 export function migrationContext(dialect: Dialect): MigrationContext {
@@ -48,6 +51,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
   let db: Kysely<CoreDatabase>;
   let dialect: Dialect;
   let session: PgSessionOptions | undefined;
+  let names: StatementNames | undefined;
   if (isPostgresUrl(opts.databaseUrl)) {
     dialect = 'postgres';
     session = { connectionString: opts.databaseUrl, schema: opts.pgSchema };
@@ -85,7 +89,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     // the pool listens only to idle ones. The statement that follows fails instead, and the pool
     // drops the broken client when it comes back.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    db = new Kysely<CoreDatabase>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
+    names = new StatementNames();
+    db = new Kysely<CoreDatabase>({
+      dialect: new SchemaScopedPostgresDialect({ pool: namingPool(pool, names) }),
+    });
   } else {
     dialect = 'sqlite';
     const file = opts.sqliteFile ?? ':memory:';
@@ -124,7 +131,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<OpenedDatabas
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`, { cause: error });
   }
-  return session ? { db, dialect, session } : { db, dialect };
+  return session && names ? { db, dialect, session, names } : { db, dialect };
 }
 
 /**

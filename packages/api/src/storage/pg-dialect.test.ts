@@ -1,14 +1,16 @@
 /**
  * The schema-scoped introspector (pg-dialect.ts): migrations must not fail because some other
  * session drops an unrelated schema at that moment. The race is provoked on purpose: one client
- * creates and drops schemas in a loop while the introspector runs.
+ * creates and drops schemas in a loop while the introspector runs. And the pool that names the hot
+ * statements.
  */
 import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, PostgresIntrospector, type DatabaseIntrospector } from 'kysely';
 import pg from 'pg';
-import { createSchemaScopedIntrospector, SchemaScopedPostgresDialect } from './pg-dialect.ts';
+import { createSchemaScopedIntrospector, namingPool, SchemaScopedPostgresDialect } from './pg-dialect.ts';
+import { StatementNames } from './sql.ts';
 import { dropPgSchema, PG_URL, postgresReachable } from './testing.ts';
 
 const SKIP = `PostgreSQL not reachable at ${PG_URL}`;
@@ -106,4 +108,50 @@ test('schemas dropped by another session during introspection: no error with the
   t.diagnostic(
     `kysely's database-wide introspector under the same churn: ${unscoped.length} of 100 rounds failed${unscoped[0] ? ` (${unscoped[0]})` : ''}`,
   );
+});
+
+test('the naming pool sends the texts it was given as named statements, the same name on every connection', async () => {
+  const names = new StatementNames(2);
+  const sent: unknown[][] = [];
+  const released: unknown[] = [];
+  const client = (id: number) =>
+    ({
+      query: (...a: unknown[]) => {
+        sent.push([id, ...a]);
+        return Promise.resolve({ rows: [] });
+      },
+      release: (destroy?: boolean) => released.push([id, destroy]),
+    }) as unknown as pg.PoolClient;
+  const clients = [client(1), client(2)];
+  let next = 0;
+  const pool = namingPool(
+    {
+      connect: () => Promise.resolve(clients[next++ % 2]!),
+      end: () => Promise.resolve(),
+    } as unknown as pg.Pool,
+    names,
+  );
+  names.add('select $1');
+  names.add('select $2');
+  names.add('select $3'); // over the limit: stays unnamed
+  const first = await pool.connect();
+  await first.query('select $1', [1]);
+  await first.query('select $3', [3]);
+  first.release();
+  const second = await pool.connect();
+  await second.query('select $1', [1]);
+  await second.query('select $2', [2]);
+  second.release(true);
+  // a client comes back wrapped once: Kysely keeps its connection state by this object
+  assert.equal(await pool.connect(), first);
+  assert.deepEqual(sent, [
+    [1, { name: 'nanny_1', text: 'select $1', values: [1] }],
+    [1, 'select $3', [3]],
+    [2, { name: 'nanny_1', text: 'select $1', values: [1] }],
+    [2, { name: 'nanny_2', text: 'select $2', values: [2] }],
+  ]);
+  assert.deepEqual(released, [
+    [1, undefined],
+    [2, true],
+  ]);
 });

@@ -8,16 +8,22 @@
  * longer resolves, and PostgreSQL fails the whole query with 3F000 "schema … does not exist". Our
  * migration then failed although its own schema was fine. Scoping the scan to `current_schemas`
  * removes the race and makes the check cost one schema, not the whole database.
+ *
+ * Also the pool that sends the hot ingest statements as named (prepared) statements: namingPool.
  */
+import type pg from 'pg';
 import {
   PostgresDialect,
   sql,
   type DatabaseIntrospector,
   type DatabaseMetadata,
   type Kysely,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SchemaMetadata,
   type TableMetadata,
 } from 'kysely';
+import type { StatementNames } from './sql.ts';
 
 interface ColumnRow {
   schema: string;
@@ -78,4 +84,32 @@ export class SchemaScopedPostgresDialect extends PostgresDialect {
   override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
     return createSchemaScopedIntrospector(db);
   }
+}
+
+/**
+ * The pool Kysely draws its connections from, sending the texts `names` knows as named statements
+ * (sql.ts, StatementNames). Kysely's PostgreSQL driver passes only the text and the values to
+ * `client.query`; the name is added here. pg prepares a name once per connection and remembers it
+ * (a failed prepare is forgotten and prepared again; a new connection starts afresh).
+ */
+export function namingPool(pool: pg.Pool, names: StatementNames): PostgresPool {
+  const clients = new WeakMap<pg.PoolClient, PostgresPoolClient>();
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    const query = (text: unknown, values?: unknown[]): unknown => {
+      const name = typeof text === 'string' ? names.of(text) : undefined;
+      return name !== undefined
+        ? client.query({ name, text: text as string, values: values ?? [] })
+        : client.query(text as string, values);
+    };
+    return { query: query as PostgresPoolClient['query'], release: (destroy) => client.release(destroy) };
+  };
+  return {
+    async connect() {
+      const client = await pool.connect();
+      let wrapped = clients.get(client);
+      if (!wrapped) clients.set(client, (wrapped = wrap(client)));
+      return wrapped;
+    },
+    end: () => pool.end(),
+  };
 }
