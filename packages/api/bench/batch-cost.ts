@@ -9,10 +9,10 @@
  *
  *   node --import tsx packages/api/bench/batch-cost.ts [--reports 3000] [--only sqlite|postgres]
  */
-import { readFile, readdir, readlink } from 'node:fs/promises';
 import process from 'node:process';
 import pg from 'pg';
 import { DIALECTS, PG_URL } from '../src/storage/testing.ts';
+import { backendsOf, cpuNsOf, cpuUsBetween } from './pg-backends.ts';
 import { SPEC } from '../src/testing.ts';
 import type { IngestJob } from '../src/storage/storage.ts';
 
@@ -20,47 +20,6 @@ const i = process.argv.indexOf('--reports');
 const reports = i > 0 ? Number(process.argv[i + 1]) : 3000;
 const o = process.argv.indexOf('--only');
 const only = o > 0 ? process.argv[o + 1] : undefined;
-
-/**
- * The PostgreSQL server processes serving this process: our sockets to the server's port (by inode,
- * from /proc/self/fd) have local ports that pg_stat_activity shows as `client_port`.
- */
-async function ownBackends(): Promise<number[]> {
-  const inodes = new Set<string>();
-  for (const fd of await readdir('/proc/self/fd')) {
-    const link = await readlink(`/proc/self/fd/${fd}`).catch(() => '');
-    const m = /^socket:\[(\d+)\]$/.exec(link);
-    if (m?.[1]) inodes.add(m[1]);
-  }
-  const server = `:${Number(new URL(PG_URL).port || 5432)
-    .toString(16)
-    .toUpperCase()
-    .padStart(4, '0')}`;
-  const ports: number[] = [];
-  for (const line of (await readFile('/proc/self/net/tcp', 'utf8')).split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f[2]?.endsWith(server) && f[9] && inodes.has(f[9])) ports.push(parseInt(f[1]!.split(':')[1]!, 16));
-  }
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    const { rows } = await c.query<{ pid: number }>(
-      'select pid from pg_stat_activity where client_port = any($1::int[])',
-      [ports],
-    );
-    return rows.map((r) => r.pid);
-  } finally {
-    await c.end();
-  }
-}
-
-/** nanoseconds the processes ran on a CPU so far (a process that ended counts 0) */
-async function cpuNs(pids: readonly number[]): Promise<number> {
-  let ns = 0;
-  for (const pid of pids)
-    ns += Number((await readFile(`/proc/${pid}/schedstat`, 'utf8').catch(() => '0')).split(' ')[0]);
-  return ns;
-}
 
 // Counts the statements PostgreSQL receives while `counting` is set (the bench's own process only).
 const statements = new Map<string, number>();
@@ -103,21 +62,21 @@ for (const dialect of DIALECTS.filter((d) => only === undefined || d.name === on
         receivedAt: new Date().toISOString(),
       }));
     for (let k = 0; k < 300; k++) await s.ingest(jobs(5)); // warm-up: the guest exists, code is hot
-    const backends = dialect.name === 'postgres' ? await ownBackends() : [];
+    const backends = dialect.name === 'postgres' ? await backendsOf('self', PG_URL) : [];
     for (const size of [1, 5, 25, 1, 5, 25]) {
       const batches = Math.max(1, Math.round(reports / size));
       const cpu0 = process.cpuUsage();
-      const pg0 = await cpuNs(backends);
+      const pg0 = await cpuNsOf(backends);
       const t0 = performance.now();
       for (let k = 0; k < batches; k++) await s.ingest(jobs(size));
       const cpu = process.cpuUsage(cpu0);
       const wall = performance.now() - t0;
-      const server = (await cpuNs(backends)) - pg0;
+      const server = cpuUsBetween(pg0, await cpuNsOf(backends));
       const per = (us: number) => (us / batches).toFixed(0);
       console.log(
         `${dialect.name}, batches of ${size}: ${per(cpu.user + cpu.system)} µs CPU per batch (user ${per(cpu.user)}, system ${per(cpu.system)}), ` +
           `${((cpu.user + cpu.system) / (batches * size)).toFixed(0)} µs per report, wall ${per(wall * 1000)} µs per batch` +
-          (backends.length > 0 ? `; PostgreSQL's processes ${per(server / 1000)} µs per batch` : ''),
+          (backends.length > 0 ? `; PostgreSQL's processes ${per(server)} µs per batch` : ''),
       );
     }
     if (dialect.name === 'postgres') {

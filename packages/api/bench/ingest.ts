@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, readdir, rm } from 'node:fs/promises';
+import { backendsOf, cpuNsOf, cpuUsBetween } from './pg-backends.ts';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -182,34 +183,23 @@ async function cpuMsOf(pid: number): Promise<number> {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-/** CPU time of every PostgreSQL server process on this machine, in ms (other users included) */
-async function postgresCpuMs(): Promise<number> {
-  let total = 0;
-  for (const d of await readdir('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = await readFile(`/proc/${d}/stat`, 'utf8');
-      if (!stat.includes('(postgres)')) continue;
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total += (Number(f[11]) + Number(f[12])) * 10;
-    } catch {
-      // the process ended between the listing and the read
-    }
-  }
-  return total;
-}
-
-/** runs `fn` and gives the CPU microseconds per request it cost the server and PostgreSQL */
+/**
+ * runs `fn` and gives the CPU microseconds per request it cost the server and, with `pgUrl`, the
+ * PostgreSQL processes serving the server's connections (not the other users of that PostgreSQL)
+ */
 async function withCpu(
   pid: number,
-  withPg: boolean,
+  pgUrl: string | undefined,
   fn: () => Promise<Result>,
 ): Promise<{ r: Result; serverUs: number; pgUs: number }> {
-  const [s0, p0] = [await cpuMsOf(pid), withPg ? await postgresCpuMs() : 0];
+  const backends = pgUrl ? await backendsOf(pid, pgUrl) : [];
+  const [s0, p0] = [await cpuMsOf(pid), await cpuNsOf(backends)];
   const r = await fn();
-  const [s1, p1] = [await cpuMsOf(pid), withPg ? await postgresCpuMs() : 0];
+  // the pool may have opened connections during the run: all of their CPU counts
+  const now = pgUrl ? [...new Set([...backends, ...(await backendsOf(pid, pgUrl))])] : [];
+  const [s1, p1] = [await cpuMsOf(pid), await cpuNsOf(now)];
   const n = Math.max(1, r.requests.total);
-  return { r, serverUs: ((s1 - s0) * 1000) / n, pgUs: ((p1 - p0) * 1000) / n };
+  return { r, serverUs: ((s1 - s0) * 1000) / n, pgUs: cpuUsBetween(p0, p1) / n };
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -298,7 +288,7 @@ async function main() {
         children.push(bare);
         const bareUrl = `http://127.0.0.1:${bare.info.port}/api/proxmox/lxc`;
         await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration: 1 });
-        const { r: b, serverUs: bareUs } = await withCpu(bare.proc.pid!, false, () =>
+        const { r: b, serverUs: bareUs } = await withCpu(bare.proc.pid!, undefined, () =>
           autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration }),
         );
         console.log(
@@ -309,14 +299,17 @@ async function main() {
         const h = auth(t.child);
         await autocannon({ url, method: 'POST', body, headers: h, connections, duration: 1 });
         const isPg = !t.child.info.db;
-        const { r, serverUs, pgUs } = await withCpu(t.child.proc.pid!, isPg, () =>
+        const n0 = await ingestCounts(t.child);
+        const { r, serverUs, pgUs } = await withCpu(t.child.proc.pid!, isPg ? pgUrl : undefined, () =>
           autocannon({ url, method: 'POST', body, headers: h, connections, duration }),
         );
+        const n1 = await ingestCounts(t.child);
+        const perBatch = (n1.reports - n0.reports) / Math.max(1, n1.batches - n0.batches);
         // CPU per request is steadier than req/s on a shared machine: the ratio of the two servers'
         // CPU per request is what the throughput ratio would be if each had a core to itself.
         console.log(
           `[${round}] ${t.label.padEnd(23)} ${fmt(r)}, server CPU ${serverUs.toFixed(0)} µs/req` +
-            `${isPg ? ` + PostgreSQL ${pgUs.toFixed(0)} µs/req` : ''} (bare/real CPU ${(bareUs / serverUs).toFixed(2)})  (load ${load()})`,
+            `${isPg ? ` + PostgreSQL ${pgUs.toFixed(0)} µs/req` : ''} (bare/real CPU ${(bareUs / serverUs).toFixed(2)}), ${perBatch.toFixed(1)} reports/batch  (load ${load()})`,
         );
         ratios.set(t.label, [...(ratios.get(t.label) ?? []), r.requests.average / b.requests.average]);
         if (!bareBest || b.requests.average > bareBest.requests.average) bareBest = b;
