@@ -21,7 +21,7 @@
 import { siteKey } from '../domain/site.ts';
 import type { Dialect, FleetEvent, IngestJob } from './storage.ts';
 import type { AgentRow, IdCaches } from './ingest-context.ts';
-import { NAMED, type RawSql, type Trx } from './sql.ts';
+import { NAMED, type Db, type RawSql } from './sql.ts';
 import type {
   GuestConfigVersionTable,
   GuestReportTable,
@@ -167,14 +167,25 @@ export class IngestBatch {
   /** jobs at and after this index have not been prefetched yet */
   private prefetchedTo = 0;
 
+  /**
+   * @param trx where the batch writes (and reads what it did not prefetch)
+   * @param reader where it prefetches guest rows: the transaction, or on PostgreSQL's direct path
+   *   (ingest.ts) the connection outside any transaction
+   */
   constructor(
     private readonly dialect: Dialect,
     private readonly raw: RawSql,
-    private readonly trx: Trx,
+    private trx: Db,
     private readonly jobs: readonly IngestJob[],
     private readonly agents: ReadonlyMap<string, AgentRow>,
     private readonly caches: IdCaches,
+    private readonly reader: Db = trx,
   ) {}
+
+  /** the batch writes through `trx` from now on (ingest.ts: its writes need a transaction after all) */
+  writeWith(trx: Db): void {
+    this.trx = trx;
+  }
 
   /**
    * Called before job `index` applies. A guest job loads, in one statement, the rows of every guest
@@ -205,12 +216,12 @@ export class IngestBatch {
     const rows =
       this.dialect === 'postgres'
         ? await this.raw<GuestTable>(
-            this.trx,
+            this.reader,
             PG_SELECT_GUESTS,
             [keys.map((k) => k[0]), keys.map((k) => k[1])],
             NAMED,
           )
-        : await this.raw<GuestTable>(this.trx, SQLITE_SELECT_GUESTS, [JSON.stringify(keys)]);
+        : await this.raw<GuestTable>(this.reader, SQLITE_SELECT_GUESTS, [JSON.stringify(keys)]);
     for (const [site, vmid] of keys)
       if (!this.known.has(`${site}|${vmid}`)) this.known.set(`${site}|${vmid}`, null);
     for (const r of rows.rows) this.known.set(`${r.cluster_id}|${Number(r.vmid)}`, r);
@@ -391,6 +402,20 @@ export class IngestBatch {
     }
     if (this.statusChanges.length > 0) parts.push(statusChangesPart(this.statusChanges.splice(0)));
     return parts;
+  }
+
+  /**
+   * Whether the batch's closing writes (`close`) are one statement, which needs no transaction of
+   * its own on PostgreSQL (ingest.ts): new guests (their insert is checked before anything else
+   * is written) and config versions (pruned by a second statement that must see them) take more.
+   */
+  closesInOneStatement(rest: BatchRest): boolean {
+    return (
+      this.dialect === 'postgres' &&
+      this.newGuests.size === 0 &&
+      this.configVersions.length === 0 &&
+      rest.events.length <= EVENT_CHUNK
+    );
   }
 
   /**

@@ -10,7 +10,7 @@
  * ceiling.
  */
 import type { Quotas } from './storage.ts';
-import type { Trx } from './sql.ts';
+import type { Db } from './sql.ts';
 
 export type Countable = keyof Quotas;
 
@@ -23,7 +23,8 @@ const SETTING: Record<Countable, string> = {
 export class QuotaLedger {
   private readonly used = new Map<string, number>();
 
-  constructor(private readonly trx: Trx) {}
+  /** @param trx where it counts: the batch's transaction, or a connection outside one (ingest.ts) */
+  constructor(private readonly trx: Db) {}
 
   /**
    * Reserves `want` more of each kind for the tenant and answers undefined, or reserves nothing

@@ -4,7 +4,7 @@
  * batch's closing statement on PostgreSQL (ingest-batch.ts). Kept apart
  * from the guest part (ingest-guest.ts) so the per-report path stays as it is.
  */
-import type { RawSql, Trx } from './sql.ts';
+import type { Db, RawSql } from './sql.ts';
 import type { GuestSampleTable } from './types.ts';
 import { num } from './ingest-context.ts';
 
@@ -65,7 +65,7 @@ export function samplesColumns(rows: readonly GuestSampleTable[]): unknown[][] {
 
 /** SQLite (and any other handle): multi-row INSERTs of at most CHUNK rows */
 export async function writeGuestSamples(
-  trx: Trx,
+  trx: Db,
   raw: RawSql,
   rows: readonly GuestSampleTable[],
 ): Promise<void> {
