@@ -67,7 +67,7 @@ const COLS = Object.keys(PG_TYPES) as (keyof GuestFields)[];
 const PG_UPDATE_GUESTS =
   `update "guests" as g set ${COLS.map((c) => `"${c}" = u."${c}"`).join(', ')} ` +
   `from unnest(?::text[], ${COLS.map((c) => `?::${PG_TYPES[c]}[]`).join(', ')}) ` +
-  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id"`;
+  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id" and g."last_seen_at" <= u."last_seen_at"`;
 const PG_UPDATE_REPORTS =
   'update "guest_reports" as r set "report" = u."report" from unnest(?::text[], ?::text[]) as u("guest_id", "report") where r."guest_id" = u."guest_id"';
 const PG_SELECT_GUESTS =
@@ -75,7 +75,9 @@ const PG_SELECT_GUESTS =
 const SQLITE_SELECT_GUESTS =
   'select g.* from json_each(?) as u join "guests" as g on g."cluster_id" = json_extract(u."value", \'$[0]\') and g."vmid" = json_extract(u."value", \'$[1]\')';
 const PG_AGENTS_SEEN =
-  'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id"';
+  'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id" and (a."last_seen_at" is null or a."last_seen_at" < u."at")';
+const SQLITE_AGENT_SEEN =
+  'update "agents" set "last_seen_at" = ? where "id" = ? and ("last_seen_at" is null or "last_seen_at" < ?)';
 
 /**
  * Bytes of config history (config and diff text) kept per guest; older versions beyond it go, the
@@ -288,7 +290,10 @@ export class IngestBatch {
 
   /**
    * writes what is deferred: one statement per table on PostgreSQL (per 500 rows); the updates of
-   * known guests one per row on SQLite
+   * known guests one per row on SQLite. A late guest report was left out already (ingest-guest.ts,
+   * on the row this batch read); on PostgreSQL the update also keeps a row that another replica
+   * wrote with a newer report after that read (read committed). SQLite has one writer: the row read
+   * in this transaction is the row written.
    */
   async flush(): Promise<void> {
     await this.insertNew();
@@ -325,13 +330,14 @@ export class IngestBatch {
     await this.insertHistory();
   }
 
-  /** marks the agents seen: one statement on PostgreSQL */
+  /**
+   * marks the agents seen: one statement on PostgreSQL. `last_seen_at` only moves forward: a report
+   * a stalled replica commits late was received before what another replica stored meanwhile.
+   */
   async agentsSeen(seen: ReadonlyMap<string, string>): Promise<void> {
     if (seen.size === 0) return;
     if (this.dialect === 'postgres')
       await this.raw(this.trx, PG_AGENTS_SEEN, [[...seen.keys()], [...seen.values()]]);
-    else
-      for (const [id, at] of seen)
-        await this.raw(this.trx, 'update "agents" set "last_seen_at" = ? where "id" = ?', [at, id]);
+    else for (const [id, at] of seen) await this.raw(this.trx, SQLITE_AGENT_SEEN, [at, id, at]);
   }
 }

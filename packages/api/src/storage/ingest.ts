@@ -110,7 +110,13 @@ export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals:
           events.push(...applied.events);
           if (applied.guestId !== undefined && (job.kind === 'lxc' || job.kind === 'qemu'))
             usage.push(guestUsageRow(applied.guestId, ctx.occurred, job.payload));
-          seen.set(a.id, job.receivedAt);
+          // A late report (`stale`: received before what its row holds) counts too, on purpose:
+          // `last_seen_at` is when the agent last reached a replica (the agents page, the CLI), not
+          // a state derived from what it said, and that report did reach one at its receive time.
+          // It never moves the time back: the newest of the batch, and the write keeps a newer
+          // stored time (ingest-batch.ts agentsSeen); the resend that overtook it was newer anyway.
+          const last = seen.get(a.id);
+          if (last === undefined || last < job.receivedAt) seen.set(a.id, job.receivedAt);
           out.push(applied);
           if (queue) queued.push(...queue(job, applied));
         }

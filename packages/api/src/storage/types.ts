@@ -72,6 +72,8 @@ export interface ClusterTable {
   cluster_id_reported: string | null;
   first_seen_at: string;
   last_seen_at: string;
+  /** when the last cluster report the row took was received (migration 0404) */
+  last_report_at: string | null;
   collected_at: string | null;
 }
 export interface NodeTable {
