@@ -30,13 +30,16 @@ test('readyz checks the lock before it says leader: a deposed leader answers fol
   await a.app.nanny.background.start();
   const ready = async () => (await a.app.inject({ method: 'GET', url: '/readyz' })).json<{ role: string }>();
 
-  assert.deepEqual({ ...(await ready()) }, {
-    success: true,
-    status: 'ready',
-    database: 'ok',
-    role: 'leader',
-    leader_epoch: 7,
-  });
+  assert.deepEqual(
+    { ...(await ready()) },
+    {
+      success: true,
+      status: 'ready',
+      database: 'ok',
+      role: 'leader',
+      leader_epoch: 7,
+    },
+  );
   assert.ok(checks >= 1, 'the leader answer looked at the lock');
 
   held = false;
