@@ -96,7 +96,7 @@ export async function opsRoutes(
     ingest: IngestCounters;
     server: ServerCounters;
     now: () => Date;
-    leader: Pick<Leadership, 'role' | 'epoch'>;
+    leader: Pick<Leadership, 'role' | 'epoch' | 'poll'>;
   },
 ) {
   const { storage, auth } = deps;
