@@ -67,7 +67,9 @@ const COLS = Object.keys(PG_TYPES) as (keyof GuestFields)[];
 const PG_UPDATE_GUESTS =
   `update "guests" as g set ${COLS.map((c) => `"${c}" = u."${c}"`).join(', ')} ` +
   `from unnest(?::text[], ${COLS.map((c) => `?::${PG_TYPES[c]}[]`).join(', ')}) ` +
-  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id" and g."last_seen_at" <= u."last_seen_at"`;
+  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id" and g."last_seen_at" <= u."last_seen_at" ` +
+  // the same test as JobContext.late() on the row read (ingest-guest.ts), against the row as it is now
+  `and (g."gone_at" is null or g."gone_at" <= u."last_seen_at") returning g."id"`;
 const PG_UPDATE_REPORTS =
   'update "guest_reports" as r set "report" = u."report" from unnest(?::text[], ?::text[]) as u("guest_id", "report") where r."guest_id" = u."guest_id"';
 const PG_SELECT_GUESTS =
@@ -99,13 +101,31 @@ const pruneConfigHistory = (guests: number): string =>
 const CHUNK = 500;
 
 /**
+ * Another transaction committed a guest row meanwhile that this batch decided on as it was before:
+ * the batch is rolled back and run once more, and then reads the row as it is now (ingest.ts).
+ */
+export class GuestRace extends Error {}
+
+/**
  * A guest the batch took for new was inserted meanwhile by another transaction (a replica's batch
  * that committed while this one ran): nothing of this batch may be kept, since its rows name the id
  * this batch chose. The batch is run again, and then reads the row (ingest.ts).
  */
-export class FirstSeenRace extends Error {
+export class FirstSeenRace extends GuestRace {
   constructor(n: number) {
     super(`${n} guest(s) first seen by this batch were inserted meanwhile by another transaction`);
+  }
+}
+
+/**
+ * A known guest's update found its row written meanwhile by another transaction with a report
+ * received after this batch's (or marked gone by a node cycle after it), and kept that row
+ * (PG_UPDATE_GUESTS). The batch's report text, status change, config version and events of that
+ * report would still be written; run again, the batch reads the newer row and the report is late.
+ */
+export class NewerReportRace extends GuestRace {
+  constructor(n: number) {
+    super(`${n} guest(s) updated by this batch were written meanwhile with a newer report`);
   }
 }
 
@@ -292,20 +312,24 @@ export class IngestBatch {
    * writes what is deferred: one statement per table on PostgreSQL (per 500 rows); the updates of
    * known guests one per row on SQLite. A late guest report was left out already (ingest-guest.ts,
    * on the row this batch read); on PostgreSQL the update also keeps a row that another replica
-   * wrote with a newer report after that read (read committed). SQLite has one writer: the row read
-   * in this transaction is the row written.
+   * wrote with a newer report after that read (read committed), and then the batch is run again
+   * (NewerReportRace): the RETURNING of the update it sends anyway says so, no statement is added.
+   * SQLite has one writer: the row read in this transaction is the row written.
    */
   async flush(): Promise<void> {
     await this.insertNew();
     if (this.writes.size > 0) {
       const writes = [...this.writes];
       this.writes.clear();
-      if (this.dialect === 'postgres')
-        await this.raw(this.trx, PG_UPDATE_GUESTS, [
+      if (this.dialect === 'postgres') {
+        const updated = await this.raw(this.trx, PG_UPDATE_GUESTS, [
           writes.map(([id]) => id),
           ...COLS.map((c) => writes.map(([, w]) => w.fields[c])),
         ]);
-      else
+        // before the reports and history below are written, and before the commit
+        if (updated.rows.length !== writes.length)
+          throw new NewerReportRace(writes.length - updated.rows.length);
+      } else
         for (const [id, w] of writes) {
           const cols = Object.keys(w.changed) as (keyof GuestFields)[];
           await this.raw(

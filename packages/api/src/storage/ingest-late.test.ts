@@ -464,6 +464,64 @@ for (const d of DIALECTS) {
     assert.equal((await f.guestState(clusterId, 102)).row[0], 'stopped');
   });
 
+  test(`${d.name}: a guest report whose row another replica writes with a newer report meanwhile is late: no report text, status change or config version of it`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const { clusterId } = await guestStory(f);
+    const before = { g101: await f.guestState(clusterId, 101), events: await f.events() };
+    // ct101's report received at 80 (paused, cores 3) read the row of 40 (running, cores 2); the
+    // report of 90 another replica commits meanwhile makes it late: the batch runs again and
+    // keeps nothing of it but its sample. ct102 in the same batch applies once.
+    const out = await race(
+      t,
+      opened,
+      'update guests set last_seen_at = $2, collected_at = $2 where cluster_id = $1 and vmid = 101',
+      [clusterId, iso(90)],
+      () => f.ingest([f.guest(101, 80, 'paused', 3), f.guest(102, 80, 'stopped', 1)]),
+    );
+    assert.deepEqual(await f.guestState(clusterId, 101), {
+      ...before.g101,
+      row: ['running', false, 540, iso(90), iso(90)],
+    });
+    assert.deepEqual(
+      out.map((o) => [o.stale ?? false, o.events.map((e) => e.type)]),
+      [
+        [true, []],
+        [false, ['status_changed']],
+      ],
+    );
+    const g102 = await f.guestState(clusterId, 102);
+    assert.deepEqual(g102.changes, [`${iso(80)} running→stopped`, `${iso(1)} -→running`]);
+    assert.deepEqual(
+      (await f.events()).filter((e) => !before.events.includes(e)),
+      [`status_changed lxc 102 (ct102) running → stopped ${iso(80)}`],
+    );
+    const g = await f.guestRow(clusterId, 101);
+    assert.ok((await f.guestSamples(g.id)).includes(`${iso(80)} 0.08`));
+  });
+
+  test(`${d.name}: a guest report whose row another replica's node cycle marks gone meanwhile does not bring it back`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const { clusterId } = await guestStory(f);
+    const before = await f.guestState(clusterId, 101);
+    // the node's cycle of 90 judged ct101 gone (another replica); its report of 80 commits after
+    const out = await race(
+      t,
+      opened,
+      'update guests set gone_at = $2 where cluster_id = $1 and vmid = 101',
+      [clusterId, iso(90)],
+      () => f.ingest([f.guest(101, 80, 'paused', 3)]),
+    );
+    assert.equal(out[0]?.stale, true);
+    assert.deepEqual(await f.guestState(clusterId, 101), {
+      ...before,
+      row: ['running', true, 540, iso(40), iso(40)],
+    });
+  });
+
   test(`${d.name}: a cluster report whose row another replica updates with a newer report meanwhile is late`, async (t) => {
     const opened = await open(t);
     if (!opened) return;

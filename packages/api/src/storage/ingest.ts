@@ -12,7 +12,7 @@ import type {
   QueueRow,
   QueueRows,
 } from './storage.ts';
-import { FirstSeenRace, IngestBatch } from './ingest-batch.ts';
+import { GuestRace, IngestBatch } from './ingest-batch.ts';
 import type { Db, RawSql } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
 import { applyCluster } from './ingest-cluster.ts';
@@ -146,8 +146,9 @@ export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals:
         return out;
       });
     } catch (err) {
-      // The guests another replica inserted meanwhile are committed now: run again, it reads them.
-      if (err instanceof FirstSeenRace && !again) return ingest(jobs, queue, true);
+      // The guest rows another replica inserted or updated meanwhile are committed now: run again,
+      // it reads them (a report older than what they hold is late then).
+      if (err instanceof GuestRace && !again) return ingest(jobs, queue, true);
       if (jobs.length === 1) return [{ ok: false, reason: 'error', error: err }];
       // One bad job must not fail its neighbours: replay them one transaction each.
       const each: IngestOutcome[] = [];
