@@ -143,5 +143,6 @@ export function emptyNode(): Omit<
     last_report_at: null,
     collected_at: null,
     cycle_started_at: null,
+    storage_report_at: null,
   };
 }

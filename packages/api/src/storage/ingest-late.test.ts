@@ -10,12 +10,16 @@ import { requires, test, waitFor } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
+import type { Kysely } from 'kysely';
 import { DIALECTS, pgQuery } from './testing.ts';
+import { createOpsReportStore } from './ops-reports.ts';
 import type { IngestApplied, IngestJob, IngestOutcome, Storage } from './storage.ts';
+import type { CoreDatabase } from './types.ts';
 
 const FP = 'feed0000feed0000feed0000feed0000';
 const T0 = Date.parse('2026-12-01T10:00:00Z');
 const iso = (s: number): string => new Date(T0 + s * 1000).toISOString();
+const GB = 1024 ** 3;
 
 async function fleet(storage: Storage) {
   const tenant = await storage.ensureTenant('late-rows', iso(0));
@@ -120,6 +124,49 @@ async function fleet(storage: Storage) {
       (s) => `${s.ts} ${s.cpu_usage_ratio}`,
     );
   const agentSeen = async (from = 'pve1') => (await storage.agentById(agents[from] as string))?.last_seen_at;
+  /** a node's storage report: `pools` maps a storage to its used GB (`shared` ones are the cluster's) */
+  const storageReport = (at: number, pools: Record<string, number>, from = 'pve1', shared: string[] = []) =>
+    job(
+      'storage',
+      {
+        node: from,
+        collected_at: iso(at),
+        storages: Object.entries(pools).map(([name, used]) => ({
+          storage: name,
+          type: shared.includes(name) ? 'nfs' : 'dir',
+          shared: shared.includes(name) ? 1 : 0,
+          enabled: 1,
+          active: 1,
+          total_bytes: 100 * GB,
+          used_bytes: used * GB,
+          avail_bytes: (100 - used) * GB,
+        })),
+      },
+      at,
+      from,
+    );
+  /** `node/storage used-GB updated-at reported-by`, sorted */
+  const pools = async () =>
+    (await storage.listStoragePools(tenant.id, {})).map(
+      (p) => `${p.node ?? ''}/${p.storage} ${Number(p.used_bytes) / GB} ${p.updated_at} ${p.reported_by}`,
+    );
+  const storageSamples = async () =>
+    (
+      await storage
+        .extend((h) => h.db as Kysely<CoreDatabase>)
+        .selectFrom('storage_samples')
+        .select(['node', 'storage', 'ts'])
+        .orderBy('node')
+        .orderBy('storage')
+        .orderBy('ts')
+        .execute()
+    ).map((r) => `${r.node}/${r.storage} ${r.ts}`);
+  const ops = storage.extend(createOpsReportStore);
+  /** the stored report of a kind: `reporter received-at marker` */
+  const opsLatest = async (kind: string) =>
+    (await ops.latest(tenant.id, kind)).map(
+      (r) => `${r.reporter} ${r.received_at} ${String(r.payload['marker'])}`,
+    );
   return {
     tenant,
     job,
@@ -133,6 +180,10 @@ async function fleet(storage: Storage) {
     nodeState,
     nodeSamples,
     agentSeen,
+    storageReport,
+    pools,
+    storageSamples,
+    opsLatest,
   };
 }
 
@@ -390,6 +441,93 @@ for (const d of DIALECTS) {
     );
   });
 
+  test(`${d.name}: a storage report received before the node's stored one sets no pool back, brings back no storage, removes none`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    await f.ingest([f.node(0, '8.3.0')]);
+    await f.ingest([f.storageReport(0, { local: 10, old: 5 })]);
+    // the report of 60: local grew, `old` was removed, `new` added
+    await f.ingest([f.storageReport(60, { local: 20, new: 1 })]);
+    const before = { pools: await f.pools(), samples: await f.storageSamples() };
+    assert.deepEqual(before.pools, [`pve1/local 20 ${iso(60)} pve1`, `pve1/new 1 ${iso(60)} pve1`]);
+    // received at 30, committed after the report of 60
+    const [late] = await f.ingest([f.storageReport(30, { local: 15, old: 6 })]);
+    assert.deepEqual(await f.pools(), before.pools);
+    assert.deepEqual(await f.storageSamples(), before.samples);
+    assert.equal(late?.stale, true);
+    assert.equal(late?.derived, undefined);
+    // the same receive time again is a replay: taken, and it changes nothing
+    const [again] = await f.ingest([f.storageReport(60, { local: 20, new: 1 })]);
+    assert.equal(again?.stale, undefined);
+    assert.deepEqual(await f.pools(), before.pools);
+  });
+
+  test(`${d.name}: a shared storage's row keeps the newer report another node stored`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    await f.ingest([f.node(0, '8.3.0')]);
+    await f.ingest([f.storageReport(60, { local: 20, nfs: 40 }, 'pve1', ['nfs'])]);
+    // pve2's first storage report, received at 30 and committed after pve1's of 60: its own local
+    // storage is taken, the shared one stays as pve1 reported it at 60
+    const [r] = await f.ingest([f.storageReport(30, { local: 3, nfs: 35 }, 'pve2', ['nfs'])]);
+    assert.equal(r?.stale, undefined);
+    assert.deepEqual(await f.pools(), [
+      `/nfs 40 ${iso(60)} pve1`,
+      `pve1/local 20 ${iso(60)} pve1`,
+      `pve2/local 3 ${iso(30)} pve2`,
+    ]);
+    // pve2's next report is newer: it takes the shared row
+    await f.ingest([f.storageReport(90, { local: 3, nfs: 41 }, 'pve2', ['nfs'])]);
+    assert.ok((await f.pools()).includes(`/nfs 41 ${iso(90)} pve2`));
+  });
+
+  test(`${d.name}: an operations report received before the stored one of its kind is not kept; HA orders by the manager's timestamp first`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const backups = (at: number) =>
+      f.job('backups', { node: 'pve1', marker: at, guests: [], failed_tasks: [], collected_at: iso(at) }, at);
+    const ha = (from: string, at: number, version: number) =>
+      f.job(
+        'ha',
+        {
+          node: from,
+          marker: at,
+          manager_timestamp: version,
+          nodes: [],
+          resources: [],
+          collected_at: iso(at),
+        },
+        at,
+        from,
+      );
+    await f.ingest([f.node(0, '8.3.0'), f.job('node', { name: 'pve2', uptime_seconds: 5 }, 0, 'pve2')]);
+    await f.ingest([backups(60)]);
+    const [late] = await f.ingest([backups(30)]);
+    assert.deepEqual(await f.opsLatest('backups'), [`pve1 ${iso(60)} 60`]);
+    assert.equal(late?.stale, true);
+    const [replay] = await f.ingest([backups(60)]);
+    assert.equal(replay?.stale, undefined);
+    await f.ingest([ha('pve1', 60, 1000)]);
+    const out = await f.ingest([
+      // pve2's view of the same manager state, received before pve1's: late
+      ha('pve2', 30, 1000),
+      // pve1's view of an older manager state, received after: stale, as before
+      ha('pve1', 70, 990),
+    ]);
+    assert.deepEqual(
+      out.map((o) => o.stale),
+      [true, true],
+    );
+    assert.deepEqual(await f.opsLatest('ha'), [`pve1 ${iso(60)} 60`]);
+    // pve2 had seen a newer manager state, whatever its receive time: taken
+    const [newer] = await f.ingest([ha('pve2', 40, 1010)]);
+    assert.equal(newer?.stale, undefined);
+    assert.deepEqual(await f.opsLatest('ha'), [`pve2 ${iso(40)} 40`]);
+  });
+
   // PostgreSQL only: only there can another transaction commit a newer report between a batch's
   // read of a row and its write (read committed).
   if (d.name !== 'postgres') continue;
@@ -539,5 +677,62 @@ for (const d of DIALECTS) {
     assert.equal(late?.stale, true);
     const v = await opened.storage.getCluster(f.tenant.id, c!.clusterId);
     assert.deepEqual([v?.nodes, v?.last_seen], [5, iso(90)]);
+  });
+
+  test(`${d.name}: a storage report of a node another replica stores a newer storage report of meanwhile is late`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const [n] = await f.ingest([f.node(0, '8.3.0')]);
+    await f.ingest([f.storageReport(0, { local: 10 })]);
+    // the report of 90 through another replica: what its batch writes first (the node's storage
+    // report time), then its pool
+    const [late] = await race(
+      t,
+      opened,
+      'with n as (update nodes set storage_report_at = $2 where id = $1 returning cluster_id) ' +
+        "update storage_pools set used_bytes = $3, updated_at = $2 where cluster_id = (select cluster_id from n) and node = 'pve1' and storage = 'local'",
+      [n!.nodeId, iso(90), 50 * GB],
+      () => f.ingest([f.storageReport(80, { local: 30, extra: 1 })]),
+    );
+    assert.deepEqual(await f.pools(), [`pve1/local 50 ${iso(90)} pve1`]);
+    assert.equal(late?.stale, true);
+  });
+
+  const opsReport = (f: Fleet, kind: IngestJob['kind'], at: number) =>
+    f.job(kind, { node: 'pve1', marker: at, guests: [], failed_tasks: [], jobs: [] }, at);
+
+  test(`${d.name}: an operations report whose row another replica writes with a newer report meanwhile is late`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const [n] = await f.ingest([f.node(0, '8.3.0')]);
+    await f.ingest([opsReport(f, 'backups', 10)]);
+    const [late] = await race(
+      t,
+      opened,
+      "update ops_reports set received_at = $2, payload = $3 where cluster_id = $1 and kind = 'backups'",
+      [n!.clusterId, iso(90), JSON.stringify({ marker: 90 })],
+      () => f.ingest([opsReport(f, 'backups', 80)]),
+    );
+    assert.deepEqual(await f.opsLatest('backups'), [`pve1 ${iso(90)} 90`]);
+    assert.equal(late?.stale, true);
+  });
+
+  test(`${d.name}: the first operations report of a kind whose row another replica inserts with a newer report meanwhile is late, not an error`, async (t) => {
+    const opened = await open(t);
+    if (!opened) return;
+    const f = await fleet(opened.storage);
+    const [n] = await f.ingest([f.node(0, '8.3.0')]);
+    const [late] = await race(
+      t,
+      opened,
+      'insert into ops_reports (tenant_id, cluster_id, node, kind, reporter, received_at, payload) ' +
+        "values ($1, $2, 'pve1', 'replication', 'pve1', $3, $4)",
+      [f.tenant.id, n!.clusterId, iso(90), JSON.stringify({ marker: 90 })],
+      () => f.ingest([opsReport(f, 'replication', 80)]),
+    );
+    assert.deepEqual(await f.opsLatest('replication'), [`pve1 ${iso(90)} 90`]);
+    assert.equal(late?.stale, true);
   });
 }

@@ -135,8 +135,9 @@ export interface IngestApplied {
   guestId?: string;
   events: FleetEvent[];
   /**
-   * a report older than what its row holds, kept out and not evaluated: an ops report (ingest-ops.ts),
-   * or a node, guest or cluster report received before the stored one (ingest-node/guest/cluster.ts)
+   * a report older than what its row holds, kept out and not evaluated: a node, guest, cluster,
+   * storage or ops report received before the stored one (ingest-node/guest/cluster/storage/ops.ts),
+   * or an HA report with an older manager timestamp (ingest-ops.ts)
    */
   stale?: boolean;
   /** what ingest computed beyond the report (storage: days_until_full), for the ingest listeners */

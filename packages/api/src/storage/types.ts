@@ -103,6 +103,8 @@ export interface NodeTable {
   collected_at: string | null;
   /** received_at of the latest node report: the start of the node's current report cycle */
   cycle_started_at: string | null;
+  /** received_at of the latest storage report of the node that was taken (migration 0405) */
+  storage_report_at: string | null;
 }
 export interface NodeSampleTable {
   id: Generated<number>;
