@@ -30,6 +30,7 @@ import type {
 } from './types.ts';
 import type { Insertable } from 'kysely';
 import { writeGuestSamples } from './ingest-usage.ts';
+import { FirstSeenRace, NewerReportRace } from './ingest-race.ts';
 import {
   EVENT_CHUNK,
   NEWER_REPORT_MARK,
@@ -143,35 +144,6 @@ const pruneConfigHistory = (guests: number): string =>
 
 /** rows per multi-row INSERT: 19 columns × 500 stay far below SQLite's 32766 bound parameters */
 const CHUNK = 500;
-
-/**
- * Another transaction committed a guest row meanwhile that this batch decided on as it was before:
- * the batch is rolled back and run once more, and then reads the row as it is now (ingest.ts).
- */
-export class GuestRace extends Error {}
-
-/**
- * A guest the batch took for new was inserted meanwhile by another transaction (a replica's batch
- * that committed while this one ran): nothing of this batch may be kept, since its rows name the id
- * this batch chose. The batch is run again, and then reads the row (ingest.ts).
- */
-export class FirstSeenRace extends GuestRace {
-  constructor(n: number) {
-    super(`${n} guest(s) first seen by this batch were inserted meanwhile by another transaction`);
-  }
-}
-
-/**
- * A known guest's update found its row written meanwhile by another transaction with a report
- * received after this batch's (or marked gone by a node cycle after it), and kept that row
- * (PG_UPDATE_GUESTS). The batch's report text, status change, config version and events of that
- * report would still be written; run again, the batch reads the newer row and the report is late.
- */
-export class NewerReportRace extends GuestRace {
-  constructor(n: number) {
-    super(`${n} guest(s) updated by this batch were written meanwhile with a newer report`);
-  }
-}
 
 interface GuestWrite {
   /** every column (PostgreSQL writes them all: an unchanged value does not stop a HOT update) */

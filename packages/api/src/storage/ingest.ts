@@ -6,7 +6,8 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Dialect, IngestJob, IngestOutcome, IngestStore, QueueRows } from './storage.ts';
-import { GuestRace, IngestBatch } from './ingest-batch.ts';
+import { IngestBatch } from './ingest-batch.ts';
+import { GuestRace } from './ingest-race.ts';
 import type { BatchRest } from './ingest-fold.ts';
 import { NAMED, type Db, type RawSql, type Trx } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
