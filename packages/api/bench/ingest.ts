@@ -13,10 +13,12 @@
  *     [--no-inserts]    leaves out part 3 (and so the lost-write check), for a profile of part 2 alone
  *     [--split]         also runs the real route at 10 and at 50 connections and splits the server's
  *                       CPU into a cost per report and a cost per group-commit batch (from /metrics)
- *     [--profile DIR]   CPU profiles of the servers (V8 .cpuprofile) and their top functions
+ *     [--profile DIR]   CPU profiles of the servers (bare route included) during the measured runs
+ *                       only, and a table of their CPU per request by where it went, side by side
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { backendsOf, cpuNsOf, cpuUsBetween } from './pg-backends.ts';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -44,12 +46,44 @@ const argText = (name: string, def: string) => {
 };
 
 // ------------------------------------------------------------------ child processes
+/**
+ * `--profile DIR`: the child profiles only while the parent measures, so start-up, module loading
+ * and the warm-up do not drown the steady state. SIGUSR2 starts the V8 profiler, the next SIGUSR2
+ * stops it and writes DIR/<n>.cpuprofile (SIGUSR1 would start Node's debugger).
+ */
+function profileOnSignal(dir: string | undefined) {
+  if (!dir) return;
+  const session = new Session();
+  session.connect();
+  let running = false;
+  let n = 0;
+  process.on('SIGUSR2', () => {
+    const was = running;
+    running = !running;
+    void (async () => {
+      if (!was) {
+        await session.post('Profiler.enable');
+        await session.post('Profiler.setSamplingInterval', { interval: 200 });
+        await session.post('Profiler.start');
+        return;
+      }
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, `${process.pid}-${++n}.cpuprofile`), JSON.stringify(profile));
+      writeFileSync(join(dir, `${process.pid}-${n}.done`), '');
+    })();
+  });
+}
+
 async function childBare() {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   app.post('/api/proxmox/lxc', async () => ({ success: true, message: 'Data ingested successfully' }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.address();
   process.stdout.write(JSON.stringify({ port: typeof addr === 'object' && addr ? addr.port : 0 }) + '\n');
+  process.once('SIGTERM', () => {
+    void app.close().then(() => process.exit(0));
+  });
 }
 
 async function childReal(dataDir: string, databaseUrl: string, pgSchema: string) {
@@ -146,26 +180,30 @@ async function childReal(dataDir: string, databaseUrl: string, pgSchema: string)
 
 // ------------------------------------------------------------------ parent
 interface Child {
+  mode: string;
   proc: ChildProcess;
   info: { port: number; token?: string; pat?: string; db?: string };
+  /** profiles written so far (--profile) */
+  profiles?: number;
 }
 
 let profileDir = '';
 
 async function start(mode: string, ...extra: string[]): Promise<Child> {
-  const prof =
-    profileDir && mode !== 'bare' ? ['--cpu-prof', `--cpu-prof-dir=${join(profileDir, mode)}`] : [];
   const proc = spawn(
     process.execPath,
-    [...prof, '--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, ...extra],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    ['--import', 'tsx', new URL(import.meta.url).pathname, '--child', mode, ...extra],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_PROFILE_DIR: profileDir ? join(profileDir, mode) : '' },
+    },
   );
   const rl = createInterface({ input: proc.stdout! });
   const line = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);
     proc.once('exit', (c) => reject(new Error(`${mode} server exited with ${c}`)));
   });
-  return { proc, info: JSON.parse(line) as Child['info'] };
+  return { mode, proc, info: JSON.parse(line) as Child['info'] };
 }
 
 async function stop(c: Child) {
@@ -183,23 +221,57 @@ async function cpuMsOf(pid: number): Promise<number> {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
+/** per profiled server (`bare`, `sqlite`, `postgres`): requests and server CPU in its profiled windows */
+const profiled = new Map<string, { requests: number; cpuMs: number }>();
+
+/** waits until the child wrote its `count`-th profile (profileOnSignal) */
+async function profileWritten(dir: string, pid: number, count: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const done = (await readdir(dir).catch(() => [])).filter(
+      (f) => f.startsWith(`${pid}-`) && f.endsWith('.done'),
+    );
+    if (done.length >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no CPU profile from ${pid} in ${dir}`);
+}
+
 /**
- * runs `fn` and gives the CPU microseconds per request it cost the server and, with `pgUrl`, the
- * PostgreSQL processes serving the server's connections (not the other users of that PostgreSQL)
+ * runs `fn` and gives the CPU microseconds per request it cost the server, the load generator and,
+ * with `pgUrl`, the PostgreSQL processes serving the server's connections (not the other users of
+ * that PostgreSQL: bench/pg-backends.ts)
  */
 async function withCpu(
-  pid: number,
+  c: Child,
   pgUrl: string | undefined,
   fn: () => Promise<Result>,
-): Promise<{ r: Result; serverUs: number; pgUs: number }> {
+): Promise<{ r: Result; serverUs: number; pgUs: number; clientUs: number }> {
+  const pid = c.proc.pid!;
   const backends = pgUrl ? await backendsOf(pid, pgUrl) : [];
   const [s0, p0] = [await cpuMsOf(pid), await cpuNsOf(backends)];
+  if (profileDir) process.kill(pid, 'SIGUSR2');
+  const c0 = process.cpuUsage();
   const r = await fn();
+  const c1 = process.cpuUsage(c0);
+  if (profileDir) process.kill(pid, 'SIGUSR2');
   // the pool may have opened connections during the run: all of their CPU counts
   const now = pgUrl ? [...new Set([...backends, ...(await backendsOf(pid, pgUrl))])] : [];
   const [s1, p1] = [await cpuMsOf(pid), await cpuNsOf(now)];
+  if (profileDir) {
+    const p = profiled.get(c.mode) ?? { requests: 0, cpuMs: 0 };
+    p.requests += r.requests.total;
+    p.cpuMs += s1 - s0;
+    profiled.set(c.mode, p);
+    c.profiles = (c.profiles ?? 0) + 1;
+    await profileWritten(join(profileDir, c.mode), pid, c.profiles);
+  }
   const n = Math.max(1, r.requests.total);
-  return { r, serverUs: ((s1 - s0) * 1000) / n, pgUs: cpuUsBetween(p0, p1) / n };
+  return {
+    r,
+    serverUs: ((s1 - s0) * 1000) / n,
+    pgUs: cpuUsBetween(p0, p1) / n,
+    clientUs: (c1.user + c1.system) / n,
+  };
 }
 
 async function rssOf(pid: number): Promise<number> {
@@ -211,30 +283,114 @@ const load = () => loadavg()[0]!.toFixed(1);
 const fmt = (r: Result) =>
   `${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx}, errors ${r.errors}`;
 
-/** the functions with the most self time in a V8 .cpuprofile, as percentages of the samples */
-async function topOfProfile(dir: string, n = 25): Promise<string[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-  const self = new Map<string, number>();
-  let total = 0;
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+/**
+ * Where a sample's self time goes, coarsely: the table compares the bare route with the real ones
+ * by these, so that what the real route adds shows per row. Native functions have no URL; V8 names
+ * the socket write `writev`/`writeBuffer` and better-sqlite3's calls `run`/`all`/`get`.
+ */
+function categoryOf(cf: CallFrame): string {
+  const { functionName: f, url: u } = cf;
+  if (f === '(garbage collector)') return 'garbage collection';
+  if (f === '(program)') return 'V8/runtime (program)';
+  if (/^write(v|Buffer|Utf8String|Latin1String)$/.test(f)) return 'socket write (native)';
+  if (!u && /^(run|all|get|iterate|prepare|exec)$/.test(f)) return 'SQLite (native)';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(u)?.[1];
+  if (pkg) {
+    if (pkg === 'fastify' || pkg.startsWith('@fastify/') || pkg === 'find-my-way' || pkg === 'avvio')
+      return 'Fastify';
+    if (pkg === 'ajv' || pkg === 'fast-uri') return 'Ajv (validation)';
+    if (pkg === 'fast-json-stringify' || pkg === 'secure-json-parse') return 'JSON (Fastify)';
+    return pkg;
+  }
+  const ours = /packages\/([^/]+)\/src\/(?:([^/]+)\/)?/.exec(u);
+  if (ours)
+    return ours[1] === 'api'
+      ? `nannyapi ${ours[2] && !ours[2].includes('.') ? ours[2] : 'app'}`
+      : `@nanny/${ours[1]}`;
+  if (u.startsWith('node:internal/')) return `node ${u.slice('node:internal/'.length).split('/')[0]}`;
+  if (u.startsWith('node:')) return `node ${u.slice(5)}`;
+  if (!u) return f === 'parse' || f === 'stringify' ? 'JSON (native)' : 'other native';
+  return 'other';
+}
+
+interface ProfileSummary {
+  /** category → µs of server CPU per request */
+  categories: Map<string, number>;
+  /** the functions with the most self time, µs per request */
+  top: [string, number][];
+}
+
+/** the profiled windows of one server: self time per category and per function, in µs per request */
+async function summarizeProfiles(mode: string): Promise<ProfileSummary | undefined> {
+  const dir = join(profileDir, mode);
+  const totals = profiled.get(mode);
+  const files = (await readdir(dir).catch(() => [])).filter((f) => f.endsWith('.cpuprofile'));
+  if (!totals || files.length === 0) return undefined;
+  const categories = new Map<string, number>();
+  const fns = new Map<string, number>();
+  let busy = 0;
   for (const f of files) {
     const prof = JSON.parse(await readFile(join(dir, f), 'utf8')) as {
-      nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }[];
+      nodes: { id: number; callFrame: CallFrame }[];
       samples: number[];
     };
     const byId = new Map(prof.nodes.map((nd) => [nd.id, nd.callFrame]));
     for (const id of prof.samples) {
       const cf = byId.get(id);
-      if (!cf) continue;
+      if (!cf || cf.functionName === '(idle)') continue;
+      busy++;
+      const cat = categoryOf(cf);
+      categories.set(cat, (categories.get(cat) ?? 0) + 1);
       const where = cf.url.replace(/^.*\/node_modules\//, '').replace(/^.*\/packages\//, '');
       const key = `${cf.functionName || '(anonymous)'} ${where}:${cf.lineNumber + 1}`;
-      self.set(key, (self.get(key) ?? 0) + 1);
-      total++;
+      fns.set(key, (fns.get(key) ?? 0) + 1);
     }
   }
-  return [...self.entries()]
+  // the samples' shares of the CPU the server used in those windows (from /proc), per request
+  const usPerSample = (totals.cpuMs * 1000) / Math.max(1, totals.requests) / Math.max(1, busy);
+  for (const [k, v] of categories) categories.set(k, v * usPerSample);
+  const top = [...fns.entries()]
     .sort((a, b) => b[1] - a[1])
-    .slice(0, n)
-    .map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)} %  ${k}`);
+    .slice(0, 25)
+    .map(([k, v]): [string, number] => [k, v * usPerSample]);
+  return { categories, top };
+}
+
+/** the profile table: µs per request by category, the bare route beside each real server */
+async function printProfiles(targets: readonly Target[]): Promise<void> {
+  const modes = ['bare', ...targets.map((t) => t.child.mode)];
+  const labels = ['bare route', ...targets.map((t) => t.label.replace('nannyapi on ', ''))];
+  const sums = await Promise.all(modes.map((m) => summarizeProfiles(m)));
+  const cats = new Set<string>();
+  for (const sum of sums) for (const k of sum?.categories.keys() ?? []) cats.add(k);
+  const of = (i: number, k: string) => sums[i]?.categories.get(k) ?? 0;
+  const rows = [...cats].sort(
+    (a, b) => of(sums.length - 1, b) - of(sums.length - 1, a) || of(0, b) - of(0, a),
+  );
+  console.log('\nServer CPU per request by where the profile sampled it (µs; only the measured runs):');
+  console.log(`| where | ${labels.join(' | ')} |`);
+  console.log(`|---|${labels.map(() => '---:').join('|')}|`);
+  const cell = (v: number) => (v >= 0.05 ? v.toFixed(1) : '');
+  for (const k of rows) {
+    if (modes.every((_m, i) => of(i, k) < 0.3)) continue;
+    console.log(`| ${k} | ${modes.map((_m, i) => cell(of(i, k))).join(' | ')} |`);
+  }
+  const total = (i: number) => [...(sums[i]?.categories.values() ?? [])].reduce((a, b) => a + b, 0);
+  console.log(`| **total** | ${modes.map((_m, i) => `**${total(i).toFixed(1)}**`).join(' | ')} |`);
+  for (const [i, t] of targets.entries()) {
+    const sum = sums[i + 1];
+    if (!sum) continue;
+    console.log(
+      `\nTop functions of ${t.label} by self time (µs per request; files in ${join(profileDir, t.child.mode)}):`,
+    );
+    for (const [k, v] of sum.top) console.log(`${v.toFixed(1).padStart(6)} µs  ${k}`);
+  }
 }
 
 interface Target {
@@ -288,11 +444,15 @@ async function main() {
         children.push(bare);
         const bareUrl = `http://127.0.0.1:${bare.info.port}/api/proxmox/lxc`;
         await autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration: 1 });
-        const { r: b, serverUs: bareUs } = await withCpu(bare.proc.pid!, undefined, () =>
+        const {
+          r: b,
+          serverUs: bareUs,
+          clientUs: bareClientUs,
+        } = await withCpu(bare, undefined, () =>
           autocannon({ url: bareUrl, method: 'POST', body, headers, connections, duration }),
         );
         console.log(
-          `[${round}] bare Fastify route:       ${fmt(b)}, server CPU ${bareUs.toFixed(0)} µs/req  (load ${load()})`,
+          `[${round}] bare Fastify route:       ${fmt(b)}, server CPU ${bareUs.toFixed(0)} µs/req, load generator ${bareClientUs.toFixed(0)} µs/req  (load ${load()})`,
         );
         await stop(bare);
         const url = `http://127.0.0.1:${t.child.info.port}/api/proxmox/lxc`;
@@ -300,7 +460,7 @@ async function main() {
         await autocannon({ url, method: 'POST', body, headers: h, connections, duration: 1 });
         const isPg = !t.child.info.db;
         const n0 = await ingestCounts(t.child);
-        const { r, serverUs, pgUs } = await withCpu(t.child.proc.pid!, isPg ? pgUrl : undefined, () =>
+        const { r, serverUs, pgUs, clientUs } = await withCpu(t.child, isPg ? pgUrl : undefined, () =>
           autocannon({ url, method: 'POST', body, headers: h, connections, duration }),
         );
         const n1 = await ingestCounts(t.child);
@@ -309,7 +469,7 @@ async function main() {
         // CPU per request is what the throughput ratio would be if each had a core to itself.
         console.log(
           `[${round}] ${t.label.padEnd(23)} ${fmt(r)}, server CPU ${serverUs.toFixed(0)} µs/req` +
-            `${isPg ? ` + PostgreSQL ${pgUs.toFixed(0)} µs/req` : ''} (bare/real CPU ${(bareUs / serverUs).toFixed(2)}), ${perBatch.toFixed(1)} reports/batch  (load ${load()})`,
+            `${isPg ? ` + PostgreSQL ${pgUs.toFixed(0)} µs/req` : ''}, load generator ${clientUs.toFixed(0)} µs/req (bare/real CPU ${(bareUs / serverUs).toFixed(2)}), ${perBatch.toFixed(1)} reports/batch  (load ${load()})`,
         );
         ratios.set(t.label, [...(ratios.get(t.label) ?? []), r.requests.average / b.requests.average]);
         if (!bareBest || b.requests.average > bareBest.requests.average) bareBest = b;
@@ -378,12 +538,7 @@ async function main() {
         `${t.label}: acknowledged inserts ${got.size}, in the database after exit ${stored.size}, lost ${lost.length}`,
       );
     }
-    if (profileDir)
-      for (const t of targets) {
-        const mode = t.child.info.db ? 'sqlite' : 'postgres';
-        console.log(`\nCPU profile of ${t.label} (self time, top 25; files in ${join(profileDir, mode)}):`);
-        for (const l of await topOfProfile(join(profileDir, mode))) console.log(l);
-      }
+    if (profileDir) await printProfiles(targets);
     const sq = targets[0]!.best!.requests.average / bareBest!.requests.average;
     const pgT = targets[1];
     const ok =
@@ -521,6 +676,7 @@ const childIdx = process.argv.indexOf('--child');
 if (childIdx > 0) {
   const mode = process.argv[childIdx + 1];
   const [dir, url, schema] = process.argv.slice(childIdx + 2);
+  profileOnSignal(process.env['BENCH_PROFILE_DIR']);
   await (mode === 'bare' ? childBare() : childReal(dir!, url ?? '', schema ?? ''));
 } else {
   await main();

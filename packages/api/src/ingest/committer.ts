@@ -61,7 +61,8 @@ export function createGroupCommitter(
     for (let i = 0; i < batch.length; i++) {
       const o = outcomes[i];
       const p = batch[i];
-      // a stale operations report (older than the one stored) changed nothing: no listener runs
+      // a stale report (older than what its row holds: storage/ingest-*.ts) changed nothing: no
+      // listener runs
       if (!o || !o.ok || !p || o.stale) continue;
       const rec = recordOf(p.job, o);
       for (const l of listeners) {

@@ -96,7 +96,7 @@ export async function opsRoutes(
     ingest: IngestCounters;
     server: ServerCounters;
     now: () => Date;
-    leader: Pick<Leadership, 'role' | 'epoch'>;
+    leader: Pick<Leadership, 'role' | 'epoch' | 'poll'>;
   },
 ) {
   const { storage, auth } = deps;
@@ -122,6 +122,11 @@ export async function opsRoutes(
     async (_req, reply) => {
       try {
         await storage.ping();
+        // A leader that was paused (SIGSTOP, a long GC, a frozen VM) wakes up still believing it
+        // leads until its next lock check, up to LEADER_RETRY_MS later, while its successor already
+        // says `leader`: the load balancer and the operator would see two. The answer checks the
+        // lock first, so a deposed replica says `follower` from its first answer on.
+        if (deps.leader.role() === 'leader') await deps.leader.poll();
         const epoch = deps.leader.epoch();
         return {
           success: true as const,

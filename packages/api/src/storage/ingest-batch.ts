@@ -30,13 +30,16 @@ import type {
 } from './types.ts';
 import type { Insertable } from 'kysely';
 import { writeGuestSamples } from './ingest-usage.ts';
+import { FirstSeenRace, NewerReportRace } from './ingest-race.ts';
 import {
   EVENT_CHUNK,
+  NEWER_REPORT_MARK,
   fold,
   restParts,
   setIds,
   statusChangesPart,
   type BatchRest,
+  type GuardedRow,
   type Part,
 } from './ingest-fold.ts';
 
@@ -81,7 +84,9 @@ const COLS = Object.keys(PG_TYPES) as (keyof GuestFields)[];
 const PG_UPDATE_GUESTS =
   `update "guests" as g set ${COLS.map((c) => `"${c}" = u."${c}"`).join(', ')} ` +
   `from unnest(?::text[], ${COLS.map((c) => `?::${PG_TYPES[c]}[]`).join(', ')}) ` +
-  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id"`;
+  `as u("id", ${COLS.map((c) => `"${c}"`).join(', ')}) where g."id" = u."id" and g."last_seen_at" <= u."last_seen_at" ` +
+  // the same test as JobContext.late() on the row read (ingest-guest.ts), against the row as it is now
+  `and (g."gone_at" is null or g."gone_at" <= u."last_seen_at") returning g."id"`;
 const PG_UPDATE_REPORTS =
   'update "guest_reports" as r set "report" = u."report" from unnest(?::text[], ?::text[]) as u("guest_id", "report") where r."guest_id" = u."guest_id"';
 /**
@@ -118,6 +123,9 @@ const PG_SELECT_GUESTS =
   'join "guests" as g on g."cluster_id" = u."cluster_id" and g."vmid" = u."vmid"';
 const SQLITE_SELECT_GUESTS =
   'select g.* from json_each(?) as u join "guests" as g on g."cluster_id" = json_extract(u."value", \'$[0]\') and g."vmid" = json_extract(u."value", \'$[1]\')';
+const SQLITE_AGENT_SEEN =
+  'update "agents" set "last_seen_at" = ? where "id" = ? and ("last_seen_at" is null or "last_seen_at" < ?)';
+
 /**
  * Bytes of config history (config and diff text) kept per guest; older versions beyond it go, the
  * latest always stays. A config map may hold 1,024 values of 64 KB: an agent changing it on every
@@ -136,17 +144,6 @@ const pruneConfigHistory = (guests: number): string =>
 
 /** rows per multi-row INSERT: 19 columns × 500 stay far below SQLite's 32766 bound parameters */
 const CHUNK = 500;
-
-/**
- * A guest the batch took for new was inserted meanwhile by another transaction (a replica's batch
- * that committed while this one ran): nothing of this batch may be kept, since its rows name the id
- * this batch chose. The batch is run again, and then reads the row (ingest.ts).
- */
-export class FirstSeenRace extends Error {
-  constructor(n: number) {
-    super(`${n} guest(s) first seen by this batch were inserted meanwhile by another transaction`);
-  }
-}
 
 interface GuestWrite {
   /** every column (PostgreSQL writes them all: an unchanged value does not stop a HOT update) */
@@ -347,16 +344,19 @@ export class IngestBatch {
   /**
    * writes what is deferred: on PostgreSQL the guest updates, their last reports and status changes
    * in one statement (new guests and config versions before it, ingest-batch's header); on SQLite
-   * the updates of known guests one per row
+   * the updates of known guests one per row. A late guest report was left out already
+   * (ingest-guest.ts, on the row this batch read); on PostgreSQL the guests' update also keeps a row
+   * that another replica wrote with a newer report after that read (read committed), and then the
+   * whole statement fails and the batch is run again (NewerReportRace, ingest-fold.ts `fold`). SQLite
+   * has one writer: the row read in this transaction is the row written.
    */
   async flush(): Promise<void> {
     await this.insertNew();
     if (this.dialect === 'postgres') {
       await this.insertConfigVersions();
-      const parts = this.guestParts();
+      const [parts, guard] = this.guestParts();
       if (parts.length === 0) return;
-      const one = fold(parts);
-      await this.raw(this.trx, one.text, one.params, NAMED);
+      await this.sendFolded(parts, guard);
       return;
     }
     if (this.writes.size > 0) {
@@ -384,9 +384,13 @@ export class IngestBatch {
     await this.insertConfigVersions();
   }
 
-  /** PostgreSQL: the deferred guest updates, last reports and status changes as statement parts */
-  private guestParts(): Part[] {
+  /**
+   * PostgreSQL: the deferred guest updates, last reports and status changes as statement parts, and
+   * how many rows the guests' update (the first part) must keep (undefined: no update)
+   */
+  private guestParts(): [Part[], number | undefined] {
     const parts: Part[] = [];
+    const guard = this.writes.size > 0 ? this.writes.size : undefined;
     if (this.writes.size > 0) {
       const writes = [...this.writes];
       this.writes.clear();
@@ -401,7 +405,29 @@ export class IngestBatch {
       parts.push({ text: PG_UPDATE_REPORTS, params: [reports.map((r) => r[0]), reports.map((r) => r[1])] });
     }
     if (this.statusChanges.length > 0) parts.push(statusChangesPart(this.statusChanges.splice(0)));
-    return parts;
+    return [parts, guard];
+  }
+
+  /**
+   * Sends the parts as one statement; with a guard, one that writes nothing when the guests' update
+   * kept fewer rows (ingest-fold.ts `guarded`), which is NewerReportRace here. The ids the last
+   * part returned, in its order.
+   */
+  private async sendFolded(
+    parts: readonly Part[],
+    guard: number | undefined,
+  ): Promise<readonly { id: number | string }[]> {
+    const one = fold(parts, guard);
+    try {
+      if (guard === undefined)
+        return (await this.raw<{ id: number | string }>(this.trx, one.text, one.params, NAMED)).rows;
+      const { rows } = await this.raw<GuardedRow>(this.trx, one.text, one.params, NAMED);
+      return (rows[0]?.ids ?? []).map((id) => ({ id }));
+    } catch (err) {
+      if (guard !== undefined && err instanceof Error && err.message.includes(NEWER_REPORT_MARK))
+        throw new NewerReportRace(guard);
+      throw err;
+    }
   }
 
   /**
@@ -433,8 +459,7 @@ export class IngestBatch {
           .values(rest.queued.slice(i, i + EVENT_CHUNK))
           .execute();
       await writeGuestSamples(this.trx, this.raw, rest.usage);
-      for (const [id, at] of rest.seen)
-        await this.raw(this.trx, 'update "agents" set "last_seen_at" = ? where "id" = ?', [at, id]);
+      for (const [id, at] of rest.seen) await this.raw(this.trx, SQLITE_AGENT_SEEN, [at, id, at]);
       return;
     }
     await this.insertNew();
@@ -442,10 +467,10 @@ export class IngestBatch {
     // the events' insert goes last: it is the main statement, whose RETURNING gives their ids
     const folded = rest.events.length <= EVENT_CHUNK;
     if (!folded) await this.insertEvents(rest.events);
-    const parts = [...this.guestParts(), ...restParts(rest, folded)];
+    const [guestParts, guard] = this.guestParts();
+    const parts = [...guestParts, ...restParts(rest, folded)];
     if (parts.length === 0) return;
-    const one = fold(parts);
-    const { rows } = await this.raw<{ id: number | string }>(this.trx, one.text, one.params, NAMED);
+    const rows = await this.sendFolded(parts, guard);
     if (folded) setIds(rest.events, rows);
   }
 

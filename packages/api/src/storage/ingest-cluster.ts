@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { clusterEvents, nodeEvents } from '../domain/derive.ts';
 import { siteKey } from '../domain/site.ts';
-import { bindAgent } from './ingest-site.ts';
+import { bindAgent, laterSeen } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
 import { quorumLost, recordView, refreshMembership } from './membership.ts';
 import type { IngestApplied, IngestRefused } from './storage.ts';
@@ -32,6 +32,10 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
     last_seen_at: c.at,
     collected_at: str(p['collected_at']),
   };
+  // The row takes the report unless it holds one received later (each agent of a cluster sends
+  // one, and a stalled replica commits its report late): an old report would set the quorate, node
+  // count and version back. The test is in the upsert, so two replicas committing at once agree.
+  // `last_seen_at` (node and guest reports move it too, ingest-site.ts) only moves forward.
   const row = await c.trx
     .insertInto('clusters')
     .values({
@@ -41,11 +45,35 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
       fingerprint: k.key.startsWith('fp:') ? k.key.slice(3) : null,
       first_seen_at: c.at,
       ...fields,
+      last_report_at: c.at,
     })
-    .onConflict((oc) => oc.columns(['tenant_id', 'key']).doUpdateSet(fields))
+    .onConflict((oc) =>
+      oc
+        .columns(['tenant_id', 'key'])
+        .doUpdateSet((eb) => ({
+          ...fields,
+          last_seen_at: laterSeen(eb),
+          last_report_at: c.at,
+        }))
+        .where((eb) =>
+          eb.or([eb('clusters.last_report_at', 'is', null), eb('clusters.last_report_at', '<=', c.at)]),
+        ),
+    )
     .returning('id')
-    .executeTakeFirstOrThrow();
-  const clusterId = row.id;
+    .executeTakeFirst();
+  const rowTaken = row !== undefined;
+  const clusterId =
+    row?.id ??
+    before?.id ??
+    // another replica stored the cluster meanwhile, with a report received after this one
+    (
+      await c.trx
+        .selectFrom('clusters')
+        .select('id')
+        .where('tenant_id', '=', c.job.tenantId)
+        .where('key', '=', k.key)
+        .executeTakeFirstOrThrow()
+    ).id;
   const members = Array.isArray(p['members']) ? (p['members'] as Json[]) : [];
   // Who sent this view: without a reporter it cannot be placed in a partition (old agents), and the
   // members' online flags are taken as before (last report wins).
@@ -55,17 +83,17 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
   // views, "lost" means some fresh view says not quorate (derived), so a cut-off minority saying 0
   // and the majority saying 1 in turns is one quorum_lost, not a lost/regained pair per report.
   const lostBefore = viewed && before ? await quorumLost(c.trx, clusterId, c.at) : undefined;
-  c.event(
-    'cluster',
-    { cluster_id: clusterId },
-    clusterEvents(
-      name,
-      before && lostBefore !== undefined ? { ...before, quorate: fields.quorate } : before,
-      { quorate: fields.quorate, nodes: fields.nodes },
-      !before,
-    ),
-  );
-  await bindAgent(c, clusterId);
+  if (rowTaken)
+    c.event(
+      'cluster',
+      { cluster_id: clusterId },
+      clusterEvents(
+        name,
+        before && lostBefore !== undefined ? { ...before, quorate: fields.quorate } : before,
+        { quorate: fields.quorate, nodes: fields.nodes },
+        !before,
+      ),
+    );
 
   // false when the view was collected before the stored one (or is that one again): a late commit
   // by a stalled replica, which changes no derived state and records no membership events
@@ -96,7 +124,13 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
         );
     }
   }
-  if (members.length > 0) {
+  // Neither the row nor the view taken: the report is late and changes nothing (`stale`: no facts
+  // for the alert engine, ingest/committer.ts).
+  if (!rowTaken && !taken) return { ok: true as const, clusterId, events: c.events, stale: true };
+  await bindAgent(c, clusterId);
+  // The members' rows (address, level, online as the reporter saw them) follow the newest cluster
+  // report, as the row does: a report the row did not take lists them as they were before.
+  if (rowTaken && members.length > 0) {
     const existing = new Map(
       (
         await c.trx

@@ -76,6 +76,19 @@ export class JobContext {
     this.occurred = occurredAt(str(this.p['collected_at']), job.receivedAt);
   }
 
+  /**
+   * Whether this report was received before a time the row it would update holds (its last report,
+   * a state decided since): a replica that stalled with it in hand commits it after a newer report
+   * of the same node or guest went through another replica (issue 14). Such a report is late: it
+   * changes no current-state column, derives nothing and records no event; its history sample is
+   * still stored (history is filed by when it was measured). The same receive time is a replay of
+   * that report, not late: it is applied again, which changes nothing. Both are the server's ISO
+   * receive times, so text order is time order (as in SQL, membership.ts).
+   */
+  late(...held: (string | null | undefined)[]): boolean {
+    return held.some((t) => t !== null && t !== undefined && this.at < t);
+  }
+
   /** undefined when the tenant has room for what this report adds (reserved), else the refusal */
   async overQuota(
     want: Partial<Record<'clusters' | 'nodes' | 'guests', number>>,
@@ -130,5 +143,6 @@ export function emptyNode(): Omit<
     last_report_at: null,
     collected_at: null,
     cycle_started_at: null,
+    storage_report_at: null,
   };
 }

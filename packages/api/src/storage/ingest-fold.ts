@@ -26,6 +26,20 @@ export interface BatchRest {
 export interface Part {
   text: string;
   params: unknown[];
+  /** it ends in `returning "id"` (the events' insert) */
+  returnsIds?: true;
+}
+
+/**
+ * In the error of a folded statement whose guarded update kept fewer rows than it was given (see
+ * `fold`): ingest-batch.ts turns that error into NewerReportRace.
+ */
+export const NEWER_REPORT_MARK = 'guest rows kept: a newer report was written meanwhile';
+
+/** the result of a folded statement with a guard: the check and the last part's ids */
+export interface GuardedRow {
+  guard: number;
+  ids?: (number | string)[];
 }
 
 /**
@@ -35,8 +49,9 @@ export interface Part {
  * must not depend on each other's writes (here each writes a table of its own). The text depends
  * only on which parts are present, a handful of variants, so it is sent as a named statement.
  */
-export function fold(parts: readonly Part[]): Part {
+export function fold(parts: readonly Part[], guardRows?: number): Part {
   const last = parts[parts.length - 1]!;
+  if (guardRows !== undefined) return guarded(parts, guardRows);
   if (parts.length === 1) return last;
   return {
     text: `with ${parts
@@ -47,13 +62,38 @@ export function fold(parts: readonly Part[]): Part {
   };
 }
 
+/**
+ * The parts as one statement that FAILS, writing nothing, when its first part (the guests'
+ * guarded update, RETURNING the ids it kept) returns fewer than `rows` rows: another replica wrote
+ * one of these guests with a newer report after this batch read it (ingest-batch.ts). On the
+ * PostgreSQL path without a transaction (ingest.ts) a check after the statement would come too late
+ * (its other parts, the older report's text and status change among them, are committed with it),
+ * so the check is in the statement: a text cast to integer fails at run time, only in the branch
+ * taken, and PostgreSQL undoes every part of a failed statement. Every part is a WITH query and the
+ * main statement is the check (a scalar subquery, always evaluated), with the last part's ids.
+ */
+function guarded(parts: readonly Part[], rows: number): Part {
+  const last = parts.length - 1;
+  const check =
+    `(select case when count(*) = ?::integer then 0 else ` +
+    `(count(*)::text || ' of ' || ?::text || ' ${NEWER_REPORT_MARK}')::integer end from w0)`;
+  return {
+    text:
+      `with ${parts.map((p, i) => `w${i} as (${p.text})`).join(', ')} ` +
+      `select ${check} as "guard"${parts[last]!.returnsIds ? `, array(select "id" from w${last}) as "ids"` : ''}`,
+    params: [...parts.flatMap((p) => p.params), rows, String(rows)],
+  };
+}
+
 const PG_INSERT_STATUS_CHANGES =
   'insert into "guest_status_changes" ("tenant_id", "guest_id", "ts", "from_status", "to_status") ' +
   'select * from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])';
 const PG_INSERT_QUEUE =
   'insert into "ingest_queue" ("topic", "tenant_id", "body") select * from unnest(?::text[], ?::text[], ?::text[])';
+// `last_seen_at` only moves forward: a report a stalled replica commits late was received before
+// what another replica stored meanwhile (ingest.ts)
 const PG_AGENTS_SEEN =
-  'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id"';
+  'update "agents" as a set "last_seen_at" = u."at" from unnest(?::text[], ?::text[]) as u("id", "at") where a."id" = u."id" and (a."last_seen_at" is null or a."last_seen_at" < u."at")';
 const EVENT_COLUMNS = [
   'tenant_id',
   'cluster_id',
@@ -103,6 +143,7 @@ export function restParts(rest: BatchRest, withEvents: boolean): Part[] {
     parts.push({ text: PG_AGENTS_SEEN, params: [[...rest.seen.keys()], [...rest.seen.values()]] });
   if (withEvents && rest.events.length > 0)
     parts.push({
+      returnsIds: true,
       text: PG_INSERT_EVENTS,
       params: EVENT_COLUMNS.map((c) =>
         rest.events.map((e) => (c === 'data' ? (e.data ? JSON.stringify(e.data) : null) : e[c])),

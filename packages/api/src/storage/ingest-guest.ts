@@ -31,6 +31,20 @@ export async function applyGuest(
           ])
         ).rows[0]
       : (loaded ?? undefined);
+  // Received before the row's last report of this guest, or before the node's cycle that judged it
+  // gone: a stalled replica's late commit. Applied, it would set the status and config back (a
+  // false status change there and back, a false config version), move last_seen backwards, or bring
+  // a gone guest back until the next cycle. Its usage sample is still stored (ingest.ts), filed at
+  // when it was measured; nothing else is written.
+  if (known && before && c.late(before.last_seen_at, before.gone_at))
+    return {
+      ok: true,
+      clusterId: known.id,
+      ...(before.node_id !== null ? { nodeId: before.node_id } : {}),
+      guestId: before.id,
+      events: c.events,
+      stale: true,
+    };
   if (!before) {
     const over = await c.overQuota(
       { clusters: known ? 0 : 1, nodes: knownNode ? 0 : 1, guests: 1 },

@@ -5,6 +5,7 @@ import { bindAgent, findSite, siteOf } from './ingest-site.ts';
 import { flag, num, str, strOrEmpty, type JobContext } from './ingest-context.ts';
 import { hasViews, recordNodeReport, refreshMembership } from './membership.ts';
 import type { IngestApplied, IngestRefused } from './storage.ts';
+import { affected } from './sql.ts';
 
 export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRefused> {
   const p = c.p;
@@ -27,13 +28,16 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
         .where('name', '=', name)
         .executeTakeFirst()
     : undefined;
+  // The spec's node body has no `online`: a node whose own agent reports is online.
+  const online = flag(p['online']) ?? 1;
+  // Received before the node's stored report: its values are older than the row's (a false
+  // downgrade, a false reboot from a lower uptime, an old cycle judging guests gone).
+  if (known && before && c.late(before.last_report_at)) return late(c, known.id, before.id, online);
   if (!before) {
     const over = await c.overQuota({ clusters: known ? 0 : 1, nodes: 1 }, `new node ${name}`);
     if (over) return over;
   }
   const site = await siteOf(c, name, true);
-  // The spec's node body has no `online`: a node whose own agent reports is online.
-  const online = flag(p['online']) ?? 1;
   const fields = {
     node_id: num(p['node_id']),
     ip: str(p['ip']),
@@ -60,10 +64,19 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
   // "not measured", so the stored value stays, and the guests are not judged gone.
   const cycle = p['trigger'] === undefined || p['trigger'] === 'cycle';
   const update: Partial<typeof fields> = cycle ? fields : measuredOnly(fields, before?.report, p);
+  // The row takes the report only if it holds none received later: checked above on the row as
+  // read, and again in the write itself, so a newer report another replica commits in between
+  // (PostgreSQL, read committed) is not overwritten either.
   let nodeId: string;
   if (before) {
     nodeId = before.id;
-    await c.trx.updateTable('nodes').set(update).where('id', '=', nodeId).execute();
+    const r = await c.trx
+      .updateTable('nodes')
+      .set(update)
+      .where('id', '=', nodeId)
+      .where((eb) => eb.or([eb('last_report_at', 'is', null), eb('last_report_at', '<=', c.at)]))
+      .executeTakeFirst();
+    if (affected(r.numUpdatedRows) === 0) return late(c, site.id, nodeId, online);
   } else {
     const r = await c.trx
       .insertInto('nodes')
@@ -75,9 +88,26 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
         first_seen_at: c.at,
         ...fields,
       })
-      .onConflict((oc) => oc.columns(['cluster_id', 'name']).doUpdateSet(fields))
+      .onConflict((oc) =>
+        oc
+          .columns(['cluster_id', 'name'])
+          .doUpdateSet(fields)
+          .where((eb) =>
+            eb.or([eb('nodes.last_report_at', 'is', null), eb('nodes.last_report_at', '<=', c.at)]),
+          ),
+      )
       .returning('id')
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!r) {
+      // another replica stored the node meanwhile, with a report received after this one
+      const row = await c.trx
+        .selectFrom('nodes')
+        .select('id')
+        .where('cluster_id', '=', site.id)
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow();
+      return late(c, site.id, row.id, online);
+    }
     nodeId = r.id;
   }
   c.pendingNodes.push([`${site.id}|${name}`, nodeId]);
@@ -110,32 +140,7 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
     ),
   );
   if (derived && taken) await refreshMembership(c, site.id);
-  await c.trx
-    .insertInto('node_samples')
-    .values({
-      tenant_id: c.job.tenantId,
-      node_id: nodeId,
-      ts: c.occurred,
-      received_at: c.at,
-      online,
-      cpu_usage_ratio: fields.cpu_usage_ratio,
-      mem_used_bytes: fields.mem_used_bytes,
-      mem_total_bytes: fields.mem_total_bytes,
-      rootfs_used_bytes: fields.rootfs_used_bytes,
-      rootfs_total_bytes: fields.rootfs_total_bytes,
-      load_avg_1m: fields.load_avg_1m,
-      uptime_seconds: fields.uptime_seconds,
-      swap_used_bytes: num(p['swap_used_bytes']),
-      swap_total_bytes: num(p['swap_total_bytes']),
-      io_wait_ratio: num(p['io_wait_ratio']),
-      load_avg_5m: num(p['load_avg_5m']),
-      load_avg_15m: num(p['load_avg_15m']),
-      net_in_bytes: num(p['net_in_bytes']),
-      net_out_bytes: num(p['net_out_bytes']),
-    })
-    // A replayed report (spool after an outage, lost answer) is one sample, not two.
-    .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())
-    .execute();
+  await storeSample(c, nodeId, online);
   await bindAgent(c, site.id);
 
   // "Gone": a node report opens a new cycle and so closes the previous one (node → cluster →
@@ -161,6 +166,53 @@ export async function applyNode(c: JobContext): Promise<IngestApplied | IngestRe
       ]);
   }
   return { ok: true as const, clusterId: site.id, nodeId, events: c.events };
+}
+
+/**
+ * A node report received before the one the row holds: only its history sample is stored (filed at
+ * when it was measured: a spool replayed after an outage still fills the charts). The row, the
+ * membership, the agent's binding and the guests stay as the newer report left them; `stale` keeps
+ * its facts from the alert engine (ingest/committer.ts).
+ */
+async function late(
+  c: JobContext,
+  clusterId: string,
+  nodeId: string,
+  online: number,
+): Promise<IngestApplied> {
+  c.pendingNodes.push([`${clusterId}|${String(c.p['name'])}`, nodeId]);
+  await storeSample(c, nodeId, online);
+  return { ok: true, clusterId, nodeId, events: c.events, stale: true };
+}
+
+async function storeSample(c: JobContext, nodeId: string, online: number): Promise<void> {
+  const p = c.p;
+  await c.trx
+    .insertInto('node_samples')
+    .values({
+      tenant_id: c.job.tenantId,
+      node_id: nodeId,
+      ts: c.occurred,
+      received_at: c.at,
+      online,
+      cpu_usage_ratio: num(p['cpu_usage_ratio']),
+      mem_used_bytes: num(p['mem_used_bytes']),
+      mem_total_bytes: num(p['mem_total_bytes']),
+      rootfs_used_bytes: num(p['rootfs_used_bytes']),
+      rootfs_total_bytes: num(p['rootfs_total_bytes']),
+      load_avg_1m: num(p['load_avg_1m']),
+      uptime_seconds: num(p['uptime_seconds']),
+      swap_used_bytes: num(p['swap_used_bytes']),
+      swap_total_bytes: num(p['swap_total_bytes']),
+      io_wait_ratio: num(p['io_wait_ratio']),
+      load_avg_5m: num(p['load_avg_5m']),
+      load_avg_15m: num(p['load_avg_15m']),
+      net_in_bytes: num(p['net_in_bytes']),
+      net_out_bytes: num(p['net_out_bytes']),
+    })
+    // A replayed report (spool after an outage, lost answer) is one sample, not two.
+    .onConflict((oc) => oc.columns(['node_id', 'ts']).doNothing())
+    .execute();
 }
 
 /** The fields an out-of-cycle report measured; its JSON laid over the stored report's. */

@@ -4,7 +4,25 @@
  */
 import { randomUUID } from 'node:crypto';
 import { siteKey } from '../domain/site.ts';
+import type { ExpressionBuilder, OnConflictDatabase, OnConflictTables } from 'kysely';
 import { emptyNode, type JobContext, type Site } from './ingest-context.ts';
+import type { CoreDatabase } from './types.ts';
+
+/**
+ * A cluster's `last_seen_at` when a report of it is upserted: the later of the stored and the
+ * report's receive time. Every node, guest and cluster report of the cluster moves it, and a
+ * report a stalled replica commits late must not move it back (ISO text order is time order).
+ */
+export function laterSeen(
+  eb: ExpressionBuilder<OnConflictDatabase<CoreDatabase, 'clusters'>, OnConflictTables<'clusters'>>,
+) {
+  return eb
+    .case()
+    .when('clusters.last_seen_at', '>', eb.ref('excluded.last_seen_at'))
+    .then(eb.ref('clusters.last_seen_at'))
+    .else(eb.ref('excluded.last_seen_at'))
+    .end();
+}
 
 /** The site a report files under when it is stored already (read only), else undefined: it is new. */
 export async function findSite(c: JobContext, nodeName: string): Promise<Site | undefined> {
@@ -63,8 +81,8 @@ export async function siteOf(c: JobContext, nodeName: string, touch: boolean): P
       oc.columns(['tenant_id', 'key']).doUpdateSet((eb) =>
         // A site first seen from a node report is "standalone" until a cluster name shows up.
         k.clustered
-          ? { last_seen_at: eb.ref('excluded.last_seen_at'), name: eb.ref('excluded.name'), standalone: 0 }
-          : { last_seen_at: eb.ref('excluded.last_seen_at') },
+          ? { last_seen_at: laterSeen(eb), name: eb.ref('excluded.name'), standalone: 0 }
+          : { last_seen_at: laterSeen(eb) },
       ),
     )
     .returning(['id', 'name', 'first_seen_at'])

@@ -5,11 +5,21 @@
  * hours becomes `days_until_full`, handed to the alert rules as derived data. Two reports are enough
  * for a projection: the rule's sustain time (storage_full_soon, default 1 h) is what keeps a short,
  * steep trend from alerting.
+ *
+ * Late reports (issue 14): a storage report received before the node's last one taken (a replica
+ * that stalled with it in hand commits it after a newer one went through another replica) would set
+ * the pools back, bring back a storage the newer report no longer listed and remove one it added,
+ * with its samples. It writes nothing and is `stale`: not even its samples, which only feed the
+ * trend and are pruned by the next report of their storage (one of a storage the newer report
+ * removed would stay for good). `nodes.storage_report_at` decides, in the write that moves it; a
+ * shared storage's row, which every node of the cluster writes, keeps a newer node's report the
+ * same way.
  */
 import { daysUntilFull } from '../domain/storage-trend.ts';
 import { flag, num, str, type JobContext } from './ingest-context.ts';
 import { bindAgent, findNode, findSite, nodeIdFor, siteOf } from './ingest-site.ts';
 import type { IngestApplied, IngestRefused } from './storage.ts';
+import { affected } from './sql.ts';
 
 const SAMPLE_KEEP_MS = 48 * 3600 * 1000;
 
@@ -32,6 +42,16 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied | Inges
   }
   const site = await siteOf(c, nodeName, false);
   const nodeId = knownNode ?? (await nodeIdFor(c, site.id, nodeName));
+  // One statement decides and records it: on PostgreSQL the row lock makes a replica's storage
+  // report of this node wait for another's commit, then test against the time that one stored.
+  const moved = await c.trx
+    .updateTable('nodes')
+    .set({ storage_report_at: c.at })
+    .where('id', '=', nodeId)
+    .where((eb) => eb.or([eb('storage_report_at', 'is', null), eb('storage_report_at', '<=', c.at)]))
+    .executeTakeFirst();
+  if (affected(moved.numUpdatedRows) === 0)
+    return { ok: true as const, clusterId: site.id, nodeId, events: c.events, stale: true };
   const list = Array.isArray(c.p['storages']) ? (c.p['storages'] as Record<string, unknown>[]) : [];
   const now = Date.parse(c.occurred);
   // Samples are kept 48 hours from when they arrived, whatever `collected_at` claims: a sample
@@ -89,7 +109,13 @@ export async function applyStorage(c: JobContext): Promise<IngestApplied | Inges
     await c.trx
       .insertInto('storage_pools')
       .values({ tenant_id: c.job.tenantId, cluster_id: site.id, node, storage, ...row })
-      .onConflict((oc) => oc.columns(['cluster_id', 'node', 'storage']).doUpdateSet(row))
+      .onConflict((oc) =>
+        oc
+          .columns(['cluster_id', 'node', 'storage'])
+          .doUpdateSet(row)
+          // a shared storage's row another node wrote from a report received after this one
+          .where('storage_pools.updated_at', '<=', c.at),
+      )
       .execute();
   }
   // A storage this node no longer lists leaves its list, with its samples. For a shared storage

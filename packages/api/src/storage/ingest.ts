@@ -6,7 +6,8 @@
  */
 import { Kysely, PostgresDialect } from 'kysely';
 import type { Dialect, IngestJob, IngestOutcome, IngestStore, QueueRows } from './storage.ts';
-import { FirstSeenRace, IngestBatch } from './ingest-batch.ts';
+import { IngestBatch } from './ingest-batch.ts';
+import { GuestRace } from './ingest-race.ts';
 import type { BatchRest } from './ingest-fold.ts';
 import { NAMED, type Db, type RawSql, type Trx } from './sql.ts';
 import { JobContext, type AgentRow, type IdCaches, type Site } from './ingest-context.ts';
@@ -135,7 +136,13 @@ export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals:
       rest.events.push(...applied.events);
       if (applied.guestId !== undefined && (job.kind === 'lxc' || job.kind === 'qemu'))
         rest.usage.push(guestUsageRow(applied.guestId, ctx.occurred, job.payload));
-      seen.set(a.id, job.receivedAt);
+      // A late report (`stale`: received before what its row holds) counts too, on purpose:
+      // `last_seen_at` is when the agent last reached a replica (the agents page, the CLI), not
+      // a state derived from what it said, and that report did reach one at its receive time.
+      // It never moves the time back: the newest of the batch, and the write keeps a newer
+      // stored time (the agents-seen statement); the resend that overtook it was newer anyway.
+      const last = seen.get(a.id);
+      if (last === undefined || last < job.receivedAt) seen.set(a.id, job.receivedAt);
       out.push(applied);
       // The report's facts for a reader elsewhere (the leader's alert engine), in this batch's
       // writes: acknowledged means queued, and a crash after the commit loses nothing.
@@ -215,8 +222,9 @@ export function createIngestStore(db: Db, dialect: Dialect, raw: RawSql, totals:
               return a.out;
             });
     } catch (err) {
-      // The guests another replica inserted meanwhile are committed now: run again, it reads them.
-      if (err instanceof FirstSeenRace && !again) return ingest(jobs, queue, true);
+      // The guest rows another replica inserted or updated meanwhile are committed now: run again,
+      // it reads them (a report older than what they hold is late then).
+      if (err instanceof GuestRace && !again) return ingest(jobs, queue, true);
       if (jobs.length === 1) return [{ ok: false, reason: 'error', error: err }];
       // One bad job must not fail its neighbours: replay them one transaction each.
       const each: IngestOutcome[] = [];

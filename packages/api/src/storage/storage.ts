@@ -134,7 +134,11 @@ export interface IngestApplied {
   nodeId?: string;
   guestId?: string;
   events: FleetEvent[];
-  /** an ops report older than the stored one (ingest-ops.ts): kept out, not evaluated */
+  /**
+   * a report older than what its row holds, kept out and not evaluated: a node, guest, cluster,
+   * storage or ops report received before the stored one (ingest-node/guest/cluster/storage/ops.ts),
+   * or an HA report with an older manager timestamp (ingest-ops.ts)
+   */
   stale?: boolean;
   /** what ingest computed beyond the report (storage: days_until_full), for the ingest listeners */
   derived?: Record<string, unknown>;

@@ -72,6 +72,8 @@ export interface ClusterTable {
   cluster_id_reported: string | null;
   first_seen_at: string;
   last_seen_at: string;
+  /** when the last cluster report the row took was received (migration 0404) */
+  last_report_at: string | null;
   collected_at: string | null;
 }
 export interface NodeTable {
@@ -101,6 +103,8 @@ export interface NodeTable {
   collected_at: string | null;
   /** received_at of the latest node report: the start of the node's current report cycle */
   cycle_started_at: string | null;
+  /** received_at of the latest storage report of the node that was taken (migration 0405) */
+  storage_report_at: string | null;
 }
 export interface NodeSampleTable {
   id: Generated<number>;

@@ -26,6 +26,8 @@ import { liveChanges0400 } from './0400_live_changes.ts';
 import { nodeSampleFields0401 } from './0401_node_sample_fields.ts';
 import { nodeNetSamples0402 } from './0402_node_net_samples.ts';
 import { membershipViewCollected0403 } from './0403_membership_view_collected.ts';
+import { clusterReportAt0404 } from './0404_cluster_report_at.ts';
+import { nodeStorageReportAt0405 } from './0405_node_storage_report_at.ts';
 
 export type { Migration, MigrationContext } from './types.ts';
 
@@ -48,4 +50,6 @@ export const MIGRATIONS: readonly Migration[] = [
   nodeSampleFields0401,
   nodeNetSamples0402,
   membershipViewCollected0403,
+  clusterReportAt0404,
+  nodeStorageReportAt0405,
 ];
