@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import pg from 'pg';
 import type { Kysely } from 'kysely';
-import { DIALECTS, pgQuery } from './testing.ts';
+import { DIALECTS, clusterAgents, pgQuery } from './testing.ts';
 import { createOpsReportStore } from './ops-reports.ts';
 import type { IngestApplied, IngestJob, IngestOutcome, Storage } from './storage.ts';
 import type { CoreDatabase } from './types.ts';
@@ -22,27 +22,14 @@ const iso = (s: number): string => new Date(T0 + s * 1000).toISOString();
 const GB = 1024 ** 3;
 
 async function fleet(storage: Storage) {
-  const tenant = await storage.ensureTenant('late-rows', iso(0));
-  const agents: Record<string, string> = {};
-  for (const hostname of ['pve1', 'pve2'])
-    agents[hostname] = (
-      await storage.createAgent({
-        tenant_id: tenant.id,
-        hostname,
-        cluster_name: 'prod',
-        cluster_fingerprint: FP,
-        agent_version: null,
-        pve_version: null,
-        created_at: iso(0),
-      })
-    ).id;
+  const { tenantId, agents } = await clusterAgents(storage, 'late-rows', ['pve1', 'pve2'], FP, iso(0));
   const job = (
     kind: IngestJob['kind'],
     payload: Record<string, unknown>,
     at: number,
     from = 'pve1',
   ): IngestJob => ({
-    tenantId: tenant.id,
+    tenantId,
     agentId: agents[from] as string,
     tokenVersion: 1,
     kind,
@@ -84,15 +71,15 @@ async function fleet(storage: Storage) {
     return out as IngestApplied[];
   };
   const events = async () =>
-    (await storage.listEvents(tenant.id, { limit: 500, offset: 0 })).data.map(
+    (await storage.listEvents(tenantId, { limit: 500, offset: 0 })).data.map(
       (e) => `${e.type} ${e.message} ${e.received_at}`,
     );
   const guestRow = async (clusterId: string, vmid: number) => {
     const g = (
-      await storage.listGuests(tenant.id, { clusterId, includeGone: true, limit: 50, offset: 0 })
+      await storage.listGuests(tenantId, { clusterId, includeGone: true, limit: 50, offset: 0 })
     ).data.find((x) => x.vmid === vmid);
     assert.ok(g, `guest ${vmid}`);
-    const d = await storage.getGuest(tenant.id, g.id);
+    const d = await storage.getGuest(tenantId, g.id);
     assert.ok(d);
     return d;
   };
@@ -107,7 +94,7 @@ async function fleet(storage: Storage) {
   };
   const guestSamples = async (guestId: string) =>
     (
-      (await storage.guestHistory(tenant.id, guestId, {
+      (await storage.guestHistory(tenantId, guestId, {
         from: iso(-60),
         to: iso(600),
         resolution: 'raw',
@@ -115,12 +102,12 @@ async function fleet(storage: Storage) {
       })) ?? []
     ).map((p) => `${p.ts} ${p.cpu_avg}`);
   const nodeState = async (nodeId: string) => {
-    const n = await storage.getNode(tenant.id, nodeId);
+    const n = await storage.getNode(tenantId, nodeId);
     assert.ok(n);
     return [n.pve_version, n.uptime_seconds, n.cpu_usage_ratio, n.last_seen, n.last_report, n.collected_at];
   };
   const nodeSamples = async (nodeId: string) =>
-    (await storage.nodeSamples(tenant.id, nodeId, iso(-60), iso(600), 100)).map(
+    (await storage.nodeSamples(tenantId, nodeId, iso(-60), iso(600), 100)).map(
       (s) => `${s.ts} ${s.cpu_usage_ratio}`,
     );
   const agentSeen = async (from = 'pve1') => (await storage.agentById(agents[from] as string))?.last_seen_at;
@@ -147,7 +134,7 @@ async function fleet(storage: Storage) {
     );
   /** `node/storage used-GB updated-at reported-by`, sorted */
   const pools = async () =>
-    (await storage.listStoragePools(tenant.id, {})).map(
+    (await storage.listStoragePools(tenantId, {})).map(
       (p) => `${p.node ?? ''}/${p.storage} ${Number(p.used_bytes) / GB} ${p.updated_at} ${p.reported_by}`,
     );
   const storageSamples = async () =>
@@ -164,11 +151,11 @@ async function fleet(storage: Storage) {
   const ops = storage.extend(createOpsReportStore);
   /** the stored report of a kind: `reporter received-at marker` */
   const opsLatest = async (kind: string) =>
-    (await ops.latest(tenant.id, kind)).map(
+    (await ops.latest(tenantId, kind)).map(
       (r) => `${r.reporter} ${r.received_at} ${String(r.payload['marker'])}`,
     );
   return {
-    tenant,
+    tenantId,
     job,
     node,
     guest,
@@ -228,7 +215,7 @@ for (const d of DIALECTS) {
       node: await f.nodeState(nodeId),
       events: await f.events(),
       guest: await f.guestState(clusterId, 101),
-      report: await opened.storage.nodeReport(f.tenant.id, nodeId),
+      report: await opened.storage.nodeReport(f.tenantId, nodeId),
     };
     assert.deepEqual(before.node, ['8.3.0', 1060, 0.06, iso(60), iso(60), iso(60)]);
     // the cycle-30 report: lower uptime, the version before the upgrade, and its cycle would
@@ -238,7 +225,7 @@ for (const d of DIALECTS) {
     assert.equal(late?.nodeId, nodeId);
     assert.deepEqual(late?.events, []);
     assert.deepEqual(await f.nodeState(nodeId), before.node);
-    assert.deepEqual(await opened.storage.nodeReport(f.tenant.id, nodeId), before.report);
+    assert.deepEqual(await opened.storage.nodeReport(f.tenantId, nodeId), before.report);
     assert.deepEqual(await f.events(), before.events);
     assert.deepEqual(await f.guestState(clusterId, 101), before.guest);
     assert.deepEqual(await f.nodeSamples(nodeId), [`${iso(0)} 0`, `${iso(30)} 0.03`, `${iso(60)} 0.06`]);
@@ -376,7 +363,7 @@ for (const d of DIALECTS) {
     await f.ingest([cluster(60, 1, 3, 7)]);
     await f.ingest([f.node(70, '8.3.0')]);
     const view = async () => {
-      const v = await opened.storage.getCluster(f.tenant.id, c!.clusterId);
+      const v = await opened.storage.getCluster(f.tenantId, c!.clusterId);
       return [v?.quorate, v?.nodes, v?.version, v?.last_seen];
     };
     const before = { row: await view(), events: await f.events() };
@@ -426,15 +413,15 @@ for (const d of DIALECTS) {
     // pve2's report received at 50 (its own view is of 0: newer), committed after pve1's of 60
     const [late] = await f.ingest([report('pve2', 50, 2, ['pve2'])]);
     assert.equal(late?.stale, undefined);
-    const v = await opened.storage.getCluster(f.tenant.id, c!.clusterId);
+    const v = await opened.storage.getCluster(f.tenantId, c!.clusterId);
     assert.deepEqual([v?.nodes, v?.version], [3, 3]);
-    const m = await opened.storage.clusterMembership(f.tenant.id, c!.clusterId, iso(61));
+    const m = await opened.storage.clusterMembership(f.tenantId, c!.clusterId, iso(61));
     assert.deepEqual(
       m?.views.map((x) => `${x.reporter} ${x.received_at}`),
       [`pve1 ${iso(60)}`, `pve2 ${iso(50)}`],
     );
     // the members' rows follow the newest cluster report (pve1's: both online), as the row does
-    const nodes = await opened.storage.listNodes(f.tenant.id, { clusterId: c!.clusterId });
+    const nodes = await opened.storage.listNodes(f.tenantId, { clusterId: c!.clusterId });
     assert.deepEqual(
       nodes.map((n) => `${n.name} ${n.online}`),
       ['pve1 1', 'pve2 1'],
@@ -675,7 +662,7 @@ for (const d of DIALECTS) {
       () => f.ingest([cluster(80, 3)]),
     );
     assert.equal(late?.stale, true);
-    const v = await opened.storage.getCluster(f.tenant.id, c!.clusterId);
+    const v = await opened.storage.getCluster(f.tenantId, c!.clusterId);
     assert.deepEqual([v?.nodes, v?.last_seen], [5, iso(90)]);
   });
 
@@ -729,7 +716,7 @@ for (const d of DIALECTS) {
       opened,
       'insert into ops_reports (tenant_id, cluster_id, node, kind, reporter, received_at, payload) ' +
         "values ($1, $2, 'pve1', 'replication', 'pve1', $3, $4)",
-      [f.tenant.id, n!.clusterId, iso(90), JSON.stringify({ marker: 90 })],
+      [f.tenantId, n!.clusterId, iso(90), JSON.stringify({ marker: 90 })],
       () => f.ingest([opsReport(f, 'replication', 80)]),
     );
     assert.deepEqual(await f.opsLatest('replication'), [`pve1 ${iso(90)} 90`]);

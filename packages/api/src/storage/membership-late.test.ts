@@ -9,7 +9,7 @@
 import { requires, test } from '@nanny/testing';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { DIALECTS } from './testing.ts';
+import { DIALECTS, clusterAgents } from './testing.ts';
 import type { IngestJob, IngestOutcome, Storage } from './storage.ts';
 
 const FP = 'c0ffee00c0ffee00c0ffee00c0ffee00';
@@ -18,20 +18,7 @@ const T0 = Date.parse('2026-12-01T10:00:00Z');
 const iso = (s: number): string => new Date(T0 + s * 1000).toISOString();
 
 async function fleet(storage: Storage) {
-  const tenant = await storage.ensureTenant('late', iso(0));
-  const agents: Record<string, string> = {};
-  for (const hostname of TRIO)
-    agents[hostname] = (
-      await storage.createAgent({
-        tenant_id: tenant.id,
-        hostname,
-        cluster_name: 'prod',
-        cluster_fingerprint: FP,
-        agent_version: null,
-        pve_version: null,
-        created_at: iso(0),
-      })
-    ).id;
+  const { tenantId, agents } = await clusterAgents(storage, 'late', TRIO, FP, iso(0));
   const ingest = async (
     from: string,
     kind: 'cluster' | 'node',
@@ -39,7 +26,7 @@ async function fleet(storage: Storage) {
     at: number,
   ) => {
     const job: IngestJob = {
-      tenantId: tenant.id,
+      tenantId,
       agentId: agents[from] as string,
       tokenVersion: 1,
       kind,
@@ -74,7 +61,7 @@ async function fleet(storage: Storage) {
   const alive = (from: string, at: number, heartbeat = 10) =>
     ingest(from, 'node', { name: from, interval_seconds: 30, heartbeat_interval_seconds: heartbeat }, at);
   const membership = async (clusterId: string, at: number) => {
-    const m = await storage.clusterMembership(tenant.id, clusterId, iso(at));
+    const m = await storage.clusterMembership(tenantId, clusterId, iso(at));
     assert.ok(m);
     return {
       views: m.views.map(
@@ -85,9 +72,7 @@ async function fleet(storage: Storage) {
     };
   };
   const events = async () =>
-    (await storage.listEvents(tenant.id, { limit: 500, offset: 0 })).data.map(
-      (e) => `${e.type} ${e.message}`,
-    );
+    (await storage.listEvents(tenantId, { limit: 500, offset: 0 })).data.map((e) => `${e.type} ${e.message}`);
   return { view, alive, membership, events };
 }
 

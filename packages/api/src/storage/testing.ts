@@ -237,3 +237,31 @@ export function historyFixture(c: (typeof HISTORY_CASES)[number]) {
   const pgSchema = () => schema;
   return { open, storage, pgSchema, agent, job, fleet };
 }
+
+/**
+ * A new organisation with one agent per hostname, all of cluster `prod` (`fingerprint`), created
+ * at `at`: hostname → agent id. The late-report tests build a cluster's reporters this way.
+ */
+export async function clusterAgents(
+  storage: Storage,
+  org: string,
+  hostnames: readonly string[],
+  fingerprint: string,
+  at: string,
+): Promise<{ tenantId: string; agents: Record<string, string> }> {
+  const tenant = await storage.ensureTenant(org, at);
+  const agents: Record<string, string> = {};
+  for (const hostname of hostnames)
+    agents[hostname] = (
+      await storage.createAgent({
+        tenant_id: tenant.id,
+        hostname,
+        cluster_name: 'prod',
+        cluster_fingerprint: fingerprint,
+        agent_version: null,
+        pve_version: null,
+        created_at: at,
+      })
+    ).id;
+  return { tenantId: tenant.id, agents };
+}
