@@ -5,6 +5,7 @@
  */
 import { boundNodeOf, siteKey } from '../domain/site.ts';
 import type { JobContext } from './ingest-context.ts';
+import { clusterIdByKey } from './ingest-site.ts';
 import { hasViews } from './membership.ts';
 import type { IngestOutcome } from './storage.ts';
 
@@ -27,15 +28,7 @@ export async function checkBinding(c: JobContext): Promise<Refusal | undefined> 
   const siteId =
     'boundId' in k
       ? k.boundId
-      : (c.caches.sites.get(`${c.job.tenantId}|${k.key}`)?.id ??
-        (
-          await c.trx
-            .selectFrom('clusters')
-            .select('id')
-            .where('tenant_id', '=', c.job.tenantId)
-            .where('key', '=', k.key)
-            .executeTakeFirst()
-        )?.id);
+      : (c.caches.sites.get(`${c.job.tenantId}|${k.key}`)?.id ?? (await clusterIdByKey(c, k.key)));
   if (c.agent.cluster_id !== null && siteId !== c.agent.cluster_id)
     return refuse(
       `this agent reports for another cluster; a report for ${'boundId' in k ? 'it' : k.name} is refused (an admin can rebind the agent)`,

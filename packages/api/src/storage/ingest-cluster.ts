@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { clusterEvents, nodeEvents } from '../domain/derive.ts';
 import { siteKey } from '../domain/site.ts';
-import { bindAgent, laterSeen } from './ingest-site.ts';
+import { bindAgent, clusterIdByKey, laterSeen } from './ingest-site.ts';
 import { emptyNode, flag, num, str, strOrEmpty, type JobContext, type Json } from './ingest-context.ts';
 import { quorumLost, recordView, refreshMembership } from './membership.ts';
 import type { IngestApplied, IngestRefused } from './storage.ts';
@@ -66,14 +66,8 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
     row?.id ??
     before?.id ??
     // another replica stored the cluster meanwhile, with a report received after this one
-    (
-      await c.trx
-        .selectFrom('clusters')
-        .select('id')
-        .where('tenant_id', '=', c.job.tenantId)
-        .where('key', '=', k.key)
-        .executeTakeFirstOrThrow()
-    ).id;
+    (await clusterIdByKey(c, k.key)) ??
+    missing(k.key);
   const members = Array.isArray(p['members']) ? (p['members'] as Json[]) : [];
   // Who sent this view: without a reporter it cannot be placed in a partition (old agents), and the
   // members' online flags are taken as before (last report wins).
@@ -179,4 +173,8 @@ export async function applyCluster(c: JobContext): Promise<IngestApplied | Inges
   }
   if (taken) await refreshMembership(c, clusterId);
   return { ok: true as const, clusterId, events: c.events };
+}
+
+function missing(key: string): never {
+  throw new Error(`cluster ${key}: neither stored nor taken by this report`);
 }

@@ -38,6 +38,17 @@ export async function findSite(c: JobContext, nodeName: string): Promise<Site | 
     .executeTakeFirst();
 }
 
+/** The id of the organisation's cluster stored under `key` (read only, not cached), else undefined. */
+export async function clusterIdByKey(c: JobContext, key: string): Promise<string | undefined> {
+  const row = await c.trx
+    .selectFrom('clusters')
+    .select('id')
+    .where('tenant_id', '=', c.job.tenantId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+  return row?.id;
+}
+
 /** The id of a node stored already (read only), else undefined: it is new. */
 export async function findNode(c: JobContext, siteId: string, nodeName: string): Promise<string | undefined> {
   const hit = c.caches.nodes.get(`${siteId}|${nodeName}`);
